@@ -1,0 +1,55 @@
+"""The JSON API: one flask-smorest Blueprint per resource under /api/v1/unstract/<org_id>/."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_smorest import Blueprint
+
+from unstract.auth import API_BASE, guard_api_request
+from unstract.extensions import api
+
+API_PREFIX = API_BASE + "<org_id>/"
+
+
+def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    """A resource blueprint whose views never see `org_id` (the guard already resolved it)."""
+    blp = Blueprint(name, import_name, description=description)
+
+    @blp.url_value_preprocessor
+    def _drop_org_id(_endpoint, values):
+        if values is not None:
+            values.pop("org_id", None)
+
+    return blp
+
+
+def register_api(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Unstract Workflow API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}, {"cookieAuth": []}]},
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
+
+    from unstract.api import connectors, executions, file_histories, meta, tools, workflows
+
+    for module in (workflows, executions, file_histories, connectors, tools):
+        for blp in module.BLUEPRINTS:
+            api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
+    meta.register(app)
+
+    @app.before_request
+    def _guard_api():
+        if request.path.startswith(API_BASE):
+            guard_api_request()
+
+    @app.after_request
+    def _json_charset(response):
+        if request.path.startswith("/api/") and response.mimetype == "application/json":
+            response.headers["Content-Type"] = "application/json; charset=utf-8"
+        return response

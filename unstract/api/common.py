@@ -1,0 +1,231 @@
+"""Request parsing, error mapping, ordering and pagination shared by every API resource."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlencode
+
+from flask import request
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields
+from sqlalchemy import Select, func, select
+
+from unstract import errors
+from unstract.api.fields import BaseSchema, StrictInteger, min_value
+from unstract.errors import FieldMessage
+from unstract.extensions import db
+
+# Marshmallow's stock texts, translated to the contract's (§0.10).
+STOCK_MESSAGES = {
+    "Missing data for required field.": "This field is required.",
+    "Field may not be null.": "This field may not be null.",
+    "Not a valid UUID.": "Must be a valid UUID.",
+    "Not a valid integer.": "A valid integer is required.",
+    "Not a valid boolean.": "Must be a valid boolean.",
+    "Not a valid mapping type.": "Must be a JSON object.",
+    "Not a valid list.": "Expected a list of items.",
+}
+MESSAGE_CODES = [
+    (re.compile(r"^This field is required\."), "required"),
+    (re.compile(r"^This field may not be null\."), "null"),
+    (re.compile(r"^This field may not be blank\."), "blank"),
+    (re.compile(r"^Ensure this field has no more than"), "max_length"),
+    (re.compile(r"^Ensure this field has at least"), "min_length"),
+    (re.compile(r"^Ensure this value is greater than or equal to"), "min_value"),
+    (re.compile(r"^Ensure this value is less than or equal to"), "max_value"),
+    (re.compile(r"is not a valid choice"), "invalid_choice"),
+]
+JSON_TYPES = ("application/json",)
+MAX_PAGE_SIZE = 1000
+
+
+def message_code(detail: str) -> str:
+    return next((code for pattern, code in MESSAGE_CODES if pattern.search(detail)), "invalid")
+
+
+def flatten_messages(messages, prefix: str | None = None) -> list[FieldMessage]:
+    """Marshmallow's nested {field: [msg] | {index: ...}} -> envelope entries with dotted attrs."""
+    if isinstance(messages, Mapping):
+        out: list[FieldMessage] = []
+        for key, value in messages.items():
+            attr = str(key) if prefix is None else f"{prefix}.{key}"
+            if key == "_schema":
+                attr = prefix
+            out.extend(flatten_messages(value, attr))
+        return out
+    if isinstance(messages, FieldMessage):
+        return [messages]
+    if isinstance(messages, list | tuple):
+        return [m for item in messages for m in flatten_messages(item, prefix)]
+    detail = STOCK_MESSAGES.get(str(messages), str(messages))
+    return [FieldMessage(message_code(detail), detail, prefix)]
+
+
+def load_schema(schema: Schema, data: Mapping, *, partial: bool = False) -> dict:
+    """schema.load, with failures raised as the contract's 400 envelope."""
+    try:
+        return schema.load(data, partial=partial)
+    except ValidationError as exc:
+        raise errors.ValidationFailed.of(flatten_messages(exc.messages)) from None
+
+
+# --- Bodies ---------------------------------------------------------------------------------
+
+def require_json_content_type() -> None:
+    """415 for a body of another type; a missing body counts as {} whatever its type."""
+    if not request.get_data(cache=True):
+        return
+    if request.mimetype not in JSON_TYPES:
+        raise unsupported_media_type(request.content_type or "")
+
+
+def unsupported_media_type(content_type: str) -> errors.DomainError:
+    error = errors.DomainError(f'Unsupported media type "{content_type}" in request.',
+                               code="unsupported_media_type")
+    error.status = 415
+    return error
+
+
+def json_object() -> dict:
+    """The request body as a JSON object; 400 parse_error / invalid otherwise."""
+    require_json_content_type()
+    raw = request.get_data(cache=True)
+    if not raw:
+        return {}
+    data = request.get_json(silent=True)
+    if data is None and raw.strip() != b"null":
+        raise errors.ValidationFailed("JSON parse error.", code="parse_error")
+    if not isinstance(data, dict):
+        raise errors.ValidationFailed("Expected a JSON object.", code="invalid")
+    return data
+
+
+def load_body(schema: Schema, *, partial: bool = False) -> dict:
+    return load_schema(schema, json_object(), partial=partial)
+
+
+def load_query(schema: Schema) -> dict:
+    """Query parameters (first value of each) through `schema`; unknown ones are ignored."""
+    return load_schema(schema, request.args.to_dict(flat=True))
+
+
+# --- Ordering ---------------------------------------------------------------------------------
+
+def apply_ordering(query: Select, raw: str | None, allowed: Mapping, default: str, pk) -> Select:
+    """ORDER BY the requested fields (400 for unknown ones), then the primary key (§0.9)."""
+    terms = []
+    for item in [part.strip() for part in (raw or default).split(",") if part.strip()] or [default]:
+        name = item.lstrip("-")
+        if name not in allowed:
+            raise errors.field_error("ordering", "invalid", f"Unknown ordering field: {name}.")
+        column = allowed[name]
+        terms.append(column.desc() if item.startswith("-") else column.asc())
+    return query.order_by(*terms, pk.asc())
+
+
+def status_list(raw: str | None, choices: Iterable[str], attr: str = "status") -> list[str]:
+    """Comma list of exact upper-case statuses; empty items ignored."""
+    items = [part.strip() for part in (raw or "").split(",") if part.strip()]
+    allowed = set(choices)
+    for item in items:
+        if item not in allowed:
+            raise errors.field_error(attr, "invalid_choice", f'"{item}" is not a valid choice.')
+    return items
+
+
+def like_prefix(value: str) -> str:
+    """A LIKE pattern matching `value` literally as a prefix (escape char is backslash)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def like_contains(value: str) -> str:
+    return "%" + like_prefix(value)
+
+
+# --- Pagination (§0.8) ------------------------------------------------------------------------
+
+class PageArgsSchema(BaseSchema):
+    page = StrictInteger(load_default=1, validate=min_value(1))
+    page_size = StrictInteger(load_default=50, validate=min_value(1))
+
+
+def page_args() -> tuple[int, int]:
+    args = load_query(PageArgsSchema())
+    return args["page"], min(args["page_size"], MAX_PAGE_SIZE)
+
+
+def page_url(page: int) -> str:
+    """The current absolute URL with `page` replaced in place, or appended when absent."""
+    pairs = list(request.args.items(multi=True))
+    if any(key == "page" for key, _ in pairs):
+        pairs = [(key, str(page) if key == "page" else value) for key, value in pairs]
+    else:
+        pairs.append(("page", str(page)))
+    return f"{request.base_url}?{urlencode(pairs)}"
+
+
+def count_rows(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
+             scalars: bool = True) -> dict:
+    """One page of `query` in the contract's envelope; 404 invalid_page past the last page."""
+    page, size = page_args()
+    total = count_rows(query) if count is None else count
+    if page > 1 and (page - 1) * size >= total:
+        error = errors.NotFound("Invalid page.", code="invalid_page")
+        raise error
+    result = db.session.execute(query.limit(size).offset((page - 1) * size))
+    rows = list(result.scalars() if scalars else result)
+    items = [present(row) for row in rows] if present else rows
+    return {
+        "count": total,
+        "next": page_url(page + 1) if page * size < total else None,
+        "previous": page_url(page - 1) if page > 1 else None,
+        "results": items,
+    }
+
+
+_page_schemas: dict[type, type] = {}
+
+
+def page_schema(item_schema: type[Schema]) -> type[Schema]:
+    """A `{count, next, previous, results: [item]}` schema class for one item schema."""
+    if item_schema not in _page_schemas:
+        name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+        _page_schemas[item_schema] = Schema.from_dict(
+            {
+                "count": fields.Integer(required=True),
+                "next": fields.String(allow_none=True),
+                "previous": fields.String(allow_none=True),
+                "results": fields.List(fields.Nested(item_schema)),
+            },
+            name=name,
+        )
+    return _page_schemas[item_schema]
+
+
+# --- Documentation helpers ---------------------------------------------------------------------
+
+ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 429, 503)
+
+
+def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
+               paginated: bool = False, multipart: bool = False):
+    """Describe the request for OpenAPI while the view parses it itself, after lookups (§0.6)."""
+    doc: dict = {}
+    parameters = []
+    if query is not None:
+        parameters.append({"in": "query", "schema": query})
+    if paginated:
+        parameters.append({"in": "query", "schema": PageArgsSchema})
+    if parameters:
+        doc["parameters"] = parameters
+    if body is not None:
+        content = {"application/json": {"schema": body}}
+        if multipart:
+            content["multipart/form-data"] = {"schema": body}
+        doc["requestBody"] = {"required": False, "content": content}
+    return blp.doc(**doc)

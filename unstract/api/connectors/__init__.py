@@ -1,0 +1,3 @@
+"""API resource package."""
+
+BLUEPRINTS: list = []

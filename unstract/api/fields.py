@@ -1,0 +1,121 @@
+"""Marshmallow fields and validators that speak the contract's codes and messages (§0.10)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+
+
+class BaseSchema(Schema):
+    """Unknown and read-only fields are ignored (§0.1)."""
+
+    class Meta:
+        unknown = "exclude"
+
+
+class Timestamp(fields.DateTime):
+    """ISO-8601 UTC with microseconds and Z (§0.7)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class StrictInteger(fields.Integer):
+    """An int (never a bool or a fraction), or a base-10 integer string."""
+
+    default_error_messages = {"invalid": "A valid integer is required."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
+            return int(value.strip())
+        raise self.make_error("invalid")
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON booleans only in bodies; `true`/`false` in any case where text is expected."""
+
+    default_error_messages = {"invalid": "Must be a valid boolean."}
+
+    def __init__(self, *args, text: bool = False, **kwargs):
+        self.accept_text = text
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            return value
+        if self.accept_text and isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise self.make_error("invalid")
+
+
+class UUIDField(fields.UUID):
+    default_error_messages = {"invalid_uuid": "Must be a valid UUID."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str | uuid.UUID):
+            raise self.make_error("invalid_uuid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JSONObject(fields.Dict):
+    default_error_messages = {"invalid": "Must be a JSON object."}
+
+
+class AnyJSON(fields.Raw):
+    """Any JSON value, stored as sent."""
+
+
+class Text(fields.String):
+    """A string that may be trimmed first; never accepts numbers or other types."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def __init__(self, *args, trim: bool = False, allow_blank: bool = True, **kwargs):
+        self.trim = trim
+        self.allow_blank = allow_blank
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        value = value.strip() if self.trim else value
+        if not self.allow_blank and value == "":
+            raise ValidationError("This field may not be blank.")
+        return value
+
+
+class ItemList(fields.List):
+    default_error_messages = {"invalid": "Expected a list of items."}
+
+
+def max_length(limit: int) -> validate.Length:
+    return validate.Length(max=limit, error=f"Ensure this field has no more than {limit} characters.")
+
+
+def min_value(limit: int) -> validate.Range:
+    return validate.Range(min=limit, error=f"Ensure this value is greater than or equal to {limit}.")
+
+
+def max_value(limit: int) -> validate.Range:
+    return validate.Range(max=limit, error=f"Ensure this value is less than or equal to {limit}.")
+
+
+def one_of(choices) -> validate.OneOf:
+    return validate.OneOf(list(choices), error='"{input}" is not a valid choice.')
+
+
+def timestamp_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,134 @@
+"""Configuration read once from the environment, with defaults for the embedded mode (§7.3)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(Exception):
+    """An environment variable has a value the service cannot use (exit code 2)."""
+
+
+INTEGER_VARIABLES = {
+    "PORT": 5000,
+    "UNSTRACT_WORKERS": 2,
+    "UNSTRACT_WEB_THREADS": 8,
+    "UNSTRACT_MAX_UPLOAD_FILES": 32,
+    "MAX_CONTENT_LENGTH": 104857600,
+    "UNSTRACT_MAX_FILE_EXECUTION_COUNT": 3,
+    "UNSTRACT_MAX_PENDING_EXECUTIONS": 100,
+    "UNSTRACT_FILE_LEASE_SECONDS": 120,
+    "UNSTRACT_MAX_ATTEMPTS": 3,
+    "UNSTRACT_REAP_INTERVAL_SECONDS": 30,
+    "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS": 10800,
+}
+
+
+def _integer(env: dict[str, str], name: str) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return INTEGER_VARIABLES[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}.") from None
+
+
+def data_dir_from(env: dict[str, str]) -> Path:
+    """The data directory, absolute, so relative defaults do not depend on later chdir calls."""
+    return Path(env.get("UNSTRACT_DATA_DIR") or "./instance").resolve()
+
+
+def load_secret_key(data_dir: Path) -> str:
+    """Read the generated key from the data dir, creating it (mode 0600) on first use."""
+    key_file = data_dir / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass
+class Settings:
+    """Typed view of the environment; becomes Flask config keys of the same names."""
+
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str | None
+    host: str
+    port: int
+    workers: int
+    web_threads: int
+    local_storage_roots: list[str] = field(default_factory=list)
+    max_upload_files: int = 32
+    max_content_length: int = 104857600
+    max_file_execution_count: int = 3
+    max_pending_executions: int = 100
+    file_lease_seconds: int = 120
+    max_attempts: int = 3
+    reap_interval_seconds: int = 30
+    step_idle_timeout_seconds: int = 10800
+    admin_email: str = "admin@example.com"
+    admin_password: str | None = None
+    bootstrap: bool = True
+
+
+def read_settings(env: dict[str, str] | None = None) -> Settings:
+    """Parse the environment once; raises ConfigError naming the offending variable."""
+    env = dict(os.environ if env is None else env)
+    data_dir = data_dir_from(env)
+    roots = env.get("UNSTRACT_LOCAL_STORAGE_ROOTS") or str(data_dir / "storage")
+    return Settings(
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'unstract.db'}",
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=env.get("SECRET_KEY") or None,
+        host=env.get("HOST") or "127.0.0.1",
+        port=_integer(env, "PORT"),
+        workers=_integer(env, "UNSTRACT_WORKERS"),
+        web_threads=_integer(env, "UNSTRACT_WEB_THREADS"),
+        local_storage_roots=[str(Path(r).resolve()) for r in roots.split(":") if r],
+        max_upload_files=_integer(env, "UNSTRACT_MAX_UPLOAD_FILES"),
+        max_content_length=_integer(env, "MAX_CONTENT_LENGTH"),
+        max_file_execution_count=_integer(env, "UNSTRACT_MAX_FILE_EXECUTION_COUNT"),
+        max_pending_executions=_integer(env, "UNSTRACT_MAX_PENDING_EXECUTIONS"),
+        file_lease_seconds=_integer(env, "UNSTRACT_FILE_LEASE_SECONDS"),
+        max_attempts=_integer(env, "UNSTRACT_MAX_ATTEMPTS"),
+        reap_interval_seconds=_integer(env, "UNSTRACT_REAP_INTERVAL_SECONDS"),
+        step_idle_timeout_seconds=_integer(env, "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS"),
+        admin_email=(env.get("UNSTRACT_ADMIN_EMAIL") or "admin@example.com").strip().lower(),
+        admin_password=env.get("UNSTRACT_ADMIN_PASSWORD") or None,
+        bootstrap=env.get("UNSTRACT_BOOTSTRAP", "1") != "0",
+    )
+
+
+def flask_config(settings: Settings) -> dict:
+    """Flask config mapping: Flask's own keys plus UNSTRACT_* keys the services read."""
+    return {
+        "SECRET_KEY": settings.secret_key or load_secret_key(settings.data_dir),
+        "SQLALCHEMY_DATABASE_URI": settings.database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
+        "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "REDIS_URL": settings.redis_url,
+        "UNSTRACT_SETTINGS": settings,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def engine_options(database_url: str) -> dict:
+    """SQLite gets a busy timeout so concurrent workers wait instead of failing with 'locked'."""
+    if database_url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}

@@ -1,0 +1,5 @@
+"""Pure I/O adapters (file stores, database destinations); no Flask, no models."""
+
+from unstract.connectors.errors import ConnectorError, PathEscapeError
+
+__all__ = ["ConnectorError", "PathEscapeError"]

@@ -1,0 +1,392 @@
+"""JSON Schema documents of the contract (§5) and the helpers that fill, validate and map them."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import ValidationError
+
+_DRAFT7 = "http://json-schema.org/draft-07/schema#"
+_NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
+_IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
+_GROUP_NAMES = ["PDF documents", "Text documents", "Images"]
+
+# fmt: off
+# §5.1 Source, FILESYSTEM (type=src&entity=file)
+SOURCE_FILESYSTEM: dict[str, Any] = {
+    "$schema": _DRAFT7,
+    "title": "File Source Settings",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "folders": {"title": "Folders to process",
+                    "description": "Relative to the connector root; empty means the root.",
+                    "type": "array", "uniqueItems": True, "maxItems": 100, "default": [],
+                    "items": {"type": "string", "maxLength": 1000, "pattern": _NO_DOTDOT}},
+        "processSubDirectories": {"title": "Process sub directories", "type": "boolean", "default": True},
+        "fileExtensions": {"title": "File types to process",
+                           "description": "Empty means every supported type.",
+                           "type": "array", "uniqueItems": True, "default": [],
+                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+        "maxFiles": {"title": "Max files to process", "type": "integer", "minimum": 1, "maximum": 10000,
+                     "default": 100},
+        "fileReprocessingHandling": {"title": "File history retention", "type": "string",
+                                     "enum": ["skip_duplicates", "reprocess_after_interval"],
+                                     "enumNames": ["Never delete", "Delete after"],
+                                     "default": "skip_duplicates"},
+        "reprocessInterval": {"title": "Interval", "type": "integer", "minimum": 1, "maximum": 3650,
+                              "default": 30},
+        "intervalUnit": {"title": "Interval unit", "type": "string", "enum": ["days", "months"],
+                         "default": "days"},
+        "fileProcessingOrder": {"title": "File processing order", "type": "string",
+                                "enum": ["unordered", "oldest_first", "newest_first"],
+                                "enumNames": ["Unordered", "Oldest first (FIFO)", "Newest first (LIFO)"],
+                                "default": "unordered"},
+    },
+    "if": {"required": ["fileReprocessingHandling"],
+           "properties": {"fileReprocessingHandling": {"const": "reprocess_after_interval"}}},
+    "then": {"required": ["reprocessInterval", "intervalUnit"]},
+}
+
+# §5.2 Source, API (type=src&entity=api)
+SOURCE_API: dict[str, Any] = {
+    "$schema": _DRAFT7,
+    "title": "API Source Settings",
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "fileExtensions": {"title": "File types to accept",
+                           "description": "Empty means every supported type.",
+                           "type": "array", "uniqueItems": True, "default": [],
+                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+    },
+}
+
+# §5.3 Destination, DATABASE (type=dest&entity=db)
+DESTINATION_DATABASE: dict[str, Any] = {
+    "$schema": _DRAFT7,
+    "title": "DB Destination Settings",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["table", "includeAgent", "includeTimestamp", "columnMode"],
+    "properties": {
+        "table": {"title": "Table", "description": "name or schema.name", "type": "string", "default": "",
+                  "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"},
+        "includeAgent": {"title": "Include a created_by column", "type": "boolean", "default": False},
+        "agentName": {"title": "Agent name", "type": "string", "enum": ["Unstract/DBWriter"],
+                      "default": "Unstract/DBWriter"},
+        "includeTimestamp": {"title": "Include a created_at column", "type": "boolean", "default": False},
+        "filePath": {"title": "File path column", "type": "string", "default": "file_path",
+                     "pattern": _IDENTIFIER},
+        "executionId": {"title": "Execution id column", "type": "string", "default": "execution_id",
+                        "pattern": _IDENTIFIER},
+        "columnMode": {"title": "Column mode", "type": "string", "enum": ["Write JSON to a single column"],
+                       "default": "Write JSON to a single column"},
+        "singleColumnName": {"title": "JSON column", "type": "string", "default": "data",
+                             "pattern": _IDENTIFIER},
+    },
+}
+
+# §5.4 Destination, FILESYSTEM (type=dest&entity=file)
+DESTINATION_FILESYSTEM: dict[str, Any] = {
+    "$schema": _DRAFT7,
+    "title": "File Destination Settings",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["outputFolder"],
+    "properties": {
+        "outputFolder": {"title": "Output folder", "description": "Relative to the connector root.",
+                         "type": "string",
+                         "minLength": 1, "maxLength": 100, "default": "output", "pattern": _NO_DOTDOT},
+    },
+}
+
+# §5.5 Connector metadata: connector_id -> metadata_schema
+CONNECTOR_METADATA: dict[str, dict[str, Any]] = {
+    "local_storage": {
+        "$schema": _DRAFT7, "title": "Local storage", "type": "object",
+        "additionalProperties": False, "required": ["path"],
+        "properties": {
+            "path": {"title": "Root directory",
+                     "description": "Absolute; must resolve inside an allowed root.",
+                     "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}},
+    "s3": {
+        "$schema": _DRAFT7, "title": "S3 / S3-compatible", "type": "object",
+        "additionalProperties": False, "required": ["bucket"],
+        "properties": {
+            "bucket": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
+            "endpoint_url": {"description": "Empty for AWS; set for S3-compatible servers.", "type": "string",
+                             "default": "", "pattern": "^(https?://.+)?$"},
+            "key": {"title": "Access key id", "type": "string", "maxLength": 128, "default": ""},
+            "secret": {"title": "Secret access key", "type": "string", "maxLength": 256, "default": "",
+                       "writeOnly": True},
+            "region": {"type": "string", "maxLength": 64, "default": "us-east-1"},
+            "prefix": {"description": "Key prefix used as the root.", "type": "string", "maxLength": 1000,
+                       "default": "", "pattern": "^(?!/)(?!(?:.*/)?\\.\\.(?:/|$)).*$"}}},
+    "sqlite": {
+        "$schema": _DRAFT7, "title": "SQLite", "type": "object",
+        "additionalProperties": False, "required": ["path"],
+        "properties": {
+            "path": {"title": "Database file",
+                     "description": "Absolute; its directory must be inside an allowed root.",
+                     "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}},
+    "postgresql": {
+        "$schema": _DRAFT7, "title": "PostgreSQL", "type": "object",
+        "additionalProperties": False, "required": ["host", "database", "user"],
+        "properties": {
+            "host": {"type": "string", "minLength": 1, "maxLength": 255},
+            "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5432},
+            "database": {"type": "string", "minLength": 1, "maxLength": 63},
+            "user": {"type": "string", "minLength": 1, "maxLength": 63},
+            "password": {"type": "string", "maxLength": 256, "default": "", "writeOnly": True},
+            "schema": {"type": "string", "default": "public", "pattern": _IDENTIFIER}}},
+}
+
+# §5.6 Tool settings: tool_id -> settings_schema
+_FIELD_RULE: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
+    "properties": {
+        "name": {"description": "Output key.", "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+        "pattern": {"description": "Python regular expression, searched with re.MULTILINE.",
+                    "type": "string", "minLength": 1, "maxLength": 1000},
+        "group": {"description": "Capture group whose text is the value; 0 = whole match.",
+                  "type": "integer", "minimum": 0, "maximum": 99, "default": 0},
+        "type": {"type": "string", "enum": ["string", "number", "date"], "default": "string"},
+        "required": {"description": "Fail the file when the value is missing or invalid.",
+                     "type": "boolean", "default": False}}}
+
+TOOL_SETTINGS: dict[str, dict[str, Any]] = {
+    "text_extractor": {
+        "$schema": _DRAFT7, "title": "Text extractor settings", "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "normalize_whitespace": {"description": "Collapse each whitespace run into one space and trim.",
+                                     "type": "boolean", "default": False},
+            "max_pages": {"description": "PDF only: read at most this many pages; null reads all.",
+                          "type": ["integer", "null"], "minimum": 1, "default": None}}},
+    "field_extractor": {
+        "$schema": _DRAFT7, "title": "Field extractor settings", "type": "object",
+        "additionalProperties": False, "required": ["rules"],
+        "properties": {
+            "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE}}},
+}
+# fmt: on
+
+# §2.5: (endpoint_type, connection_type) -> configuration schema
+ENDPOINT_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
+    ("SOURCE", "FILESYSTEM"): SOURCE_FILESYSTEM,
+    ("SOURCE", "API"): SOURCE_API,
+    ("DESTINATION", "DATABASE"): DESTINATION_DATABASE,
+    ("DESTINATION", "FILESYSTEM"): DESTINATION_FILESYSTEM,
+    ("DESTINATION", "API"): {},
+}
+
+# §1.10: (type, entity) query pair of GET workflow/schema/ -> schema
+SCHEMA_QUERY_PAIRS: dict[tuple[str, str], dict[str, Any]] = {
+    ("src", "file"): SOURCE_FILESYSTEM,
+    ("src", "api"): SOURCE_API,
+    ("dest", "file"): DESTINATION_FILESYSTEM,
+    ("dest", "db"): DESTINATION_DATABASE,
+    ("dest", "api"): {},
+}
+
+# §4.5 extension table: extension -> MIME type
+MIME_BY_EXTENSION: dict[str, str] = {
+    "txt": "text/plain",
+    "md": "text/markdown",
+    "csv": "text/csv",
+    "json": "application/json",
+    "html": "text/html",
+    "htm": "text/html",
+    "pdf": "application/pdf",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "webp": "image/webp",
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "odt": "application/vnd.oasis.opendocument.text",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "odp": "application/vnd.oasis.opendocument.presentation",
+}
+
+# §4.5 fileExtensions groups: group name -> extensions
+EXTENSION_GROUPS: dict[str, frozenset[str]] = {
+    "PDF documents": frozenset({"pdf"}),
+    "Text documents": frozenset({"txt", "doc", "docx"}),
+    "Images": frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"}),
+}
+
+# the validator's own wording for a single unexpected key
+_UNKNOWN_KEY_MESSAGE = "Additional properties are not allowed ({key!r} was unexpected)"
+
+_CODE_BY_KEYWORD = {
+    "required": "required",
+    "type": "invalid",
+    "enum": "invalid_choice",
+    "const": "invalid_choice",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "minimum": "min_value",
+    "maximum": "max_value",
+    "additionalProperties": "unknown_field",
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One validation message for the error envelope (attr null = the whole body)."""
+
+    attr: str | None
+    code: str
+    detail: str
+
+
+def fill_defaults(document: Any, schema: dict[str, Any]) -> Any:
+    """Return a deep copy of document with every absent defaulted property filled in, recursively."""
+    result = copy.deepcopy(document)
+    _fill_in_place(result, schema)
+    return result
+
+
+def _fill_in_place(value: Any, schema: Any) -> None:
+    """Fill defaults into value (a dict or list) following schema's properties and items."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        for name, subschema in schema.get("properties", {}).items():
+            if not isinstance(subschema, dict):
+                continue
+            if name not in value and "default" in subschema:
+                value[name] = copy.deepcopy(subschema["default"])
+            if name in value:
+                _fill_in_place(value[name], subschema)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            _fill_in_place(item, schema["items"])
+
+
+def validate_document(document: Any, schema: dict[str, Any], attr_prefix: str) -> list[FieldError]:
+    """Validate document against a draft-07 schema and map the errors as §5 says."""
+    if not isinstance(document, dict):
+        return [FieldError(attr_prefix, "invalid", "Must be a JSON object.")]
+    errors: list[FieldError] = []
+    for error in Draft7Validator(schema).iter_errors(document):
+        errors.extend(_map_error(error, attr_prefix))
+    return sorted(errors, key=lambda e: (e.attr or "", e.code))
+
+
+def _map_error(error: ValidationError, attr_prefix: str) -> list[FieldError]:
+    """Turn one validator error into one or more field errors."""
+    keyword = str(error.validator)
+    base = _join_attr(attr_prefix, list(error.absolute_path))
+    code = _CODE_BY_KEYWORD.get(keyword, "invalid")
+    if keyword == "required":
+        return [FieldError(_join_attr(base, [name]), code, error.message) for name in _missing_names(error)]
+    if keyword == "additionalProperties" and error.validator_value is False:
+        return [
+            FieldError(_join_attr(base, [key]), code, _UNKNOWN_KEY_MESSAGE.format(key=key))
+            for key in _unknown_keys(error)
+        ]
+    return [FieldError(base, code, error.message)]
+
+
+def _join_attr(prefix: str, path: list[Any]) -> str:
+    """Join an attr prefix and a path inside the document with dots."""
+    parts = [str(part) for part in path]
+    return ".".join([prefix, *parts] if prefix else parts)
+
+
+def _missing_names(error: ValidationError) -> list[str]:
+    """Name the property a `required` error is about (the validator reports it only in its message)."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    names = [name for name in error.validator_value if name not in instance]
+    matching = [name for name in names if error.message == f"{name!r} is a required property"]
+    return matching or names[:1]
+
+
+def _unknown_keys(error: ValidationError) -> list[str]:
+    """List the keys an `additionalProperties: false` error rejects."""
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    return sorted(str(key) for key in instance if key not in known)
+
+
+def load_document(
+    document: Any, schema: dict[str, Any], attr_prefix: str
+) -> tuple[dict[str, Any] | None, list[FieldError]]:
+    """Fill defaults, then validate; return the filled document when it is valid."""
+    filled = fill_defaults(document, schema)
+    errors = validate_document(filled, schema, attr_prefix)
+    if errors:
+        return None, errors
+    return _integral_floats_to_int(filled, schema), []
+
+
+def _integral_floats_to_int(value: Any, schema: Any) -> Any:
+    """Store 5.0 given for an integer property as 5 (draft-07 counts 5.0 as an integer)."""
+    if not isinstance(schema, dict):
+        return value
+    types = schema.get("type")
+    if isinstance(value, float) and (
+        types == "integer" or (isinstance(types, list) and "integer" in types and "number" not in types)
+    ):
+        return int(value)
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        return {key: _integral_floats_to_int(item, props.get(key)) for key, item in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_integral_floats_to_int(item, schema["items"]) for item in value]
+    return value
+
+
+def settings_schema_for(endpoint_type: str, connection_type: str) -> dict[str, Any] | None:
+    """Schema of an endpoint configuration (§2.5); None when the pair takes no configuration."""
+    return ENDPOINT_SETTINGS.get((endpoint_type, connection_type))
+
+
+def schema_for_query(type_: str, entity: str) -> dict[str, Any]:
+    """Copy of the document served by GET workflow/schema/ (§1.10); KeyError for a pair not allowed."""
+    return copy.deepcopy(SCHEMA_QUERY_PAIRS[(type_, entity)])
+
+
+def secret_fields(connector_id: str) -> list[str]:
+    """Names of the writeOnly (secret) properties of a connector type; [] for an unknown type."""
+    properties = CONNECTOR_METADATA.get(connector_id, {}).get("properties", {})
+    return [name for name, prop in properties.items() if prop.get("writeOnly") is True]
+
+
+def file_extension(file_name: str) -> str | None:
+    """Lower-cased text after the last '.' of the base name; None when there is none."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    if "." not in base:
+        return None
+    return base.rsplit(".", 1)[1].lower() or None
+
+
+def mime_type_for(file_name: str) -> str | None:
+    """MIME type of a file by its extension (§4.5); None means unsupported."""
+    extension = file_extension(file_name)
+    return MIME_BY_EXTENSION.get(extension) if extension else None
+
+
+def extension_allowed(file_name: str, groups: list[str]) -> bool:
+    """True when the extension is supported and, if groups are given, in one of them."""
+    if mime_type_for(file_name) is None:
+        return False
+    if not groups:
+        return True
+    extension = file_extension(file_name)
+    return any(extension in EXTENSION_GROUPS.get(group, frozenset()) for group in groups)

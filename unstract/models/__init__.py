@@ -1,0 +1,24 @@
+"""All models, imported here so Alembic and the app see one complete metadata."""
+
+from unstract.models.connector import CONNECTOR_MODES, Connector
+from unstract.models.execution import (
+    NON_TERMINAL, STATUS_VALUES, TERMINAL, Execution, ExecutionType, FileExecution, Phase, Status,
+)
+from unstract.models.execution_log import LEVEL_ORDER, ExecutionLog, LogLevel, Stage
+from unstract.models.file_history import FileHistory, FileReservation
+from unstract.models.org_user import (
+    TIER_METHODS, ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User,
+)
+from unstract.models.workflow import (
+    ALLOWED_CONNECTION_TYPES, ConnectionType, DeploymentType, EndpointType, ToolInstance, Workflow,
+    WorkflowEndpoint, WorkflowMembership, WorkflowRole,
+)
+
+__all__ = [
+    "ALLOWED_CONNECTION_TYPES", "CONNECTOR_MODES", "LEVEL_ORDER", "NON_TERMINAL", "STATUS_VALUES",
+    "TERMINAL", "TIER_METHODS", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
+    "DeploymentType", "EndpointType", "Execution", "ExecutionLog", "ExecutionType", "FileExecution",
+    "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
+    "Stage", "Status", "ToolInstance", "User", "Workflow", "WorkflowEndpoint", "WorkflowMembership",
+    "WorkflowRole",
+]

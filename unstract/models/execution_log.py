@@ -1,0 +1,56 @@
+"""Execution log rows, inserted directly by workers and the API (§3.12, §4.12)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unstract.extensions import db
+from unstract.models.base import JSONType, UTCDateTime, utcnow
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+LEVEL_ORDER = {LogLevel.DEBUG: 0, LogLevel.INFO: 1, LogLevel.WARN: 2, LogLevel.ERROR: 3}
+
+
+class Stage(StrEnum):
+    INITIALIZE = "INITIALIZE"
+    SOURCE = "SOURCE"
+    PROCESSING = "PROCESSING"
+    TOOL = "TOOL"
+    DESTINATION = "DESTINATION"
+    FINALIZE = "FINALIZE"
+
+
+class ExecutionLog(db.Model):
+    __tablename__ = "execution_log"
+    __table_args__ = (
+        Index("ix_execution_log_exec_time_id", "execution_id", "event_time", "id"),
+        Index("ix_execution_log_exec_file_id", "execution_id", "file_execution_id", "id"),
+    )
+
+    # SQLite only auto-increments an INTEGER PRIMARY KEY, hence the variant.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("execution.id", ondelete="CASCADE"), nullable=False
+    )
+    file_execution_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("file_execution.id", ondelete="CASCADE"), nullable=True
+    )
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    level: Mapped[str] = mapped_column(String(8), nullable=False)
+    level_rank: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)
+    data: Mapped[dict] = mapped_column(JSONType, nullable=False)

@@ -1,0 +1,59 @@
+"""File history (what was processed) and reservations (what is being processed) (§3.13, §3.14)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from unstract.extensions import db
+from unstract.models.base import JSONType, Timestamps, UTCDateTime, utcnow, uuid_pk
+
+
+class FileHistory(Timestamps, db.Model):
+    __tablename__ = "file_history"
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "path_key", "cache_key"),
+        Index("ix_file_history_wf_created", "workflow_id", "created_at"),
+        Index("ix_file_history_wf_modified", "workflow_id", "modified_at"),
+        Index("ix_file_history_wf_status", "workflow_id", "status"),
+        Index("ix_file_history_wf_count", "workflow_id", "execution_count"),
+        Index("ix_file_history_wf_path", "workflow_id", "file_path"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow.id", ondelete="CASCADE"), nullable=False
+    )
+    cache_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    provider_file_uuid: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    file_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    path_key: Mapped[str] = mapped_column(String(1000), nullable=False, default="")
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    execution_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    error: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    result: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    metadata_: Mapped[dict] = mapped_column("metadata", JSONType, nullable=False, default=dict)
+
+
+class FileReservation(db.Model):
+    __tablename__ = "file_reservation"
+    __table_args__ = (UniqueConstraint("workflow_id", "path_key", "cache_key"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    workflow_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow.id", ondelete="CASCADE"), nullable=False
+    )
+    path_key: Mapped[str] = mapped_column(String(1000), nullable=False)
+    cache_key: Mapped[str] = mapped_column(String(64), nullable=False)
+    execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("execution.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    file_execution_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("file_execution.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+

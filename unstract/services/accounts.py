@@ -1,0 +1,106 @@
+"""Organizations, users, memberships and API keys (§3.1–§3.4, §7.1)."""
+
+from __future__ import annotations
+
+from flask_login import UserMixin
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from unstract import errors
+from unstract.auth import ORG_ID_PATTERN, Requester, generate_api_key, hash_api_key
+from unstract.extensions import db
+from unstract.models import ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User
+
+MIN_PASSWORD_LENGTH = 8
+# Checked against when the email is unknown, so both paths cost one KDF evaluation.
+_DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_org(org_id: str, name: str | None = None) -> Organization:
+    if not ORG_ID_PATTERN.match(org_id or ""):
+        raise errors.ValidationFailed(f"Invalid organization id '{org_id}'.", attr="org_id")
+    if db.session.scalar(select(Organization).where(Organization.org_id == org_id)):
+        raise errors.Conflict(f"Organization '{org_id}' already exists.")
+    org = Organization(org_id=org_id, name=name or org_id)
+    db.session.add(org)
+    db.session.commit()
+    return org
+
+
+def get_org(org_id: str) -> Organization:
+    org = db.session.scalar(select(Organization).where(Organization.org_id == org_id))
+    if org is None:
+        raise errors.NotFound(f"Organization '{org_id}' does not exist.")
+    return org
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER, *,
+             commit: bool = True) -> User:
+    """New email: user + membership. Existing non-member: membership only (password unchanged)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise errors.ValidationFailed(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    if role not in (OrgRole.ADMIN, OrgRole.MEMBER):
+        raise errors.ValidationFailed(f'"{role}" is not a valid choice.', code="invalid_choice", attr="role")
+    org = get_org(org_id)
+    user = find_user(email)
+    if user is None:
+        user = User(email=normalize_email(email), password_hash=generate_password_hash(password))
+        db.session.add(user)
+        db.session.flush()
+    elif db.session.scalar(select(OrgMembership).where(
+            OrgMembership.user_id == user.id, OrgMembership.organization_id == org.id)):
+        raise errors.Conflict(f"User '{user.email}' is already a member of '{org_id}'.")
+    db.session.add(OrgMembership(organization_id=org.id, user_id=user.id, role=role))
+    if commit:
+        db.session.commit()
+    return user
+
+
+def create_api_key(org_id: str, email: str, permission: str = ApiKeyPermission.READ_WRITE) -> str:
+    """Store the key's digest and return the plaintext, which is never shown again."""
+    if permission not in tuple(ApiKeyPermission):
+        raise errors.ValidationFailed(f'"{permission}" is not a valid choice.', code="invalid_choice")
+    org = get_org(org_id)
+    user = find_user(email)
+    if user is None or membership(user, org) is None:
+        raise errors.NotFound(f"User '{email}' is not a member of '{org_id}'.")
+    plaintext = generate_api_key()
+    db.session.add(ApiKey(organization_id=org.id, user_id=user.id, permission=permission,
+                          key_hash=hash_api_key(plaintext), key_prefix=plaintext[:8]))
+    db.session.commit()
+    return plaintext
+
+
+def verify_password(email: str, password: str) -> User | None:
+    user = find_user(email)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return user if check_password_hash(user.password_hash, password) else None
+
+
+def membership(user: User, org: Organization) -> OrgMembership | None:
+    return db.session.scalar(select(OrgMembership).where(
+        OrgMembership.user_id == user.id, OrgMembership.organization_id == org.id))
+
+
+def memberships_of(user: UserMixin) -> list[OrgMembership]:
+    query = (select(OrgMembership).join(Organization)
+             .where(OrgMembership.user_id == user.id).order_by(Organization.org_id))
+    return list(db.session.scalars(query))
+
+
+def default_requester(user: User, org_id: str | None = None) -> Requester | None:
+    """The user acting in `org_id`, or in their first organization when none is named."""
+    for row in memberships_of(user):
+        if org_id is None or row.organization.org_id == org_id:
+            return Requester(user=user, org=row.organization, role=row.role)
+    return None

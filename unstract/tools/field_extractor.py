@@ -1,0 +1,171 @@
+"""`field_extractor`: named values found by regular expressions, converted by type (§4.11)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from unstract.jsonschemas import FieldError
+from unstract.tools import ToolError, ToolOutput, text_extractor
+
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%d.%m.%Y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d %B %Y",
+    "%B %d, %Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+)
+_INTEGER = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER_NOISE = str.maketrans("", "", ",_ ")
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """One extraction rule with its pattern compiled once per run."""
+
+    name: str
+    regex: re.Pattern[str]
+    group: int
+    type: str
+    required: bool
+
+
+class _ConversionFailed(ValueError):
+    """The matched text is not a valid value of the rule's type."""
+
+
+def run(
+    source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any]
+) -> ToolOutput:
+    """Apply every rule to the text, in order; one output key per rule name."""
+    text = _input_text(source, mime_type, previous)
+    output: dict[str, Any] = {}
+    warnings: list[str] = []
+    for rule in _compile_rules(settings.get("rules") or []):
+        output[rule.name] = _extract(rule, text, warnings)
+    return ToolOutput(output, warnings)
+
+
+def _input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None) -> str:
+    """The previous step's `text` when it is a string, else the text extracted with default settings."""
+    if isinstance(previous, dict) and isinstance(previous.get("text"), str):
+        return previous["text"]
+    return text_extractor.run(source, mime_type, None, {}).output["text"]
+
+
+def _compile_rules(rules: list[dict[str, Any]]) -> list[_Rule]:
+    """Compile each rule's pattern once, with re.MULTILINE."""
+    compiled = []
+    for rule in rules:
+        try:
+            regex = re.compile(rule["pattern"], re.MULTILINE)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ToolError(f"field '{rule['name']}' has an invalid regular expression: {exc}.") from exc
+        compiled.append(
+            _Rule(
+                name=rule["name"],
+                regex=regex,
+                group=int(rule.get("group", 0)),
+                type=rule.get("type", "string"),
+                required=bool(rule.get("required", False)),
+            )
+        )
+    return compiled
+
+
+def _extract(rule: _Rule, text: str, warnings: list[str]) -> Any:
+    """The converted value of one rule, None when missing; raises ToolError for a required rule."""
+    raw = _match(rule, text)
+    if raw is None:
+        if rule.required:
+            raise ToolError(f"required field '{rule.name}' not found.")
+        return None
+    try:
+        return convert(raw, rule.type)
+    except _ConversionFailed:
+        message = f"field '{rule.name}' value '{raw}' is not a valid {rule.type}."
+        if rule.required:
+            raise ToolError(message) from None
+        warnings.append(message)
+        return None
+
+
+def _match(rule: _Rule, text: str) -> str | None:
+    """Trimmed text of the rule's group in the first match; None when absent or the group took no part."""
+    found = rule.regex.search(text)
+    if found is None or rule.group > rule.regex.groups:
+        return None
+    value = found.group(rule.group)
+    return None if value is None else value.strip()
+
+
+def convert(raw: str, type_: str) -> Any:
+    """Convert a matched value to `string`, `number` or `date` (`YYYY-MM-DD`); raises on failure."""
+    if type_ == "number":
+        return _to_number(raw)
+    if type_ == "date":
+        return _to_date(raw)
+    return raw
+
+
+def _to_number(raw: str) -> int | float:
+    """Integer when the cleaned text is all digits, else a finite float literal."""
+    cleaned = raw.translate(_NUMBER_NOISE)
+    try:
+        if _INTEGER.fullmatch(cleaned):
+            return int(cleaned)
+        if _FLOAT.fullmatch(cleaned):
+            value = float(cleaned)
+            if math.isfinite(value):
+                return value
+    except ValueError:  # e.g. more digits than int() converts
+        pass
+    raise _ConversionFailed(raw)
+
+
+def _to_date(raw: str) -> str:
+    """The first date format that parses, as an ISO date."""
+    for date_format in DATE_FORMATS:
+        try:
+            return datetime.strptime(raw, date_format).date().isoformat()
+        except ValueError:
+            continue
+    raise _ConversionFailed(raw)
+
+
+def check_field_rules(rules: list[Any]) -> list[FieldError]:
+    """The §2.7 checks that a schema cannot express: regex compiles, group exists, names unique."""
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        errors.extend(_check_rule(index, rule, seen))
+    return errors
+
+
+def _check_rule(index: int, rule: dict[str, Any], seen: set[str]) -> list[FieldError]:
+    """Errors of one rule, sorted by attr; records its name in seen."""
+    prefix = f"metadata.rules.{index}"
+    errors: list[FieldError] = []
+    try:
+        regex = re.compile(rule.get("pattern", ""), re.MULTILINE)
+    except (re.error, RecursionError, OverflowError) as exc:
+        errors.append(FieldError(f"{prefix}.pattern", "invalid_regex", f"Invalid regular expression: {exc}."))
+    else:
+        group = rule.get("group", 0)
+        if isinstance(group, int) and group > regex.groups:
+            detail = f"Group {group} does not exist in the pattern."
+            errors.append(FieldError(f"{prefix}.group", "invalid", detail))
+    name = rule.get("name")
+    if name in seen:
+        errors.append(FieldError(f"{prefix}.name", "unique", f"Duplicate rule name: '{name}'."))
+    seen.add(name)
+    return sorted(errors, key=lambda error: (error.attr or "", error.code))

@@ -1,0 +1,64 @@
+"""The built-in tools (§2.6) and the loading of a tool instance's settings (§2.7)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from unstract.jsonschemas import TOOL_SETTINGS, FieldError, load_document
+from unstract.tools import ToolOutput, field_extractor, text_extractor
+
+ToolRun = Callable[[bytes, str, "dict[str, Any] | None", "dict[str, Any]"], ToolOutput]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A built-in tool: what GET tool/ shows, plus the function that runs it."""
+
+    tool_id: str
+    name: str
+    description: str
+    settings_schema: dict[str, Any]
+    run: ToolRun
+
+    def as_dict(self) -> dict[str, Any]:
+        """The item of GET tool/ (§2.6)."""
+        return {
+            "tool_id": self.tool_id,
+            "name": self.name,
+            "description": self.description,
+            "settings_schema": self.settings_schema,
+        }
+
+
+TOOLS: dict[str, ToolSpec] = {
+    "field_extractor": ToolSpec(
+        tool_id="field_extractor",
+        name="Field extractor",
+        description="Finds named values in the text with regular expressions and converts them "
+        "to strings, numbers or dates.",
+        settings_schema=TOOL_SETTINGS["field_extractor"],
+        run=field_extractor.run,
+    ),
+    "text_extractor": ToolSpec(
+        tool_id="text_extractor",
+        name="Text extractor",
+        description="Extracts the plain text of PDF, HTML, text, Markdown, CSV and JSON files.",
+        settings_schema=TOOL_SETTINGS["text_extractor"],
+        run=text_extractor.run,
+    ),
+}
+
+
+def load_tool_settings(tool_id: str, metadata: Any) -> tuple[dict[str, Any] | None, list[FieldError]]:
+    """Fill defaults into and validate a tool instance's metadata; the filled settings when valid."""
+    spec = TOOLS.get(tool_id)
+    if spec is None:
+        return None, [FieldError("tool_id", "invalid_choice", f'"{tool_id}" is not a valid choice.')]
+    settings, errors = load_document(metadata, spec.settings_schema, "metadata")
+    if settings is not None and tool_id == "field_extractor":
+        errors = field_extractor.check_field_rules(settings["rules"])
+        if errors:
+            return None, errors
+    return settings, errors

@@ -1,0 +1,21 @@
+"""htmx dashboard pages; one module per area, full page or partial by HX-Request."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from unstract.auth import API_BASE
+from unstract.extensions import csrf
+
+
+def register_web(app: Flask) -> None:
+    from unstract.web import auth_pages, workflows_pages
+
+    app.register_blueprint(auth_pages.bp)
+    app.register_blueprint(workflows_pages.bp)
+
+    @app.before_request
+    def _csrf_for_pages():
+        """Forms and htmx posts carry the token; the API checks its own (§0.2) in its guard."""
+        if not request.path.startswith(API_BASE) and request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
