@@ -177,7 +177,9 @@ def test_check_field_rules_accepts_valid_rules():
 
 
 def test_check_field_rules_reports_invalid_regex():
-    errors = check_field_rules([rule(name="a", pattern=r"\d+", group=0), rule(name="b", pattern="(unclosed", group=0)])
+    errors = check_field_rules(
+        [rule(name="a", pattern=r"\d+", group=0), rule(name="b", pattern="(unclosed", group=0)]
+    )
     assert errors == [
         FieldError(
             "metadata.rules.1.pattern",

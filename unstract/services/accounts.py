@@ -104,3 +104,20 @@ def default_requester(user: User, org_id: str | None = None) -> Requester | None
         if org_id is None or row.organization.org_id == org_id:
             return Requester(user=user, org=row.organization, role=row.role)
     return None
+
+
+MEMBER_ORDERING = {"email": User.email, "created_at": OrgMembership.created_at}
+
+
+def members_query(who: Requester, ordering: str | None):
+    """Members of the requester's org as (User, OrgMembership) rows, ordered per §2.1."""
+    from unstract.api.common import apply_ordering
+
+    query = (select(User, OrgMembership).join(OrgMembership, OrgMembership.user_id == User.id)
+             .where(OrgMembership.organization_id == who.org.id))
+    return apply_ordering(query, ordering, MEMBER_ORDERING, "email", User.id)
+
+
+def present_member(row) -> dict:
+    user, member = row
+    return {"id": user.id, "email": user.email, "role": member.role}

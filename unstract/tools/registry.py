@@ -9,7 +9,7 @@ from typing import Any
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError, load_document
 from unstract.tools import ToolOutput, field_extractor, text_extractor
 
-ToolRun = Callable[[bytes, str, "dict[str, Any] | None", "dict[str, Any]"], ToolOutput]
+ToolRun = Callable[[bytes, str, dict[str, Any] | None, dict[str, Any]], ToolOutput]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,5 @@
+"""Organization members resource."""
+
+from unstract.api.members.views import blp
+
+BLUEPRINTS = [blp]
