@@ -1,22 +1,183 @@
-"""The `unstract` command: Flask's CLI group plus org/user/apikey/serve/worker/reap."""
+"""The `unstract` command (§7.1): Flask's CLI group plus org/user/apikey/serve/worker/reap."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
-from flask import Flask
-from flask.cli import FlaskGroup
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from unstract import errors
+from unstract.config import ConfigError, read_settings
+from unstract.models import ApiKeyPermission, OrgRole
+
+EXIT_CONFLICT = 1
+EXIT_USAGE = 2
+NO_REDIS_MESSAGE = "REDIS_URL is not set and no embedded Redis socket was found."
+
+
+class CommandFailed(click.ClickException):
+    """A message on stderr and an exit code of §7.1 (1 conflict/unknown object, 2 invalid input)."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+class UnstractGroup(FlaskGroup):
+    """FlaskGroup whose every command exits 2 when the environment cannot be read."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            read_settings()
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            raise CommandFailed(str(exc), EXIT_USAGE) from None
+
+
+def _create_app() -> Flask:
+    from unstract.app import create_app
+
+    app = create_app()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(partial(_dispose_engine, app))
+    return app
+
+
+def _dispose_engine(app: Flask) -> None:
+    """Close the command's pooled connections (matters when commands run in-process, as in tests)."""
+    from unstract.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+@click.group(cls=UnstractGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """Unstract workflow service."""
+
+
+def _run(service, *args, **kwargs):
+    """Call a service function, turning its domain errors into the CLI's exit codes."""
+    try:
+        return service(*args, **kwargs)
+    except errors.ValidationFailed as exc:
+        raise CommandFailed(str(exc), EXIT_USAGE) from None
+    except errors.DomainError as exc:
+        raise CommandFailed(str(exc), EXIT_CONFLICT) from None
+
+
+@click.group("org")
+def org_group() -> None:
+    """Organizations."""
+
+
+@org_group.command("create")
+@click.argument("org_id")
+@click.option("--name", help="Display name; defaults to ORG_ID.")
+@with_appcontext
+def org_create(org_id: str, name: str | None) -> None:
+    """Create an organization and print its id."""
+    from unstract.services import accounts
+
+    org = _run(accounts.create_org, org_id, name)
+    click.echo(org.org_id)
+
+
+@click.group("user")
+def user_group() -> None:
+    """Users."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--password", required=True, help="At least 8 characters.")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--role", type=click.Choice([r.value for r in OrgRole]), default=OrgRole.MEMBER.value,
+              show_default=True)
+@with_appcontext
+def user_create(email: str, password: str, org_id: str, role: str) -> None:
+    """Create a user (or add an existing one) as a member of an organization; print the user id."""
+    from unstract.services import accounts
+
+    user = _run(accounts.add_user, email, password, org_id, role)
+    click.echo(str(user.id))
+
+
+@click.group("apikey")
+def apikey_group() -> None:
+    """API keys."""
+
+
+@apikey_group.command("create")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="A member of the organization.")
+@click.option("--permission", type=click.Choice([p.value for p in ApiKeyPermission]),
+              default=ApiKeyPermission.READ_WRITE.value, show_default=True)
+@with_appcontext
+def apikey_create(org_id: str, email: str, permission: str) -> None:
+    """Create an API key and print it; it cannot be shown again."""
+    from unstract.services import accounts
+
+    click.echo(_run(accounts.create_api_key, org_id, email, permission))
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run one RQ worker on queue `unstract` (with scheduler and reaper)."""
+    from unstract.embedded_redis import socket_path
+    from unstract.worker.process import run_worker
+
+    app = current_app._get_current_object()
+    settings = app.config["UNSTRACT_SETTINGS"]
+    if not settings.redis_url and not socket_path(settings.data_dir).exists():
+        raise CommandFailed(NO_REDIS_MESSAGE, EXIT_USAGE)
+    run_worker(app, burst=burst)
+
+
+@click.command("serve")
+@click.option("--workers", type=int, default=None, help="Worker processes [default: UNSTRACT_WORKERS].")
+@with_appcontext
+def serve_command(workers: int | None) -> None:
+    """Migrate, bootstrap and run the web server with embedded Redis and N workers."""
+    from unstract import serve
+    from unstract.embedded_redis import EmbeddedRedisError
+
+    app = current_app._get_current_object()
+    count = app.config["UNSTRACT_SETTINGS"].workers if workers is None else workers
+    if count < 0:
+        raise CommandFailed(f"The number of workers must be 0 or more, got {count}.", EXIT_USAGE)
+    try:
+        _run(serve.serve, app, count)
+    except EmbeddedRedisError as exc:
+        raise CommandFailed(str(exc), EXIT_CONFLICT) from None
+
+
+@click.command("reap")
+@with_appcontext
+def reap_command() -> None:
+    """Recover stuck executions once (§4.10)."""
+    from unstract.worker.reaper import reap_once
+
+    result = reap_once()
+    click.echo(f"requeued={result.requeued} failed={result.failed} finalized={result.finalized}")
+
+
+COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command]
 
 
 def register_cli(app: Flask) -> None:
     """Commands are attached to the app in create_app so `flask --app wsgi` sees them too."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
 
 
-def _create_app():
-    from unstract.app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
-def main() -> None:
-    """Unstract workflow service."""
+if __name__ == "__main__":
+    main()

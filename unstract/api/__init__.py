@@ -36,9 +36,18 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 
-    from unstract.api import connectors, executions, file_histories, members, meta, tools, workflows
+    from unstract.api import (
+        connectors,
+        endpoints,
+        executions,
+        file_histories,
+        members,
+        meta,
+        tools,
+        workflows,
+    )
 
-    for module in (workflows, executions, file_histories, connectors, tools, members):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)

@@ -105,6 +105,15 @@ def load_body(schema: Schema, *, partial: bool = False) -> dict:
     return load_schema(schema, json_object(), partial=partial)
 
 
+def parse_body(schema: Schema, *, partial: bool = False) -> tuple[dict, list[FieldMessage]]:
+    """The valid part of the body and the parse errors, for services that add their own rules."""
+    try:
+        return schema.load(json_object(), partial=partial), []
+    except ValidationError as exc:
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        return valid, flatten_messages(exc.messages)
+
+
 def load_query(schema: Schema) -> dict:
     """Query parameters (first value of each) through `schema`; unknown ones are ignored."""
     return load_schema(schema, request.args.to_dict(flat=True))
@@ -185,6 +194,21 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
         "next": page_url(page + 1) if page * size < total else None,
         "previous": page_url(page - 1) if page > 1 else None,
         "results": items,
+    }
+
+
+def paginate_list(items: list, present: Callable | None = None) -> dict:
+    """`paginate` for an in-memory list already in its final order."""
+    page, size = page_args()
+    total = len(items)
+    if page > 1 and (page - 1) * size >= total:
+        raise errors.NotFound("Invalid page.", code="invalid_page")
+    rows = items[(page - 1) * size:page * size]
+    return {
+        "count": total,
+        "next": page_url(page + 1) if page * size < total else None,
+        "previous": page_url(page - 1) if page > 1 else None,
+        "results": [present(row) for row in rows] if present else rows,
     }
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import quoted_name
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.paths import check_sqlite_path
 
-__all__ = ["ConnectorError", "DatabaseTarget", "dispose_engines", "write_row"]
+__all__ = ["ConnectorError", "DatabaseTarget", "dispose_engines", "engine_for", "write_row"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # always used with fullmatch (no "$\n" gap)
 DATABASE_CONNECTORS = ("sqlite", "postgresql")
@@ -133,7 +133,9 @@ def _url(connector_id: str, metadata: dict, allowed_roots: list[str] | None) -> 
         if not isinstance(path, str) or not os.path.isabs(path):
             raise ConnectorError("the SQLite path must be absolute.")
         if allowed_roots is not None and not check_sqlite_path(path, allowed_roots):
-            raise ConnectorError(f"SQLite path '{path}' is not inside an allowed root with an existing directory.")
+            raise ConnectorError(
+                f"SQLite path '{path}' is not inside an allowed root with an existing directory."
+            )
         parent, name = os.path.split(path)
         return URL.create("sqlite", database=os.path.join(os.path.realpath(parent), name))
     for required in ("host", "database", "user"):
@@ -203,7 +205,9 @@ def _table(target: DatabaseTarget, metadata: MetaData | None = None) -> Table:
     postgres = target.dialect == "postgresql"
     uuid_type = Uuid(as_uuid=False) if postgres else Text()
     columns = [
-        Column("id", BigInteger() if postgres else Integer(), primary_key=True, autoincrement=True, quote=True),
+        Column(
+            "id", BigInteger() if postgres else Integer(), primary_key=True, autoincrement=True, quote=True
+        ),
         Column("file_execution_id", uuid_type, nullable=False, unique=True, quote=True),
         Column(target.file_path_column, Text(), nullable=True, quote=True),
         Column(target.execution_id_column, uuid_type, nullable=False, quote=True),
@@ -302,6 +306,8 @@ def write_row(
             conn.execute(insert(table).values(row))
     except SQLAlchemyError as exc:
         raise ConnectorError(_safe_message(exc, target)) from exc
+    except (TypeError, ValueError) as exc:
+        raise ConnectorError(f"the output cannot be stored as JSON: {exc}") from exc
     return f"table {target.label}"
 
 

@@ -20,8 +20,8 @@ __all__ = [
     "FileStore",
     "LocalFileStore",
     "PathEscapeError",
-    "S3FileStore",
     "check_unique_suffix",
+    "folder_parts",
     "json_body",
     "open_file_store",
     "relative_parts",
@@ -50,6 +50,11 @@ def relative_parts(path: str) -> list[str]:
     if ".." in parts:
         raise PathEscapeError(ESCAPE_MESSAGE)
     return parts
+
+
+def folder_parts(folder: str) -> list[str]:
+    """Split a listing folder; leading and trailing '/' are dropped first (§4.5 step 1)."""
+    return relative_parts(folder.strip("/") if isinstance(folder, str) else folder)
 
 
 def json_body(payload: dict) -> bytes:
@@ -149,13 +154,13 @@ class LocalFileStore(FileStore):
     def is_dir(self, folder: str) -> bool:
         """Tell whether the folder resolves to a directory inside the root."""
         try:
-            return os.path.isdir(self._resolve(folder))
+            return os.path.isdir(self._resolve("/".join(folder_parts(folder))))
         except PathEscapeError:
             return False
 
     def walk(self, folder: str, recursive: bool, max_depth: int = 10) -> Iterator[FileEntry]:
         """Depth-first scandir walk holding one open iterator per level, so memory stays flat."""
-        start = self._resolve(folder)
+        start = self._resolve("/".join(folder_parts(folder)))
         try:
             top = os.scandir(start)
         except OSError as exc:
@@ -267,7 +272,9 @@ def _scandir_or_none(path: str):
 def _replace_atomically(target: str, body: bytes, unique_suffix: str) -> None:
     """Write a sibling temporary file, fsync it, then os.replace it over the target."""
     tmp = f"{target}.{unique_suffix}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
@@ -296,7 +303,9 @@ def open_file_store(connector_id: str, metadata: dict, allowed_roots: list[str])
     if connector_id == "local_storage":
         path = metadata.get("path", "")
         if not check_local_storage_path(path, allowed_roots):
-            raise ConnectorError(f"local storage path '{path}' is not an existing directory inside an allowed root.")
+            raise ConnectorError(
+                f"local storage path '{path}' is not an existing directory inside an allowed root."
+            )
         return LocalFileStore(path)
     if connector_id == "s3":
         from unstract.connectors.s3 import S3FileStore

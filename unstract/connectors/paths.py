@@ -4,7 +4,13 @@ import os
 
 from unstract.connectors.errors import PathEscapeError
 
-__all__ = ["PathEscapeError", "check_local_storage_path", "check_sqlite_path", "is_inside", "resolve_inside_roots"]
+__all__ = [
+    "PathEscapeError",
+    "check_local_storage_path",
+    "check_sqlite_path",
+    "is_inside",
+    "resolve_inside_roots",
+]
 
 
 def is_inside(path: str, root: str) -> bool:

@@ -6,11 +6,12 @@ from typing import BinaryIO
 
 import s3fs
 
-from unstract.connectors.errors import ConnectorError
+from unstract.connectors.errors import ConnectorError, PathEscapeError
 from unstract.connectors.filestore import (
     FileEntry,
     FileStore,
     check_unique_suffix,
+    folder_parts,
     json_body,
     relative_parts,
 )
@@ -61,6 +62,8 @@ def _clean_relative(rel: str) -> bool:
 class S3FileStore(FileStore):
     """Objects of one bucket below a key prefix; '/' in keys plays the role of directories."""
 
+    page_size = 1000  # keys per ListObjectsV2 call (the S3 maximum)
+
     def __init__(
         self,
         bucket: str,
@@ -73,7 +76,7 @@ class S3FileStore(FileStore):
         if not bucket:
             raise ConnectorError("the S3 connector has no bucket.")
         self.bucket = bucket
-        self.prefix = "/".join(relative_parts(prefix or ""))
+        self.prefix = "/".join(folder_parts(prefix or ""))
         self._secrets = [value for value in (key, secret) if value]
         self.fs = s3fs.S3FileSystem(**s3_options(key, secret, region, endpoint_url))
 
@@ -103,7 +106,8 @@ class S3FileStore(FileStore):
             raise ConnectorError(f"S3 request failed: {self._safe(exc)}") from exc
 
     def _pages(self, **kwargs: object) -> Iterator[dict]:
-        """Page through ListObjectsV2 one response (≤1000 keys) at a time."""
+        """Page through ListObjectsV2 one response at a time, so memory stays flat."""
+        kwargs.setdefault("MaxKeys", self.page_size)
         while True:
             page = self._call("list_objects_v2", **kwargs)
             yield page
@@ -113,7 +117,10 @@ class S3FileStore(FileStore):
 
     def is_dir(self, folder: str) -> bool:
         """A folder exists when some key starts with `<folder>/`; the root always exists."""
-        parts = relative_parts(folder)
+        try:
+            parts = folder_parts(folder)
+        except PathEscapeError:
+            return False
         if not parts:
             return True
         page = self._call("list_objects_v2", Prefix=self._key(parts) + "/", MaxKeys=1)
@@ -121,7 +128,7 @@ class S3FileStore(FileStore):
 
     def walk(self, folder: str, recursive: bool, max_depth: int = 10) -> Iterator[FileEntry]:
         """List keys below the folder page by page; `Delimiter='/'` gives direct children only."""
-        base = self._key(relative_parts(folder))
+        base = self._key(folder_parts(folder))
         list_prefix = f"{base}/" if base else ""
         kwargs: dict = {"Prefix": list_prefix} if recursive else {"Prefix": list_prefix, "Delimiter": "/"}
         depth_limit = max_depth if recursive else 0
@@ -148,13 +155,18 @@ class S3FileStore(FileStore):
         if not parts:
             raise FileNotFoundError(path)
         try:
-            return self.fs.open(f"{self.bucket}/{self._key(parts)}", "rb", cache_type="readahead")
+            handle = self.fs.open(f"{self.bucket}/{self._key(parts)}", "rb", cache_type="readahead")
         except FileNotFoundError:
             raise
         except PermissionError as exc:
             raise ConnectorError(f"access to '{path}' in S3 bucket '{self.bucket}' was denied.") from exc
         except Exception as exc:
             raise ConnectorError(f"cannot read '{path}' from S3: {self._safe(exc)}") from exc
+        if handle.details.get("type") != "file":
+            # s3fs falls back to a listing when HEAD misses and "opens" a key prefix as an empty file.
+            handle.close()
+            raise FileNotFoundError(path)
+        return handle
 
     def write_json_atomic(self, relative_path: str, payload: dict, unique_suffix: str) -> str:
         """One PutObject of the whole body: S3 readers see the old or the new object, never a part."""

@@ -1,13 +1,268 @@
-"""Workflow use cases (placeholder until the workflows API lands)."""
+"""Workflow use cases: list, create, update, toggle, delete, clear history, schema (§1.0–§1.10)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+import shutil
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
 
-from unstract.auth import Requester, visible_workflows
+from sqlalchemy import Select, delete, not_, select
+from sqlalchemy import update as update_rows
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from unstract import errors, jsonschemas
+from unstract.auth import Requester, is_owner, visible_workflows
+from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.models import Workflow
+from unstract.models import (
+    NON_TERMINAL,
+    EndpointType,
+    Execution,
+    FileExecution,
+    FileHistory,
+    FileReservation,
+    Status,
+    ToolInstance,
+    Workflow,
+    WorkflowEndpoint,
+    WorkflowMembership,
+    WorkflowRole,
+)
+from unstract.models.base import utcnow
+from unstract.services import sharing
+
+# Writable fields in the order of the §1.0 table; error entries follow this order.
+WRITABLE_FIELDS = (
+    "workflow_name", "description", "is_active", "status", "deployment_type", "source_settings",
+    "destination_settings", "max_file_execution_count", "shared_to_org", "shared_users",
+)
+ORDERING = {
+    "workflow_name": Workflow.workflow_name,
+    "created_at": Workflow.created_at,
+    "modified_at": Workflow.modified_at,
+}
+DEFAULT_ORDERING = "-modified_at"
+PRIMARY_KEY = Workflow.id
+DUPLICATE_NAME = "A workflow with this name already exists."
+CANNOT_UPDATE = "Only an owner of the workflow or an organization admin can update it."
+SCHEMA_TYPES = ("src", "dest")
+SCHEMA_ENTITIES = ("file", "api", "db")
+
+_UNSAFE_RULES = (
+    (re.compile(r"<[a-z/!]", re.IGNORECASE), "must not contain HTML or script tags."),
+    (re.compile(r"javascript:|vbscript:|data:[a-z]+/", re.IGNORECASE),
+     "must not contain dangerous URI protocols."),
+    (re.compile(r"\bon[a-z]+\s*=", re.IGNORECASE), "must not contain event handler attributes."),
+)
+
+
+def unsafe_content(label: str, value: str) -> str | None:
+    """The `unsafe_content` message for `value` (checked trimmed), or None when it is safe."""
+    text = value.strip()
+    return next((f"{label} {message}" for pattern, message in _UNSAFE_RULES if pattern.search(text)), None)
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+def _with_details(query: Select) -> Select:
+    """Load what the representation needs in a fixed number of queries, whatever the page size."""
+    return query.options(
+        selectinload(Workflow.memberships).selectinload(WorkflowMembership.user),
+        selectinload(Workflow.tool_instances),
+        selectinload(Workflow.creator),
+    )
+
+
+def list_query(who: Requester, *, workflow_name: str | None = None, search: str | None = None,
+               is_active: bool | None = None) -> Select:
+    """Visible workflows matching the §1.1 filters (ordering is applied by the caller)."""
+    query = _with_details(visible_workflows(who))
+    if workflow_name is not None:
+        query = query.where(Workflow.workflow_name == workflow_name)
+    if search:
+        query = query.where(Workflow.workflow_name.icontains(search, autoescape=True))
+    if is_active is not None:
+        query = query.where(Workflow.is_active.is_(is_active))
+    return query
 
 
 def list_visible(who: Requester) -> list[Workflow]:
-    return list(db.session.scalars(visible_workflows(who).order_by(Workflow.modified_at.desc()).limit(200)))
+    """Most recently modified visible workflows, for the dashboard."""
+    query = list_query(who).order_by(Workflow.modified_at.desc(), Workflow.id).limit(200)
+    return list(db.session.scalars(query))
+
+
+def present_tool_instance(tool: ToolInstance) -> dict:
+    return {"id": tool.id, "workflow": tool.workflow_id, "tool_id": tool.tool_id, "step": tool.step,
+            "metadata": tool.metadata_, "created_at": tool.created_at, "modified_at": tool.modified_at}
+
+
+def present(workflow: Workflow, who: Requester) -> dict:
+    """The Workflow representation of §1.0 as seen by `who`."""
+    owners = [m for m in workflow.memberships if m.role == WorkflowRole.OWNER]
+    return {
+        "id": workflow.id, "workflow_name": workflow.workflow_name, "description": workflow.description,
+        "is_active": workflow.is_active, "status": workflow.status, "workflow_owner": workflow.workflow_owner,
+        "deployment_type": workflow.deployment_type, "source_settings": workflow.source_settings,
+        "destination_settings": workflow.destination_settings,
+        "max_file_execution_count": workflow.max_file_execution_count,
+        "shared_to_org": workflow.shared_to_org,
+        "shared_users": [m.user_id for m in workflow.memberships if m.role == WorkflowRole.VIEWER],
+        "created_by": workflow.created_by, "modified_by": workflow.modified_by,
+        "created_at": workflow.created_at, "modified_at": workflow.modified_at,
+        "organization": who.org.org_id, "is_owner": is_owner(workflow, who),
+        "created_by_email": workflow.creator.email if workflow.creator else None,
+        "owner_emails": [m.user.email for m in owners], "co_owners_count": len(owners),
+        "tool_instances": [present_tool_instance(t) for t in workflow.tool_instances],
+    }
+
+
+def present_one(workflow_id: uuid.UUID, who: Requester) -> dict:
+    """Reload one workflow with its details and present it."""
+    query = _with_details(select(Workflow).where(Workflow.id == workflow_id))
+    query = query.execution_options(populate_existing=True)
+    return present(db.session.scalars(query).one(), who)
+
+
+def can_update(who: Requester, workflow: Workflow) -> dict:
+    """§1.8: only owners (org admins included) can update; no pipelines or API deployments exist."""
+    allowed = is_owner(workflow, who)
+    return {"can_update": allowed, "reason": None if allowed else CANNOT_UPDATE,
+            "pipelines": [], "api_names": [], "pipeline_count": 0, "api_count": 0}
+
+
+def settings_schema(type_: str, entity: str) -> dict:
+    """§1.10: the settings document of an allowed (type, entity) pair."""
+    try:
+        return jsonschemas.schema_for_query(type_, entity)
+    except KeyError:
+        detail = f'"{entity}" is not a valid choice for type "{type_}".'
+        raise errors.field_error("entity", "invalid_choice", detail) from None
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+def _name_taken(who: Requester, name: str, workflow: Workflow | None) -> bool:
+    query = select(Workflow.id).where(Workflow.organization_id == who.org.id, Workflow.workflow_name == name)
+    if workflow is not None:
+        query = query.where(Workflow.id != workflow.id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _field_order(message: FieldMessage) -> int:
+    root = (message.attr or "").split(".", 1)[0]
+    return WRITABLE_FIELDS.index(root) if root in WRITABLE_FIELDS else len(WRITABLE_FIELDS)
+
+
+def validate(who: Requester, data: dict, workflow: Workflow | None,
+             field_errors: Sequence[FieldMessage] = ()) -> None:
+    """Add the database rules (unique name, shared users) to the parse errors; 400 when any."""
+    messages = list(field_errors)
+    failed = {(m.attr or "").split(".", 1)[0] for m in messages}
+    if "workflow_name" in data and "workflow_name" not in failed and _name_taken(
+            who, data["workflow_name"], workflow):
+        messages.append(FieldMessage("unique", DUPLICATE_NAME, "workflow_name"))
+    if "shared_users" in data and "shared_users" not in failed:
+        owners = sharing.owner_ids(workflow, who.user_id)
+        messages.extend(sharing.shared_users_errors(who.org.id, data["shared_users"], owners))
+    if messages:
+        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
+
+
+def _commit_or_duplicate() -> None:
+    """Commit; the unique index firing under a concurrent insert is the same 400 as the check."""
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        if "workflow_name" in str(exc.orig):
+            raise errors.field_error("workflow_name", "unique", DUPLICATE_NAME) from None
+        raise
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+def _assign(workflow: Workflow, data: dict) -> None:
+    for name in WRITABLE_FIELDS:
+        if name in data and name != "shared_users":
+            setattr(workflow, name, data[name])
+
+
+def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()) -> dict:
+    """§1.2: workflow, owner and viewer memberships and both endpoints, in one transaction."""
+    validate(who, data, None, field_errors)
+    now = utcnow()
+    workflow = Workflow(organization_id=who.org.id, workflow_owner=who.user_id, created_by=who.user_id,
+                        modified_by=who.user_id, created_at=now, modified_at=now)
+    _assign(workflow, data)
+    workflow.is_active = True
+    db.session.add(workflow)
+    sharing.add_memberships(workflow, [who.user_id], WorkflowRole.OWNER)
+    sharing.add_memberships(workflow, dict.fromkeys(data.get("shared_users", [])), WorkflowRole.VIEWER)
+    for endpoint_type in (EndpointType.SOURCE, EndpointType.DESTINATION):
+        workflow.endpoints.append(WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="",
+                                                   configuration=None))
+    _commit_or_duplicate()
+    return present_one(workflow.id, who)
+
+
+def update(who: Requester, workflow: Workflow, data: dict,
+           field_errors: Sequence[FieldMessage] = ()) -> dict:
+    """§1.4: absent fields keep their values; shared_users replaces the viewers when sent."""
+    validate(who, data, workflow, field_errors)
+    _assign(workflow, data)
+    if "shared_users" in data:
+        sharing.replace_viewers(workflow, data["shared_users"])
+    workflow.modified_by = who.user_id
+    workflow.modified_at = utcnow()
+    _commit_or_duplicate()
+    return present_one(workflow.id, who)
+
+
+def toggle_active(who: Requester, workflow: Workflow) -> dict:
+    """§1.7: flip is_active atomically, so concurrent toggles never lose one."""
+    db.session.execute(
+        update_rows(Workflow).where(Workflow.id == workflow.id)
+        .values(is_active=not_(Workflow.is_active), modified_by=who.user_id, modified_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return present_one(workflow.id, who)
+
+
+def clear_file_marker(workflow: Workflow) -> int:
+    """§1.9: delete the workflow's file history and reservations; returns the history rows deleted."""
+    deleted = db.session.execute(delete(FileHistory).where(FileHistory.workflow_id == workflow.id))
+    db.session.execute(delete(FileReservation).where(FileReservation.workflow_id == workflow.id))
+    db.session.commit()
+    return deleted.rowcount
+
+
+def stop_running_executions(workflow_id: uuid.UUID) -> list[uuid.UUID]:
+    """Stop the workflow's PENDING/EXECUTING executions and files; returns all its execution ids."""
+    executions = select(Execution.id).where(Execution.workflow_id == workflow_id)
+    ids = list(db.session.scalars(executions))
+    running = tuple(NON_TERMINAL)
+    db.session.execute(
+        update_rows(Execution).where(Execution.workflow_id == workflow_id, Execution.status.in_(running))
+        .values(stop_requested=True, status=Status.STOPPED).execution_options(synchronize_session=False))
+    db.session.execute(
+        update_rows(FileExecution)
+        .where(FileExecution.execution_id.in_(executions), FileExecution.status.in_(running))
+        .values(status=Status.STOPPED).execution_options(synchronize_session=False))
+    db.session.commit()
+    return ids
+
+
+def delete_workflow(workflow: Workflow, data_dir: Path) -> None:
+    """§1.5: stop runs, delete the workflow (the database cascades), then remove its run files."""
+    workflow_id = workflow.id
+    execution_ids = stop_running_executions(workflow_id)
+    db.session.execute(delete(Workflow).where(Workflow.id == workflow_id)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    for execution_id in execution_ids:
+        for area in ("executions", "uploads"):
+            shutil.rmtree(Path(data_dir) / area / str(execution_id), ignore_errors=True)

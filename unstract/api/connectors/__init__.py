@@ -1,3 +1,5 @@
-"""API resource package."""
+"""Connectors resource."""
 
-BLUEPRINTS: list = []
+from unstract.api.connectors.views import blp
+
+BLUEPRINTS = [blp]

@@ -1,3 +1,6 @@
-"""API resource package."""
+"""Executions resource: the read endpoints and POST workflow/execute/."""
 
-BLUEPRINTS: list = []
+from unstract.api.executions.execute import blp as execute_blp
+from unstract.api.executions.views import blp
+
+BLUEPRINTS = [blp, execute_blp]

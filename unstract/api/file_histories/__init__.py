@@ -1,3 +1,5 @@
-"""API resource package."""
+"""File history resource."""
 
-BLUEPRINTS: list = []
+from unstract.api.file_histories.views import blp
+
+BLUEPRINTS = [blp]

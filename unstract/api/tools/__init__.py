@@ -1,3 +1,5 @@
-"""API resource package."""
+"""Tools and tool instances resource."""
 
-BLUEPRINTS: list = []
+from unstract.api.tools.views import blp
+
+BLUEPRINTS = [blp]

@@ -1,3 +1,5 @@
-"""API resource package."""
+"""Workflow management resource (§1.0–§1.11, §2.2)."""
 
-BLUEPRINTS: list = []
+from unstract.api.workflows.views import blp
+
+BLUEPRINTS = [blp]

@@ -1,0 +1,5 @@
+"""Workflow endpoints resource."""
+
+from unstract.api.endpoints.views import blp
+
+BLUEPRINTS = [blp]

@@ -1,0 +1,34 @@
+"""Schemas of the workflow endpoint resource (§2.5)."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from unstract.api.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
+
+
+class ConnectorSummarySchema(BaseSchema):
+    id = fields.UUID()
+    connector_name = fields.String()
+    connector_id = fields.String()
+    connector_mode = fields.String()
+
+
+class WorkflowEndpointSchema(BaseSchema):
+    id = fields.UUID()
+    workflow = fields.UUID()
+    workflow_name = fields.String()
+    endpoint_type = fields.String()
+    connection_type = fields.String()
+    connector_instance = fields.Nested(ConnectorSummarySchema, allow_none=True)
+    configuration = fields.Dict(allow_none=True)
+    created_at = Timestamp()
+    modified_at = Timestamp()
+
+
+class WorkflowEndpointUpdateSchema(BaseSchema):
+    """Body of PATCH workflow/endpoint/{id}/; the rules on the values live in the service."""
+
+    connection_type = Text()
+    connector_instance_id = UUIDField(allow_none=True)
+    configuration = AnyJSON(allow_none=True)

@@ -1,0 +1,54 @@
+"""Schemas of the tool and tool instance resources (§2.6, §2.7)."""
+
+from __future__ import annotations
+
+from marshmallow import fields
+
+from unstract.api.fields import (
+    BaseSchema,
+    JSONObject,
+    StrictInteger,
+    Text,
+    Timestamp,
+    UUIDField,
+    min_value,
+    one_of,
+)
+from unstract.services import tool_instances
+
+
+class ToolSchema(BaseSchema):
+    tool_id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    settings_schema = fields.Dict()
+
+
+class ToolInstanceSchema(BaseSchema):
+    id = fields.UUID()
+    workflow = fields.UUID()
+    tool_id = fields.String()
+    step = fields.Integer()
+    metadata = fields.Dict()
+    created_at = Timestamp()
+    modified_at = Timestamp()
+
+
+class ToolInstanceQueryArgsSchema(BaseSchema):
+    workflow_id = UUIDField(required=True)
+
+
+class ToolInstanceCreateSchema(BaseSchema):
+    """Body of POST tool_instance/, fields in the order of §2.7; the upper step bound needs the workflow."""
+
+    workflow_id = UUIDField(required=True)
+    tool_id = Text(required=True, validate=one_of(tool_instances.TOOL_IDS))
+    metadata = JSONObject(load_default=dict)
+    step = StrictInteger(validate=min_value(1))
+
+
+class ToolInstanceUpdateSchema(BaseSchema):
+    """Body of PATCH tool_instance/{id}/; tool_id and workflow_id are ignored."""
+
+    metadata = JSONObject()
+    step = StrictInteger(validate=min_value(1))

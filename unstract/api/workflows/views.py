@@ -1,0 +1,174 @@
+"""Workflow routes: CRUD, active toggle, can-update, file markers, schema, sharing (§1.1–§1.11, §2.2)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+from flask.views import MethodView
+from marshmallow import Schema, ValidationError
+
+from unstract.api import api_blueprint
+from unstract.api.common import (
+    apply_ordering,
+    documented,
+    flatten_messages,
+    json_object,
+    load_body,
+    load_query,
+    page_schema,
+    paginate,
+)
+from unstract.api.workflows.schemas import (
+    CanUpdateSchema,
+    ClearFileMarkerSchema,
+    OwnerCreateSchema,
+    SettingsSchemaQueryArgsSchema,
+    WorkflowCreateSchema,
+    WorkflowQueryArgsSchema,
+    WorkflowSchema,
+    WorkflowUsersSchema,
+    WorkflowWriteSchema,
+)
+from unstract.auth import get_visible_workflow, requester
+from unstract.errors import FieldMessage
+from unstract.services import sharing, workflows
+
+blp = api_blueprint("workflows", __name__, "Workflows")
+CLEARED = "File marker cleared successfully."
+
+
+def parse_write_body(schema: Schema, *, partial: bool = False) -> tuple[dict, list[FieldMessage]]:
+    """The valid part of the body and the field errors, so the service can add its own in order."""
+    try:
+        return schema.load(json_object(), partial=partial), []
+    except ValidationError as exc:
+        return exc.valid_data or {}, flatten_messages(exc.messages)
+
+
+@blp.route("/workflow/")
+class Workflows(MethodView):
+    @documented(blp, query=WorkflowQueryArgsSchema, paginated=True)
+    @blp.response(200, page_schema(WorkflowSchema))
+    def get(self):
+        """List the workflows visible to the requester."""
+        who = requester()
+        args = load_query(WorkflowQueryArgsSchema())
+        query = workflows.list_query(who, workflow_name=args["workflow_name"], search=args["search"],
+                                     is_active=args["is_active"])
+        query = apply_ordering(query, args["ordering"], workflows.ORDERING, workflows.DEFAULT_ORDERING,
+                               workflows.PRIMARY_KEY)
+        return paginate(query, lambda workflow: workflows.present(workflow, who))
+
+    @documented(blp, body=WorkflowCreateSchema)
+    @blp.response(201, WorkflowSchema)
+    def post(self):
+        """Create a workflow owned by the requester."""
+        who = requester()
+        data, field_errors = parse_write_body(WorkflowCreateSchema())
+        return workflows.create(who, data, field_errors)
+
+
+@blp.route("/workflow/<uuid:workflow_id>/")
+class WorkflowById(MethodView):
+    @blp.response(200, WorkflowSchema)
+    def get(self, workflow_id: uuid.UUID):
+        """Retrieve a workflow."""
+        who = requester()
+        return workflows.present(get_visible_workflow(who, workflow_id), who)
+
+    @documented(blp, body=WorkflowWriteSchema)
+    @blp.response(200, WorkflowSchema)
+    def put(self, workflow_id: uuid.UUID):
+        """Update a workflow (workflow_name required)."""
+        return self._update(workflow_id, partial=False)
+
+    @documented(blp, body=WorkflowWriteSchema)
+    @blp.response(200, WorkflowSchema)
+    def patch(self, workflow_id: uuid.UUID):
+        """Update some fields of a workflow."""
+        return self._update(workflow_id, partial=True)
+
+    @blp.response(204)
+    def delete(self, workflow_id: uuid.UUID):
+        """Delete a workflow with its runs, history and memberships."""
+        workflow = get_visible_workflow(requester(), workflow_id, owner=True)
+        workflows.delete_workflow(workflow, current_app.config["UNSTRACT_SETTINGS"].data_dir)
+        return ""
+
+    @staticmethod
+    def _update(workflow_id: uuid.UUID, *, partial: bool) -> dict:
+        who = requester()
+        workflow = get_visible_workflow(who, workflow_id, owner=True)
+        data, field_errors = parse_write_body(WorkflowWriteSchema(), partial=partial)
+        return workflows.update(who, workflow, data, field_errors)
+
+
+@blp.route("/workflow/active/<uuid:workflow_id>/")
+class WorkflowActive(MethodView):
+    @blp.response(200, WorkflowSchema)
+    def put(self, workflow_id: uuid.UUID):
+        """Toggle the active state of a workflow."""
+        who = requester()
+        return workflows.toggle_active(who, get_visible_workflow(who, workflow_id, owner=True))
+
+
+@blp.route("/workflow/<uuid:workflow_id>/can-update/")
+class WorkflowCanUpdate(MethodView):
+    @blp.response(200, CanUpdateSchema)
+    def get(self, workflow_id: uuid.UUID):
+        """Tell whether the requester may update the workflow."""
+        who = requester()
+        return workflows.can_update(who, get_visible_workflow(who, workflow_id))
+
+
+@blp.route("/workflow/<uuid:workflow_id>/clear-file-marker/")
+class WorkflowClearFileMarker(MethodView):
+    @blp.response(200, ClearFileMarkerSchema)
+    def get(self, workflow_id: uuid.UUID):
+        """Delete the workflow's file history and reservations."""
+        workflow = get_visible_workflow(requester(), workflow_id, owner=True)
+        return {"message": CLEARED, "deleted_count": workflows.clear_file_marker(workflow)}
+
+    @blp.response(200, ClearFileMarkerSchema)
+    def post(self, workflow_id: uuid.UUID):
+        """Delete the workflow's file history and reservations (same as GET)."""
+        return self.get(workflow_id)
+
+
+@blp.route("/workflow/schema/")
+class WorkflowSettingsSchema(MethodView):
+    @documented(blp, query=SettingsSchemaQueryArgsSchema)
+    @blp.response(200)
+    def get(self):
+        """The JSON Schema of source or destination settings."""
+        args = load_query(SettingsSchemaQueryArgsSchema())
+        return workflows.settings_schema(args["type"], args["entity"])
+
+
+@blp.route("/workflow/<uuid:workflow_id>/users/")
+class WorkflowUsers(MethodView):
+    @blp.response(200, WorkflowUsersSchema)
+    def get(self, workflow_id: uuid.UUID):
+        """Sharing details: viewers, co-owners and creator."""
+        return sharing.sharing(get_visible_workflow(requester(), workflow_id))
+
+
+@blp.route("/workflow/<uuid:workflow_id>/owners/")
+class WorkflowOwners(MethodView):
+    @documented(blp, body=OwnerCreateSchema)
+    @blp.response(200, WorkflowUsersSchema)
+    def post(self, workflow_id: uuid.UUID):
+        """Add a co-owner (a viewer is promoted)."""
+        workflow = get_visible_workflow(requester(), workflow_id, owner=True)
+        args = load_body(OwnerCreateSchema())
+        return sharing.add_owner(workflow, args["user_id"])
+
+
+@blp.route("/workflow/<uuid:workflow_id>/owners/<uuid:user_id>/")
+class WorkflowOwnerById(MethodView):
+    @blp.response(204)
+    def delete(self, workflow_id: uuid.UUID, user_id: uuid.UUID):
+        """Remove a co-owner (never the last one)."""
+        sharing.remove_owner(get_visible_workflow(requester(), workflow_id, owner=True), user_id)
+        return ""

@@ -1,0 +1,184 @@
+"""`unstract serve` (§7.1): migrate and bootstrap, then run embedded Redis, N RQ workers and waitress."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import Flask
+
+from unstract.config import Settings
+from unstract.embedded_redis import EmbeddedRedis
+
+WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
+WORKER_GRACE_SECONDS = 30
+SUPERVISE_INTERVAL_SECONDS = 1.0
+QUICK_DEATH_SECONDS = 10
+MAX_RESTART_DELAY_SECONDS = 30
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def prepare(app: Flask) -> None:
+    """Data directory, migrations and the first-start bootstrap; prints a generated password once."""
+    from flask_migrate import upgrade
+
+    from unstract.services.bootstrap import bootstrap
+
+    settings: Settings = app.config["UNSTRACT_SETTINGS"]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        upgrade()
+        result = bootstrap(settings)
+    if result is not None and result.generated_password:
+        print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)
+
+
+def serve(app: Flask, workers: int) -> None:
+    """Run until SIGINT/SIGTERM, then stop the web server, the workers and Redis, in that order."""
+    settings: Settings = app.config["UNSTRACT_SETTINGS"]
+    prepare(app)
+    redis_server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    pool = WorkerPool(workers, worker_env(settings, redis_server))
+    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS}
+    try:
+        if redis_server is not None:
+            redis_server.start()
+        pool.start()
+        run_http(app, settings, pool)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _ignore_stop_signals()
+        pool.stop()
+        if redis_server is not None:
+            redis_server.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def worker_env(settings: Settings, redis_server: EmbeddedRedis | None) -> dict[str, str]:
+    """The workers see the same configuration, with the embedded Redis named explicitly."""
+    env = {**os.environ, "UNSTRACT_DATA_DIR": str(settings.data_dir)}
+    if redis_server is not None:
+        env["REDIS_URL"] = redis_server.url
+    return env
+
+
+def run_http(app: Flask, settings: Settings, pool: WorkerPool) -> None:
+    """Serve with waitress until a stop signal; the worker supervisor runs beside it."""
+    from waitress import create_server
+
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.web_threads)
+    port = getattr(server, "effective_port", settings.port)
+    stop = threading.Event()
+    supervisor = threading.Thread(target=pool.supervise, args=(stop,), name="worker-supervisor", daemon=True)
+    supervisor.start()
+    print(f"Listening on http://{settings.host}:{port}", flush=True)
+    try:
+        server.run()  # waitress returns (after finishing its tasks) on KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _ignore_stop_signals()
+        stop.set()
+        supervisor.join()
+        server.close()
+
+
+def _interrupt(_signum, _frame) -> None:
+    """SIGTERM behaves like Ctrl-C: it ends waitress's loop, then the `finally` blocks clean up."""
+    raise KeyboardInterrupt
+
+
+def _ignore_stop_signals() -> None:
+    """Once shutting down, a second signal must not cut the cleanup short (it is bounded anyway)."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+@dataclass
+class _Slot:
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    quick_deaths: int = 0
+    restart_at: float = 0.0
+
+
+class WorkerPool:
+    """N `unstract worker` children; one that exits on its own is started again, with a back-off."""
+
+    def __init__(self, count: int, env: dict[str, str], command: list[str] | None = None):
+        self.env = env
+        self.command = command or WORKER_COMMAND
+        self.slots = [_Slot() for _ in range(count)]
+        self._lock = threading.Lock()
+        self._stopping = False
+
+    def start(self) -> None:
+        with self._lock:
+            for slot in self.slots:
+                self._spawn(slot)
+
+    def supervise(self, stop: threading.Event) -> None:
+        while not stop.wait(SUPERVISE_INTERVAL_SECONDS):
+            self.check()
+
+    def check(self) -> None:
+        """Notice workers that died and restart those whose back-off has passed."""
+        with self._lock:
+            now = time.monotonic()
+            for slot in self.slots if not self._stopping else []:
+                if slot.process is not None and slot.process.poll() is not None:
+                    self._note_death(slot, now)
+                if slot.process is None and now >= slot.restart_at:
+                    self._spawn(slot)
+
+    def stop(self, grace: float = WORKER_GRACE_SECONDS) -> None:
+        """SIGTERM (RQ's warm shutdown lets the running job finish), SIGKILL after `grace` seconds."""
+        with self._lock:
+            self._stopping = True
+            running = [s.process for s in self.slots if s.process is not None and s.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for process in running:
+            _kill_group(process)
+
+    def pids(self) -> list[int]:
+        with self._lock:
+            return [s.process.pid for s in self.slots if s.process is not None]
+
+    def _spawn(self, slot: _Slot) -> None:
+        # Own session: the terminal's Ctrl-C reaches only `serve`, which then stops workers in order.
+        slot.process = subprocess.Popen(self.command, env=self.env, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        slot.started_at = time.monotonic()
+
+    @staticmethod
+    def _note_death(slot: _Slot, now: float) -> None:
+        lived = now - slot.started_at
+        slot.quick_deaths = slot.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
+        delay = min(MAX_RESTART_DELAY_SECONDS, 2 ** slot.quick_deaths - 1)
+        print(f"Worker {slot.process.pid} exited with code {slot.process.returncode}; "
+              f"restarting in {delay} s.", file=sys.stderr, flush=True)
+        slot.process = None
+        slot.restart_at = now + delay
+
+
+def _kill_group(process: subprocess.Popen) -> None:
+    """Kill the worker and any work horse it forked (they share the worker's process group)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()

@@ -1,0 +1,124 @@
+"""Reading executions, file executions and logs (§1.12–§1.14, §2.8); the engine writes them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+
+from unstract import errors
+from unstract.auth import Requester, get_visible_workflow
+from unstract.extensions import db
+from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
+
+# Ordering fields each list accepts, mapped to columns (the view applies them, §0.9).
+EXECUTION_ORDERING = {"created_at": Execution.created_at, "execution_time": Execution.execution_time}
+FILE_EXECUTION_ORDERING = {
+    "file_number": FileExecution.file_number,
+    "file_name": FileExecution.file_name,
+    "execution_time": FileExecution.execution_time,
+}
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Conditions of GET …/logs/: one file's rows or execution-level rows, minimum level, cursor."""
+
+    file_execution_id: uuid.UUID | None = None
+    execution_level_only: bool = False
+    min_level: str | None = None
+    after: int | None = None
+
+
+# --- Lookups -----------------------------------------------------------------------------------
+
+def get_visible_execution(who: Requester, execution_id: uuid.UUID) -> tuple[Execution, Workflow]:
+    """The execution and its workflow; 404 when unknown, of another org, or its workflow is invisible."""
+    execution = db.session.scalar(
+        select(Execution).where(Execution.id == execution_id, Execution.organization_id == who.org.id)
+    )
+    if execution is None:
+        raise errors.NotFound()
+    return execution, get_visible_workflow(who, execution.workflow_id)
+
+
+# --- Queries (unordered where the caller orders them) ------------------------------------------
+
+def executions_query(workflow: Workflow, statuses: Sequence[str] = ()) -> Select:
+    """Executions of one workflow, optionally limited to some statuses."""
+    query = select(Execution).where(Execution.workflow_id == workflow.id)
+    if statuses:
+        query = query.where(Execution.status.in_(statuses))
+    return query
+
+
+def file_executions_query(execution: Execution, statuses: Sequence[str] = ()) -> Select:
+    """File executions of one execution, optionally limited to some statuses."""
+    query = select(FileExecution).where(FileExecution.execution_id == execution.id)
+    if statuses:
+        query = query.where(FileExecution.status.in_(statuses))
+    return query
+
+
+def logs_query(execution: Execution, flt: LogFilter) -> Select:
+    """Log rows of one execution in reading order (event_time, then id), execution_id filtered first."""
+    query = select(ExecutionLog).where(ExecutionLog.execution_id == execution.id)
+    if flt.execution_level_only:
+        query = query.where(ExecutionLog.file_execution_id.is_(None))
+    elif flt.file_execution_id is not None:
+        query = query.where(ExecutionLog.file_execution_id == flt.file_execution_id)
+    if flt.min_level is not None:
+        query = query.where(ExecutionLog.level_rank >= LEVEL_ORDER[flt.min_level])
+    if flt.after is not None:
+        query = query.where(ExecutionLog.id > flt.after)
+    return query.order_by(ExecutionLog.event_time.asc(), ExecutionLog.id.asc())
+
+
+# --- Presenters (model -> representation; the API schemas format ids and timestamps) -----------
+
+def present_execution(execution: Execution, workflow_name: str) -> dict:
+    """The Execution representation of §1.13."""
+    return {
+        "id": execution.id,
+        "workflow": execution.workflow_id,
+        "workflow_name": workflow_name,
+        "pipeline_id": None,
+        "execution_mode": execution.execution_mode,
+        "execution_method": "DIRECT",
+        "execution_type": execution.execution_type,
+        "execution_log_id": str(execution.id),
+        "status": execution.status,
+        "total_files": execution.total_files,
+        "successful_files": execution.successful_files,
+        "failed_files": execution.failed_files,
+        "error_message": execution.error_message,
+        "attempts": execution.attempts,
+        "execution_time": round(execution.execution_time or 0.0, 3),
+        "use_file_history": execution.use_file_history,
+        "awaiting_action": execution.awaiting_action,
+        "next_step": execution.next_step,
+        "total_steps": execution.total_steps,
+        "created_at": execution.created_at,
+        "modified_at": execution.modified_at,
+    }
+
+
+def present_file_execution(fe: FileExecution) -> dict:
+    """The file execution item of §2.8."""
+    names = ("id", "file_number", "file_name", "file_path", "file_size", "file_hash", "mime_type",
+             "status", "execution_time", "execution_error", "result", "attempts", "created_at",
+             "modified_at")
+    return {name: getattr(fe, name) for name in names}
+
+
+def present_log(row: ExecutionLog) -> dict:
+    """The log item of §1.14; `data` is returned exactly as stored."""
+    return {
+        "id": row.id,
+        "wf_execution": row.execution_id,
+        "file_execution": row.file_execution_id,
+        "event_time": row.event_time,
+        "data": row.data,
+    }

@@ -1,0 +1,186 @@
+"""Every status write of executions and file executions goes through here (§4.1, §4.9).
+
+Each write is a conditional UPDATE on a non-terminal current status, so a terminal status
+never changes and concurrent writers (jobs, reapers, STOP calls) cannot overwrite each other.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from sqlalchemy import delete, exists, func, select, update
+
+from unstract.extensions import db
+from unstract.models import (
+    NON_TERMINAL, Execution, FileExecution, FileReservation, Organization, Phase, Stage, Status,
+)
+from unstract.models.base import utcnow
+from unstract.services.runlog import RunLog
+
+ERROR_MESSAGE_LIMIT = 1000
+
+
+def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), **values) -> bool:
+    """Move an execution to `to` if its status is non-terminal (and in `when`, when given)."""
+    allowed = tuple(when) or tuple(NON_TERMINAL)
+    result = db.session.execute(
+        update(Execution)
+        .where(Execution.id == execution_id, Execution.status.in_(allowed))
+        .values(status=to, modified_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def transition_file(file_execution_id: uuid.UUID, to: str, *, when: tuple = (),
+                    claim_token: uuid.UUID | None = None, **values) -> bool:
+    """Move a file execution to `to` if non-terminal (and still held by `claim_token`, when given)."""
+    allowed = tuple(when) or tuple(NON_TERMINAL)
+    conditions = [FileExecution.id == file_execution_id, FileExecution.status.in_(allowed)]
+    if claim_token is not None:
+        conditions.append(FileExecution.claim_token == claim_token)
+    result = db.session.execute(
+        update(FileExecution).where(*conditions)
+        .values(status=to, modified_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def refresh_counters(execution_id: uuid.UUID) -> None:
+    """successful_files/failed_files = counts of COMPLETED/ERROR file executions (§4.8 step 8)."""
+    def count(status: str):
+        return (select(func.count()).select_from(FileExecution)
+                .where(FileExecution.execution_id == execution_id, FileExecution.status == status)
+                .scalar_subquery())
+
+    db.session.execute(
+        update(Execution).where(Execution.id == execution_id)
+        .values(successful_files=count(Status.COMPLETED), failed_files=count(Status.ERROR))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release_reservations(file_execution_ids: list[uuid.UUID]) -> None:
+    if file_execution_ids:
+        db.session.execute(
+            delete(FileReservation).where(FileReservation.file_execution_id.in_(file_execution_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def has_open_files(execution_id: uuid.UUID) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        FileExecution.execution_id == execution_id, FileExecution.status.in_(tuple(NON_TERMINAL))))))
+
+
+def end_open_files(execution_id: uuid.UUID, to: str, error: str | None = None,
+                   only: tuple = tuple(NON_TERMINAL)) -> list[uuid.UUID]:
+    """Set every open file of the execution to `to` (STOPPED or ERROR); releases their reservations."""
+    ids = list(db.session.scalars(select(FileExecution.id).where(
+        FileExecution.execution_id == execution_id, FileExecution.status.in_(only))))
+    if ids:
+        values = {"execution_error": error} if error is not None else {}
+        db.session.execute(
+            update(FileExecution)
+            .where(FileExecution.id.in_(ids), FileExecution.status.in_(only))
+            .values(status=to, modified_at=utcnow(), lease_expires_at=None, **values)
+            .execution_options(synchronize_session=False)
+        )
+        release_reservations(ids)
+    return ids
+
+
+def run_log(execution: Execution) -> RunLog:
+    org_id = db.session.scalar(select(Organization.org_id).where(Organization.id == execution.organization_id))
+    return RunLog(execution.id, org_id)
+
+
+def _final_status(execution: Execution) -> tuple[str, str]:
+    if execution.stop_requested:
+        return Status.STOPPED, ""
+    if execution.total_files == 0 or execution.successful_files > 0:
+        return Status.COMPLETED, ""
+    first = db.session.execute(
+        select(FileExecution.file_name, FileExecution.execution_error)
+        .where(FileExecution.execution_id == execution.id, FileExecution.status == Status.ERROR)
+        .order_by(FileExecution.file_number).limit(1)
+    ).first()
+    detail = f"{first[0]}: {first[1]}" if first else "no file was processed"
+    message = f"All {execution.total_files} file(s) failed. First error: {detail}"
+    return Status.ERROR, message[:ERROR_MESSAGE_LIMIT]
+
+
+def _closing_values(execution: Execution) -> dict:
+    return {
+        "execution_time": round((utcnow() - execution.created_at).total_seconds(), 3),
+        "awaiting_action": False,
+        "next_step": None,
+        "phase": Phase.DONE,
+        "lease_expires_at": None,
+    }
+
+
+def finalize(execution_id: uuid.UUID, data_dir: Path) -> bool:
+    """Close an EXECUTING execution exactly once (conditional update); commits. §4.9."""
+    refresh_counters(execution_id)
+    db.session.flush()
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if execution is None or execution.status != Status.EXECUTING:
+        db.session.commit()
+        return False
+    status, message = _final_status(execution)
+    if not transition_execution(execution_id, status, when=(Status.EXECUTING,), error_message=message,
+                                **_closing_values(execution)):
+        db.session.rollback()
+        return False
+    log = run_log(execution)
+    log.info(Stage.FINALIZE, f"Total files: {execution.total_files}, {execution.successful_files} "
+                             f"successfully executed and {execution.failed_files} error(s).")
+    if status == Status.ERROR:
+        log.error(Stage.FINALIZE, message)
+    log.commit()
+    remove_run_files(data_dir, execution_id)
+    return True
+
+
+def fail_execution(execution_id: uuid.UUID, message: str, data_dir: Path, *, stage: str = Stage.FINALIZE) -> bool:
+    """End a non-terminal execution in ERROR with `message`; its open files share the error. §4.9."""
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if execution is None:
+        return False
+    message = message[:ERROR_MESSAGE_LIMIT]
+    if not transition_execution(execution_id, Status.ERROR, error_message=message, **_closing_values(execution)):
+        db.session.rollback()
+        return False
+    end_open_files(execution_id, Status.ERROR, error=message)
+    refresh_counters(execution_id)
+    log = run_log(execution)
+    log.error(stage, message)
+    log.commit()
+    remove_run_files(data_dir, execution_id)
+    return True
+
+
+def stop_unclaimed(execution_id: uuid.UUID, data_dir: Path) -> bool:
+    """A PENDING execution that no worker claimed becomes STOPPED at once."""
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    values = _closing_values(execution)
+    if not transition_execution(execution_id, Status.STOPPED, when=(Status.PENDING,), **values):
+        return False
+    end_open_files(execution_id, Status.STOPPED)
+    db.session.commit()
+    remove_run_files(data_dir, execution_id)
+    return True
+
+
+def run_dirs(data_dir: Path, execution_id: uuid.UUID) -> list[Path]:
+    """Staged uploads and step outputs of one execution."""
+    return [data_dir / "uploads" / str(execution_id), data_dir / "executions" / str(execution_id)]
+
+
+def remove_run_files(data_dir: Path, execution_id: uuid.UUID) -> None:
+    for path in run_dirs(data_dir, execution_id):
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,261 @@
+"""The execute protocol (§1.6, §4.2, §4.3): create, start, step, stop and wait for executions."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, func, select, update
+
+from unstract import errors
+from unstract.auth import Requester, get_visible_workflow
+from unstract.config import Settings
+from unstract.extensions import db
+from unstract.models import (
+    TERMINAL, Execution, ExecutionType, FileExecution, Phase, Status, Workflow,
+)
+from unstract.models.base import utcnow
+from unstract.services import execution_state as state
+from unstract.services import queueing
+from unstract.services.plans import PlanError, build_plan, validate_plan
+from unstract.services.uploads import UploadPart, check_parts, stage_parts
+
+POLL_SECONDS = 0.5
+STEP_ACTIONS = ("NEXT", "CONTINUE")
+
+
+@dataclass
+class ExecuteCommand:
+    """A validated execute request body (§1.6)."""
+
+    workflow_id: uuid.UUID
+    execution_id: uuid.UUID | None = None
+    action: str | None = None
+    timeout: int = 300
+    use_file_history: bool | None = None
+    parts: list[UploadPart] = field(default_factory=list)
+    received_at: float = field(default_factory=time.monotonic)
+
+
+def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> tuple[int, dict]:
+    """Run one execute call; returns (HTTP status, response body)."""
+    workflow = get_visible_workflow(who, command.workflow_id)
+    if command.action in ("STOP", *STEP_ACTIONS) and command.execution_id is None:
+        raise errors.field_error("execution_id", "required",
+                                 "execution_id is required for NEXT, STOP and CONTINUE.")
+    existing = _existing_execution(who, command)
+    if command.parts and command.execution_id is not None:
+        raise errors.field_error("files", "invalid", "Files can only be sent when a new execution is created.")
+    if command.action == "STOP":
+        request_stop(_check_stoppable(existing, workflow), settings.data_dir)
+    elif command.action in STEP_ACTIONS:
+        _resume_steps(existing, workflow, command.action)
+    elif existing is not None:
+        _start_existing(existing, workflow, command)
+    else:
+        existing = _create(who, workflow, command, settings)
+    return wait_for(existing.id, command)
+
+
+def _existing_execution(who: Requester, command: ExecuteCommand) -> Execution | None:
+    if command.execution_id is None:
+        return None
+    execution = db.session.scalar(select(Execution).where(
+        Execution.id == command.execution_id, Execution.organization_id == who.org.id))
+    if execution is None:
+        raise errors.NotFound()
+    return execution
+
+
+def _invalid_execution() -> errors.ValidationFailed:
+    return errors.field_error("execution_id", "invalid_execution_id", "Invalid execution_id")
+
+
+def _check_stoppable(execution: Execution, workflow: Workflow) -> Execution:
+    if execution.workflow_id != workflow.id or execution.status in TERMINAL:
+        raise _invalid_execution()
+    return execution
+
+
+def _check_startable(workflow: Workflow) -> dict:
+    """Active workflow with runnable endpoints; returns the validated plan (§1.6 start checks)."""
+    if not workflow.is_active:
+        raise errors.ValidationFailed("Workflow is inactive.", code="workflow_inactive")
+    try:
+        return validate_plan(build_plan(workflow))
+    except PlanError as exc:
+        raise errors.ValidationFailed(str(exc), code="endpoint_not_configured") from None
+
+
+def _check_throttle(who: Requester, settings: Settings) -> None:
+    pending = db.session.scalar(select(func.count()).select_from(Execution).where(
+        Execution.organization_id == who.org.id, Execution.status == Status.PENDING))
+    if pending >= settings.max_pending_executions:
+        raise errors.Throttled()
+
+
+def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> Execution:
+    plan = _check_startable(workflow)
+    _check_throttle(who, settings)
+    source_type = plan["source"]["connection_type"]
+    uploads = _check_uploads(command, source_type, plan, settings)
+    execution = Execution(
+        id=uuid.uuid4(), workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
+        execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
+        execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
+        use_file_history=_use_history(command, source_type), timeout=command.timeout,
+        total_steps=len(plan["tools"]), plan=None,
+    )
+    upload_dir = state.run_dirs(settings.data_dir, execution.id)[0]
+    try:
+        if uploads is not None:
+            kept, dropped = stage_parts(command.parts, uploads, upload_dir)
+            execution.plan = {"uploads": [k.as_dict() for k in kept], "duplicates": dropped}
+        db.session.add(execution)
+        db.session.commit()
+        queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
+    except errors.DomainError:
+        _discard(execution, settings.data_dir)
+        raise
+    return execution
+
+
+def _check_uploads(command: ExecuteCommand, source_type: str, plan: dict, settings: Settings) -> list | None:
+    if source_type != "API":
+        if command.parts:
+            raise errors.field_error("files", "uploads_not_allowed",
+                                     "File uploads are allowed only when the workflow source is API.")
+        return None
+    if not command.parts:
+        raise errors.field_error("files", "required", "At least one file is required when the source is API.")
+    groups = (plan["source"]["configuration"] or {}).get("fileExtensions") or []
+    return check_parts(command.parts, settings.max_upload_files, groups)
+
+
+def _discard(execution: Execution, data_dir: Path) -> None:
+    """Remove a half-created execution and its staged files (nothing remains on 4xx/5xx)."""
+    db.session.rollback()
+    db.session.execute(delete(Execution).where(Execution.id == execution.id)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    state.remove_run_files(data_dir, execution.id)
+
+
+def _use_history(command: ExecuteCommand, source_type: str) -> bool:
+    if command.use_file_history is not None:
+        return command.use_file_history
+    return source_type == "FILESYSTEM"
+
+
+def _start_existing(execution: Execution, workflow: Workflow, command: ExecuteCommand) -> None:
+    """Second row of §4.2: an unclaimed PENDING execution of this workflow is (re)started."""
+    if execution.workflow_id != workflow.id or execution.status != Status.PENDING \
+            or execution.phase != Phase.QUEUED:
+        raise _invalid_execution()
+    _check_startable(workflow)
+    values = {"execution_type": ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE}
+    if command.use_file_history is not None:
+        values["use_file_history"] = command.use_file_history
+    if not state.transition_execution(execution.id, Status.PENDING, when=(Status.PENDING,), **values):
+        raise _invalid_execution()
+    db.session.commit()
+    job_id = queueing.listing_job_id(execution.id)
+    if not queueing.job_is_live(job_id):
+        queueing.enqueue(queueing.LISTING_JOB, execution.id, job_id)
+
+
+def _resume_steps(execution: Execution, workflow: Workflow, action: str) -> None:
+    """NEXT/CONTINUE: one conditional update decides between two concurrent calls (§4.2)."""
+    if execution.workflow_id != workflow.id or execution.execution_type != ExecutionType.STEP \
+            or execution.status in TERMINAL:
+        raise _invalid_execution()
+    plan = dict(execution.plan or {})
+    plan["run_to_end"] = action == "CONTINUE"
+    accepted = db.session.execute(
+        update(Execution).where(Execution.id == execution.id, Execution.status == Status.EXECUTING,
+                                Execution.awaiting_action.is_(True), Execution.stop_requested.is_(False))
+        .values(awaiting_action=False, phase=Phase.RUNNING_STEP, plan=plan, lease_attempts=0,
+                modified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()
+    if not accepted:
+        raise errors.Conflict("The execution is running a step; retry when it awaits an action.",
+                              code="execution_busy")
+    queueing.enqueue(queueing.STEPS_JOB, execution.id, queueing.steps_job_id(execution.id))
+
+
+def request_stop(execution: Execution, data_dir: Path) -> None:
+    """Stop (§4.9): flag it, then stop what no job holds; jobs stop their own files at the next check."""
+    execution_id = execution.id
+    db.session.execute(update(Execution).where(Execution.id == execution_id, Execution.status.in_(
+        (Status.PENDING, Status.EXECUTING))).values(stop_requested=True, modified_at=utcnow())
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if execution.status == Status.PENDING and state.stop_unclaimed(execution_id, data_dir):
+        return
+    if execution.awaiting_action:
+        state.end_open_files(execution_id, Status.STOPPED)
+        state.finalize(execution_id, data_dir)
+        return
+    state.end_open_files(execution_id, Status.STOPPED, only=(Status.PENDING,))
+    db.session.commit()
+    if execution.phase == Phase.PROCESSING and not state.has_open_files(execution_id):
+        state.finalize(execution_id, data_dir)
+
+
+def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> tuple[int, dict]:
+    """Poll the row every 0.5 s until terminal, paused (START/NEXT) or the timeout (§4.3)."""
+    deadline = command.received_at + command.timeout
+    stop_when_paused = command.action in ("START", "NEXT")
+    while True:
+        db.session.rollback()
+        execution = db.session.get(Execution, execution_id, populate_existing=True)
+        if execution is None:
+            raise errors.NotFound()
+        done = execution.status in TERMINAL or (stop_when_paused and execution.awaiting_action)
+        if done or time.monotonic() + POLL_SECONDS > deadline:
+            return (200 if execution.status in TERMINAL else 202), execute_response(execution)
+        time.sleep(POLL_SECONDS)
+
+
+def execute_response(execution: Execution) -> dict:
+    """The exact response keys of §1.6."""
+    terminal = execution.status in TERMINAL
+    destination = ((execution.plan or {}).get("destination") or {}).get("connection_type")
+    result = None
+    if terminal and destination == "API":
+        files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)
+                                   .order_by(FileExecution.file_number))
+        result = [present_file_result(fe, execution) for fe in files]
+    return {
+        "workflow_id": str(execution.workflow_id),
+        "execution_id": str(execution.id),
+        "execution_status": execution.status,
+        "log_id": str(execution.id),
+        "error": execution.error_message if execution.status == Status.ERROR else None,
+        "result": result,
+    }
+
+
+def present_file_result(fe: FileExecution, execution: Execution) -> dict:
+    """One item of the execute response's `result` list (§1.6)."""
+    tools = [tool["tool_id"] for tool in (execution.plan or {}).get("tools", [])]
+    return {
+        "file_name": fe.file_name,
+        "file_execution_id": str(fe.id),
+        "status": fe.status,
+        "result": fe.result,
+        "error": fe.execution_error,
+        "metadata": {
+            "source_name": fe.file_name,
+            "source_hash": fe.file_hash,
+            "file_size": fe.file_size,
+            "mime_type": fe.mime_type,
+            "total_elapsed_time": fe.execution_time,
+            "tools": tools,
+        },
+    }

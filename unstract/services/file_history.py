@@ -1,0 +1,147 @@
+"""Reading and clearing a workflow's file history (§1.15–§1.18, §4.6)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import Select, delete, func, select
+
+from unstract import errors
+from unstract.auth import Requester, is_owner
+from unstract.extensions import db
+from unstract.models import FileHistory, Workflow
+
+BATCH_SIZE = 500
+NO_FILTER = ("At least one filter (ids, status, execution_count_min, execution_count_max, "
+             "or file_path) must be provided.")
+HISTORY_ORDERING = {
+    "created_at": FileHistory.created_at,
+    "modified_at": FileHistory.modified_at,
+    "execution_count": FileHistory.execution_count,
+    "file_path": FileHistory.file_path,
+}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Conditions on one workflow's history rows, combined with AND; `ids`, when set, replace the rest.
+
+    `path_pattern` is a LIKE pattern matched against lower(file_path) with backslash as escape
+    (the API builds it from the requested prefix), so rows with a null path never match.
+    """
+
+    ids: tuple[uuid.UUID, ...] = ()
+    statuses: tuple[str, ...] = ()
+    count_min: int | None = None
+    count_max: int | None = None
+    path_pattern: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.ids or self.statuses or self.path_pattern
+                    or self.count_min is not None or self.count_max is not None)
+
+    def conditions(self) -> list:
+        if self.ids:
+            return [FileHistory.id.in_(self.ids)]
+        conditions = []
+        if self.statuses:
+            conditions.append(FileHistory.status.in_(self.statuses))
+        if self.count_min is not None:
+            conditions.append(FileHistory.execution_count >= self.count_min)
+        if self.count_max is not None:
+            conditions.append(FileHistory.execution_count <= self.count_max)
+        if self.path_pattern:
+            conditions.append(func.lower(FileHistory.file_path).like(self.path_pattern, escape="\\"))
+        return conditions
+
+
+# --- Reading -----------------------------------------------------------------------------------
+
+def histories_query(workflow: Workflow, flt: HistoryFilter = HistoryFilter()) -> Select:
+    """History rows of one workflow matching `flt` (unordered; the caller orders them)."""
+    return select(FileHistory).where(FileHistory.workflow_id == workflow.id, *flt.conditions())
+
+
+def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
+    """One row of this workflow; 404 when unknown or belonging to another workflow."""
+    row = db.session.scalar(
+        select(FileHistory).where(FileHistory.id == history_id, FileHistory.workflow_id == workflow.id)
+    )
+    if row is None:
+        raise errors.NotFound()
+    return row
+
+
+def max_execution_count(workflow: Workflow) -> int:
+    """The workflow's retry limit, or UNSTRACT_MAX_FILE_EXECUTION_COUNT when it has none (§4.6)."""
+    if workflow.max_file_execution_count is not None:
+        return workflow.max_file_execution_count
+    return current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count
+
+
+def present_history(row: FileHistory, max_count: int) -> dict:
+    """The FileHistory representation of §1.15 with the computed limit fields."""
+    return {
+        "id": row.id,
+        "workflow": row.workflow_id,
+        "cache_key": row.cache_key,
+        "provider_file_uuid": row.provider_file_uuid,
+        "file_path": row.file_path,
+        "status": row.status,
+        "execution_count": row.execution_count,
+        "error": row.error,
+        "result": row.result,
+        "metadata": row.metadata_,
+        "created_at": row.created_at,
+        "modified_at": row.modified_at,
+        "max_execution_count": max_count,
+        "has_exceeded_limit": row.execution_count >= max_count,
+    }
+
+
+# --- Deleting ----------------------------------------------------------------------------------
+
+def delete_history(who: Requester, workflow: Workflow, history_id: uuid.UUID) -> None:
+    """Delete one row (404 when not this workflow's, then 403 for non-owners); it becomes eligible again."""
+    row = get_history(workflow, history_id)
+    if not is_owner(workflow, who):
+        raise errors.PermissionDenied()
+    db.session.delete(row)
+    db.session.commit()
+
+
+def clear_histories(workflow: Workflow, flt: HistoryFilter, *, dry_run: bool = False) -> int:
+    """Delete (or with `dry_run` count) the matching rows, BATCH_SIZE rows per transaction."""
+    if flt.is_empty:
+        raise errors.ValidationFailed(NO_FILTER, code="no_filter")
+    if dry_run:
+        return db.session.scalar(select(func.count()).select_from(histories_query(workflow, flt).subquery()))
+    workflow_id, conditions = workflow.id, flt.conditions()
+    deleted = 0
+    while batch := _next_batch(workflow_id, conditions):
+        deleted += _delete_batch(batch)
+    return deleted
+
+
+def _next_batch(workflow_id: uuid.UUID, conditions: list) -> list[uuid.UUID]:
+    """Ids of up to BATCH_SIZE matching rows (the batch's transaction starts here)."""
+    query = select(FileHistory.id).where(FileHistory.workflow_id == workflow_id, *conditions)
+    return list(db.session.scalars(query.limit(BATCH_SIZE)))
+
+
+def _delete_batch(ids: list[uuid.UUID]) -> int:
+    """One transaction: delete the listed rows and commit."""
+    result = db.session.execute(
+        delete(FileHistory).where(FileHistory.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def present_clear(count: int, *, dry_run: bool) -> dict:
+    """The body of POST …/file-histories/clear/ (§1.18)."""
+    verb = "would be deleted" if dry_run else "deleted"
+    return {"deleted_count": count, "message": f"{count} file history records {verb}"}

@@ -1,0 +1,82 @@
+"""Connector secrets (§2.3): writeOnly properties are sealed with Fernet, masked on output.
+
+The key is derived from Flask's SECRET_KEY with HKDF-SHA256, so the database never holds a secret's
+plaintext and rotating SECRET_KEY makes stored secrets unreadable (they must be entered again).
+Nothing here logs a value.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from unstract.jsonschemas import secret_fields
+
+SEALED_KEY = "$enc"
+MASK = "********"
+HKDF_INFO = b"unstract-connector-secrets"
+
+
+class SecretUnreadable(ValueError):
+    """A stored secret cannot be decrypted with the current SECRET_KEY."""
+
+
+def _fernet(secret_key: str | bytes) -> Fernet:
+    """Fernet keyed by HKDF-SHA256(SECRET_KEY)."""
+    material = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(material)
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def is_sealed(value: Any) -> bool:
+    """True for the stored form {"$enc": "<token>"}."""
+    return isinstance(value, dict) and set(value) == {SEALED_KEY} and isinstance(value[SEALED_KEY], str)
+
+
+def is_set(value: Any) -> bool:
+    """True when a stored secret holds a value (sealed, or a non-empty legacy string)."""
+    return is_sealed(value) or (isinstance(value, str) and value != "")
+
+
+def seal_metadata(connector_id: str, metadata: dict, secret_key: str | bytes) -> dict:
+    """Copy of metadata with every non-empty secret sealed; sealed and empty values stay as they are."""
+    sealed = dict(metadata)
+    fernet = None
+    for name in secret_fields(connector_id):
+        value = sealed.get(name)
+        if isinstance(value, str) and value != "":
+            fernet = fernet or _fernet(secret_key)
+            sealed[name] = {SEALED_KEY: fernet.encrypt(value.encode()).decode()}
+    return sealed
+
+
+def open_metadata(connector_id: str, stored: dict, secret_key: str | bytes) -> dict:
+    """Copy of the stored metadata with every secret in plaintext (for the engine only)."""
+    opened = dict(stored)
+    fernet = None
+    for name in secret_fields(connector_id):
+        value = opened.get(name)
+        if is_sealed(value):
+            fernet = fernet or _fernet(secret_key)
+            opened[name] = _decrypt(fernet, value[SEALED_KEY], name)
+    return opened
+
+
+def _decrypt(fernet: Fernet, token: str, name: str) -> str:
+    try:
+        return fernet.decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable(f"The stored connector secret '{name}' cannot be decrypted; "
+                               "enter it again.") from None
+
+
+def mask_metadata(connector_id: str, stored: dict) -> dict:
+    """Copy of the stored metadata for output: each secret is "********" when set, "" when empty."""
+    masked = dict(stored)
+    for name in secret_fields(connector_id):
+        masked[name] = MASK if is_set(stored.get(name)) else ""
+    return masked

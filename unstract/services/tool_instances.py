@@ -1,0 +1,151 @@
+"""Tool instance use cases: the ordered processing steps of a workflow (§2.6, §2.7).
+
+Steps are always exactly 1..n: every write re-reads the workflow's instances under a row lock on the
+workflow (PostgreSQL; SQLite serialises writers itself) and renumbers them in one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+
+from unstract import errors
+from unstract.auth import Requester, get_visible_workflow
+from unstract.errors import FieldMessage
+from unstract.extensions import db
+from unstract.jsonschemas import FieldError
+from unstract.models import ToolInstance, Workflow
+from unstract.tools.registry import TOOLS, load_tool_settings
+
+# Body fields in the order of §2.7; error entries follow this order.
+FIELDS = ("workflow_id", "tool_id", "metadata", "step")
+TOOL_IDS = tuple(sorted(TOOLS))
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+def tools() -> list[dict]:
+    """GET tool/ items, ordered by tool_id."""
+    return [TOOLS[tool_id].as_dict() for tool_id in TOOL_IDS]
+
+
+def list_query(workflow: Workflow) -> Select:
+    return (select(ToolInstance).where(ToolInstance.workflow_id == workflow.id)
+            .order_by(ToolInstance.step, ToolInstance.id))
+
+
+def get_instance(who: Requester, instance_id: uuid.UUID, *, owner: bool = False) -> ToolInstance:
+    """A tool instance whose workflow is visible (404 otherwise); 403 when `owner` is needed and missing."""
+    instance = db.session.get(ToolInstance, instance_id)
+    if instance is None:
+        raise errors.NotFound()
+    get_visible_workflow(who, instance.workflow_id, owner=owner)
+    return instance
+
+
+def present(instance: ToolInstance) -> dict:
+    """The §2.7 representation."""
+    return {"id": instance.id, "workflow": instance.workflow_id, "tool_id": instance.tool_id,
+            "step": instance.step, "metadata": instance.metadata_, "created_at": instance.created_at,
+            "modified_at": instance.modified_at}
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+def _messages(problems: Sequence[FieldError]) -> list[FieldMessage]:
+    return [FieldMessage(p.code, p.detail, p.attr) for p in problems]
+
+
+def _field_order(message: FieldMessage) -> int:
+    root = (message.attr or "").split(".", 1)[0]
+    return FIELDS.index(root) if root in FIELDS else len(FIELDS)
+
+
+def _raise_if_any(messages: list[FieldMessage]) -> None:
+    if messages:
+        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
+
+
+def _too_high(limit: int) -> FieldMessage:
+    return FieldMessage("max_value", f"Ensure this value is less than or equal to {limit}.", "step")
+
+
+# --- Steps ---------------------------------------------------------------------------------------
+
+def _steps(workflow_id: uuid.UUID) -> list[ToolInstance]:
+    """The workflow's instances in step order, read under a lock on the workflow row."""
+    db.session.execute(select(Workflow.id).where(Workflow.id == workflow_id).with_for_update())
+    query = (select(ToolInstance).where(ToolInstance.workflow_id == workflow_id)
+             .order_by(ToolInstance.step, ToolInstance.created_at, ToolInstance.id)
+             .execution_options(populate_existing=True))
+    return list(db.session.scalars(query))
+
+
+def _steps_with(instance: ToolInstance) -> list[ToolInstance]:
+    """The steps of the instance's workflow; 404 when the instance went away meanwhile."""
+    instances = _steps(instance.workflow_id)
+    if instance not in instances:
+        raise errors.NotFound()
+    return instances
+
+
+def _renumber(instances: list[ToolInstance]) -> None:
+    """Give the instances the steps 1..n in list order."""
+    for step, instance in enumerate(instances, start=1):
+        if instance.step != step:
+            instance.step = step
+
+
+# --- Writing -------------------------------------------------------------------------------------
+
+def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage]) -> dict:
+    """POST tool_instance/: body first (§0.6), then the workflow (404/403), then the step range."""
+    messages = list(field_errors)
+    settings = None
+    if "tool_id" in data and "metadata" in data:
+        settings, problems = load_tool_settings(data["tool_id"], data["metadata"])
+        messages.extend(_messages(problems))
+    _raise_if_any(messages)
+    workflow = get_visible_workflow(who, data["workflow_id"], owner=True)
+    instances = _steps(workflow.id)
+    step = data.get("step", len(instances) + 1)
+    if step > len(instances) + 1:
+        _raise_if_any([_too_high(len(instances) + 1)])
+    instance = ToolInstance(workflow_id=workflow.id, tool_id=data["tool_id"], metadata_=settings, step=step)
+    db.session.add(instance)
+    instances.insert(step - 1, instance)
+    _renumber(instances)
+    db.session.commit()
+    return present(instance)
+
+
+def update(instance: ToolInstance, data: dict, field_errors: Sequence[FieldMessage]) -> dict:
+    """PATCH tool_instance/{id}/: metadata and/or step (1..n); tool and workflow never change."""
+    messages = list(field_errors)
+    settings = None
+    if "metadata" in data:
+        settings, problems = load_tool_settings(instance.tool_id, data["metadata"])
+        messages.extend(_messages(problems))
+    instances = _steps_with(instance)
+    if "step" in data and data["step"] > len(instances):
+        messages.append(_too_high(len(instances)))
+    _raise_if_any(messages)
+    if settings is not None:
+        instance.metadata_ = settings
+    if "step" in data:
+        instances.remove(instance)
+        instances.insert(data["step"] - 1, instance)
+        _renumber(instances)
+    db.session.commit()
+    return present(instance)
+
+
+def delete_instance(instance: ToolInstance) -> None:
+    """DELETE tool_instance/{id}/: later steps move up by one."""
+    instances = _steps_with(instance)
+    instances.remove(instance)
+    db.session.delete(instance)
+    _renumber(instances)
+    db.session.commit()

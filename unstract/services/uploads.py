@@ -1,0 +1,89 @@
+"""Upload rules and staging for API-source executions (§1.6 upload rules)."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from unstract import errors
+from unstract.jsonschemas import extension_allowed, mime_type_for
+
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass
+class UploadPart:
+    """One `files` part as received: the client's filename and a readable stream."""
+
+    filename: str
+    stream: BinaryIO
+
+
+@dataclass
+class StagedUpload:
+    name: str
+    staged_path: str
+    sha256: str
+    size: int
+    mime_type: str
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def sanitized_name(filename: str) -> str:
+    """The text after the last `/` or `\\`, validated (1–255 UTF-8 bytes, no controls, not . or ..)."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    has_control = any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name)
+    if not name or len(name.encode("utf-8")) > 255 or has_control or name in (".", ".."):
+        raise errors.field_error("files", "invalid_file_name", f"Invalid file name: '{name}'.")
+    return name
+
+
+def check_parts(parts: list[UploadPart], max_files: int, groups: list[str]) -> list[str]:
+    """Count, names and types, before anything is written; returns the sanitized names."""
+    if len(parts) > max_files:
+        raise errors.field_error("files", "max_files",
+                                 f"At most {max_files} files are allowed per request; received {len(parts)}.")
+    names = [sanitized_name(part.filename or "") for part in parts]
+    rejected = [n for n in names if mime_type_for(n) is None or (groups and not extension_allowed(n, groups))]
+    if rejected:
+        raise errors.field_error("files", "unsupported_file_type", f"Unsupported file type: {', '.join(rejected)}.")
+    return names
+
+
+def _stage_one(part: UploadPart, target: Path) -> tuple[str, int]:
+    """Copy in 1 MiB chunks while hashing, so no part is held whole in memory."""
+    digest, size = hashlib.sha256(), 0
+    with open(target, "wb") as out:
+        while chunk := part.stream.read(CHUNK_BYTES):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
+
+
+def stage_parts(parts: list[UploadPart], names: list[str], directory: Path) -> tuple[list[StagedUpload], list[tuple]]:
+    """Write parts to `directory`; drop exact duplicates. Returns (kept, [(dropped name, first name)])."""
+    directory.mkdir(parents=True, exist_ok=True)
+    kept: list[StagedUpload] = []
+    dropped: list[tuple] = []
+    by_hash: dict[str, StagedUpload] = {}
+    by_name: dict[str, str] = {}
+    for index, (part, name) in enumerate(zip(parts, names, strict=True)):
+        target = directory / f"{index:04d}"
+        sha, size = _stage_one(part, target)
+        if name in by_name and by_name[name] != sha:
+            raise errors.field_error("files", "duplicate_file_name", f"Duplicate file name: '{name}'.")
+        by_name.setdefault(name, sha)
+        if sha in by_hash:
+            target.unlink()
+            dropped.append((name, by_hash[sha].name))
+            continue
+        staged = StagedUpload(name, str(target), sha, size, mime_type_for(name))
+        by_hash[sha] = staged
+        kept.append(staged)
+    return kept, dropped

@@ -1,0 +1,1 @@
+"""RQ entry points (thin, ids in) and the per-file runner."""

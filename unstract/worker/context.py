@@ -1,0 +1,30 @@
+"""What every job needs from the app: settings, the secret key, the data dir."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from unstract.config import Settings
+
+
+@dataclass(frozen=True)
+class JobContext:
+    app: Flask
+    settings: Settings
+    secret_key: str
+
+    @property
+    def data_dir(self) -> Path:
+        return self.settings.data_dir
+
+    @property
+    def lease_seconds(self) -> int:
+        return self.settings.file_lease_seconds
+
+
+def job_context() -> JobContext:
+    app = current_app._get_current_object()
+    return JobContext(app, app.config["UNSTRACT_SETTINGS"], app.config["SECRET_KEY"])

@@ -1,0 +1,60 @@
+"""RQ entry points: thin, ids in (as strings), each run inside an app context with a clean session."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from flask import Flask, current_app, has_app_context
+
+from unstract.extensions import db
+from unstract.worker.context import job_context
+
+_worker_app: Flask | None = None
+
+
+def bind_app(app: Flask) -> None:
+    """The worker process's application, used when a job starts without an app context."""
+    global _worker_app
+    _worker_app = app
+
+
+@contextmanager
+def _app_scope():
+    """A fresh app context per job, so each job has its own database session."""
+    app = current_app._get_current_object() if has_app_context() else _worker_app
+    if app is None:
+        raise RuntimeError("no application bound to this worker")
+    with app.app_context():
+        yield
+
+
+def _run(step: Callable, row_id: str) -> None:
+    with _app_scope():
+        try:
+            step(uuid.UUID(row_id), job_context())
+        finally:
+            db.session.rollback()
+            db.session.remove()
+
+
+def run_listing(execution_id: str) -> None:
+    """Claim an execution, snapshot its plan, select its files and fan out."""
+    from unstract.worker.listing import run_listing as work
+
+    _run(work, execution_id)
+
+
+def process_file(file_execution_id: str) -> None:
+    """Process one file execution end to end."""
+    from unstract.worker.runner import process_file as work
+
+    _run(work, file_execution_id)
+
+
+def run_steps(execution_id: str) -> None:
+    """Serve one NEXT or CONTINUE of a step execution."""
+    from unstract.worker.steps import run_steps as work
+
+    _run(work, execution_id)

@@ -1,0 +1,196 @@
+"""The listing job: claim the execution, snapshot the plan, select files, fan out (§4.4, §4.5)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from itertools import chain, islice
+
+from sqlalchemy import update
+
+from unstract.connectors.errors import ConnectorError
+from unstract.extensions import db
+from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
+from unstract.models.base import utcnow
+from unstract.services import execution_state as state
+from unstract.services import file_outcomes, queueing
+from unstract.services.plans import PlanError, build_plan, validate_plan
+from unstract.worker import io
+from unstract.worker.context import JobContext
+from unstract.worker.lease import execution_heartbeat
+
+
+class ListingError(Exception):
+    """The source cannot be listed; ends the execution in ERROR with this message."""
+
+
+def claim(execution_id: uuid.UUID, ctx: JobContext) -> Execution | None:
+    """PENDING -> EXECUTING (attempts + 1, phase LISTING, lease); stores the plan snapshot."""
+    lease = utcnow() + timedelta(seconds=ctx.lease_seconds)
+    claimed = db.session.execute(
+        update(Execution).where(Execution.id == execution_id, Execution.status == Status.PENDING)
+        .values(status=Status.EXECUTING, attempts=Execution.attempts + 1, phase=Phase.LISTING,
+                lease_expires_at=lease, modified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if not claimed:
+        db.session.rollback()
+        return None
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if "tools" not in (execution.plan or {}):
+        workflow = db.session.get(Workflow, execution.workflow_id)
+        execution.plan = {**(execution.plan or {}), **build_plan(workflow)}
+        execution.total_steps = len(execution.plan["tools"])
+    db.session.commit()
+    return execution
+
+
+def run_listing(execution_id: uuid.UUID, ctx: JobContext) -> None:
+    execution = claim(execution_id, ctx)
+    if execution is None:
+        return
+    log = state.run_log(execution)
+    tools = [t["tool_id"] for t in execution.plan["tools"]]
+    log.info(Stage.INITIALIZE, f"Execution started (attempt {execution.attempts}); {len(tools)} tool step(s): "
+                               f"{', '.join(tools)}.")
+    log.commit()
+    try:
+        plan = validate_plan(execution.plan)
+    except PlanError as exc:
+        state.fail_execution(execution_id, str(exc), ctx.data_dir)
+        return
+    with execution_heartbeat(ctx.app, execution_id, Phase.LISTING, ctx.lease_seconds):
+        try:
+            file_ids = _select_and_commit(execution, plan, ctx)
+        except (ListingError, ConnectorError) as exc:
+            db.session.rollback()
+            state.fail_execution(execution_id, str(exc), ctx.data_dir, stage=Stage.SOURCE)
+            return
+    _after_listing(execution_id, file_ids, ctx)
+
+
+def _select_and_commit(execution: Execution, plan: dict, ctx: JobContext) -> list[uuid.UUID]:
+    log = state.run_log(execution)
+    if plan["source"]["connection_type"] == "API":
+        rows = _upload_rows(execution, log)
+    else:
+        rows = _filesystem_rows(execution, plan, ctx, log)
+    db.session.refresh(execution, ["stop_requested"])
+    if execution.stop_requested:
+        db.session.rollback()
+        return []
+    execution.total_files = len(rows)
+    execution.plan = plan | {k: v for k, v in execution.plan.items() if k in ("uploads", "duplicates")}
+    log.flush()
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+def _new_file_execution(execution: Execution, number: int, **fields) -> FileExecution:
+    return FileExecution(id=uuid.uuid4(), execution_id=execution.id, file_number=number,
+                         status=Status.PENDING, **fields)
+
+
+def _upload_rows(execution: Execution, log) -> list[FileExecution]:
+    rows = []
+    for number, upload in enumerate(execution.plan.get("uploads", []), start=1):
+        rows.append(_new_file_execution(
+            execution, number, file_name=upload["name"], file_path=None, file_size=upload["size"],
+            file_hash=upload["sha256"], mime_type=upload["mime_type"], staged_path=upload["staged_path"]))
+    for dropped, first in execution.plan.get("duplicates", []):
+        log.info(Stage.SOURCE, f"Skipping duplicate upload '{dropped}' (same content as '{first}').")
+    log.info(Stage.SOURCE, f"Found {len(rows) + len(execution.plan.get('duplicates', []))} matching file(s); "
+                           f"selected {len(rows)} for processing.")
+    db.session.add_all(rows)
+    return rows
+
+
+def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> list[FileExecution]:
+    config = plan["source"]["configuration"]
+    with io.open_store(plan["source"], ctx.settings, ctx.secret_key) as store:
+        for folder in io.source_folders(config):
+            if folder and not store.is_dir(folder):
+                raise ListingError(f"The provided path '{folder}' is not a valid directory.")
+        entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
+                             config.get("fileProcessingOrder", "unordered"))
+        eligible = _eligible(store, entries, execution, config, ctx, log)
+        # Hash the likely selection before the first write, so the write transaction stays short.
+        head = list(islice(eligible, config.get("maxFiles", 100)))
+        rows = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), log)
+    log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(rows)} for processing.")
+    return rows
+
+
+def _eligible(store, entries, execution: Execution, config: dict, ctx: JobContext, log) -> Iterator[tuple]:
+    """Candidates with their hashes, minus those file history says to skip (§4.6)."""
+    workflow = db.session.get(Workflow, execution.workflow_id)
+    limit = file_outcomes.max_execution_count(workflow.max_file_execution_count,
+                                              ctx.settings.max_file_execution_count)
+    cutoff = file_outcomes.expiry_cutoff(config)
+    for entry in entries:
+        sha, size = store.sha256_and_size(entry.path)
+        row = file_outcomes.live_history(execution.workflow_id, entry.path, sha, cutoff) \
+            if execution.use_file_history else None
+        if row is not None and row.status == Status.COMPLETED:
+            log.info(Stage.SOURCE, f"Skipping file '{entry.path}' as it has already been processed. "
+                                   "Clear the file markers to process it again.")
+        elif row is not None and row.execution_count >= limit:
+            log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it reached the maximum execution count ({limit}).")
+        else:
+            yield entry, sha, size
+
+
+def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, log) -> list[FileExecution]:
+    """Take each identity's reservation inside the listing transaction; skip identities held elsewhere."""
+    rows: list[FileExecution] = []
+    for entry, sha, size in eligible:
+        if len(rows) >= max_files:
+            break
+        fe = _new_file_execution(
+            execution, len(rows) + 1, file_name=entry.path.rsplit("/", 1)[-1], file_path=entry.path,
+            file_size=size, file_hash=sha, provider_file_uuid=entry.etag,
+            mime_type=io.mime_type_for(entry.path), source_mtime=entry.mtime)
+        db.session.add(fe)
+        db.session.flush()
+        if file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe.id):
+            rows.append(fe)
+            continue
+        holder = file_outcomes.reservation_holder(execution.workflow_id, entry.path, sha)
+        db.session.delete(fe)
+        db.session.flush()
+        log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it is being processed by execution "
+                               f"{holder[0] if holder else 'unknown'}.")
+    return rows
+
+
+def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobContext) -> None:
+    """Zero files finalizes; STEP pauses before step 1; COMPLETE fans out one job per file."""
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if not file_ids:
+        execution.phase = Phase.PROCESSING
+        db.session.commit()
+        state.finalize(execution_id, ctx.data_dir)
+        return
+    if execution.execution_type == ExecutionType.STEP:
+        pause(execution, 1)
+        return
+    execution.phase = Phase.PROCESSING
+    execution.lease_expires_at = None
+    db.session.commit()
+    try:
+        queueing.enqueue_many(queueing.FILE_JOB, file_ids, queueing.file_job_id)
+    except Exception:  # noqa: BLE001 - the reaper re-enqueues PENDING files of PROCESSING runs (§4.10)
+        pass
+
+
+def pause(execution: Execution, next_step: int) -> None:
+    """Await an action before `next_step`; no job is queued or running meanwhile (§4.4)."""
+    execution.awaiting_action = True
+    execution.next_step = next_step
+    execution.paused_at = utcnow()
+    execution.phase = Phase.AWAITING_ACTION
+    execution.lease_expires_at = None
+    log = state.run_log(execution)
+    log.info(Stage.PROCESSING, f"Waiting for an action before step {next_step}/{execution.total_steps}.")
+    log.commit()

@@ -1,0 +1,55 @@
+"""Running an RQ worker process on the `unstract` queue, with RQ's scheduler and our reaper (§4.4, §4.10)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from rq import SimpleWorker
+
+from unstract.extensions import rq
+from unstract.worker.jobs import bind_app
+
+log = logging.getLogger(__name__)
+
+
+class UnstractWorker(SimpleWorker):
+    """Jobs run in the worker process itself (no fork per job): the app, its connection pool and the
+    loaded tools are reused, and a SIGKILLed worker is recovered by leases and the reaper."""
+
+
+def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
+    """Run reap_once every `interval` seconds in a daemon thread with its own app context."""
+    from unstract.worker.reaper import reap_once
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                with app.app_context():
+                    reap_once()
+            except Exception:  # noqa: BLE001 - the next pass retries; a reaper must not die
+                log.exception("reaper pass failed")
+
+    thread = threading.Thread(target=loop, name="reaper", daemon=True)
+    thread.start()
+    return thread
+
+
+def build_worker(app: Flask) -> UnstractWorker:
+    with app.app_context():
+        queue = rq.queue()
+        return UnstractWorker([queue], connection=queue.connection)
+
+
+def run_worker(app: Flask, *, burst: bool = False) -> None:
+    """Work the `unstract` queue with scheduler and reaper until stopped (or empty with burst)."""
+    bind_app(app)
+    stop = threading.Event()
+    settings = app.config["UNSTRACT_SETTINGS"]
+    if not burst:
+        start_reaper(app, settings.reap_interval_seconds, stop)
+    try:
+        build_worker(app).work(burst=burst, with_scheduler=True, logging_level="WARNING")
+    finally:
+        stop.set()

@@ -1,0 +1,156 @@
+"""Recovery of stuck executions (§4.10): every action is a conditional update, so reapers may race."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, exists, select, update
+
+from unstract.extensions import db
+from unstract.models import (
+    NON_TERMINAL, TERMINAL, Execution, FileExecution, FileReservation, Phase, Stage, Status,
+)
+from unstract.models.base import utcnow
+from unstract.services import execution_state as state
+from unstract.services import queueing
+from unstract.worker import runner
+from unstract.worker.context import JobContext, job_context
+
+
+@dataclass
+class ReapResult:
+    requeued: int = 0
+    failed: int = 0
+    finalized: int = 0
+
+
+def reap_once() -> ReapResult:
+    """One pass of §4.10 inside an app context."""
+    ctx, result = job_context(), ReapResult()
+    for rule in (_expired_files, _orphaned_pending_files, _expired_execution_leases, _unqueued_pending,
+                 _finished_processing, _idle_step_executions, _stale_reservations):
+        try:
+            rule(ctx, result)
+        finally:
+            db.session.rollback()
+    return result
+
+
+def _expired_files(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 1: expired file leases go back to PENDING, or ERROR at the attempt limit."""
+    now, limit = utcnow(), ctx.settings.max_attempts
+    rows = db.session.scalars(select(FileExecution).where(
+        FileExecution.status == Status.EXECUTING, FileExecution.lease_expires_at < now)).all()
+    for fe in rows:
+        execution = db.session.get(Execution, fe.execution_id)
+        log = state.run_log(execution)
+        if fe.attempts < limit:
+            if state.transition_file(fe.id, Status.PENDING, when=(Status.EXECUTING,), claim_token=fe.claim_token,
+                                     lease_expires_at=None):
+                db.session.execute(update(FileExecution).where(FileExecution.id == fe.id)
+                                   .values(claim_token=None).execution_options(synchronize_session=False))
+                log.warn(Stage.PROCESSING, f"Worker lost while processing '{fe.file_name}' (attempt {fe.attempts} "
+                                           f"of {limit}); re-queued.", file_execution_id=fe.id)
+                log.commit()
+                _requeue_file(fe.id)
+                result.requeued += 1
+            continue
+        outcome = runner.Outcome(Status.ERROR, error=f"Processing was interrupted {limit} times; giving up.")
+        if runner.record(fe, execution, fe.claim_token, outcome, log):
+            result.failed += 1
+            runner.finalize_if_done(execution.id, ctx)
+
+
+def _requeue_file(file_execution_id: uuid.UUID) -> None:
+    try:
+        queueing.enqueue(queueing.FILE_JOB, file_execution_id, queueing.file_job_id(file_execution_id))
+    except Exception:  # noqa: BLE001 - rule 2 retries once Redis is back
+        pass
+
+
+def _orphaned_pending_files(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 2: PENDING files of PROCESSING executions, idle for more than L, with no live job."""
+    cutoff = utcnow() - timedelta(seconds=ctx.lease_seconds)
+    ids = db.session.scalars(select(FileExecution.id).join(Execution).where(
+        FileExecution.status == Status.PENDING, FileExecution.modified_at < cutoff,
+        Execution.phase == Phase.PROCESSING, Execution.status == Status.EXECUTING)).all()
+    for fe_id in ids:
+        if not queueing.job_is_live(queueing.file_job_id(fe_id)):
+            _requeue_file(fe_id)
+            db.session.execute(update(FileExecution).where(FileExecution.id == fe_id)
+                               .values(modified_at=utcnow()).execution_options(synchronize_session=False))
+            db.session.commit()
+            result.requeued += 1
+
+
+def _expired_execution_leases(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 3: listing and step jobs whose lease expired are restarted, or the run fails at the limit."""
+    limit = ctx.settings.max_attempts
+    rows = db.session.scalars(select(Execution).where(
+        Execution.status == Status.EXECUTING, Execution.phase.in_((Phase.LISTING, Phase.RUNNING_STEP)),
+        Execution.lease_expires_at < utcnow())).all()
+    for execution in rows:
+        listing = execution.phase == Phase.LISTING
+        used = execution.attempts if listing else execution.lease_attempts
+        if used >= limit:
+            if state.fail_execution(execution.id, f"Execution was interrupted {limit} times; giving up.", ctx.data_dir):
+                result.failed += 1
+            continue
+        if listing and state.transition_execution(execution.id, Status.PENDING, when=(Status.EXECUTING,),
+                                                  phase=Phase.QUEUED, lease_expires_at=None):
+            db.session.commit()
+            _enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
+            result.requeued += 1
+        elif not listing and not queueing.job_is_live(queueing.steps_job_id(execution.id)):
+            _enqueue(queueing.STEPS_JOB, execution.id, queueing.steps_job_id(execution.id))
+            result.requeued += 1
+
+
+def _enqueue(func: str, row_id: uuid.UUID, job_id: str) -> None:
+    try:
+        queueing.enqueue(func, row_id, job_id)
+    except Exception:  # noqa: BLE001 - retried on the next pass
+        pass
+
+
+def _unqueued_pending(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 4: PENDING executions older than L with no live listing job are enqueued again."""
+    cutoff = utcnow() - timedelta(seconds=ctx.lease_seconds)
+    ids = db.session.scalars(select(Execution.id).where(
+        Execution.status == Status.PENDING, Execution.modified_at < cutoff)).all()
+    for execution_id in ids:
+        if not queueing.job_is_live(queueing.listing_job_id(execution_id)):
+            _enqueue(queueing.LISTING_JOB, execution_id, queueing.listing_job_id(execution_id))
+            result.requeued += 1
+
+
+def _finished_processing(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 5: PROCESSING executions whose files are all terminal are finalized."""
+    open_files = exists().where(FileExecution.execution_id == Execution.id,
+                                FileExecution.status.in_(tuple(NON_TERMINAL)))
+    ids = db.session.scalars(select(Execution.id).where(
+        Execution.status == Status.EXECUTING, Execution.phase == Phase.PROCESSING, ~open_files)).all()
+    for execution_id in ids:
+        if state.finalize(execution_id, ctx.data_dir):
+            result.finalized += 1
+
+
+def _idle_step_executions(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 6: step executions paused for longer than the idle timeout end in ERROR."""
+    cutoff = utcnow() - timedelta(seconds=ctx.settings.step_idle_timeout_seconds)
+    ids = db.session.scalars(select(Execution.id).where(
+        Execution.status == Status.EXECUTING, Execution.awaiting_action.is_(True),
+        Execution.paused_at < cutoff)).all()
+    for execution_id in ids:
+        if state.fail_execution(execution_id, "Step execution timed out waiting for an action.", ctx.data_dir):
+            result.failed += 1
+
+
+def _stale_reservations(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 7: reservations whose file execution is terminal or gone."""
+    live = exists().where(FileExecution.id == FileReservation.file_execution_id,
+                          FileExecution.status.notin_(tuple(TERMINAL)))
+    db.session.execute(delete(FileReservation).where(~live).execution_options(synchronize_session=False))
+    db.session.commit()

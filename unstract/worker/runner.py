@@ -1,0 +1,212 @@
+"""Processing one file: claim, tools, destination, outcome, finalization (§4.7, §4.8)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, update
+
+from unstract.connectors.errors import ConnectorError
+from unstract.extensions import db
+from unstract.models import Execution, FileExecution, Phase, Stage, Status
+from unstract.models.base import utcnow
+from unstract.services import execution_state as state
+from unstract.services import file_outcomes, queueing
+from unstract.services.runlog import RunLog
+from unstract.tools import ToolError
+from unstract.tools.registry import TOOLS
+from unstract.worker import io
+from unstract.worker.context import JobContext
+from unstract.worker.lease import file_heartbeat
+
+RESERVATION_RETRY_SECONDS = 2
+
+
+class FileFailed(Exception):
+    """The file ends in ERROR with this `execution_error`."""
+
+
+class FileStopped(Exception):
+    """A stop was requested; the file ends STOPPED without a destination write."""
+
+
+@dataclass
+class Outcome:
+    status: str
+    result: dict | None = None
+    error: str = ""
+    reused: bool = False
+
+
+def claim_file(file_execution_id: uuid.UUID, lease_seconds: int) -> uuid.UUID | None:
+    """PENDING -> EXECUTING with a fresh claim token and lease; None when another job has it."""
+    token, now = uuid.uuid4(), utcnow()
+    claimed = db.session.execute(
+        update(FileExecution).where(FileExecution.id == file_execution_id, FileExecution.status == Status.PENDING)
+        .values(status=Status.EXECUTING, attempts=FileExecution.attempts + 1, claim_token=token,
+                lease_expires_at=now + timedelta(seconds=lease_seconds), modified_at=now,
+                claimed_at=func.coalesce(FileExecution.claimed_at, now))
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()
+    return token if claimed else None
+
+
+def process_file(file_execution_id: uuid.UUID, ctx: JobContext) -> None:
+    fe = db.session.get(FileExecution, file_execution_id)
+    if fe is None or fe.status != Status.PENDING:
+        return
+    execution = db.session.get(Execution, fe.execution_id)
+    if _waits_for_reservation(fe, execution):
+        queueing.enqueue(queueing.FILE_JOB, fe.id, queueing.file_job_id(fe.id),
+                         delay_seconds=RESERVATION_RETRY_SECONDS)
+        return
+    token = claim_file(file_execution_id, ctx.lease_seconds)
+    if token is None:
+        return
+    fe = db.session.get(FileExecution, file_execution_id, populate_existing=True)
+    log = state.run_log(execution)
+    log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).", file_execution_id=fe.id)
+    log.commit()
+    with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
+        outcome = produce_outcome(fe, execution, ctx, log)
+    record(fe, execution, token, outcome, log)
+    finalize_if_done(execution.id, ctx)
+
+
+def _waits_for_reservation(fe: FileExecution, execution: Execution) -> bool:
+    """Uploads with file history take their identity's reservation before the claim (§4.7)."""
+    if fe.file_path is not None or not execution.use_file_history:
+        return False
+    held = file_outcomes.reserve(execution.workflow_id, "", fe.file_hash, execution.id, fe.id)
+    db.session.commit()
+    return not held
+
+
+def stop_requested(execution_id: uuid.UUID) -> bool:
+    return bool(db.session.scalar(
+        db.select(Execution.stop_requested).where(Execution.id == execution_id).execution_options(
+            populate_existing=True)))
+
+
+def produce_outcome(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> Outcome:
+    """Steps 2–7 of §4.8: everything that can fail the file, turned into an Outcome."""
+    try:
+        output, reused = _output(fe, execution, ctx, log)
+    except FileStopped:
+        return Outcome(Status.STOPPED)
+    except FileFailed as exc:
+        return Outcome(Status.ERROR, error=str(exc))
+    return deliver(fe, execution, output, ctx, log, reused=reused)
+
+
+def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog, *,
+            reused: bool = False) -> Outcome:
+    """Steps 6–7 of §4.8: a last stop check, then the destination write."""
+    try:
+        if stop_requested(execution.id):
+            raise FileStopped()
+        target = write_output(fe, execution, output, ctx)
+    except FileStopped:
+        return Outcome(Status.STOPPED)
+    except FileFailed as exc:
+        return Outcome(Status.ERROR, error=str(exc))
+    if target:
+        log.info(Stage.DESTINATION, f"Wrote output to {target}.", file_execution_id=fe.id)
+    return Outcome(Status.COMPLETED, result=output, reused=reused)
+
+
+def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> tuple[dict, bool]:
+    if stop_requested(execution.id):
+        raise FileStopped()
+    if fe.file_path is None and execution.use_file_history:
+        row = file_outcomes.find_history(execution.workflow_id, "", fe.file_hash)
+        if row is not None and row.status == Status.COMPLETED:
+            log.info(Stage.PROCESSING, f"Reused the stored result for '{fe.file_name}' (file history).",
+                     file_execution_id=fe.id)
+            return row.result, True
+    source = read_source(fe, execution, ctx)
+    return run_tools(fe, execution, source, range(fe.steps_done + 1, execution.total_steps + 1), log), False
+
+
+def read_source(fe: FileExecution, execution: Execution, ctx: JobContext) -> bytes:
+    try:
+        return io.read_source(fe, execution.plan, ctx.settings, ctx.secret_key)
+    except (FileNotFoundError, IsADirectoryError):
+        raise FileFailed(f"Source file not found: {fe.file_path or fe.file_name}.") from None
+    except ConnectorError as exc:
+        raise FileFailed(f"Source error: {exc}") from None
+
+
+def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, previous: dict | None,
+             log: RunLog) -> dict:
+    """Run one tool step; a tool failure fails the file with `<tool_id>: <message>`."""
+    tool = execution.plan["tools"][step - 1]
+    log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool['tool_id']}.",
+             file_execution_id=fe.id, step=step)
+    try:
+        result = TOOLS[tool["tool_id"]].run(source, fe.mime_type, previous, tool["metadata"])
+    except ToolError as exc:
+        message = f"{tool['tool_id']}: {exc}"
+        log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
+        raise FileFailed(message) from None
+    for warning in result.warnings:
+        log.warn(Stage.TOOL, f"{tool['tool_id']}: {warning}", file_execution_id=fe.id, step=step)
+    return result.output
+
+
+def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log: RunLog,
+              previous: dict | None = None) -> dict:
+    """Steps in order, each receiving the source and the previous output; stop checked before each."""
+    for step in steps:
+        if stop_requested(execution.id):
+            raise FileStopped()
+        previous = run_tool(step, fe, execution, source, previous, log)
+    return previous
+
+
+def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext) -> str | None:
+    try:
+        return io.write_destination(fe, execution, output, ctx.settings, ctx.secret_key)
+    except (ConnectorError, OSError) as exc:
+        raise FileFailed(f"Destination error: {exc}") from None
+
+
+def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, outcome: Outcome,
+           log: RunLog) -> bool:
+    """Step 8 of §4.8 in one transaction, conditional on the claim; a lost claim discards it all."""
+    elapsed = (utcnow() - (fe.claimed_at or fe.created_at)).total_seconds()
+    values = {"execution_time": round(elapsed, 3), "lease_expires_at": None}
+    if outcome.status == Status.COMPLETED:
+        values["result"] = outcome.result
+    elif outcome.status == Status.ERROR:
+        values["execution_error"] = outcome.error
+    if not state.transition_file(fe.id, outcome.status, when=(Status.EXECUTING,), claim_token=token, **values):
+        db.session.rollback()
+        return False
+    if outcome.status != Status.STOPPED and not outcome.reused:
+        file_outcomes.record_outcome(execution.workflow_id, fe, outcome.status, error=outcome.error,
+                                     result=outcome.result)
+    state.release_reservations([fe.id])
+    state.refresh_counters(execution.id)
+    _log_outcome(fe, outcome, elapsed, log)
+    log.commit()
+    return True
+
+
+def _log_outcome(fe: FileExecution, outcome: Outcome, elapsed: float, log: RunLog) -> None:
+    if outcome.status == Status.COMPLETED:
+        log.info(Stage.PROCESSING, f"File '{fe.file_name}' completed in {elapsed:.3f} s.", file_execution_id=fe.id)
+    elif outcome.status == Status.ERROR:
+        log.error(Stage.PROCESSING, f"File '{fe.file_name}' failed: {outcome.error}", file_execution_id=fe.id)
+    else:
+        log.info(Stage.PROCESSING, f"File '{fe.file_name}' stopped.", file_execution_id=fe.id)
+
+
+def finalize_if_done(execution_id: uuid.UUID, ctx: JobContext) -> None:
+    """Step 9 of §4.8: the job that ends the last open file finalizes (once, conditionally)."""
+    phase = db.session.scalar(db.select(Execution.phase).where(Execution.id == execution_id))
+    if phase == Phase.PROCESSING and not state.has_open_files(execution_id):
+        state.finalize(execution_id, ctx.data_dir)
