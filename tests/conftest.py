@@ -44,7 +44,9 @@ def base_env(tmp_path_factory, redis_url):
 
 
 def build_app(env: dict, **config):
-    return create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True, **config})
+    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
+    return create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
+                       "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
 
 
 @pytest.fixture(scope="session")

@@ -68,9 +68,17 @@ class Served:
         self.process.kill()
         pytest.fail(f"serve did not start; output: {self.lines}")
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def get(self, path: str, **kwargs) -> tuple[int, bytes]:
+        return self.request(path, **kwargs)
+
+    def request(self, path: str, *, key: str | None = None, body: dict | None = None) -> tuple[int, bytes]:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        request = urllib.request.Request(self.base_url + path, data=data, headers=headers)
         try:
-            with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=90) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as error:
             return error.code, error.read()
@@ -160,6 +168,32 @@ def test_serve_runs_web_embedded_redis_and_a_worker_then_stops_on_sigterm(tmp_pa
     assert not pid_alive(redis_pid)
     assert not pid_alive(worker_pid)
     assert not (data_dir / "redis.sock").exists()
+
+
+def test_demo_workflow_runs_to_completion_right_after_the_first_start(tmp_path):
+    data_dir = tmp_path / "data"
+    env = serve_env(data_dir)
+    served = Served(env)
+    try:
+        key = subprocess.run([*unstract_command(), "apikey", "create", "--org", "default", "--email",
+                              "admin@example.com"], env=env, capture_output=True, text=True, check=True,
+                             timeout=60).stdout.strip()
+        base = "/api/v1/unstract/default/workflow/"
+        workflows = json.loads(served.get(base, key=key)[1])["results"]
+        assert [w["workflow_name"] for w in workflows] == ["Demo workflow"]
+        status, body = served.request(base + "execute/", key=key,
+                                      body={"workflow_id": workflows[0]["id"], "timeout": 60})
+        run = json.loads(body)
+        assert (status, run["execution_status"], run["error"]) == (200, "COMPLETED", None)
+        execution = json.loads(served.get(f"{base}execution/{run['execution_id']}/", key=key)[1])
+    finally:
+        assert served.stop() == 0
+    samples = sorted(p.name for p in (data_dir / "storage" / "demo" / "samples").iterdir())
+    assert execution["total_files"] == len(samples) == 3
+    output = data_dir / "storage" / "demo" / "output" / "samples"
+    assert sorted(p.name for p in output.iterdir()) == [f"{name}.json" for name in samples]
+    assert json.loads((output / "invoice-1001.pdf.json").read_text()) == {
+        "invoice_number": "INV-1001", "total": 1250.5}
 
 
 def test_first_start_prints_the_admin_password_once_and_a_restart_keeps_the_data(tmp_path):

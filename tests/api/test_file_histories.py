@@ -379,8 +379,8 @@ def test_clear_deletes_in_batches_of_500_each_committed(workflow, api):
         event.remove(db.engine, "after_cursor_execute", on_execute)
         event.remove(db.engine, "commit", on_commit)
     assert response.json == {"deleted_count": 1200, "message": "1200 file history records deleted"}
-    deletes = [(kind, rows) for kind, rows in events if kind == "delete"]
-    assert deletes == [("delete", 500), ("delete", 500), ("delete", 200)]
-    assert all(events[events.index(d) + 1][0] == "commit" for d in deletes)
+    positions = [i for i, (kind, _) in enumerate(events) if kind == "delete"]
+    assert [events[i][1] for i in positions] == [500, 500, 200]
+    assert all(events[i + 1][0] == "commit" for i in positions)
     assert remaining(workflow) == 1 and db.session.get(FileHistory, keep.id) is not None
     assert file_history.BATCH_SIZE == 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -14,6 +15,12 @@ from unstract.models import ApiKey, ApiKeyPermission, Organization, OrgMembershi
 MIN_PASSWORD_LENGTH = 8
 # Checked against when the email is unknown, so both paths cost one KDF evaluation.
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
+
+
+def password_hash(password: str) -> str:
+    """scrypt by default; tests may configure a cheaper method through UNSTRACT_PASSWORD_HASH."""
+    method = current_app.config.get("UNSTRACT_PASSWORD_HASH", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def normalize_email(email: str) -> str:
@@ -52,7 +59,7 @@ def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER,
     org = get_org(org_id)
     user = find_user(email)
     if user is None:
-        user = User(email=normalize_email(email), password_hash=generate_password_hash(password))
+        user = User(email=normalize_email(email), password_hash=password_hash(password))
         db.session.add(user)
         db.session.flush()
     elif db.session.scalar(select(OrgMembership).where(

@@ -18,6 +18,7 @@ from unstract.api.common import (
     load_query,
     page_schema,
     paginate,
+    require_json_content_type,
 )
 from unstract.api.workflows.schemas import (
     CanUpdateSchema,
@@ -64,6 +65,7 @@ class Workflows(MethodView):
     @blp.response(201, WorkflowSchema)
     def post(self):
         """Create a workflow owned by the requester."""
+        require_json_content_type()
         who = requester()
         data, field_errors = parse_write_body(WorkflowCreateSchema())
         return workflows.create(who, data, field_errors)
@@ -98,6 +100,7 @@ class WorkflowById(MethodView):
 
     @staticmethod
     def _update(workflow_id: uuid.UUID, *, partial: bool) -> dict:
+        require_json_content_type()
         who = requester()
         workflow = get_visible_workflow(who, workflow_id, owner=True)
         data, field_errors = parse_write_body(WorkflowWriteSchema(), partial=partial)
@@ -160,6 +163,7 @@ class WorkflowOwners(MethodView):
     @blp.response(200, WorkflowUsersSchema)
     def post(self, workflow_id: uuid.UUID):
         """Add a co-owner (a viewer is promoted)."""
+        require_json_content_type()
         workflow = get_visible_workflow(requester(), workflow_id, owner=True)
         args = load_body(OwnerCreateSchema())
         return sharing.add_owner(workflow, args["user_id"])
