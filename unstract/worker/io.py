@@ -97,7 +97,8 @@ def write_destination(fe: FileExecution, execution: Execution, output: dict, set
     if kind == "FILESYSTEM":
         folder = normalize_folder(config.get("outputFolder", "output"))
         with open_store(destination, settings, secret_key) as store:
-            return store.write_json_atomic(f"{folder}/{destination_relative_path(fe)}", output, str(fe.id))
+            target = "/".join(part for part in (folder, destination_relative_path(fe)) if part)
+            return store.write_json_atomic(target, output, str(fe.id))
     if kind == "DATABASE":
         connector = destination["connector"]
         target = DatabaseTarget.from_connector(connector["connector_id"], connector_metadata(destination, secret_key),
