@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import (
-    ApiKey, Connector, Organization, OrgMembership, ToolInstance, User, Workflow, WorkflowEndpoint,
+    ApiKey,
+    Connector,
+    Organization,
+    OrgMembership,
+    ToolInstance,
+    User,
+    Workflow,
+    WorkflowEndpoint,
     WorkflowMembership,
 )
 from unstract.serve import prepare
@@ -30,7 +37,8 @@ def settings(app):
 
 
 def counts() -> dict[str, int]:
-    return {model.__name__: db.session.scalar(select(func.count()).select_from(model)) for model in ALL_MODELS}
+    return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
+            for model in ALL_MODELS}
 
 
 def only(model):
@@ -147,6 +155,7 @@ def test_bootstrap_is_skipped_when_an_organization_exists(settings, storage_root
 
 def test_bootstrap_is_disabled_by_unstract_bootstrap_0(make_app, storage_root):
     app = make_app(UNSTRACT_BOOTSTRAP="0")
+    _dispose(app)
     assert app.config["UNSTRACT_SETTINGS"].bootstrap is False
     assert bootstrap(app.config["UNSTRACT_SETTINGS"]) is None
     assert sum(counts().values()) == 0

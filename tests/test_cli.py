@@ -165,7 +165,8 @@ def test_apikey_create_for_a_non_member_or_unknown_org_exits_1(unstract, acme, o
 
 
 def test_apikey_create_with_an_unknown_permission_exits_2(unstract, acme):
-    result = unstract("apikey", "create", "--org", "acme", "--email", "ada@acme.test", "--permission", "admin")
+    result = unstract("apikey", "create", "--org", "acme", "--email", "ada@acme.test",
+                      "--permission", "admin")
     assert result.exit_code == 2 and result.stdout == ""
     assert db.session.scalar(select(ApiKey)) is None
 

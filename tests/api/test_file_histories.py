@@ -91,9 +91,12 @@ def test_history_list_is_newest_first_and_only_this_workflow(world, workflow, ap
 ])
 def test_history_list_orders_by_each_allowed_field(workflow, api, ordering, expected):
     rows = {
-        "a": make_history(workflow, file_path="a.txt", execution_count=1, created_at=at(0), modified_at=at(2)),
-        "b": make_history(workflow, file_path="b.txt", execution_count=2, created_at=at(1), modified_at=at(1)),
-        "c": make_history(workflow, file_path="c.txt", execution_count=3, created_at=at(2), modified_at=at(3)),
+        "a": make_history(workflow, file_path="a.txt", execution_count=1,
+                          created_at=at(0), modified_at=at(2)),
+        "b": make_history(workflow, file_path="b.txt", execution_count=2,
+                          created_at=at(1), modified_at=at(1)),
+        "c": make_history(workflow, file_path="c.txt", execution_count=3,
+                          created_at=at(2), modified_at=at(3)),
     }
     response = api.get(f"workflow/{workflow.id}/file-histories/?ordering={ordering}")
     assert row_ids(response) == [str(rows[key].id) for key in expected]
@@ -226,7 +229,8 @@ def test_history_delete_and_clear_need_an_owner(world, client):
         deleted = callers[name].delete(f"workflow/{workflow.id}/file-histories/{row.id}/")
         assert (name, deleted.status_code) == (name, 204 if expected == 200 else expected)
         make_history(workflow)
-        cleared = callers[name].post(f"workflow/{workflow.id}/file-histories/clear/", json={"status": "COMPLETED"})
+        cleared = callers[name].post(f"workflow/{workflow.id}/file-histories/clear/",
+                                     json={"status": "COMPLETED"})
         assert (name, cleared.status_code) == (name, expected)
     read_key = callers["read_key"].post(f"workflow/{target('owner').id}/file-histories/clear/", json={})
     assert read_key.json["errors"][0]["code"] == "api_key_permission"
@@ -240,7 +244,8 @@ def clear(api, workflow, body=None, **kwargs):
 
 @pytest.mark.parametrize("body", [
     None, {}, {"ids": [], "status": "", "file_path": ""},
-    {"ids": None, "status": None, "execution_count_min": None, "execution_count_max": None, "file_path": None},
+    {"ids": None, "status": None, "execution_count_min": None, "execution_count_max": None,
+     "file_path": None},
     {"status": [], "dry_run": True}, {"status": " , ", "unknown": 1},
 ])
 def test_clear_without_a_usable_filter_is_refused(workflow, api, body):

@@ -199,7 +199,8 @@ def test_schema_rejects_unknown_type_and_entity(world):
     assert only_error(api.get("workflow/schema/?entity=s3"), 400) == {
         "code": "invalid_choice", "detail": '"s3" is not a valid choice.', "attr": "entity"}
     both = api.get("workflow/schema/?type=x&entity=y").json["errors"]
-    assert [(e["attr"], e["code"]) for e in both] == [("type", "invalid_choice"), ("entity", "invalid_choice")]
+    assert [(e["attr"], e["code"]) for e in both] == [
+        ("type", "invalid_choice"), ("entity", "invalid_choice")]
 
 
 def test_schema_rejects_pairs_that_are_not_allowed(world):
@@ -295,7 +296,8 @@ def test_a_co_owner_can_remove_the_creator(world):
     api = world.api("owner")
     body = create(api)
     api.post(f"workflow/{body['id']}/owners/", json={"user_id": uid(world, "member")})
-    assert world.api("member").delete(f"workflow/{body['id']}/owners/{uid(world, 'owner')}/").status_code == 204
+    response = world.api("member").delete(f"workflow/{body['id']}/owners/{uid(world, 'owner')}/")
+    assert response.status_code == 204
     assert api.get(f"workflow/{body['id']}/").status_code == 404
 
 
@@ -303,8 +305,8 @@ def test_the_last_owner_cannot_be_removed(world):
     body = create(world.api("owner"))
     for name in ("owner", "admin"):
         response = world.api(name).delete(f"workflow/{body['id']}/owners/{uid(world, 'owner')}/")
-        assert only_error(response, 409) == {"code": "last_owner", "detail": "The last owner cannot be removed.",
-                                             "attr": None}
+        assert only_error(response, 409) == {
+            "code": "last_owner", "detail": "The last owner cannot be removed.", "attr": None}
         assert response.json["type"] == "client_error"
 
 

@@ -13,11 +13,12 @@ from tests.support import ApiClient
 ROLES = ("owner", "viewer", "org_shared_member", "unrelated_member", "admin", "other_org", "anonymous",
          "read_key")
 ERRORS = {
-    401: {"code": "not_authenticated", "detail": "Authentication credentials were not provided.", "attr": None},
+    401: {"code": "not_authenticated", "detail": "Authentication credentials were not provided.",
+          "attr": None},
     404: {"code": "not_found", "detail": "Not found.", "attr": None},
 }
-PERMISSION_DENIED = {"code": "permission_denied", "detail": "You do not have permission to perform this action.",
-                     "attr": None}
+PERMISSION_DENIED = {"code": "permission_denied", "attr": None,
+                     "detail": "You do not have permission to perform this action."}
 
 VISIBLE = (200, 200, 200, 404, 200, 404, 401, 200)
 MEMBER_READ = (200, 200, 200, 200, 200, 404, 401, 200)
@@ -26,7 +27,8 @@ OWNER_DELETE = (204, 403, 403, 404, 204, 404, 401, 403)
 # method, path, body, expected status per role (ROLES order)
 MATRIX = {
     "list": ("GET", "workflow/", None, MEMBER_READ),
-    "create": ("POST", "workflow/", {"workflow_name": "Created {n}"}, (201, 201, 201, 201, 201, 404, 401, 403)),
+    "create": ("POST", "workflow/", {"workflow_name": "Created {n}"},
+               (201, 201, 201, 201, 201, 404, 401, 403)),
     "retrieve": ("GET", "workflow/{id}/", None, VISIBLE),
     "put": ("PUT", "workflow/{id}/", {"workflow_name": "Renamed {n}"}, OWNER_WRITE),
     "patch": ("PATCH", "workflow/{id}/", {"description": "changed"}, OWNER_WRITE),
@@ -48,8 +50,8 @@ def client_for(world, app, role: str) -> ApiClient:
         return ApiClient(app.test_client(), "acme")
     if role == "read_key":
         return world.api("owner", "read")
-    name = {"org_shared_member": "member", "unrelated_member": "member", "other_org": "outsider"}.get(role, role)
-    return world.api(name, org_id="acme")
+    aliases = {"org_shared_member": "member", "unrelated_member": "member", "other_org": "outsider"}
+    return world.api(aliases.get(role, role), org_id="acme")
 
 
 def setup_workflows(world, serial: int) -> dict:
@@ -134,7 +136,8 @@ def test_full_access_is_needed_to_delete_and_read_write_suffices_to_change(world
     assert read_write.patch(f"workflow/{ids['private']}/", json={"status": "ok"}).status_code == 200
     assert read_write.post(f"workflow/{ids['private']}/owners/",
                            json={"user_id": str(world.users["member"].id)}).status_code == 200
-    for path in (f"workflow/{ids['private']}/", f"workflow/{ids['private']}/owners/{world.users['admin'].id}/"):
+    base = f"workflow/{ids['private']}/"
+    for path in (base, f"{base}owners/{world.users['admin'].id}/"):
         response = read_write.delete(path)
         assert response.status_code == 403
         assert response.json["errors"][0]["code"] == "api_key_permission"
@@ -152,10 +155,11 @@ def test_head_and_options_are_answered_where_get_is(world):
 def test_methods_a_route_lacks_are_405_for_everyone_who_may_call_it(world):
     ids = setup_workflows(world, 0)
     api = world.api("owner")
-    for method, path in (("DELETE", "workflow/"), ("PUT", "workflow/"), ("POST", f"workflow/{ids['private']}/"),
-                         ("GET", f"workflow/active/{ids['private']}/"), ("POST", "workflow/schema/"),
-                         ("POST", f"workflow/{ids['private']}/users/"), ("GET", f"workflow/{ids['private']}/owners/"),
-                         ("PUT", f"workflow/{ids['private']}/can-update/")):
+    one = ids["private"]
+    for method, path in (("DELETE", "workflow/"), ("PUT", "workflow/"), ("POST", f"workflow/{one}/"),
+                         ("GET", f"workflow/active/{one}/"), ("POST", "workflow/schema/"),
+                         ("POST", f"workflow/{one}/users/"), ("GET", f"workflow/{one}/owners/"),
+                         ("PUT", f"workflow/{one}/can-update/")):
         response = api.request(method, path, json={})
         assert response.status_code == 405, (method, path)
         assert response.json["errors"][0]["code"] == "method_not_allowed"

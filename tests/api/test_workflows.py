@@ -176,7 +176,7 @@ def test_put_and_patch_keep_absent_fields(world):
     assert put["workflow_name"] == "Renamed" and put["description"] == "Keep me"
     assert put["max_file_execution_count"] == 2 and put["shared_users"] == [uid(world, "viewer")]
     patch = api.patch(f"workflow/{body['id']}/", json={"status": "t"}).json
-    assert patch["workflow_name"] == "Renamed" and patch["status"] == "t" and patch["description"] == "Keep me"
+    assert (patch["workflow_name"], patch["status"], patch["description"]) == ("Renamed", "t", "Keep me")
 
 
 def test_put_and_patch_can_set_is_active(world):
@@ -523,7 +523,8 @@ def one(code: str, detail: str, attr: str) -> list[dict]:
 
 def test_workflow_name_type_rules(world):
     assert post_errors(world) == one("required", "This field is required.", "workflow_name")
-    assert post_errors(world, workflow_name=None) == one("null", "This field may not be null.", "workflow_name")
+    assert post_errors(world, workflow_name=None) == one("null", "This field may not be null.",
+                                                         "workflow_name")
     assert post_errors(world, workflow_name="   ") == one("blank", "This field may not be blank.",
                                                           "workflow_name")
     assert post_errors(world, workflow_name=5) == one("invalid", "Not a valid string.", "workflow_name")

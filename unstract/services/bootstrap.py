@@ -17,8 +17,18 @@ from unstract.config import Settings
 from unstract.extensions import db
 from unstract.jsonschemas import DESTINATION_FILESYSTEM, SOURCE_FILESYSTEM, fill_defaults
 from unstract.models import (
-    CONNECTOR_MODES, ConnectionType, Connector, EndpointType, Organization, OrgRole, ToolInstance, User,
-    Workflow, WorkflowEndpoint, WorkflowMembership, WorkflowRole,
+    CONNECTOR_MODES,
+    ConnectionType,
+    Connector,
+    EndpointType,
+    Organization,
+    OrgRole,
+    ToolInstance,
+    User,
+    Workflow,
+    WorkflowEndpoint,
+    WorkflowMembership,
+    WorkflowRole,
 )
 from unstract.services import accounts
 from unstract.tools.registry import load_tool_settings

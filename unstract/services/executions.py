@@ -108,7 +108,8 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
         use_file_history=_use_history(command, source_type), timeout=command.timeout,
         total_steps=len(plan["tools"]), plan=None,
     )
-    upload_dir = state.run_dirs(settings.data_dir, execution.id)[0]
+    execution_id = execution.id
+    upload_dir = state.run_dirs(settings.data_dir, execution_id)[0]
     try:
         if uploads is not None:
             kept, dropped = stage_parts(command.parts, uploads, upload_dir)
@@ -117,7 +118,7 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
         db.session.commit()
         queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
     except errors.DomainError:
-        _discard(execution, settings.data_dir)
+        _discard(execution_id, settings.data_dir)
         raise
     return execution
 
@@ -134,13 +135,13 @@ def _check_uploads(command: ExecuteCommand, source_type: str, plan: dict, settin
     return check_parts(command.parts, settings.max_upload_files, groups)
 
 
-def _discard(execution: Execution, data_dir: Path) -> None:
+def _discard(execution_id: uuid.UUID, data_dir: Path) -> None:
     """Remove a half-created execution and its staged files (nothing remains on 4xx/5xx)."""
     db.session.rollback()
-    db.session.execute(delete(Execution).where(Execution.id == execution.id)
+    db.session.execute(delete(Execution).where(Execution.id == execution_id)
                        .execution_options(synchronize_session=False))
     db.session.commit()
-    state.remove_run_files(data_dir, execution.id)
+    state.remove_run_files(data_dir, execution_id)
 
 
 def _use_history(command: ExecuteCommand, source_type: str) -> bool:

@@ -54,20 +54,20 @@ class FileExecutionScope(fields.Field):
 # --- Query arguments ---------------------------------------------------------------------------
 
 class ExecutionQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"description": "Comma-separated statuses."})
+    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
     ordering = Text(load_default=None, metadata={
         "description": "created_at, execution_time; default -created_at."})
 
 
 class FileExecutionQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"description": "Comma-separated statuses."})
+    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
     ordering = Text(load_default=None, metadata={
         "description": "file_number, file_name, execution_time; default file_number."})
 
 
 class LogQueryArgsSchema(BaseSchema):
     file_execution_id = FileExecutionScope(load_default=None, metadata={
-        "description": "A file execution id, or `null` for execution-level rows only."})
+        "type": "string", "description": "A file execution id, or `null` for execution-level rows only."})
     log_level = Text(load_default=None, validate=one_of(tuple(LogLevel)),
                      metadata={"description": "Minimum level: DEBUG < INFO < WARN < ERROR."})
     after = StrictInteger(load_default=None, validate=min_value(0),

@@ -46,7 +46,7 @@ class IdList(ItemList):
 
 
 class FileHistoryQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"description": "Comma-separated statuses."})
+    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
     execution_count_min = count_bound(metadata={"description": "Inclusive lower bound."})
     execution_count_max = count_bound(metadata={"description": "Inclusive upper bound."})
     file_path = Text(load_default=None, metadata={"description": "Case-insensitive prefix."})
@@ -61,12 +61,14 @@ class FileHistoryQueryArgsSchema(BaseSchema):
 
 
 class FileHistoryClearSchema(BaseSchema):
-    ids = IdList(load_default=None, allow_none=True)
-    status = StatusList(load_default=None, allow_none=True, allow_list=True)
+    ids = IdList(load_default=None, allow_none=True, metadata={
+        "maxItems": MAX_IDS, "description": "When non-empty, only these rows; other filters are ignored."})
+    status = StatusList(load_default=None, allow_none=True, allow_list=True, metadata={
+        "description": "A list of statuses or one comma-separated string."})
     execution_count_min = count_bound()
     execution_count_max = count_bound()
-    file_path = Text(load_default=None, allow_none=True)
-    dry_run = StrictBoolean(load_default=False)
+    file_path = Text(load_default=None, allow_none=True, metadata={"description": "Case-insensitive prefix."})
+    dry_run = StrictBoolean(load_default=False, metadata={"description": "Count only; delete nothing."})
 
     @pre_load
     def ids_replace_filters(self, data, **kwargs):

@@ -1,0 +1,34 @@
+# The two commands: `make run` starts the service, `make test` runs the tests.
+# Each creates .venv on first use and reinstalls only when pyproject.toml changed.
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint install
+
+help:
+	@echo "make run    serve on http://127.0.0.1:5000 (SQLite, embedded Redis, workers; no setup needed)"
+	@echo "make test   run the tests; pass pytest options with PYTEST_ARGS='-k cli -x'"
+	@echo "make lint   ruff check"
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/unstract serve
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed; try: make PYTHON=python3.12 ..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
