@@ -147,12 +147,14 @@ def test_redis_down_is_503_and_leaves_nothing(world, api_workflow, make_app, tmp
     from tests.support import ApiClient
     from unstract.services import accounts
     key = accounts.create_api_key("acme", "owner@acme.test", "full_access")
+    uploads = app.config["UNSTRACT_SETTINGS"].data_dir / "uploads"
+    before = set(uploads.glob("*/*"))
     response = _upload(ApiClient(app.test_client(), "acme", key), api_workflow, [("a.txt", b"x")])
     assert response.status_code == 503
     assert response.json == {"type": "server_error", "errors": [
         {"code": "queue_unavailable", "detail": "The task queue is unavailable.", "attr": None}]}
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
-    assert not list((app.config["UNSTRACT_SETTINGS"].data_dir / "uploads").glob("*/*"))
+    assert set(uploads.glob("*/*")) == before
 
 
 def test_body_over_the_limit_is_413(world, api_workflow, make_app):

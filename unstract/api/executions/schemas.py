@@ -37,6 +37,12 @@ class StatusList(fields.Field):
         return tuple(dict.fromkeys(items))
 
 
+def status_query() -> StatusList:
+    """The `status` query parameter shared by the list endpoints (§1.12)."""
+    metadata = {"type": "string", "description": "Comma-separated statuses."}
+    return StatusList(load_default=tuple, metadata=metadata)
+
+
 class FileExecutionScope(fields.Field):
     """A file execution UUID, or the literal `null` for execution-level rows only."""
 
@@ -54,13 +60,13 @@ class FileExecutionScope(fields.Field):
 # --- Query arguments ---------------------------------------------------------------------------
 
 class ExecutionQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
+    status = status_query()
     ordering = Text(load_default=None, metadata={
         "description": "created_at, execution_time; default -created_at."})
 
 
 class FileExecutionQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
+    status = status_query()
     ordering = Text(load_default=None, metadata={
         "description": "file_number, file_name, execution_time; default file_number."})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_load, pre_load
 
 from unstract.api.common import like_prefix
-from unstract.api.executions.schemas import StatusList
+from unstract.api.executions.schemas import StatusList, status_query
 from unstract.api.fields import (
     BaseSchema,
     ItemList,
@@ -46,7 +46,7 @@ class IdList(ItemList):
 
 
 class FileHistoryQueryArgsSchema(BaseSchema):
-    status = StatusList(load_default=(), metadata={"type": "string", "description": "Comma-separated statuses."})
+    status = status_query()
     execution_count_min = count_bound(metadata={"description": "Inclusive lower bound."})
     execution_count_max = count_bound(metadata={"description": "Inclusive upper bound."})
     file_path = Text(load_default=None, metadata={"description": "Case-insensitive prefix."})
