@@ -10,6 +10,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from unstract.connectors.errors import ConnectorError
 from unstract.services.secrets import MASK, SecretUnreadable, mask_metadata, open_metadata, seal_metadata
 
 KEY = "test-secret-key"
@@ -21,7 +22,7 @@ def test_seal_encrypts_only_the_secret_and_open_restores_it():
     sealed = seal_metadata("s3", S3, KEY)
     assert set(sealed["secret"]) == {"$enc"}
     assert "wJalr" not in json.dumps(sealed)
-    assert {k: v for k, v in sealed.items() if k != "secret"} == {k: v for k, v in S3.items() if k != "secret"}
+    assert {**sealed, "secret": None} == {**S3, "secret": None}
     assert open_metadata("s3", sealed, KEY) == S3
 
 
@@ -49,6 +50,7 @@ def test_another_secret_key_cannot_open_and_says_so_without_the_value():
     with pytest.raises(SecretUnreadable) as caught:
         open_metadata("postgresql", sealed, "another-key")
     assert "topsecret" not in str(caught.value) and "password" in str(caught.value)
+    assert isinstance(caught.value, ConnectorError)
 
 
 def test_sealing_twice_keeps_the_sealed_value():

@@ -23,8 +23,9 @@ def org(org_id: str = "acme") -> Organization:
     return db.session.scalar(select(Organization).where(Organization.org_id == org_id))
 
 
-def make_workflow(world, name: str = "Invoices", *, owner: str = "owner", viewers: tuple[str, ...] = ("viewer",),
-                  shared_to_org: bool = False, org_id: str = "acme") -> Workflow:
+def make_workflow(world, name: str = "Invoices", *, owner: str = "owner",
+                  viewers: tuple[str, ...] = ("viewer",), shared_to_org: bool = False,
+                  org_id: str = "acme") -> Workflow:
     """A workflow as POST workflow/ leaves it: owner and viewer memberships, two empty endpoints."""
     creator = world.users[owner].id
     workflow = Workflow(organization_id=org(org_id).id, workflow_name=name, workflow_owner=creator,
@@ -58,7 +59,8 @@ def make_connector(world, name: str = "Inbox", connector_id: str = "local_storag
     return connector
 
 
-def use_connector(workflow_id: uuid.UUID, endpoint_type: str, connector: Connector, connection_type: str) -> None:
+def use_connector(workflow_id: uuid.UUID, endpoint_type: str, connector: Connector,
+                  connection_type: str) -> None:
     endpoint = db.session.get(WorkflowEndpoint, endpoint_id(workflow_id, endpoint_type))
     endpoint.connection_type = connection_type
     endpoint.connector_instance_id = connector.id

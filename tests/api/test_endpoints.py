@@ -32,6 +32,10 @@ def setup(world):
             "warehouse": warehouse.id}
 
 
+def filesystem(setup) -> dict:
+    return {"connection_type": "FILESYSTEM", "connector_instance_id": str(setup["files"])}
+
+
 def patch(world, endpoint, body, who="owner"):
     return world.api(who).patch(f"workflow/endpoint/{endpoint}/", json=body)
 
@@ -96,9 +100,9 @@ def test_connection_type_body_types_are_checked(world, setup):
 
 
 def test_unconfigured_clears_connector_and_configuration_ignoring_sent_values(world, setup):
-    patch(world, setup["source"], {"connection_type": "FILESYSTEM", "connector_instance_id": str(setup["files"])})
-    response = patch(world, setup["source"], {"connection_type": "", "connector_instance_id": str(setup["files"]),
-                                              "configuration": {"maxFiles": 0}})
+    patch(world, setup["source"], filesystem(setup))
+    response = patch(world, setup["source"], {"connection_type": "", "configuration": {"maxFiles": 0},
+                                              "connector_instance_id": str(setup["files"])})
     assert response.status_code == 200
     assert response.json["connection_type"] == ""
     assert response.json["connector_instance"] is None and response.json["configuration"] is None
@@ -107,23 +111,24 @@ def test_unconfigured_clears_connector_and_configuration_ignoring_sent_values(wo
 # --- connector_instance_id -----------------------------------------------------------------------
 
 def test_filesystem_source_with_connector_fills_default_configuration(world, setup):
-    response = patch(world, setup["source"], {"connection_type": "FILESYSTEM",
-                                              "connector_instance_id": str(setup["files"])})
+    response = patch(world, setup["source"], filesystem(setup))
     assert response.status_code == 200
-    assert response.json["connector_instance"] == {"id": str(setup["files"]), "connector_name": "Files",
-                                                   "connector_id": "local_storage", "connector_mode": "FILE_SYSTEM"}
+    assert response.json["connector_instance"] == {
+        "id": str(setup["files"]), "connector_name": "Files", "connector_id": "local_storage",
+        "connector_mode": "FILE_SYSTEM"}
     assert response.json["configuration"] == SOURCE_FILE_DEFAULTS
     db.session.expire_all()
     assert db.session.get(WorkflowEndpoint, setup["source"]).configuration == SOURCE_FILE_DEFAULTS
 
 
 def test_api_endpoint_takes_no_connector(world, setup):
-    response = patch(world, setup["source"], {"connection_type": "API", "connector_instance_id": str(setup["files"])})
+    body = {"connection_type": "API", "connector_instance_id": str(setup["files"])}
+    response = patch(world, setup["source"], body)
     assert errors_of(response) == invalid("An API endpoint takes no connector.", "connector_instance_id")
 
 
 def test_api_rule_applies_to_the_stored_connector_too(world, setup):
-    patch(world, setup["source"], {"connection_type": "FILESYSTEM", "connector_instance_id": str(setup["files"])})
+    patch(world, setup["source"], filesystem(setup))
     response = patch(world, setup["source"], {"connection_type": "API"})
     assert errors_of(response) == invalid("An API endpoint takes no connector.", "connector_instance_id")
     ok = patch(world, setup["source"], {"connection_type": "API", "connector_instance_id": None})
@@ -144,7 +149,8 @@ def test_connector_must_belong_to_the_org(world, setup):
     ("destination", "DATABASE", "files", "FILE_SYSTEM"),
     ("destination", "FILESYSTEM", "lite", "DATABASE"),
 ])
-def test_connector_mode_must_fit_the_connection_type(world, setup, endpoint, connection_type, connector, mode):
+def test_connector_mode_must_fit_the_connection_type(world, setup, endpoint, connection_type, connector,
+                                                      mode):
     response = patch(world, setup[endpoint], {"connection_type": connection_type,
                                               "connector_instance_id": str(setup[connector])})
     detail = f"Connector mode {mode} does not fit connection type {connection_type}."
@@ -152,7 +158,8 @@ def test_connector_mode_must_fit_the_connection_type(world, setup, endpoint, con
 
 
 def test_null_connector_is_accepted_for_filesystem_and_database(world, setup):
-    response = patch(world, setup["destination"], {"connection_type": "FILESYSTEM", "connector_instance_id": None})
+    body = {"connection_type": "FILESYSTEM", "connector_instance_id": None}
+    response = patch(world, setup["destination"], body)
     assert response.status_code == 200 and response.json["connector_instance"] is None
     assert response.json["configuration"] == {"outputFolder": "output"}
 
@@ -190,7 +197,8 @@ def test_connector_and_configuration_errors_are_reported_together_in_field_order
 
 
 def test_api_destination_configuration_is_stored_as_sent(world, setup):
-    response = patch(world, setup["destination"], {"connection_type": "API", "configuration": {"anything": [1]}})
+    body = {"connection_type": "API", "configuration": {"anything": [1]}}
+    response = patch(world, setup["destination"], body)
     assert response.json["configuration"] == {"anything": [1]}
     nulled = patch(world, setup["destination"], {"configuration": None})
     assert nulled.json["configuration"] == {}

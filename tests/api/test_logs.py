@@ -116,6 +116,7 @@ def test_after_returns_only_later_ids(world, execution):
     assert log_ids(logs(api, execution, f"?after={first.id}")) == [second.id, third.id]
     assert log_ids(logs(api, execution, f"?after={third.id}")) == []
     assert len(log_ids(logs(api, execution, "?after=0"))) == 3
+    assert log_ids(logs(api, execution, "?after=" + "9" * 30)) == []
 
 
 @pytest.mark.parametrize(("value", "code", "detail"), [

@@ -137,7 +137,8 @@ def test_body_is_validated_before_the_workflow_lookup(world, workflow):
 
 def test_list_needs_a_valid_workflow_id(world, workflow):
     api = world.api("owner")
-    assert errors_of(api.get("tool_instance/")) == [error("required", "This field is required.", "workflow_id")]
+    assert errors_of(api.get("tool_instance/")) == [
+        error("required", "This field is required.", "workflow_id")]
     assert errors_of(api.get("tool_instance/?workflow_id=12")) == [
         error("invalid", "Must be a valid UUID.", "workflow_id")]
     assert api.get(f"tool_instance/?workflow_id={uuid.uuid4()}").status_code == 404
@@ -186,12 +187,13 @@ def test_patch_metadata_is_validated_for_the_stored_tool_and_ignores_tool_and_wo
         "workflow_id": str(other)})
     assert response.status_code == 200
     assert response.json["tool_id"] == "field_extractor" and response.json["workflow"] == str(workflow)
-    assert response.json["metadata"]["rules"][0] == {"name": "n", "pattern": "x", "group": 0, "type": "string",
-                                                     "required": False}
+    assert response.json["metadata"]["rules"][0] == {
+        "name": "n", "pattern": "x", "group": 0, "type": "string", "required": False}
     bad = api.patch(f"tool_instance/{instance['id']}/", json={"metadata": {"normalize_whitespace": True},
                                                               "step": 9})
     assert [(e["attr"], e["code"]) for e in errors_of(bad)] == [
-        ("metadata.normalize_whitespace", "unknown_field"), ("metadata.rules", "required"), ("step", "max_value")]
+        ("metadata.normalize_whitespace", "unknown_field"), ("metadata.rules", "required"),
+        ("step", "max_value")]
 
 
 def test_delete_moves_later_steps_up(world, workflow):

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import delete, event, insert, select, update
 
 from unstract import errors
 from unstract.auth import Requester
@@ -22,6 +22,7 @@ from unstract.models import (
     FileReservation,
     Organization,
     ToolInstance,
+    User,
     Workflow,
     WorkflowEndpoint,
     WorkflowMembership,
@@ -151,8 +152,7 @@ def test_retrieve_lists_tool_instances_ordered_by_step(world):
 
 def test_created_by_email_is_null_when_the_creator_is_gone(world):
     body = create(world.api("owner"), shared_to_org=True)
-    db.session.execute(db.delete(db.metadata.tables["user_account"]).where(
-        db.metadata.tables["user_account"].c.id == world.users["owner"].id))
+    db.session.execute(delete(User).where(User.id == world.users["owner"].id))
     db.session.commit()
     shown = world.api("admin").get(f"workflow/{body['id']}/").json
     assert shown["created_by"] is None and shown["created_by_email"] is None
@@ -251,7 +251,7 @@ def test_delete_removes_the_workflow_with_everything_below_it_and_its_run_files(
                           connector_metadata={}, connector_mode="FILE_SYSTEM")
     db.session.add(connector)
     db.session.flush()
-    db.session.execute(db.update(WorkflowEndpoint).where(WorkflowEndpoint.workflow_id == workflow_id)
+    db.session.execute(update(WorkflowEndpoint).where(WorkflowEndpoint.workflow_id == workflow_id)
                        .values(connector_instance_id=connector.id))
     runs = _add_runs(workflow_id, org.id)
     data_dir = app.config["UNSTRACT_SETTINGS"].data_dir
@@ -379,7 +379,7 @@ def test_ties_are_broken_by_primary_key(world):
     for name in ("x1", "x2", "x3"):
         create(api, name)
     same = workflows.utcnow() - timedelta(days=1)
-    db.session.execute(db.update(Workflow).values(modified_at=same))
+    db.session.execute(update(Workflow).values(modified_at=same))
     db.session.commit()
     rows = api.get("workflow/").json["results"]
     assert [row["id"] for row in rows] == sorted(row["id"] for row in rows)

@@ -13,6 +13,8 @@ from unstract.auth import Requester, get_visible_workflow
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
 
+BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
+
 # Ordering fields each list accepts, mapped to columns (the view applies them, §0.9).
 EXECUTION_ORDERING = {"created_at": Execution.created_at, "execution_time": Execution.execution_time}
 FILE_EXECUTION_ORDERING = {
@@ -72,7 +74,7 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
     if flt.min_level is not None:
         query = query.where(ExecutionLog.level_rank >= LEVEL_ORDER[flt.min_level])
     if flt.after is not None:
-        query = query.where(ExecutionLog.id > flt.after)
+        query = query.where(ExecutionLog.id > min(flt.after, BIGINT_MAX))
     return query.order_by(ExecutionLog.event_time.asc(), ExecutionLog.id.asc())
 
 

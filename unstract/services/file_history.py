@@ -14,6 +14,7 @@ from unstract.extensions import db
 from unstract.models import FileHistory, Workflow
 
 BATCH_SIZE = 500
+INT_MAX = 2**31 - 1  # execution_count is a 32-bit column: larger bounds are clamped
 NO_FILTER = ("At least one filter (ids, status, execution_count_min, execution_count_max, "
              "or file_path) must be provided.")
 HISTORY_ORDERING = {
@@ -44,15 +45,16 @@ class HistoryFilter:
                     or self.count_min is not None or self.count_max is not None)
 
     def conditions(self) -> list:
+        """SQL conditions on FileHistory (the workflow condition is added by the caller)."""
         if self.ids:
             return [FileHistory.id.in_(self.ids)]
         conditions = []
         if self.statuses:
             conditions.append(FileHistory.status.in_(self.statuses))
         if self.count_min is not None:
-            conditions.append(FileHistory.execution_count >= self.count_min)
+            conditions.append(FileHistory.execution_count >= min(self.count_min, INT_MAX))
         if self.count_max is not None:
-            conditions.append(FileHistory.execution_count <= self.count_max)
+            conditions.append(FileHistory.execution_count <= min(self.count_max, INT_MAX))
         if self.path_pattern:
             conditions.append(func.lower(FileHistory.file_path).like(self.path_pattern, escape="\\"))
         return conditions

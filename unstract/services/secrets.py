@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from unstract.connectors.errors import ConnectorError
 from unstract.jsonschemas import secret_fields
 
 SEALED_KEY = "$enc"
@@ -21,8 +22,8 @@ MASK = "********"
 HKDF_INFO = b"unstract-connector-secrets"
 
 
-class SecretUnreadable(ValueError):
-    """A stored secret cannot be decrypted with the current SECRET_KEY."""
+class SecretUnreadable(ConnectorError):
+    """A stored secret cannot be decrypted with the current SECRET_KEY; the engine reports it per run."""
 
 
 def _fernet(secret_key: str | bytes) -> Fernet:

@@ -51,6 +51,12 @@ def shared_users_errors(organization_id: uuid.UUID, user_ids: list[uuid.UUID],
     return messages
 
 
+def lock(workflow: Workflow) -> None:
+    """Serialize membership changes of one workflow (row lock on PostgreSQL), then reload it."""
+    db.session.execute(select(Workflow.id).where(Workflow.id == workflow.id).with_for_update())
+    db.session.expire(workflow)
+
+
 def add_memberships(workflow: Workflow, user_ids: Iterable[uuid.UUID], role: str) -> None:
     """Add memberships with strictly increasing created_at, so their order is the list order."""
     start = utcnow()
@@ -92,6 +98,7 @@ def _membership(workflow: Workflow, user_id: uuid.UUID) -> WorkflowMembership | 
 
 def add_owner(workflow: Workflow, user_id: uuid.UUID) -> dict:
     """Make an org member a co-owner; a viewer is promoted in place (§2.2)."""
+    lock(workflow)
     if not org_member_ids(workflow.organization_id, [user_id]):
         raise errors.field_error("user_id", "invalid", not_member_message(user_id))
     membership = _membership(workflow, user_id)
@@ -115,7 +122,7 @@ def already_owner(user_id: uuid.UUID) -> errors.ValidationFailed:
 
 def remove_owner(workflow: Workflow, user_id: uuid.UUID) -> None:
     """Delete a user's owner membership; 404 when there is none, 409 for the last one (§2.2)."""
-    db.session.scalar(select(Workflow.id).where(Workflow.id == workflow.id).with_for_update())
+    lock(workflow)
     owners = select(WorkflowMembership).where(
         WorkflowMembership.workflow_id == workflow.id, WorkflowMembership.role == WorkflowRole.OWNER)
     membership = db.session.scalar(owners.where(WorkflowMembership.user_id == user_id))

@@ -212,6 +212,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()
 def update(who: Requester, workflow: Workflow, data: dict,
            field_errors: Sequence[FieldMessage] = ()) -> dict:
     """§1.4: absent fields keep their values; shared_users replaces the viewers when sent."""
+    sharing.lock(workflow)
     validate(who, data, workflow, field_errors)
     _assign(workflow, data)
     if "shared_users" in data:
@@ -259,7 +260,8 @@ def stop_running_executions(workflow_id: uuid.UUID) -> list[uuid.UUID]:
 def delete_workflow(workflow: Workflow, data_dir: Path) -> None:
     """§1.5: stop runs, delete the workflow (the database cascades), then remove its run files."""
     workflow_id = workflow.id
-    execution_ids = stop_running_executions(workflow_id)
+    stop_running_executions(workflow_id)
+    execution_ids = list(db.session.scalars(select(Execution.id).where(Execution.workflow_id == workflow_id)))
     db.session.execute(delete(Workflow).where(Workflow.id == workflow_id)
                        .execution_options(synchronize_session=False))
     db.session.commit()

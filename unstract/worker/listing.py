@@ -114,35 +114,53 @@ def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> 
                 raise ListingError(f"The provided path '{folder}' is not a valid directory.")
         entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
                              config.get("fileProcessingOrder", "unordered"))
-        eligible = _eligible(store, entries, execution, config, ctx, log)
+        rules = HistoryRules(execution, config, ctx)
+        eligible = _eligible(store, entries, execution, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
         head = list(islice(eligible, config.get("maxFiles", 100)))
-        rows = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), log)
+        rows = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), rules, log)
     log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(rows)} for processing.")
     return rows
 
 
-def _eligible(store, entries, execution: Execution, config: dict, ctx: JobContext, log) -> Iterator[tuple]:
+def _eligible(store, entries, execution: Execution, rules: HistoryRules, log) -> Iterator[tuple]:
     """Candidates with their hashes, minus those file history says to skip (§4.6)."""
-    workflow = db.session.get(Workflow, execution.workflow_id)
-    limit = file_outcomes.max_execution_count(workflow.max_file_execution_count,
-                                              ctx.settings.max_file_execution_count)
-    cutoff = file_outcomes.expiry_cutoff(config)
     for entry in entries:
         sha, size = store.sha256_and_size(entry.path)
-        row = file_outcomes.live_history(execution.workflow_id, entry.path, sha, cutoff) \
-            if execution.use_file_history else None
-        if row is not None and row.status == Status.COMPLETED:
-            log.info(Stage.SOURCE, f"Skipping file '{entry.path}' as it has already been processed. "
-                                   "Clear the file markers to process it again.")
-        elif row is not None and row.execution_count >= limit:
-            log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it reached the maximum execution count ({limit}).")
-        else:
+        if not rules.skips(entry.path, sha, log):
             yield entry, sha, size
 
 
-def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, log) -> list[FileExecution]:
-    """Take each identity's reservation inside the listing transaction; skip identities held elsewhere."""
+class HistoryRules:
+    """The history skip of §4.6 for one listing (off when the run ignores file history)."""
+
+    def __init__(self, execution: Execution, config: dict, ctx: JobContext):
+        workflow = db.session.get(Workflow, execution.workflow_id)
+        self.workflow_id = execution.workflow_id
+        self.enabled = execution.use_file_history
+        self.limit = file_outcomes.max_execution_count(workflow.max_file_execution_count,
+                                                       ctx.settings.max_file_execution_count)
+        self.cutoff = file_outcomes.expiry_cutoff(config)
+
+    def skips(self, path: str, sha: str, log) -> bool:
+        row = file_outcomes.live_history(self.workflow_id, path, sha, self.cutoff) if self.enabled else None
+        if row is not None and row.status == Status.COMPLETED:
+            log.info(Stage.SOURCE, f"Skipping file '{path}' as it has already been processed. "
+                                   "Clear the file markers to process it again.")
+            return True
+        if row is not None and row.execution_count >= self.limit:
+            log.info(Stage.SOURCE, f"Skipping file '{path}': it reached the maximum execution count ({self.limit}).")
+            return True
+        return False
+
+
+def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, rules: HistoryRules,
+             log) -> list[FileExecution]:
+    """Take each identity's reservation inside the listing transaction; skip identities held elsewhere.
+
+    History is checked again once the reservation is held: a run that finished the file after our
+    first look has written its history row in the same transaction that released the reservation.
+    """
     rows: list[FileExecution] = []
     for entry, sha, size in eligible:
         if len(rows) >= max_files:
@@ -153,14 +171,17 @@ def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, lo
             mime_type=io.mime_type_for(entry.path), source_mtime=entry.mtime)
         db.session.add(fe)
         db.session.flush()
-        if file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe.id):
+        held = file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe.id)
+        if held and not rules.skips(entry.path, sha, log):
             rows.append(fe)
             continue
-        holder = file_outcomes.reservation_holder(execution.workflow_id, entry.path, sha)
+        if not held:
+            holder = file_outcomes.reservation_holder(execution.workflow_id, entry.path, sha)
+            log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it is being processed by execution "
+                                   f"{holder[0] if holder else 'unknown'}.")
+        state.release_reservations([fe.id])
         db.session.delete(fe)
         db.session.flush()
-        log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it is being processed by execution "
-                               f"{holder[0] if holder else 'unknown'}.")
     return rows
 
 

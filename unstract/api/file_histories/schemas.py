@@ -29,6 +29,7 @@ def path_pattern(prefix: str | None) -> str | None:
 
 
 def count_bound(**kwargs) -> StrictInteger:
+    """An optional inclusive bound on execution_count: an integer >= 0."""
     return StrictInteger(load_default=None, allow_none=True, validate=min_value(0), **kwargs)
 
 

@@ -82,7 +82,7 @@ class ClearFileMarkerSchema(BaseSchema):
     deleted_count = fields.Integer()
 
 
-class PersonSchema(BaseSchema):
+class WorkflowPersonSchema(BaseSchema):
     id = fields.UUID()
     email = fields.String()
 
@@ -91,9 +91,9 @@ class WorkflowUsersSchema(BaseSchema):
     id = fields.UUID()
     workflow_name = fields.String()
     shared_to_org = fields.Boolean()
-    shared_users = fields.List(fields.Nested(PersonSchema))
-    co_owners = fields.List(fields.Nested(PersonSchema))
-    created_by = fields.Nested(PersonSchema, allow_none=True)
+    shared_users = fields.List(fields.Nested(WorkflowPersonSchema))
+    co_owners = fields.List(fields.Nested(WorkflowPersonSchema))
+    created_by = fields.Nested(WorkflowPersonSchema, allow_none=True)
 
 
 # --- Input ---------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ class WorkflowById(MethodView):
     def get(self, workflow_id: uuid.UUID):
         """Retrieve a workflow."""
         who = requester()
-        return workflows.present(get_visible_workflow(who, workflow_id), who)
+        return workflows.present_one(get_visible_workflow(who, workflow_id).id, who)
 
     @documented(blp, body=WorkflowWriteSchema)
     @blp.response(200, WorkflowSchema)

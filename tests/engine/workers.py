@@ -1,0 +1,53 @@
+"""Real `unstract worker` processes for fault and concurrency tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from unstract.extensions import db
+
+
+def worker_env(base_env: dict, **overrides) -> dict:
+    env = {**os.environ, **base_env, "UNSTRACT_FILE_LEASE_SECONDS": "2", "UNSTRACT_REAP_INTERVAL_SECONDS": "1",
+           **{k: str(v) for k, v in overrides.items()}}
+    env.pop("WERKZEUG_RUN_MAIN", None)
+    return env
+
+
+def start_worker(env: dict, log_dir: Path, name: str) -> subprocess.Popen:
+    unstract = Path(sys.executable).parent / "unstract"
+    log = open(log_dir / f"{name}.log", "wb")
+    return subprocess.Popen([str(unstract), "worker"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+@contextmanager
+def workers(base_env: dict, log_dir: Path, count: int = 2, **overrides):
+    """`count` forked worker processes; all are killed on exit whatever happened."""
+    env = worker_env(base_env, **overrides)
+    processes = [start_worker(env, log_dir, f"worker-{n}") for n in range(count)]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2):
+    """Poll `predicate` (with a fresh DB snapshot each time) until truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
