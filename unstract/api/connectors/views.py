@@ -63,7 +63,6 @@ class ConnectorTypes(MethodView):
     @blp.response(200, page_schema(ConnectorTypeSchema))
     def get(self):
         """List the connector types and their metadata schemas."""
-        requester()
         return paginate_list(connectors.connector_types())
 
 

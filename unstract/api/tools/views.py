@@ -25,7 +25,6 @@ class Tools(MethodView):
     @blp.response(200, page_schema(ToolSchema))
     def get(self):
         """List the built-in tools and their settings schemas."""
-        requester()
         return paginate_list(tool_instances.tools())
 
 
