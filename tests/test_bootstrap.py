@@ -23,7 +23,7 @@ from unstract.models import (
 )
 from unstract.serve import prepare
 from unstract.services import accounts
-from unstract.services.bootstrap import bootstrap, sample_names
+from unstract.services.bootstrap import bootstrap, sample_files
 from unstract.tools.registry import TOOLS
 
 ALL_MODELS = [Organization, User, OrgMembership, ApiKey, Connector, Workflow, WorkflowMembership,
@@ -70,7 +70,7 @@ def test_bootstrap_creates_the_demo_connector_and_copies_the_samples(settings, s
     assert connector.connector_metadata == {"path": str(storage_root / "demo")}
     assert connector.created_by == only(User).id
     copied = sorted(p.name for p in (storage_root / "demo" / "samples").iterdir())
-    assert copied == sample_names()
+    assert copied == [sample.name for sample in sample_files()]
     assert {name.rsplit(".", 1)[1] for name in copied} >= {"pdf", "txt", "md"}
 
 

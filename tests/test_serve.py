@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -213,6 +214,20 @@ def test_first_start_prints_the_admin_password_once_and_a_restart_keeps_the_data
         assert second.stop(signal.SIGINT) == 0
     assert not any(line.startswith("Admin password") for line in second.lines)
     assert (data_dir / "secret_key").read_text() == secret
+
+
+def test_serve_on_a_busy_port_exits_1_and_leaves_nothing_running(tmp_path):
+    data_dir = tmp_path / "data"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*unstract_command(), "serve", "--workers", "1"], capture_output=True,
+                                text=True, env=serve_env(data_dir, PORT=str(port)), timeout=60)
+    assert result.returncode == 1
+    assert f"Cannot listen on 127.0.0.1:{port}: " in result.stderr
+    assert "Listening" not in result.stdout
+    assert not (data_dir / "redis.sock").exists()
 
 
 def test_serve_with_an_invalid_integer_variable_exits_2_naming_it(tmp_path):

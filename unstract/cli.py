@@ -156,7 +156,7 @@ def serve_command(workers: int | None) -> None:
         raise CommandFailed(f"The number of workers must be 0 or more, got {count}.", EXIT_USAGE)
     try:
         _run(serve.serve, app, count)
-    except EmbeddedRedisError as exc:
+    except (EmbeddedRedisError, serve.StartupError) as exc:
         raise CommandFailed(str(exc), EXIT_CONFLICT) from None
 
 

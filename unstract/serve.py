@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
+from waitress import create_server
 
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
@@ -38,10 +39,15 @@ def prepare(app: Flask) -> None:
         print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)
 
 
+class StartupError(RuntimeError):
+    """`serve` cannot start (the address is taken, say); nothing was left running."""
+
+
 def serve(app: Flask, workers: int) -> None:
     """Run until SIGINT/SIGTERM, then stop the web server, the workers and Redis, in that order."""
     settings: Settings = app.config["UNSTRACT_SETTINGS"]
     prepare(app)
+    server = bind(app, settings)
     redis_server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     pool = WorkerPool(workers, worker_env(settings, redis_server))
     previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS}
@@ -49,16 +55,26 @@ def serve(app: Flask, workers: int) -> None:
         if redis_server is not None:
             redis_server.start()
         pool.start()
-        run_http(app, settings, pool)
+        run_http(server, settings, pool)
     except KeyboardInterrupt:
         pass
     finally:
         _ignore_stop_signals()
+        server.close()
         pool.stop()
         if redis_server is not None:
             redis_server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def bind(app: Flask, settings: Settings):
+    """The waitress server, listening already, so a busy address fails before anything is started."""
+    try:
+        return create_server(app, host=settings.host, port=settings.port, threads=settings.web_threads)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise StartupError(f"Cannot listen on {settings.host}:{settings.port}: {reason}.") from None
 
 
 def worker_env(settings: Settings, redis_server: EmbeddedRedis | None) -> dict[str, str]:
@@ -69,15 +85,12 @@ def worker_env(settings: Settings, redis_server: EmbeddedRedis | None) -> dict[s
     return env
 
 
-def run_http(app: Flask, settings: Settings, pool: WorkerPool) -> None:
-    """Serve with waitress until a stop signal; the worker supervisor runs beside it."""
-    from waitress import create_server
-
-    server = create_server(app, host=settings.host, port=settings.port, threads=settings.web_threads)
-    port = getattr(server, "effective_port", settings.port)
+def run_http(server, settings: Settings, pool: WorkerPool) -> None:
+    """Serve until a stop signal ends waitress's loop; the worker supervisor runs beside it."""
     stop = threading.Event()
     supervisor = threading.Thread(target=pool.supervise, args=(stop,), name="worker-supervisor", daemon=True)
     supervisor.start()
+    port = getattr(server, "effective_port", settings.port)
     print(f"Listening on http://{settings.host}:{port}", flush=True)
     try:
         server.run()  # waitress returns (after finishing its tasks) on KeyboardInterrupt
@@ -87,7 +100,6 @@ def run_http(app: Flask, settings: Settings, pool: WorkerPool) -> None:
         _ignore_stop_signals()
         stop.set()
         supervisor.join()
-        server.close()
 
 
 def _interrupt(_signum, _frame) -> None:

@@ -36,9 +36,25 @@ def workers(base_env: dict, log_dir: Path, count: int = 2, **overrides):
         yield processes
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+            # The whole process group: RQ's scheduler runs in a child process of each worker.
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             process.wait(timeout=10)
+
+
+def describe_runs() -> str:
+    """Executions and their file statuses, for a failure message."""
+    from unstract.models import Execution, FileExecution
+
+    lines = []
+    for execution in db.session.scalars(db.select(Execution)):
+        statuses = db.session.scalars(db.select(FileExecution.status).where(
+            FileExecution.execution_id == execution.id)).all()
+        lines.append(f"{execution.id} {execution.status}/{execution.phase} attempts={execution.attempts} "
+                     f"files={sorted(statuses)} error={execution.error_message!r}")
+    return "\n".join(lines)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2):
@@ -50,4 +66,4 @@ def wait_until(predicate, timeout: float, interval: float = 0.2):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"condition not met within {timeout} s\n{describe_runs()}")

@@ -110,14 +110,14 @@ def copy_samples(first_root: Path) -> Path:
     demo_root = first_root / "demo"
     target = demo_root / "samples"
     target.mkdir(parents=True, exist_ok=True)
-    for sample in sorted(SAMPLES_DIR.iterdir()):
-        if sample.is_file() and not sample.name.startswith((".", "_")):
-            shutil.copyfile(sample, target / sample.name)
+    for sample in sample_files():
+        shutil.copyfile(sample, target / sample.name)
     return demo_root
 
 
-def sample_names() -> list[str]:
-    return sorted(p.name for p in SAMPLES_DIR.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+def sample_files() -> list[Path]:
+    """The bundled demo documents (§7.2)."""
+    return sorted(p for p in SAMPLES_DIR.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
 
 
 def _demo_connector(org: Organization, admin: User, demo_root: Path) -> Connector:
