@@ -9,10 +9,14 @@ from unstract.extensions import csrf
 
 
 def register_web(app: Flask) -> None:
-    from unstract.web import auth_pages, workflows_pages
+    from unstract.web import (
+        auth_pages, connectors_pages, executions_pages, history_pages, keys_pages, orgs_pages,
+        overview_pages, workflows_pages,
+    )
 
-    app.register_blueprint(auth_pages.bp)
-    app.register_blueprint(workflows_pages.bp)
+    for module in (auth_pages, orgs_pages, workflows_pages, executions_pages, history_pages,
+                   connectors_pages, keys_pages, overview_pages):
+        app.register_blueprint(module.bp)
 
     @app.before_request
     def _csrf_for_pages():

@@ -1,0 +1,7 @@
+"""Dashboard pages (placeholder blueprint until the page lands)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("web_executions", __name__)
