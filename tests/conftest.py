@@ -84,6 +84,8 @@ def _clean_state(app, redis_url):
     ctx.pop()
     redis.Redis.from_url(redis_url).flushdb()
     settings = app.config["UNSTRACT_SETTINGS"]
+    for run_files in ("uploads", "executions"):
+        remove_tree(settings.data_dir / run_files)
     for root in settings.local_storage_roots:
         remove_tree(__import__("pathlib").Path(root))
         os.makedirs(root, exist_ok=True)

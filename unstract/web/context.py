@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import abort, request, session
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from unstract.auth import Requester
 from unstract.services import accounts
+
+log = logging.getLogger(__name__)
 
 SESSION_ORG_KEY = "org_id"
 
@@ -30,3 +35,18 @@ def user_orgs() -> list:
 def is_htmx() -> bool:
     """True when htmx asked for a fragment (ARCHITECTURE §7: full page or partial by HX-Request)."""
     return request.headers.get("HX-Request") == "true"
+
+
+def layout_context() -> dict:
+    """What base.html shows in the top bar: the user's orgs and the current one (loaded here, not in Jinja)."""
+    if not current_user.is_authenticated:
+        return {"layout_orgs": [], "layout_org": None}
+    try:
+        orgs = user_orgs()
+    except SQLAlchemyError:
+        # The error page for "database unavailable" must still render.
+        log.warning("top bar: organizations unavailable")
+        return {"layout_orgs": [], "layout_org": None}
+    chosen = session.get(SESSION_ORG_KEY)
+    current = next((org for org in orgs if org.org_id == chosen), orgs[0] if orgs else None)
+    return {"layout_orgs": orgs, "layout_org": current}
