@@ -174,13 +174,15 @@ def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str,
     """FILESYSTEM `folder` -> FILESYSTEM `output` on one local_storage connector, text + field extractor."""
     from unstract.extensions import db
     from unstract.jsonschemas import DESTINATION_FILESYSTEM, SOURCE_FILESYSTEM, fill_defaults
-    from unstract.models import EndpointType, ToolInstance, Workflow, WorkflowEndpoint, WorkflowMembership
+    from unstract.models import (
+        EndpointType, ToolInstance, Workflow, WorkflowEndpoint, WorkflowMembership, WorkflowRole,
+    )
     from unstract.tools.registry import TOOLS
 
     user = world.user.id
     workflow = Workflow(organization_id=world.org_uuid, workflow_name=name, workflow_owner=user,
                         created_by=user, modified_by=user)
-    workflow.memberships.append(WorkflowMembership(user_id=user, role="OWNER"))
+    workflow.memberships.append(WorkflowMembership(user_id=user, role=WorkflowRole.OWNER))
     configs = {EndpointType.SOURCE: fill_defaults({"folders": [folder], "maxFiles": max_files}, SOURCE_FILESYSTEM),
                EndpointType.DESTINATION: fill_defaults({"outputFolder": output}, DESTINATION_FILESYSTEM)}
     for endpoint_type, config in configs.items():
