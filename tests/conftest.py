@@ -9,7 +9,12 @@ import pytest
 import redis
 
 from tests.support import (
-    ApiClient, remove_tree, reset_postgres_schema, start_embedded_redis, test_database_url, truncate_all,
+    ApiClient,
+    remove_tree,
+    reset_postgres_schema,
+    start_embedded_redis,
+    test_database_url,
+    truncate_all,
 )
 from unstract.app import create_app
 from unstract.config import read_settings

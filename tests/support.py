@@ -51,12 +51,14 @@ def reset_postgres_schema(url: str) -> None:
 
 def truncate_all() -> None:
     """Empty every application table between tests (keeps the migrated schema)."""
-    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        # Names come from our own metadata, quoted by the dialect; TRUNCATE is far faster than DELETE.
+        quote = db.engine.dialect.identifier_preparer.quote
+        db.session.execute(text("TRUNCATE " + ", ".join(quote(t.name) for t in tables) + " CASCADE"))
     else:
         for table in tables:
-            db.session.execute(text(f'DELETE FROM "{table}"'))
+            db.session.execute(table.delete())
     db.session.commit()
 
 

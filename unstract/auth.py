@@ -18,7 +18,14 @@ from wtforms.validators import ValidationError as CSRFValidationError
 from unstract import errors
 from unstract.extensions import db, login_manager
 from unstract.models import (
-    TIER_METHODS, ApiKey, Organization, OrgMembership, OrgRole, User, Workflow, WorkflowMembership,
+    TIER_METHODS,
+    ApiKey,
+    Organization,
+    OrgMembership,
+    OrgRole,
+    User,
+    Workflow,
+    WorkflowMembership,
     WorkflowRole,
 )
 from unstract.models.base import utcnow

@@ -6,7 +6,11 @@ import copy
 
 from unstract.extensions import db
 from unstract.jsonschemas import (
-    DESTINATION_DATABASE, DESTINATION_FILESYSTEM, SOURCE_API, SOURCE_FILESYSTEM, fill_defaults,
+    DESTINATION_DATABASE,
+    DESTINATION_FILESYSTEM,
+    SOURCE_API,
+    SOURCE_FILESYSTEM,
+    fill_defaults,
 )
 from unstract.models import Connector, ToolInstance, Workflow
 from unstract.services.secrets import seal_metadata

@@ -8,7 +8,8 @@ import sqlite3
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, MetaData, Table, create_engine, select, text
+from sqlalchemy.dialects.postgresql import JSONB
 
 from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
 from tests.factories import make_workflow
@@ -140,7 +141,8 @@ def test_postgresql_destination_schema_qualified_table(app, world, acme, storage
         run_jobs(app)
         assert db.session.get(Execution, execution_id).status == "COMPLETED"
         with engine.connect() as conn:
-            rows = conn.execute(text(f'SELECT "data" FROM "{schema}"."Invoices"')).all()
+            table = Table("Invoices", MetaData(), Column("data", JSONB), schema=schema)
+            rows = conn.execute(select(table.c.data)).all()
         assert [r[0] for r in rows] == [{"invoice_number": "INV-7", "total": 12.5}]
     finally:
         with engine.begin() as conn:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import uuid
 import signal
+import uuid
 
 import pytest
 

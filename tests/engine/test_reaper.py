@@ -32,8 +32,8 @@ def folder_run(app, world, storage_root):
     add_tool(workflow, "field_extractor", rules=INVOICE_RULES)
     response = world.api("owner").post("workflow/execute/", json={"workflow_id": str(workflow.id), "timeout": 0})
     execution_id = uuid.UUID(response.json["execution_id"])
-    from unstract.worker.jobs import run_listing
     from unstract.extensions import rq
+    from unstract.worker.jobs import run_listing
     rq.queue().empty()
     run_listing(str(execution_id))
     rq.queue().empty()  # the fan-out is dropped: as if Redis lost the jobs

@@ -2,16 +2,36 @@
 
 from unstract.models.connector import CONNECTOR_MODES, Connector
 from unstract.models.execution import (
-    NON_TERMINAL, STATUS_VALUES, TERMINAL, Execution, ExecutionType, FileExecution, Phase, Status,
+    NON_TERMINAL,
+    STATUS_VALUES,
+    TERMINAL,
+    Execution,
+    ExecutionType,
+    FileExecution,
+    Phase,
+    Status,
 )
 from unstract.models.execution_log import LEVEL_ORDER, ExecutionLog, LogLevel, Stage
 from unstract.models.file_history import FileHistory, FileReservation
 from unstract.models.org_user import (
-    TIER_METHODS, ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User,
+    TIER_METHODS,
+    ApiKey,
+    ApiKeyPermission,
+    Organization,
+    OrgMembership,
+    OrgRole,
+    User,
 )
 from unstract.models.workflow import (
-    ALLOWED_CONNECTION_TYPES, ConnectionType, DeploymentType, EndpointType, ToolInstance, Workflow,
-    WorkflowEndpoint, WorkflowMembership, WorkflowRole,
+    ALLOWED_CONNECTION_TYPES,
+    ConnectionType,
+    DeploymentType,
+    EndpointType,
+    ToolInstance,
+    Workflow,
+    WorkflowEndpoint,
+    WorkflowMembership,
+    WorkflowRole,
 )
 
 __all__ = [

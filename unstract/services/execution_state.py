@@ -14,7 +14,14 @@ from sqlalchemy import delete, exists, func, select, update
 
 from unstract.extensions import db
 from unstract.models import (
-    NON_TERMINAL, Execution, FileExecution, FileReservation, Organization, Phase, Stage, Status,
+    NON_TERMINAL,
+    Execution,
+    FileExecution,
+    FileReservation,
+    Organization,
+    Phase,
+    Stage,
+    Status,
 )
 from unstract.models.base import utcnow
 from unstract.services.runlog import RunLog

@@ -14,7 +14,13 @@ from unstract.auth import Requester, get_visible_workflow
 from unstract.config import Settings
 from unstract.extensions import db
 from unstract.models import (
-    TERMINAL, Execution, ExecutionType, FileExecution, Phase, Status, Workflow,
+    TERMINAL,
+    Execution,
+    ExecutionType,
+    FileExecution,
+    Phase,
+    Status,
+    Workflow,
 )
 from unstract.models.base import utcnow
 from unstract.services import execution_state as state

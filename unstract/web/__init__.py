@@ -10,8 +10,14 @@ from unstract.extensions import csrf
 
 def register_web(app: Flask) -> None:
     from unstract.web import (
-        auth_pages, connectors_pages, executions_pages, history_pages, keys_pages, orgs_pages,
-        overview_pages, workflows_pages,
+        auth_pages,
+        connectors_pages,
+        executions_pages,
+        history_pages,
+        keys_pages,
+        orgs_pages,
+        overview_pages,
+        workflows_pages,
     )
 
     for module in (auth_pages, orgs_pages, workflows_pages, executions_pages, history_pages,

@@ -10,7 +10,14 @@ from sqlalchemy import delete, exists, select, update
 
 from unstract.extensions import db
 from unstract.models import (
-    NON_TERMINAL, TERMINAL, Execution, FileExecution, FileReservation, Phase, Stage, Status,
+    NON_TERMINAL,
+    TERMINAL,
+    Execution,
+    FileExecution,
+    FileReservation,
+    Phase,
+    Stage,
+    Status,
 )
 from unstract.models.base import utcnow
 from unstract.services import execution_state as state
