@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -147,10 +148,10 @@ def build_app(env: dict[str, str]):
 class BenchWorld:
     """One org with one user and a full-access API key (call inside an app context)."""
 
-    org_uuid: object
-    user: object
+    org_uuid: uuid.UUID
+    user_id: uuid.UUID
     token: str
-    connector: object = None
+    connector_id: uuid.UUID
 
 
 def make_world(storage_root: Path) -> BenchWorld:
@@ -167,7 +168,7 @@ def make_world(storage_root: Path) -> BenchWorld:
                           connector_mode="FILE_SYSTEM")
     db.session.add(connector)
     db.session.commit()
-    return BenchWorld(org.id, user, token, connector)
+    return BenchWorld(org.id, user.id, token, connector.id)
 
 
 def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str, max_files: int):
@@ -175,11 +176,16 @@ def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str,
     from unstract.extensions import db
     from unstract.jsonschemas import DESTINATION_FILESYSTEM, SOURCE_FILESYSTEM, fill_defaults
     from unstract.models import (
-        EndpointType, ToolInstance, Workflow, WorkflowEndpoint, WorkflowMembership, WorkflowRole,
+        EndpointType,
+        ToolInstance,
+        Workflow,
+        WorkflowEndpoint,
+        WorkflowMembership,
+        WorkflowRole,
     )
     from unstract.tools.registry import TOOLS
 
-    user = world.user.id
+    user = world.user_id
     workflow = Workflow(organization_id=world.org_uuid, workflow_name=name, workflow_owner=user,
                         created_by=user, modified_by=user)
     workflow.memberships.append(WorkflowMembership(user_id=user, role=WorkflowRole.OWNER))
@@ -187,7 +193,7 @@ def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str,
                EndpointType.DESTINATION: fill_defaults({"outputFolder": output}, DESTINATION_FILESYSTEM)}
     for endpoint_type, config in configs.items():
         workflow.endpoints.append(WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="FILESYSTEM",
-                                                   connector_instance_id=world.connector.id, configuration=config))
+                                                   connector_instance_id=world.connector_id, configuration=config))
     for step, (tool_id, settings) in enumerate(TOOL_CHAIN, start=1):
         metadata = fill_defaults(copy.deepcopy(settings), TOOLS[tool_id].settings_schema)
         workflow.tool_instances.append(ToolInstance(tool_id=tool_id, step=step, metadata_=metadata))

@@ -269,3 +269,152 @@ def _timed(function, rounds: int, *args) -> float:
             function(*args)
         best = min(best, time.perf_counter() - started)
     return 1000 * best / rounds
+
+
+# --- The run and its report ----------------------------------------------------------------------
+
+def machine_info() -> dict:
+    memory_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    return {"cpus": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1), "cpu": cpu,
+            "kernel": platform.release(), "python": platform.python_version()}
+
+
+def run(args: argparse.Namespace) -> Report:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(common.temp_dir())
+        redis_url = stack.enter_context(common.redis_server(tmp / "redis", args.redis_url))
+        database_url = stack.enter_context(common.database(tmp, args.database_url))
+        env = common.base_env(tmp / "data", database_url, redis_url)
+        app = common.build_app(env)
+        stack.callback(lambda: _dispose(app))
+        report = Report(machine_info(), database_url.split(":", 1)[0].split("+")[0],
+                        "given" if args.redis_url else "embedded redis-server (unix socket)")
+        logs = tmp / "logs"
+        for workers in args.workers:
+            _say(f"RQ no-op: {args.noop_jobs} jobs, {workers} worker(s)")
+            report.noop.append(measure_noop(redis_url, workers, args.noop_jobs, logs))
+        _run_engine(app, env, args, report, logs)
+        return report
+
+
+def _run_engine(app, env: dict, args: argparse.Namespace, report: Report, logs: Path) -> None:
+    storage = Path(env["UNSTRACT_LOCAL_STORAGE_ROOTS"])
+    with app.app_context():
+        world = common.make_world(storage)
+    small = common.write_invoices(storage / "small", args.files)
+    report.tools_ms = round(measure_tools(small), 4)
+    for workers in args.workers:
+        _say(f"engine: {args.files} files, {workers} worker(s)")
+        report.engine.append(measure_engine(app, env, world, "small", args.files, workers, logs, args.timeout))
+    if args.big_files:
+        common.write_invoices(storage / "big", args.big_files)
+        _say(f"engine: {args.big_files} files, {max(args.workers)} worker(s)")
+        report.engine.append(measure_engine(app, env, world, "big", args.big_files, max(args.workers), logs,
+                                            args.timeout))
+    for engine_run in report.engine:
+        engine_run.tools_ms = report.tools_ms
+    with app.app_context():
+        from unstract.extensions import db
+        from unstract.models import Workflow
+
+        workflow_id = db.session.scalars(db.select(Workflow.id)).first()
+    report.log_cost = measure_log_cost(app, world, workflow_id)
+
+
+def _dispose(app) -> None:
+    from unstract.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def verdicts(report: Report) -> dict:
+    """The two targets of issue 3, judged on the figures of this run."""
+    noop = {n.workers: n.ms_per_job for n in report.noop}
+    ratios = {f"{r.files}x{r.workers}": round(r.overhead_ms / noop[r.workers], 2)
+              for r in report.engine if r.workers in noop}
+    small = {r.workers: max(r.peak_rss_mb) for r in report.engine if r.files != max(e.files for e in report.engine)}
+    big = [r for r in report.engine if r.files == max(e.files for e in report.engine)]
+    growth = None
+    if big and small and len({r.files for r in report.engine}) > 1:
+        growth = round(max(big[0].peak_rss_mb) / small[big[0].workers] - 1, 3)
+    return {"overhead_ratio": ratios, "overhead_ok": all(v <= OVERHEAD_TARGET for v in ratios.values()),
+            "memory_growth": growth, "memory_ok": growth is not None and growth <= FLAT_MEMORY_TOLERANCE}
+
+
+def format_report(report: Report) -> str:
+    m = report.machine
+    lines = [f"machine: {m['cpus']} CPU ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
+             f"Python {m['python']}; database {report.database}; redis {report.redis}", "",
+             "RQ no-op ceiling (plain `rq worker`, SimpleWorker, burst)",
+             f"{'workers':>7} {'jobs':>6} {'jobs/s':>8} {'ms/job':>7}"]
+    lines += [f"{n.workers:>7} {n.jobs:>6} {n.jobs_per_s:>8.0f} {n.ms_per_job:>7.3f}" for n in report.noop]
+    noop = {n.workers: n.ms_per_job for n in report.noop}
+    lines += ["", f"engine: FILESYSTEM -> FILESYSTEM, text_extractor + field_extractor (tools: "
+                  f"{report.tools_ms:.3f} ms/file in-process)",
+              f"{'files':>6} {'wrk':>3} {'wall s':>7} {'files/s':>7} {'list s':>6} {'ms/file':>7} "
+              f"{'job ms':>6} {'in-job':>6} {'ovh ms':>6} {'x noop':>6} {'logs/f':>6} {'idle MB':>9} {'peak MB':>11}"]
+    for r in report.engine:
+        ratio = r.overhead_ms / noop[r.workers] if r.workers in noop else float("nan")
+        lines.append(f"{r.files:>6} {r.workers:>3} {r.wall_s:>7.2f} {r.files_per_s:>7.1f} {r.listing_s:>6.2f} "
+                     f"{r.per_file_ms:>7.2f} {r.job_ms:>6.2f} {r.in_job_ms:>6.2f} {r.overhead_ms:>6.2f} "
+                     f"{ratio:>6.1f} {r.log_lines_per_file:>6.1f} {'/'.join(map(str, r.idle_rss_mb)):>9} "
+                     f"{'/'.join(map(str, r.peak_rss_mb)):>11}")
+        if r.status != "COMPLETED" or r.completed != r.files:
+            lines.append(f"       !! status {r.status}, {r.completed}/{r.files} files completed")
+    if report.log_cost:
+        lines += ["", f"log rows: {report.log_cost.per_line_ms:.4f} ms per extra row in a batched INSERT, "
+                      f"{report.log_cost.solo_commit_ms:.3f} ms for a row in its own transaction"]
+    v = verdicts(report)
+    lines += ["", f"target overhead <= {OVERHEAD_TARGET:g}x no-op job: {'MET' if v['overhead_ok'] else 'NOT MET'} "
+                  f"{v['overhead_ratio']}",
+              f"target flat memory (big/small peak - 1 <= {FLAT_MEMORY_TOLERANCE:.0%}): "
+              f"{'MET' if v['memory_ok'] else 'NOT MET'} (growth {v['memory_growth']})"]
+    return "\n".join(lines)
+
+
+def to_json(report: Report) -> dict:
+    data = asdict(report)
+    for key, rows in (("noop", report.noop), ("engine", report.engine)):
+        for item, row in zip(data[key], rows, strict=True):
+            item.update({name: round(getattr(row, name), 4) for name in dir(type(row))
+                         if isinstance(getattr(type(row), name), property)})
+    data["verdicts"] = verdicts(report)
+    return data
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000, help="small run: files per execution")
+    parser.add_argument("--big-files", type=int, default=10000, help="memory run: files (0 skips it; max 10000)")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
+    parser.add_argument("--noop-jobs", type=int, default=5000, help="no-op jobs per worker count")
+    parser.add_argument("--database-url", help="PostgreSQL server URL; a throwaway bench_<random> db is used")
+    parser.add_argument("--redis-url", help="Redis URL (its database is FLUSHED); default: bundled redis-server")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per execution")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    common.interrupt_on_sigterm()
+    try:
+        report = run(args)
+    except KeyboardInterrupt:
+        _say("interrupted; workers stopped and temporary data removed")
+        return 130
+    print(format_report(report))
+    if args.json:
+        args.json.write_text(json.dumps(to_json(report), indent=2, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

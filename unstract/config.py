@@ -24,6 +24,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_MAX_ATTEMPTS": 3,
     "UNSTRACT_REAP_INTERVAL_SECONDS": 30,
     "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS": 10800,
+    "UNSTRACT_TOOL_TIMEOUT_SECONDS": 600,
 }
 
 
@@ -76,6 +77,7 @@ class Settings:
     max_attempts: int = 3
     reap_interval_seconds: int = 30
     step_idle_timeout_seconds: int = 10800
+    tool_timeout_seconds: int = 600
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
     bootstrap: bool = True
@@ -104,6 +106,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         max_attempts=_integer(env, "UNSTRACT_MAX_ATTEMPTS"),
         reap_interval_seconds=_integer(env, "UNSTRACT_REAP_INTERVAL_SECONDS"),
         step_idle_timeout_seconds=_integer(env, "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS"),
+        tool_timeout_seconds=_integer(env, "UNSTRACT_TOOL_TIMEOUT_SECONDS"),
         admin_email=(env.get("UNSTRACT_ADMIN_EMAIL") or "admin@example.com").strip().lower(),
         admin_password=env.get("UNSTRACT_ADMIN_PASSWORD") or None,
         bootstrap=env.get("UNSTRACT_BOOTSTRAP", "1") != "0",

@@ -57,5 +57,6 @@ def run_jobs(app) -> None:
     from unstract.worker.process import build_worker
 
     bind_app(app)
-    build_worker(app).work(burst=True, with_scheduler=False, logging_level="WARNING")
+    with app.app_context():
+        build_worker(app).work(burst=True, with_scheduler=False, logging_level="WARNING")
     db.session.rollback()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from unstract.auth import Requester
+from unstract.errors import DomainError
 from unstract.services import accounts
 
 log = logging.getLogger(__name__)
@@ -50,3 +51,12 @@ def layout_context() -> dict:
     chosen = session.get(SESSION_ORG_KEY)
     current = next((org for org in orgs if org.org_id == chosen), orgs[0] if orgs else None)
     return {"layout_orgs": orgs, "layout_org": current}
+
+
+def errors_by_field(error: DomainError, known: set[str] | None = None) -> dict[str | None, list[str]]:
+    """Group a domain error's messages by attr for inline display; attrs not in `known` go under None."""
+    grouped: dict[str | None, list[str]] = {}
+    for message in error.messages:
+        attr = message.attr if known is None or message.attr in known else None
+        grouped.setdefault(attr, []).append(message.detail)
+    return grouped

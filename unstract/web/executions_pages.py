@@ -1,7 +1,183 @@
-"""Dashboard pages (placeholder blueprint until the page lands)."""
+"""Executions pages: a workflow's executions, and one execution watched live (issue 4 item 4)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import uuid
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from unstract import errors
+from unstract.auth import Requester, get_visible_workflow
+from unstract.models import STATUS_VALUES, Execution, LogLevel, Workflow
+from unstract.services import execution_pages as pages
+from unstract.services import execution_queries as queries
+from unstract.services.executions import ExecuteCommand, execute
+from unstract.web.context import current_requester, is_htmx
 
 bp = Blueprint("web_executions", __name__)
+
+LIST_PAGE_SIZE = 25
+FILES_PAGE_SIZE = 100
+LOG_TAIL = 500  # rows shown when the panel (re)loads
+LOG_BATCH = 500  # rows appended per poll at most
+ACTIONS = ("STOP", "NEXT", "CONTINUE")
+EXECUTION_LEVEL = "null"
+
+
+# --- Request parsing ---------------------------------------------------------------------------
+
+def page_number() -> int:
+    """`page` from the query string; anything but a positive integer means the first page."""
+    raw = request.args.get("page", "")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
+    """Statuses from repeated or comma-separated `status` values (exact upper case, as §1.12)."""
+    items = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    unknown = next((item for item in items if item not in STATUS_VALUES), None)
+    if unknown is not None:
+        return [], f'"{unknown}" is not a valid choice.'
+    return list(dict.fromkeys(items)), None
+
+
+def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
+    """`log_level`, `file_execution_id` and `after` with the meaning and messages of §1.14."""
+    problems: dict[str, str] = {}
+    level = args.get("log_level", "") or None
+    if level is not None and level not in tuple(LogLevel):
+        problems["log_level"] = f'"{level}" is not a valid choice.'
+        level = None
+    scope, file_id = args.get("file_execution_id", ""), None
+    if scope and scope != EXECUTION_LEVEL:
+        try:
+            file_id = uuid.UUID(scope)
+        except ValueError:
+            problems["file_execution_id"] = "Must be a valid UUID or null."
+    after, after_problem = _cursor(args.get("after"))
+    if after_problem:
+        problems["after"] = after_problem
+    flt = queries.LogFilter(file_execution_id=file_id, execution_level_only=scope == EXECUTION_LEVEL,
+                            min_level=level, after=after)
+    return flt, problems
+
+
+def _cursor(raw: str | None) -> tuple[int | None, str | None]:
+    if raw is None or raw == "":
+        return None, None
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None, "A valid integer is required."
+    if value < 0:
+        return None, "Ensure this value is greater than or equal to 0."
+    return value, None
+
+
+# --- View data ---------------------------------------------------------------------------------
+
+def live_context(execution: Execution, workflow: Workflow, *, message: str | None = None) -> dict:
+    """What the live header and the file table show."""
+    query = queries.file_executions_query(execution).order_by("file_number")
+    files = pages.page_of(query, page_number(), FILES_PAGE_SIZE)
+    return {"execution": execution, "workflow": workflow, "files": files, "message": message,
+            "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
+            "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json}
+
+
+def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, window=None) -> dict:
+    """What the log panel shows: rows, cursor, filters and whether to keep polling."""
+    window = window or (pages.log_tail(execution, flt, LOG_TAIL) if not problems
+                        else pages.LogWindow([], 0, False))
+    names = pages.file_names([row.file_execution_id for row in window.rows])
+    polling = not problems and (not execution.is_terminal or window.more)
+    return {"execution": execution, "log_filter": flt, "log_problems": problems, "window": window,
+            "names": names, "polling": polling, "level_choices": tuple(LogLevel),
+            "scope": request.args.get("file_execution_id", "")}
+
+
+def render_detail(execution: Execution, workflow: Workflow, who: Requester, flt, problems, *,
+                  message: str | None = None, status: int = 200):
+    """The full execution page."""
+    context = {**live_context(execution, workflow, message=message), **log_context(execution, flt, problems),
+               "file_choices": pages.file_choices(execution)}
+    return render_template("executions/detail.html", **context), status
+
+
+# --- Routes ------------------------------------------------------------------------------------
+
+@bp.get("/workflows/<uuid:workflow_id>/executions")
+@login_required
+def index(workflow_id: uuid.UUID):
+    """A workflow's executions, newest first, filtered by status (owners only, like §1.12)."""
+    workflow = get_visible_workflow(current_requester(), workflow_id, owner=True)
+    statuses, problem = parse_statuses(request.args.getlist("status"))
+    query = queries.executions_query(workflow, statuses).order_by(Execution.created_at.desc(), Execution.id)
+    rows = None if problem else pages.page_of(query, page_number(), LIST_PAGE_SIZE)
+    template = "executions/_list.html" if is_htmx() else "executions/index.html"
+    return render_template(template, workflow=workflow, page=rows, statuses=statuses, problem=problem,
+                           status_choices=STATUS_VALUES), 400 if problem else 200
+
+
+@bp.get("/executions/<uuid:execution_id>")
+@login_required
+def detail(execution_id: uuid.UUID):
+    """One execution: live header, file table and log panel; htmx polls get the header and table."""
+    who = current_requester()
+    execution, workflow = queries.get_visible_execution(who, execution_id)
+    if is_htmx():
+        return render_template("executions/_live.html", **live_context(execution, workflow))
+    return render_detail(execution, workflow, who, queries.LogFilter(), {})
+
+
+@bp.get("/executions/<uuid:execution_id>/logs")
+@login_required
+def logs(execution_id: uuid.UUID):
+    """The log panel: with `after`, only newer rows (appended); otherwise the whole filtered panel."""
+    who = current_requester()
+    execution, workflow = queries.get_visible_execution(who, execution_id)
+    flt, problems = parse_log_filter(request.args)
+    status = 400 if problems else 200
+    if not is_htmx():
+        return render_detail(execution, workflow, who, flt, problems, status=status)
+    if flt.after is None or problems:
+        return render_template("executions/_log_panel.html", **log_context(execution, flt, problems)), status
+    execution = pages.fresh_execution(execution.id)  # status first: rows committed before it are read
+    window = pages.log_after(execution, flt, LOG_BATCH)
+    return render_template("executions/_log_rows.html", **log_context(execution, flt, {}, window))
+
+
+@bp.post("/executions/<uuid:execution_id>/action")
+@login_required
+def action(execution_id: uuid.UUID):
+    """STOP, NEXT or CONTINUE through the execute protocol (§1.6; visible workflows may execute)."""
+    who = current_requester()
+    execution, workflow = queries.get_visible_execution(who, execution_id)
+    message, status = run_action(who, execution, workflow, request.form.get("action", ""))
+    if not is_htmx():
+        if status == 200:
+            return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
+        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
+    execution = pages.fresh_execution(execution_id)
+    return render_template("executions/_live.html", **live_context(execution, workflow, message=message)), status
+
+
+def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:
+    """Send one action with timeout 0; returns (message for the user, HTTP status)."""
+    if name not in ACTIONS:
+        return f'"{name}" is not a valid choice.', 400
+    command = ExecuteCommand(workflow_id=workflow.id, execution_id=execution.id, action=name, timeout=0)
+    try:
+        execute(who, command, current_app.config["UNSTRACT_SETTINGS"])
+    except errors.NotFound:
+        raise
+    except errors.DomainError as exc:
+        return _action_message(exc), exc.status
+    return None, 200
+
+
+def _action_message(exc: errors.DomainError) -> str:
+    if exc.messages[0].code == "invalid_execution_id":
+        return "This execution cannot take that action any more (it may have finished)."
+    return exc.messages[0].detail

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, update
 
 from unstract.connectors.errors import ConnectorError
@@ -16,10 +17,10 @@ from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing
 from unstract.services.runlog import RunLog
 from unstract.tools import ToolError
-from unstract.tools.registry import TOOLS
 from unstract.worker import io
 from unstract.worker.context import JobContext
 from unstract.worker.lease import file_heartbeat
+from unstract.worker.toolrunner import tool_runner
 
 RESERVATION_RETRY_SECONDS = 2
 
@@ -147,7 +148,8 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool['tool_id']}.",
              file_execution_id=fe.id, step=step)
     try:
-        result = TOOLS[tool["tool_id"]].run(source, fe.mime_type, previous, tool["metadata"])
+        result = tool_runner().run(tool["tool_id"], source, fe.mime_type, previous, tool["metadata"],
+                                   timeout=current_app.config["UNSTRACT_SETTINGS"].tool_timeout_seconds)
     except ToolError as exc:
         message = f"{tool['tool_id']}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)

@@ -1,0 +1,155 @@
+"""Read helpers the executions and file-history pages need beyond the API's list shapes."""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+
+from unstract.extensions import db
+from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
+from unstract.models.base import utcnow
+from unstract.services.execution_queries import LogFilter, logs_query
+
+
+@dataclass
+class Page:
+    """One page of rows plus what the pager needs; `number` is clamped to the last page."""
+
+    items: list
+    count: int
+    number: int
+    size: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pages = max(1, math.ceil(self.count / self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+
+def page_of(query: Select, number: int, size: int, present: Callable | None = None) -> Page:
+    """Rows of page `number` (1-based) of an ordered query; a page past the end shows the last one."""
+    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    number = min(max(number, 1), max(1, math.ceil(count / size)))
+    rows = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
+    return Page([present(row) for row in rows] if present else rows, count, number, size)
+
+
+# --- Executions --------------------------------------------------------------------------------
+
+def fresh_execution(execution_id: uuid.UUID) -> Execution | None:
+    """The execution as committed right now (live views poll it)."""
+    db.session.rollback()
+    return db.session.get(Execution, execution_id, populate_existing=True)
+
+
+def elapsed_seconds(execution: Execution) -> float:
+    """execution_time once terminal, else the time since creation."""
+    if execution.is_terminal:
+        return execution.execution_time or 0.0
+    return max(0.0, (utcnow() - execution.created_at).total_seconds())
+
+
+def file_status_counts(execution: Execution) -> dict[str, int]:
+    """Number of file executions per status."""
+    query = (select(FileExecution.status, func.count()).where(FileExecution.execution_id == execution.id)
+             .group_by(FileExecution.status))
+    return {status: count for status, count in db.session.execute(query)}
+
+
+def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
+    """(id, file name) of every file execution in file_number order, for the log filter."""
+    query = (select(FileExecution.id, FileExecution.file_name)
+             .where(FileExecution.execution_id == execution.id).order_by(FileExecution.file_number))
+    return [(row.id, row.file_name) for row in db.session.execute(query)]
+
+
+def destination_type(execution: Execution) -> str | None:
+    """The connection type of the run plan's destination (None before the plan is stored)."""
+    return ((execution.plan or {}).get("destination") or {}).get("connection_type")
+
+
+def pretty_json(value) -> str:
+    """Indented JSON text of a result, for display (escaped by the template)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False)
+
+
+# --- Logs ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LogWindow:
+    """Log rows to show, the cursor to poll from next, and whether more rows already wait."""
+
+    rows: list[ExecutionLog]
+    cursor: int
+    more: bool
+
+
+def log_tail(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
+    """The last `limit` matching rows in reading order; the cursor is the largest matching id."""
+    top = db.session.scalar(select(func.max(ExecutionLog.id)).select_from(
+        logs_query(execution, flt).order_by(None).subquery()))
+    if top is None:
+        return LogWindow([], flt.after or 0, False)
+    query = logs_query(execution, flt).where(ExecutionLog.id <= top).order_by(None)
+    newest = query.order_by(ExecutionLog.event_time.desc(), ExecutionLog.id.desc()).limit(limit + 1)
+    rows = list(db.session.scalars(newest))
+    return LogWindow(list(reversed(rows[:limit])), top, len(rows) > limit)
+
+
+def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
+    """Up to `limit` rows with an id above `flt.after`, in reading order (the API's cursor, §1.14).
+
+    The batch is bounded by id first, so a truncated batch never skips a row the next poll needs.
+    """
+    ids = logs_query(execution, flt).order_by(None).with_only_columns(ExecutionLog.id)
+    batch = list(db.session.scalars(ids.order_by(ExecutionLog.id).limit(limit + 1)))
+    if not batch:
+        return LogWindow([], flt.after or 0, False)
+    top = batch[:limit][-1]
+    rows = list(db.session.scalars(logs_query(execution, flt).where(ExecutionLog.id <= top)))
+    return LogWindow(rows, top, len(batch) > limit)
+
+
+def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """File names of some file executions, to label log rows."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    query = select(FileExecution.id, FileExecution.file_name).where(FileExecution.id.in_(wanted))
+    return {row.id: row.file_name for row in db.session.execute(query)}
+
+
+def with_cursor(flt: LogFilter, after: int | None) -> LogFilter:
+    return replace(flt, after=after)
+
+
+# --- File history ------------------------------------------------------------------------------
+
+def path_prefix_pattern(prefix: str | None) -> str | None:
+    """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it (§0.9)."""
+    if not prefix:
+        return None
+    value = prefix.lower()
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def workflow_name_matches(workflow: Workflow, typed: str) -> bool:
+    """The confirmation of "clear all markers": the exact workflow name, outer spaces ignored."""
+    return typed.strip() == workflow.workflow_name
+
+
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
