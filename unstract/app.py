@@ -31,12 +31,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from unstract.api import register_api
     from unstract.cli import register_cli
+    from unstract.security import register_security_headers
     from unstract.web import register_web
     from unstract.web.errors import register_error_handlers
 
     register_api(app)
     register_web(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_cli(app)
     return app
 

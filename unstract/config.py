@@ -81,6 +81,7 @@ class Settings:
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
     bootstrap: bool = True
+    secure_cookies: bool = False
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -110,6 +111,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         admin_email=(env.get("UNSTRACT_ADMIN_EMAIL") or "admin@example.com").strip().lower(),
         admin_password=env.get("UNSTRACT_ADMIN_PASSWORD") or None,
         bootstrap=env.get("UNSTRACT_BOOTSTRAP", "1") != "0",
+        secure_cookies=env.get("UNSTRACT_SECURE_COOKIES", "0") == "1",
     )
 
 
@@ -124,6 +126,9 @@ def flask_config(settings: Settings) -> dict:
         "UNSTRACT_SETTINGS": settings,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.secure_cookies,
+        "REMEMBER_COOKIE_SECURE": settings.secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "JSON_SORT_KEYS": False,
