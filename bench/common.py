@@ -306,3 +306,33 @@ def rq_worker_argv(redis_url: str, queue: str) -> list[str]:
     """A plain RQ SimpleWorker in burst mode, logging at WARNING like `unstract worker` does."""
     return [str(VENV_BIN / "rq"), "worker", "--worker-class", "rq.SimpleWorker", "--burst",
             "--logging_level", "WARNING", "--path", str(PROJECT_ROOT), "-u", redis_url, queue]
+
+
+# --- Profiles ------------------------------------------------------------------------------------
+
+@contextmanager
+def py_spy(pids: list[int], out_dir: Path | None, tag: str) -> Iterator[list[Path]]:
+    """Sample each pid with py-spy (collapsed stacks per thread, idle included) while the block runs."""
+    if out_dir is None:
+        yield []
+        return
+    executable = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
+    if executable is None:
+        raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{tag}-{n}.txt" for n in range(len(pids))]
+    samplers = [subprocess.Popen(
+        [executable, "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--idle", "--threads",
+         "--nonblocking", "--output", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True) for pid, path in zip(pids, paths, strict=True)]
+    time.sleep(1.0)  # attached before the measured work starts
+    try:
+        yield paths
+    finally:
+        for sampler in samplers:
+            sampler.send_signal(signal.SIGINT)
+        for sampler in samplers:
+            try:
+                sampler.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                sampler.kill()

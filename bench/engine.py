@@ -203,7 +203,7 @@ def _mb(samples: list[dict[str, int]], key: str) -> list[float]:
 
 
 def measure_engine(app, env: dict, world: common.BenchWorld, folder: str, files: int, workers: int,
-                   log_dir: Path, timeout: float) -> EngineRun:
+                   log_dir: Path, timeout: float, profile_dir: Path | None = None) -> EngineRun:
     """One execution over `folder` with `workers` fresh `unstract worker` processes (a new workflow,
     so file history never skips a file)."""
     tag = f"{folder}-w{workers}-{uuid.uuid4().hex[:6]}"
@@ -213,10 +213,11 @@ def measure_engine(app, env: dict, world: common.BenchWorld, folder: str, files:
         pool.start(common.unstract_worker_argv(), env, log_dir, workers, f"worker-{tag}")
         pool.wait_registered(env["REDIS_URL"], common.UNSTRACT_QUEUE, workers)
         idle = pool.memory_kb()
-        started = time.perf_counter()
-        execution_id = _execute(app, world, workflow_id)
-        status = _wait_terminal(app, execution_id, timeout)
-        wall = time.perf_counter() - started
+        with common.py_spy([p.pid for p in pool.processes], profile_dir, f"{files}x{workers}"):
+            started = time.perf_counter()
+            execution_id = _execute(app, world, workflow_id)
+            status = _wait_terminal(app, execution_id, timeout)
+            wall = time.perf_counter() - started
         peak = pool.memory_kb()
     stats = _file_stats(app, execution_id)
     return EngineRun(
@@ -307,7 +308,8 @@ def _run_engine(app, env: dict, args: argparse.Namespace, report: Report, logs: 
     report.tools_ms = round(measure_tools(small), 4)
     for workers in args.workers:
         _say(f"engine: {args.files} files, {workers} worker(s)")
-        report.engine.append(measure_engine(app, env, world, "small", args.files, workers, logs, args.timeout))
+        report.engine.append(measure_engine(app, env, world, "small", args.files, workers, logs, args.timeout,
+                                            args.profile))
     if args.big_files:
         common.write_invoices(storage / "big", args.big_files)
         _say(f"engine: {args.big_files} files, {max(args.workers)} worker(s)")
@@ -398,6 +400,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="PostgreSQL server URL; a throwaway bench_<random> db is used")
     parser.add_argument("--redis-url", help="Redis URL (its database is FLUSHED); default: bundled redis-server")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per execution")
+    parser.add_argument("--profile", type=Path, help="py-spy the workers of the small runs into this directory")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     return parser.parse_args(argv)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.routing import BuildError
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow
-from unstract.models import STATUS_VALUES, Execution, LogLevel, Workflow
+from unstract.auth import Requester, get_visible_workflow, is_owner
+from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
 from unstract.services.executions import ExecuteCommand, execute
@@ -23,6 +26,53 @@ LOG_TAIL = 500  # rows shown when the panel (re)loads
 LOG_BATCH = 500  # rows appended per poll at most
 ACTIONS = ("STOP", "NEXT", "CONTINUE")
 EXECUTION_LEVEL = "null"
+
+
+# --- Formatting helpers for the templates of this area ------------------------------------------
+
+def duration(seconds: float | None) -> str:
+    """Seconds as an operator reads them: 0.42 s, 12.3 s, 4 min 05 s, 2 h 03 min."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def number(value: int) -> str:
+    """An integer with thousands separators (12,408)."""
+    return f"{value:,}"
+
+
+def clock(value: datetime) -> str:
+    """Time of day with milliseconds, for log lines."""
+    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+def page_url(number: int) -> str:
+    """This request's URL (same query) on another page."""
+    args = request.args.to_dict(flat=False)
+    args["page"] = [str(number)]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def workflow_url(workflow: Workflow) -> str:
+    """The workflow's own page when the workflows area has one, else the workflows list."""
+    try:
+        return url_for("web_workflows.detail", workflow_id=workflow.id)
+    except BuildError:
+        return url_for("web_workflows.index")
+
+
+def template_helpers() -> dict:
+    return {"duration": duration, "number": number, "clock": clock, "page_url": page_url,
+            "workflow_url": workflow_url}
+
+
+bp.context_processor(template_helpers)
 
 
 # --- Request parsing ---------------------------------------------------------------------------
@@ -77,32 +127,38 @@ def _cursor(raw: str | None) -> tuple[int | None, str | None]:
 
 # --- View data ---------------------------------------------------------------------------------
 
-def live_context(execution: Execution, workflow: Workflow, *, message: str | None = None) -> dict:
+def live_context(execution: Execution, workflow: Workflow, who: Requester, *, message: str | None = None) -> dict:
     """What the live header and the file table show."""
-    query = queries.file_executions_query(execution).order_by("file_number")
+    query = queries.file_executions_query(execution).order_by(FileExecution.file_number)
     files = pages.page_of(query, page_number(), FILES_PAGE_SIZE)
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
             "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
-            "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json}
+            "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json,
+            "owner": is_owner(workflow, who)}
 
 
 def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, window=None) -> dict:
     """What the log panel shows: rows, cursor, filters and whether to keep polling."""
-    window = window or (pages.log_tail(execution, flt, LOG_TAIL) if not problems
-                        else pages.LogWindow([], 0, False))
-    names = pages.file_names([row.file_execution_id for row in window.rows])
-    polling = not problems and (not execution.is_terminal or window.more)
+    if window is None:
+        window = pages.LogWindow([], 0, False) if problems else pages.log_tail(execution, flt, LOG_TAIL)
     return {"execution": execution, "log_filter": flt, "log_problems": problems, "window": window,
-            "names": names, "polling": polling, "level_choices": tuple(LogLevel),
-            "scope": request.args.get("file_execution_id", "")}
+            "names": pages.file_names([row.file_execution_id for row in window.rows]),
+            "polling": not problems and (not execution.is_terminal or window.more),
+            "level_choices": tuple(LogLevel), "scope": request.args.get("file_execution_id", "")}
 
 
 def render_detail(execution: Execution, workflow: Workflow, who: Requester, flt, problems, *,
                   message: str | None = None, status: int = 200):
     """The full execution page."""
-    context = {**live_context(execution, workflow, message=message), **log_context(execution, flt, problems),
-               "file_choices": pages.file_choices(execution)}
+    context = {**live_context(execution, workflow, who, message=message),
+               **log_context(execution, flt, problems), "file_choices": pages.file_choices(execution)}
     return render_template("executions/detail.html", **context), status
+
+
+def known_files() -> int | None:
+    """How many files the page's log filter lists (sent back by the log poller)."""
+    raw = request.args.get("known_files", "")
+    return int(raw) if raw.isdigit() else None
 
 
 # --- Routes ------------------------------------------------------------------------------------
@@ -127,7 +183,7 @@ def detail(execution_id: uuid.UUID):
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     if is_htmx():
-        return render_template("executions/_live.html", **live_context(execution, workflow))
+        return render_template("executions/_live.html", **live_context(execution, workflow, who))
     return render_detail(execution, workflow, who, queries.LogFilter(), {})
 
 
@@ -142,10 +198,12 @@ def logs(execution_id: uuid.UUID):
     if not is_htmx():
         return render_detail(execution, workflow, who, flt, problems, status=status)
     if flt.after is None or problems:
-        return render_template("executions/_log_panel.html", **log_context(execution, flt, problems)), status
-    execution = pages.fresh_execution(execution.id)  # status first: rows committed before it are read
-    window = pages.log_after(execution, flt, LOG_BATCH)
-    return render_template("executions/_log_rows.html", **log_context(execution, flt, {}, window))
+        context = {**log_context(execution, flt, problems), "file_choices": pages.file_choices(execution)}
+        return render_template("executions/_log_panel.html", **context), status
+    window = pages.log_after(execution, flt, LOG_BATCH)  # the status was read first: no row is missed
+    refresh = known_files() not in (None, execution.total_files)
+    return render_template("executions/_log_rows.html", **log_context(execution, flt, {}, window),
+                           file_choices=pages.file_choices(execution) if refresh else None)
 
 
 @bp.post("/executions/<uuid:execution_id>/action")
@@ -155,12 +213,13 @@ def action(execution_id: uuid.UUID):
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     message, status = run_action(who, execution, workflow, request.form.get("action", ""))
-    if not is_htmx():
-        if status == 200:
-            return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
-        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
+    if not is_htmx() and status == 200:
+        return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
     execution = pages.fresh_execution(execution_id)
-    return render_template("executions/_live.html", **live_context(execution, workflow, message=message)), status
+    if not is_htmx():
+        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
+    return render_template("executions/_live.html",
+                           **live_context(execution, workflow, who, message=message)), status
 
 
 def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:

@@ -226,6 +226,8 @@ def _read_property(prop: Mapping, form: MultiDict, name: str,
                    keep_blank_rows: bool) -> tuple[bool, Any, list[FieldMessage]]:
     widget = widget_for(prop)
     raw = form.get(name, "")
+    if widget not in ("checkbox", "checkboxes", "rows") and name not in form:
+        return False, None, []
     if widget == "checkbox":
         return True, name in form, []
     if widget == "checkboxes":

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from flask import Flask
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from unstract.extensions import rq
@@ -43,13 +45,28 @@ def build_worker(app: Flask) -> UnstractWorker:
 
 
 def run_worker(app: Flask, *, burst: bool = False) -> None:
-    """Work the `unstract` queue with scheduler and reaper until stopped (or empty with burst)."""
+    """Work the `unstract` queue with scheduler and reaper until stopped (or empty with burst).
+
+    RQ's loop quits when Redis goes away mid-job; the database rows stay correct, so we simply
+    start a fresh RQ worker once Redis answers again (lost jobs are re-enqueued by the reaper).
+    """
     bind_app(app)
     stop = threading.Event()
     settings = app.config["UNSTRACT_SETTINGS"]
     if not burst:
         start_reaper(app, settings.reap_interval_seconds, stop)
+    pause = 1.0
     try:
-        build_worker(app).work(burst=burst, with_scheduler=True, logging_level="WARNING")
+        while True:
+            worker = None
+            try:
+                worker = build_worker(app)
+                worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
+            except RedisError as exc:
+                log.warning("lost Redis (%s); restarting the worker loop in %.0f s", exc.__class__.__name__, pause)
+            if burst or (worker is not None and worker._stop_requested):
+                return
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
     finally:
         stop.set()
