@@ -30,6 +30,8 @@ def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threadin
             try:
                 with app.app_context():
                     reap_once()
+            except RedisError as exc:
+                log.warning("reaper pass skipped: Redis unavailable (%s)", exc.__class__.__name__)
             except Exception:  # noqa: BLE001 - the next pass retries; a reaper must not die
                 log.exception("reaper pass failed")
 
