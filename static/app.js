@@ -78,3 +78,11 @@ document.addEventListener("change", (event) => {
     select.form.requestSubmit();
   }
 });
+
+// A form re-rendered with field errors puts the keyboard on the first invalid input.
+function focusFirstInvalid(root) {
+  const invalid = root.querySelector('form [aria-invalid="true"]');
+  if (invalid) invalid.focus();
+}
+document.addEventListener("DOMContentLoaded", () => focusFirstInvalid(document));
+document.addEventListener("htmx:afterSwap", (event) => focusFirstInvalid(event.detail.target));

@@ -234,7 +234,7 @@ def test_console_script_returns_the_exit_codes(base_env):
         return subprocess.run([*command, *args], env=env, capture_output=True, text=True, timeout=120)
 
     created = run("org", "create", "cli-org")
-    assert (created.returncode, created.stdout) == (0, "cli-org\n")
+    assert (created.returncode, created.stdout) == (0, "cli-org\n"), created.stderr
     again = run("org", "create", "cli-org")
     assert (again.returncode, again.stderr) == (1, "Organization 'cli-org' already exists.\n")
     assert run("org", "create", "bad id").returncode == 2

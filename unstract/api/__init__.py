@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Blueprint
 
+from unstract.api.common import ErrorSchema, document_error_responses, register_error_responses
 from unstract.auth import API_BASE, guard_api_request
 from unstract.extensions import api
 
@@ -14,6 +15,7 @@ API_PREFIX = API_BASE + "<org_id>/"
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     """A resource blueprint whose views never see `org_id` (the guard already resolved it)."""
     blp = Blueprint(name, import_name, description=description)
+    blp._prepare_doc_cbks.append(document_error_responses)
 
     @blp.url_value_preprocessor
     def _drop_org_id(_endpoint, values):
@@ -32,7 +34,10 @@ def register_api(app: Flask) -> None:
         OPENAPI_JSON_PATH="openapi.json",
         API_SPEC_OPTIONS={"security": [{"bearerAuth": []}, {"cookieAuth": []}]},
     )
+    api.ERROR_SCHEMA = ErrorSchema
+    api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status (register_error_responses)
     api.init_app(app)
+    register_error_responses(api.spec)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 

@@ -6,8 +6,7 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, select
 
@@ -39,9 +38,14 @@ class Page:
         return self.number < self.pages
 
 
+def count_rows(query: Select) -> int:
+    """Rows a query would return."""
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
 def page_of(query: Select, number: int, size: int, present: Callable | None = None) -> Page:
     """Rows of page `number` (1-based) of an ordered query; a page past the end shows the last one."""
-    count = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    count = count_rows(query)
     number = min(max(number, 1), max(1, math.ceil(count / size)))
     rows = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
     return Page([present(row) for row in rows] if present else rows, count, number, size)
@@ -99,8 +103,7 @@ class LogWindow:
 
 def log_tail(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
     """The last `limit` matching rows in reading order; the cursor is the largest matching id."""
-    top = db.session.scalar(select(func.max(ExecutionLog.id)).select_from(
-        logs_query(execution, flt).order_by(None).subquery()))
+    top = db.session.scalar(logs_query(execution, flt).order_by(None).with_only_columns(func.max(ExecutionLog.id)))
     if top is None:
         return LogWindow([], flt.after or 0, False)
     query = logs_query(execution, flt).where(ExecutionLog.id <= top).order_by(None)
@@ -132,10 +135,6 @@ def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     return {row.id: row.file_name for row in db.session.execute(query)}
 
 
-def with_cursor(flt: LogFilter, after: int | None) -> LogFilter:
-    return replace(flt, after=after)
-
-
 # --- File history ------------------------------------------------------------------------------
 
 def path_prefix_pattern(prefix: str | None) -> str | None:
@@ -149,7 +148,3 @@ def path_prefix_pattern(prefix: str | None) -> str | None:
 def workflow_name_matches(workflow: Workflow, typed: str) -> bool:
     """The confirmation of "clear all markers": the exact workflow name, outer spaces ignored."""
     return typed.strip() == workflow.workflow_name
-
-
-def iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""

@@ -138,6 +138,11 @@ def workflows_get(who: Requester, workflow_id: uuid.UUID) -> Workflow:
     return workflow
 
 
+def is_visible(who: Requester, workflow_id: uuid.UUID) -> bool:
+    query = select(visible_workflows(who).where(Workflow.id == workflow_id).exists())
+    return bool(db.session.scalar(query))
+
+
 def workflow_name_limit() -> int:
     """The stored length of a workflow name (the API's max_length)."""
     return Workflow.__table__.c.workflow_name.type.length

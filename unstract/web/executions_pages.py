@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-
 from datetime import datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -47,6 +46,11 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def plural(count: int, one: str, many: str) -> str:
+    """"1 entry", "12,408 entries"."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def clock(value: datetime) -> str:
     """Time of day with milliseconds, for log lines."""
     return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
@@ -68,7 +72,7 @@ def workflow_url(workflow: Workflow) -> str:
 
 
 def template_helpers() -> dict:
-    return {"duration": duration, "number": number, "clock": clock, "page_url": page_url,
+    return {"duration": duration, "number": number, "plural": plural, "clock": clock, "page_url": page_url,
             "workflow_url": workflow_url}
 
 
@@ -134,7 +138,8 @@ def live_context(execution: Execution, workflow: Workflow, who: Requester, *, me
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
             "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
             "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json,
-            "owner": is_owner(workflow, who)}
+            "owner": is_owner(workflow, who),
+            "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n)}
 
 
 def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, window=None) -> dict:
@@ -150,8 +155,9 @@ def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, wi
 def render_detail(execution: Execution, workflow: Workflow, who: Requester, flt, problems, *,
                   message: str | None = None, status: int = 200):
     """The full execution page."""
+    choices = pages.file_choices(execution)
     context = {**live_context(execution, workflow, who, message=message),
-               **log_context(execution, flt, problems), "file_choices": pages.file_choices(execution)}
+               **log_context(execution, flt, problems), "file_choices": choices, "known": len(choices)}
     return render_template("executions/detail.html", **context), status
 
 
@@ -198,12 +204,14 @@ def logs(execution_id: uuid.UUID):
     if not is_htmx():
         return render_detail(execution, workflow, who, flt, problems, status=status)
     if flt.after is None or problems:
-        context = {**log_context(execution, flt, problems), "file_choices": pages.file_choices(execution)}
+        choices = pages.file_choices(execution)
+        context = {**log_context(execution, flt, problems), "file_choices": choices, "known": len(choices)}
         return render_template("executions/_log_panel.html", **context), status
     window = pages.log_after(execution, flt, LOG_BATCH)  # the status was read first: no row is missed
     refresh = known_files() not in (None, execution.total_files)
     return render_template("executions/_log_rows.html", **log_context(execution, flt, {}, window),
-                           file_choices=pages.file_choices(execution) if refresh else None)
+                           file_choices=pages.file_choices(execution) if refresh else None,
+                           known=execution.total_files if refresh else known_files())
 
 
 @bp.post("/executions/<uuid:execution_id>/action")

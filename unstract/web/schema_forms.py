@@ -53,6 +53,7 @@ class FormField:
     limits: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     rows: list[list[FormField]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
     row_label: str = "row"
 
     @property
@@ -138,6 +139,7 @@ def _field(key: str, prop: Mapping, value: Any, name: str, required: bool,
     result.errors = _errors_for(name, widget, errors)
     if widget == "rows":
         result.rows = _rows(item_schema, value, name, prop.get("minItems", 0), errors)
+        result.columns = [label_for(k, p) for k, p in (item_schema.get("properties") or {}).items()]
         result.row_label = result.label.lower().removesuffix("s") or "row"
     return result
 

@@ -1,0 +1,68 @@
+"""One organization's objects for the security tests: every kind of object a path or a body can name."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from tests.api.factories import endpoint_id, make_connector
+from tests.engine.harness import add_tool, configure
+from tests.factories import (
+    add_membership,
+    make_execution,
+    make_file_execution,
+    make_history,
+    make_log,
+    make_workflow,
+)
+from unstract.models import Workflow
+
+_serial = itertools.count(1)
+
+
+def runnable_workflow(owner, org_id: str, connector, **fields) -> Workflow:
+    """A workflow whose execute call is accepted: local folder source, API destination, one tool."""
+    workflow = make_workflow(owner, org_id, **fields)
+    configure(workflow, "SOURCE", "FILESYSTEM", connector)
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "text_extractor")
+    return workflow
+
+
+def workflow_ids(workflow: Workflow) -> dict:
+    """Ids of a workflow and of one object of each kind that hangs off it."""
+    execution = make_execution(workflow, status="COMPLETED", total_files=1, successful_files=1)
+    file_execution = make_file_execution(execution, status="COMPLETED")
+    make_log(execution, "Processing file.", file_execution=file_execution)
+    history = make_history(workflow, status="COMPLETED")
+    return {
+        "workflow_id": str(workflow.id), "execution_id": str(execution.id), "history_id": str(history.id),
+        "file_execution_id": str(file_execution.id), "instance_id": str(workflow.tool_instances[0].id),
+        "endpoint_id": str(endpoint_id(workflow.id, "SOURCE")),
+        "destination_id": str(endpoint_id(workflow.id, "DESTINATION")),
+    }
+
+
+def build_scene(world, org_id: str, owner: str, root: Path, *, viewers: tuple[str, ...] = (),
+                co_owner=None) -> dict:
+    """A private workflow (shared with `viewers`) and an org-shared one, each with its runs and rows.
+
+    Returns {"private": ids, "shared": ids, "connector_id": a connector no endpoint uses,
+    "user_id": a co-owner of both workflows (when given), "serial": a number for unique names}.
+    """
+    serial = next(_serial)
+    folder = root / f"{org_id}-{serial}"
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata = {"path": str(folder)}
+    used = make_connector(world, f"Used {serial}", metadata=metadata, creator=owner, org_id=org_id)
+    free = make_connector(world, f"Free {serial}", metadata=metadata, creator=owner, org_id=org_id)
+    user = world.users[owner]
+    scene = {"connector_id": str(free.id), "serial": serial, "folder": str(folder)}
+    for kind, shared in (("private", False), ("shared", True)):
+        workflow = runnable_workflow(user, org_id, used, shared_to_org=shared,
+                                     viewers=[world.users[name] for name in viewers])
+        if co_owner is not None:
+            add_membership(workflow, co_owner, "owner")
+        scene[kind] = workflow_ids(workflow)
+    scene["user_id"] = str(co_owner.id) if co_owner is not None else None
+    return scene

@@ -1,0 +1,185 @@
+"""The §0.5 permission table over every API route x every kind of requester, checked against the routing table.
+
+`MATRIX` has one row per (rule, method) of the URL map under the org base; a route added without a row
+fails `test_every_api_route_has_exactly_one_matrix_row`. Each row names what §0.5 requires and how to
+make a request that succeeds for a requester who has that right; path ids are filled in from the rule's
+own variables with the ids of real objects (tests/security/scene.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.security.scene import build_scene
+from tests.support import ApiClient
+from unstract.services import accounts
+
+BASE = "/api/v1/unstract/<org_id>/"
+ROLES = ("owner", "viewer", "org_shared", "unrelated", "admin", "other_org", "anonymous", "read_key")
+# Who is refused what, by requirement; a role not named here succeeds (§0.3–§0.5).
+REFUSED = {
+    "member": {},
+    "visible": {"unrelated": 404},
+    "owner": {"viewer": 403, "org_shared": 403, "unrelated": 404},
+    "creator": {"viewer": 403, "org_shared": 403, "unrelated": 403},
+}
+
+# (rule under the base, method) -> (requirement, success status, query, body). Placeholders in the
+# query and body are scene ids: {workflow_id}, {instance_id}, {history_id}, {user_id}, {member}, {n}.
+MATRIX = {
+    ("workflow/", "GET"): ("member", 200, "", None),
+    ("workflow/", "POST"): ("member", 201, "", {"workflow_name": "Created {n}"}),
+    ("workflow/<uuid:workflow_id>/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/", "PUT"): ("owner", 200, "", {"workflow_name": "Renamed {n}"}),
+    ("workflow/<uuid:workflow_id>/", "PATCH"): ("owner", 200, "", {"description": "changed"}),
+    ("workflow/<uuid:workflow_id>/", "DELETE"): ("owner", 204, "", None),
+    ("workflow/active/<uuid:workflow_id>/", "PUT"): ("owner", 200, "", None),
+    ("workflow/<uuid:workflow_id>/can-update/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/clear-file-marker/", "GET"): ("owner", 200, "", None),
+    ("workflow/<uuid:workflow_id>/clear-file-marker/", "POST"): ("owner", 200, "", None),
+    ("workflow/schema/", "GET"): ("member", 200, "?type=dest&entity=db", None),
+    ("workflow/<uuid:workflow_id>/users/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/owners/", "POST"): ("owner", 200, "", {"user_id": "{member}"}),
+    ("workflow/<uuid:workflow_id>/owners/<uuid:user_id>/", "DELETE"): ("owner", 204, "", None),
+    ("workflow/<uuid:workflow_id>/execution/", "GET"): ("owner", 200, "", None),
+    ("workflow/execution/<uuid:execution_id>/", "GET"): ("visible", 200, "", None),
+    ("workflow/execution/<uuid:execution_id>/files/", "GET"): ("visible", 200, "", None),
+    ("workflow/execution/<uuid:execution_id>/logs/", "GET"): ("visible", 200, "", None),
+    ("workflow/execute/", "POST"): ("visible", 202, "", {"workflow_id": "{workflow_id}", "timeout": 0}),
+    ("workflow/<uuid:workflow_id>/file-histories/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/", "DELETE"): ("owner", 204, "", None),
+    ("workflow/<uuid:workflow_id>/file-histories/clear/", "POST"): ("owner", 200, "", {"ids": ["{history_id}"]}),
+    ("workflow/<uuid:workflow_id>/endpoint/", "GET"): ("visible", 200, "", None),
+    ("workflow/endpoint/<uuid:endpoint_id>/", "GET"): ("visible", 200, "", None),
+    ("workflow/endpoint/<uuid:endpoint_id>/", "PATCH"): ("owner", 200, "", {"connection_type": "FILESYSTEM"}),
+    ("connector/", "GET"): ("member", 200, "", None),
+    ("connector/", "POST"): ("member", 201, "", {"connector_name": "New {n}", "connector_id": "local_storage",
+                                                 "connector_metadata": {"path": "{folder}"}}),
+    ("connector/types/", "GET"): ("member", 200, "", None),
+    ("connector/<uuid:connector_id>/", "GET"): ("member", 200, "", None),
+    ("connector/<uuid:connector_id>/", "PATCH"): ("creator", 200, "", {"connector_name": "Renamed {n}"}),
+    ("connector/<uuid:connector_id>/", "DELETE"): ("creator", 204, "", None),
+    ("tool/", "GET"): ("member", 200, "", None),
+    ("tool_instance/", "GET"): ("visible", 200, "?workflow_id={workflow_id}", None),
+    ("tool_instance/", "POST"): ("owner", 201, "", {"workflow_id": "{workflow_id}", "tool_id": "text_extractor"}),
+    ("tool_instance/<uuid:instance_id>/", "GET"): ("visible", 200, "", None),
+    ("tool_instance/<uuid:instance_id>/", "PATCH"): ("owner", 200, "", {"step": 1}),
+    ("tool_instance/<uuid:instance_id>/", "DELETE"): ("owner", 204, "", None),
+    ("member/", "GET"): ("member", 200, "", None),
+}
+
+ERRORS = {
+    401: {"code": "not_authenticated", "detail": "Authentication credentials were not provided.", "attr": None},
+    403: {"code": "permission_denied", "detail": "You do not have permission to perform this action.",
+          "attr": None},
+    404: {"code": "not_found", "detail": "Not found.", "attr": None},
+}
+RULE_VARIABLE = re.compile(r"<uuid:(\w+)>")
+
+
+def api_rules(app) -> set[tuple[str, str]]:
+    """(rule relative to the org base, method) for every API route, HEAD and OPTIONS left out."""
+    return {(rule.rule[len(BASE):], method) for rule in app.url_map.iter_rules() if rule.rule.startswith(BASE)
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def expected_status(requirement: str, success: int, role: str, method: str) -> int:
+    if role == "anonymous":
+        return 401
+    if role == "other_org":
+        return 404
+    if role == "read_key":
+        return success if method == "GET" else 403
+    return REFUSED[requirement].get(role, success)
+
+
+def expected_error(status: int, role: str, method: str) -> dict | None:
+    if status == 403 and role == "read_key":
+        return {"code": "api_key_permission", "attr": None,
+                "detail": f"API key with permission 'read' does not allow {method}."}
+    return ERRORS.get(status)
+
+
+def fill(template, values: dict):
+    """Format every string of a nested body template with the scene's ids."""
+    if isinstance(template, dict):
+        return {key: fill(value, values) for key, value in template.items()}
+    if isinstance(template, list):
+        return [fill(item, values) for item in template]
+    return template.format(**values) if isinstance(template, str) else template
+
+
+def request_for(rule: str, query: str, scene: dict, role: str, extra: dict) -> tuple[str, dict]:
+    """The concrete path and the placeholder values for one role (org-shared member: the shared workflow)."""
+    ids = scene["shared" if role == "org_shared" else "private"]
+    values = {**ids, "connector_id": scene["connector_id"], "user_id": scene["user_id"],
+              "folder": scene["folder"], "n": scene["serial"], **extra}
+    path = RULE_VARIABLE.sub(lambda match: values[match.group(1)], rule)
+    return path + query.format(**values), values
+
+
+def caller(world, client, role: str) -> ApiClient:
+    """Every caller aims at org acme; the outsider's key belongs to org other."""
+    if role == "anonymous":
+        return ApiClient(client, "acme")
+    if role == "read_key":
+        return world.api("owner", "read")
+    names = {"org_shared": "member", "unrelated": "member", "other_org": "outsider"}
+    return world.api(names.get(role, role), org_id="acme")
+
+
+@pytest.fixture
+def co_owner(world):
+    return accounts.add_user("co-owner@acme.test", "password123", "acme", "member")
+
+
+def test_every_api_route_has_exactly_one_matrix_row(app):
+    routes = api_rules(app)
+    assert routes - set(MATRIX) == set(), "routes without a row in MATRIX"
+    assert set(MATRIX) - routes == set(), "rows of MATRIX for routes that no longer exist"
+
+
+@pytest.mark.parametrize(("rule", "method"), list(MATRIX), ids=[f"{m} {r}" for r, m in MATRIX])
+def test_permission_table(world, client, storage_root, co_owner, rule, method):
+    requirement, success, query, body = MATRIX[(rule, method)]
+    extra = {"member": str(world.users["member"].id)}
+    for role in ROLES:
+        scene = build_scene(world, "acme", "owner", storage_root, viewers=("viewer",), co_owner=co_owner)
+        path, values = request_for(rule, query, scene, role, extra)
+        response = caller(world, client, role).request(method, path, json=fill(body, values))
+        status = expected_status(requirement, success, role, method)
+        assert response.status_code == status, (role, response.get_json())
+        error = expected_error(status, role, method)
+        if error is not None:
+            assert response.json == {"type": "client_error", "errors": [error]}, role
+
+
+def test_admin_counts_as_owner_without_any_membership(world, storage_root):
+    scene = build_scene(world, "acme", "owner", storage_root)
+    admin = world.api("admin")
+    workflow_id = scene["private"]["workflow_id"]
+    assert admin.get(f"workflow/{workflow_id}/").json["is_owner"] is True
+    assert admin.get(f"workflow/{workflow_id}/can-update/").json["can_update"] is True
+
+
+def test_tier_rule_read_write_changes_but_cannot_delete(world, storage_root):
+    scene = build_scene(world, "acme", "owner", storage_root)
+    api = world.api("owner", "read_write")
+    ids = scene["private"]
+    assert api.patch(f"tool_instance/{ids['instance_id']}/", json={"step": 1}).status_code == 200
+    assert api.post("workflow/execute/", json={"workflow_id": ids["workflow_id"], "timeout": 0}).status_code == 202
+    for path in (f"tool_instance/{ids['instance_id']}/", f"connector/{scene['connector_id']}/",
+                 f"workflow/{ids['workflow_id']}/file-histories/{ids['history_id']}/"):
+        response = api.delete(path)
+        assert response.status_code == 403
+        assert response.json["errors"][0]["detail"] == "API key with permission 'read_write' does not allow DELETE."
+
+
+def test_the_tier_is_checked_before_the_object_exists(world):
+    """A read key gets 403 even for an unknown id: the tier is step 4, the lookup step 8 (§0.6)."""
+    response = world.api("owner", "read").delete("workflow/00000000-0000-4000-8000-000000000000/")
+    assert response.status_code == 403
+    assert response.json["errors"][0]["code"] == "api_key_permission"

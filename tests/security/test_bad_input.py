@@ -1,0 +1,249 @@
+"""Bad input that fuzzers rarely produce: deep or huge JSON, wrong content types, odd characters, long paths.
+
+Whatever arrives, the answer is a 4xx in the error envelope (§0.7, §0.10), never a 500.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import pytest
+
+from tests.factories import make_histories
+from tests.security.scene import build_scene
+from tests.security.test_authorization_matrix import MATRIX, fill, request_for
+from tests.support import ApiClient
+from unstract.extensions import db
+from unstract.models import Workflow
+
+ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+BODY_ROWS = [key for key, row in MATRIX.items() if row[3] is not None]
+BODY_IDS = [f"{method} {rule}" for rule, method in BODY_ROWS]
+LIST_ROWS = [key for key, row in MATRIX.items() if key[1] == "GET" and (key[0].endswith("/")) and row[0]
+             and not key[0].endswith(">/") and key[0] not in ("workflow/schema/",)
+             and not key[0].endswith(("can-update/", "users/", "clear-file-marker/"))]
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+# Filled in by the lead's fixes; see /tmp/security_findings.md (F1-F5) and the final report.
+F1 = "F1: json.loads RecursionError on deeply nested JSON escapes as a 500 (common.json_object)"
+F2 = "F2: NUL characters are passed to the database (PostgreSQL rejects them with a 500; SQLite stores them)"
+F3 = "F3: a lone surrogate (\\ud800) cannot be encoded by the database driver: 500"
+F4 = "F4: PATCH connector/endpoint/tool_instance look the object up before checking the content type"
+F5 = "F5: a chunked body over MAX_CONTENT_LENGTH is truncated by werkzeug instead of refused with 413"
+
+
+def error(status: int, code: str, detail: str) -> dict:
+    kind = "validation_error" if status == 400 else "client_error"
+    return {"type": kind, "errors": [{"code": code, "detail": detail, "attr": None}]}
+
+
+@pytest.fixture
+def scene(world, storage_root):
+    return build_scene(world, "acme", "owner", storage_root, viewers=("viewer",))
+
+
+@pytest.fixture
+def owner(world) -> ApiClient:
+    return world.api("owner")
+
+
+def body_request(scene: dict, rule: str, method: str) -> tuple[str, dict]:
+    """The owner's path for a body route and a valid body for it."""
+    _, _, query, body = MATRIX[(rule, method)]
+    path, values = request_for(rule, query, scene, "owner", {"member": scene["private"]["workflow_id"]})
+    return path, fill(body, values)
+
+
+# --- Deep and huge JSON ------------------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason=F1)
+@pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
+def test_deeply_nested_json_is_a_parse_error(owner, scene, rule, method):
+    path, _ = body_request(scene, rule, method)
+    deep = "[" * 100_000 + "]" * 100_000
+    response = owner.request(method, path, data=deep, content_type="application/json")
+    assert (response.status_code, response.json) == (400, error(400, "parse_error", "JSON parse error."))
+
+
+def test_nesting_within_the_parser_limit_is_an_ordinary_validation_error(owner):
+    nested = json.loads("[" * 500 + "]" * 500)
+    response = owner.post("workflow/", json={"workflow_name": nested, "source_settings": nested})
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"code": "invalid", "detail": "Not a valid string.", "attr": "workflow_name"}]
+
+
+@pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
+def test_a_body_over_the_limit_is_413_before_anything_else(world, make_app, scene, rule, method):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    path, body = body_request(scene, rule, method)
+    huge = json.dumps({**body, "padding": "x" * 2000})
+    expected = error(413, "request_too_large", "Request body exceeds 1000 bytes.")
+    for api in (ApiClient(client, "acme", world.api("owner").token), ApiClient(client, "acme")):
+        response = api.request(method, path, data=huge, content_type="application/json")
+        assert (response.status_code, response.json) == (413, expected)
+
+
+def test_a_multipart_upload_over_the_limit_is_413(world, make_app, scene):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    api = ApiClient(client, "acme", world.api("owner").token)
+    data = {"workflow_id": scene["private"]["workflow_id"], "files": (io.BytesIO(b"x" * 5000), "a.txt")}
+    response = api.post("workflow/execute/", data=data, content_type="multipart/form-data")
+    assert response.status_code == 413 and response.json["errors"][0]["code"] == "request_too_large"
+
+
+@pytest.mark.xfail(strict=True, reason=F5)
+def test_a_chunked_body_over_the_limit_is_413(world, make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1000).test_client()
+    body = json.dumps({"workflow_name": "Chunked"}).encode() + b" " * 5000
+    response = client.post("/api/v1/unstract/acme/workflow/", input_stream=io.BytesIO(body),
+                           environ_overrides={"wsgi.input_terminated": True},
+                           headers={"Authorization": f"Bearer {world.api('owner').token}",
+                                    "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    assert response.status_code == 413
+
+
+# --- Content types and malformed JSON ------------------------------------------------------------
+
+@pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
+def test_wrong_content_types_are_415_on_every_body_route(owner, scene, rule, method):
+    path, body = body_request(scene, rule, method)
+    types = ["text/plain", "application/xml", "application/x-www-form-urlencoded", "text/json"]
+    if rule != "workflow/execute/":
+        types.append("multipart/form-data; boundary=b")
+    for content_type in types:
+        response = owner.request(method, path, data=json.dumps(body), content_type=content_type)
+        assert response.status_code == 415, content_type
+        assert response.json == error(415, "unsupported_media_type", f'Unsupported media type "{content_type}" in request.')
+
+
+@pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
+def test_a_charset_parameter_is_accepted(owner, scene, rule, method):
+    path, body = body_request(scene, rule, method)
+    response = owner.request(method, path, data=json.dumps(body), content_type="application/json; charset=utf-8")
+    assert response.status_code < 300, response.get_json()
+
+
+F4_ROWS = {("connector/<uuid:connector_id>/", "PATCH"), ("workflow/endpoint/<uuid:endpoint_id>/", "PATCH"),
+           ("tool_instance/<uuid:instance_id>/", "PATCH")}
+
+
+@pytest.mark.parametrize(("rule", "method"), [
+    pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=F4)) if key in F4_ROWS else key
+    for key in BODY_ROWS], ids=BODY_IDS)
+def test_the_content_type_is_checked_before_the_lookup(world, rule, method):
+    """Step 7 (415) comes before step 8 (404) in §0.6, so an unknown id still gets 415."""
+    path = rule.replace("<uuid:", "").replace(">", "")
+    for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id"):
+        path = path.replace(name, UNKNOWN)
+    response = world.api("owner").request(method, path, data="a=b", content_type="text/plain")
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
+def test_malformed_json_and_non_objects_are_400(owner, scene, rule, method):
+    path, _ = body_request(scene, rule, method)
+    for raw in ("{oops", '{"a": 1,}', "{'a': 1}", "\xff\xfe", '{"a": NaN'):
+        response = owner.request(method, path, data=raw, content_type="application/json")
+        assert response.json == error(400, "parse_error", "JSON parse error."), raw
+    for raw in ("[]", "[{}]", '"text"', "1", "true", "null"):
+        response = owner.request(method, path, data=raw, content_type="application/json")
+        assert response.json == error(400, "invalid", "Expected a JSON object."), raw
+
+
+@pytest.mark.parametrize(("method", "path"), [("PUT", "workflow/active/{}/"), ("POST", "workflow/{}/clear-file-marker/"),
+                                               ("DELETE", "workflow/{}/")])
+def test_routes_that_read_no_body_ignore_its_type_and_content(owner, scene, method, path):
+    response = owner.request(method, path.format(scene["private"]["workflow_id"]), data="{oops",
+                             content_type="text/plain")
+    assert response.status_code in (200, 204)
+
+
+# --- Characters --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["\u202eexe.pdf", "Invoices \U0001F4C4", "naïve 名前", "a\tb", "zero\u200bwidth"])
+def test_unicode_names_round_trip_unchanged(owner, name):
+    created = owner.post("workflow/", json={"workflow_name": name, "description": name})
+    assert created.status_code == 201, created.get_json()
+    assert created.json["workflow_name"] == name.strip()
+    fetched = owner.get(f"workflow/{created.json['id']}/").json
+    assert (fetched["workflow_name"], fetched["description"]) == (name.strip(), name)
+    assert owner.get("workflow/", query_string={"workflow_name": name.strip()}).json["count"] == 1
+
+
+@pytest.mark.xfail(strict=True, reason=F2)
+def test_a_nul_character_in_a_name_is_refused(owner):
+    response = owner.post("workflow/", json={"workflow_name": "a\x00b"})
+    assert response.status_code == 400
+    assert db.session.scalar(db.select(db.func.count()).select_from(Workflow)) == 0
+
+
+@pytest.mark.xfail(strict=True, reason=F3)
+def test_a_lone_surrogate_is_refused(owner):
+    response = owner.post("workflow/", data='{"workflow_name": "\\ud800"}', content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_a_connector_path_with_a_nul_character_is_not_allowed(owner, storage_root):
+    for connector_id, path in (("local_storage", f"{storage_root}/a\x00b"), ("sqlite", f"{storage_root}/a\x00.db")):
+        body = {"connector_name": f"Nul {connector_id}", "connector_id": connector_id,
+                "connector_metadata": {"path": path}}
+        response = owner.post("connector/", json=body)
+        assert response.status_code == 400
+        assert response.json["errors"][0]["code"] == "path_not_allowed"
+
+
+@pytest.mark.xfail(ON_POSTGRES, strict=True, reason=F2)
+def test_nul_characters_in_query_filters_are_no_server_error(owner, scene):
+    histories = f"workflow/{scene['private']['workflow_id']}/file-histories/"
+    for path, params in (("workflow/", {"search": "\x00"}), ("workflow/", {"workflow_name": "a\x00"}),
+                         (histories, {"file_path": "\x00"})):
+        response = owner.get(path, query_string=params)
+        assert response.status_code in (200, 400), (path, params)
+
+
+# --- Paths and query strings ---------------------------------------------------------------------
+
+def test_very_long_path_segments_are_404(owner, scene):
+    long = "a" * 10_000
+    for path in (f"workflow/{long}/", f"workflow/{scene['private']['workflow_id']}/file-histories/{long}/",
+                 f"{long}/", f"/api/v1/unstract/{long}/workflow/", f"workflow/execution/{'0' * 10_000}/"):
+        response = owner.get(path)
+        assert (response.status_code, response.json) == (404, error(404, "not_found", "Not found.")), path[:60]
+
+
+def test_very_long_query_values_are_answered(owner):
+    response = owner.get("workflow/", query_string={"search": "x" * 10_000, "workflow_name": "y" * 10_000})
+    assert (response.status_code, response.json["count"]) == (200, 0)
+
+
+def test_the_first_of_repeated_query_parameters_wins(owner, world):
+    for n in range(3):
+        owner.post("workflow/", json={"workflow_name": f"Dup {n}"})
+    first = owner.get("workflow/?ordering=workflow_name&page_size=1&page=1").json["results"]
+    repeated = owner.get("workflow/?ordering=workflow_name&ordering=-workflow_name&page_size=1&page_size=3"
+                         "&page=1&page=2").json
+    assert repeated["results"] == first
+    assert owner.get("workflow/?is_active=true&is_active=maybe").status_code == 200
+
+
+def test_page_size_above_1000_is_treated_as_1000(owner, scene):
+    workflow = db.session.get(Workflow, __import__("uuid").UUID(scene["private"]["workflow_id"]))
+    make_histories(workflow, 1001)
+    page = owner.get(f"workflow/{workflow.id}/file-histories/?page_size=1001").json
+    assert (page["count"], len(page["results"])) == (1002, 1000)
+    assert page["next"].endswith("page_size=1001&page=2")
+
+
+@pytest.mark.parametrize(("rule", "method"), LIST_ROWS, ids=[rule for rule, _ in LIST_ROWS])
+def test_head_and_options_on_list_routes(world, scene, rule, method):
+    api = world.api("viewer", "read")
+    _, _, query, _ = MATRIX[(rule, method)]
+    path, _ = request_for(rule, query, scene, "viewer", {})
+    full = api.get(path)
+    head = api.request("HEAD", path)
+    assert (head.status_code, head.get_data()) == (200, b"")
+    assert head.headers["Content-Length"] == str(len(full.get_data()))
+    options = api.request("OPTIONS", path)
+    assert (options.status_code, options.get_data()) == (200, b"")
+    assert {"GET", "HEAD", "OPTIONS"} <= {m.strip() for m in options.headers["Allow"].split(",")}

@@ -1,0 +1,288 @@
+"""Executions pages: the per-workflow list, the live execution page and its partials (issue 4 item 4)."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from tests.factories import make_execution, make_file_execution, make_log, make_workflow
+from tests.web.page_users import PageUser, text
+from unstract.extensions import db
+from unstract.models import Execution
+
+XSS_NAME = "<img src=x onerror=alert(1)>.txt"
+LOG_ROW = re.compile(r'<li class="log-line[^"]*" data-id="(\d+)"')
+
+
+def as_user(app, email: str | None = None) -> PageUser:
+    return PageUser(app, email)
+
+
+def page(user: PageUser, url: str, *, fragment: bool = False):
+    return user.get(url, fragment=fragment)
+
+
+def post(user: PageUser, url: str, data: dict, *, fragment: bool = False, token: bool = True):
+    return user.post(url, data, fragment=fragment, token=token)
+
+
+def log_ids(response) -> list[int]:
+    return [int(i) for i in LOG_ROW.findall(text(response))]
+
+
+def fresh(execution_id) -> Execution:
+    db.session.rollback()
+    return db.session.get(Execution, execution_id, populate_existing=True)
+
+
+@pytest.fixture
+def workflow(world):
+    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
+
+
+@pytest.fixture
+def owner(app, world):
+    return as_user(app, "owner@acme.test")
+
+
+@pytest.fixture
+def viewer(app, world):
+    return as_user(app, "viewer@acme.test")
+
+
+@pytest.fixture
+def running(workflow):
+    execution = make_execution(workflow, status="EXECUTING", phase="PROCESSING", total_files=2)
+    done = make_file_execution(execution, status="COMPLETED", file_name=XSS_NAME, execution_time=0.42)
+    make_file_execution(execution, status="EXECUTING", file_name="b.txt")
+    execution.successful_files = 1
+    db.session.commit()
+    return SimpleNamespace(execution=execution, done=done)
+
+
+# --- The list of a workflow's executions -------------------------------------------------------
+
+def test_list_serves_the_full_page_or_only_the_list_fragment(owner, workflow):
+    make_execution(workflow, status="COMPLETED")
+    full = page(owner, f"/workflows/{workflow.id}/executions")
+    fragment = page(owner, f"/workflows/{workflow.id}/executions", fragment=True)
+    assert full.status_code == fragment.status_code == 200
+    assert "<html" in text(full) and 'id="execution-list"' in text(full) and "Status</legend>" in text(full)
+    assert "<html" not in text(fragment) and text(fragment).lstrip().startswith('<section id="execution-list"')
+    assert "Status</legend>" not in text(fragment)
+
+
+def test_list_filters_by_status_with_badges(owner, workflow):
+    failed = make_execution(workflow, status="ERROR")
+    stopped = make_execution(workflow, status="STOPPED")
+    completed = make_execution(workflow, status="COMPLETED")
+    body = text(page(owner, f"/workflows/{workflow.id}/executions?status=ERROR&status=STOPPED", fragment=True))
+    assert str(failed.id) in body and str(stopped.id) in body and str(completed.id) not in body
+    assert '<span class="badge status-error">ERROR</span>' in body and "2 executions" in body
+    comma = text(page(owner, f"/workflows/{workflow.id}/executions?status=COMPLETED,ERROR"))
+    assert str(completed.id) in comma and str(stopped.id) not in comma
+    assert 'value="COMPLETED" checked' in comma
+
+
+def test_list_rejects_an_unknown_status_inline(owner, workflow):
+    response = page(owner, f"/workflows/{workflow.id}/executions?status=DONE", fragment=True)
+    assert response.status_code == 400
+    assert "Status: &#34;DONE&#34; is not a valid choice." in text(response)
+
+
+def test_list_pages_newest_first_and_clamps_past_the_end(owner, workflow):
+    ids = [make_execution(workflow, status="COMPLETED").id for _ in range(27)]
+    first = text(page(owner, f"/workflows/{workflow.id}/executions"))
+    last = text(page(owner, f"/workflows/{workflow.id}/executions?page=9", fragment=True))
+    assert "Page 1 of 2" in first and "27 executions" in first
+    assert "Page 2 of 2" in last and last.count('href="/executions/') == 2
+    assert page(owner, f"/workflows/{workflow.id}/executions?page=x").status_code == 200
+    assert set(re.findall(r'href="/executions/([0-9a-f-]{36})"', first + last)) == {str(i) for i in ids}
+
+
+def test_list_polls_only_while_an_execution_on_it_runs(owner, workflow):
+    execution = make_execution(workflow, status="EXECUTING")
+    assert 'hx-trigger="every 2s"' in text(page(owner, f"/workflows/{workflow.id}/executions", fragment=True))
+    execution.status = "COMPLETED"
+    db.session.commit()
+    assert "hx-trigger" not in text(page(owner, f"/workflows/{workflow.id}/executions", fragment=True))
+
+
+def test_list_is_for_owners_like_the_api(app, world, workflow):
+    shared = make_workflow(world.users["owner"], "acme", shared_to_org=True)
+    expected = {"owner@acme.test": 200, "admin@acme.test": 200, "viewer@acme.test": 403,
+                "outsider@other.test": 404}
+    for email, status in expected.items():
+        assert page(as_user(app, email), f"/workflows/{workflow.id}/executions").status_code == status, email
+    member = as_user(app, "member@acme.test")
+    assert page(member, f"/workflows/{shared.id}/executions").status_code == 403
+    assert page(member, f"/workflows/{workflow.id}/executions").status_code == 404
+    anonymous = as_user(app).get(f"/workflows/{workflow.id}/executions")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_an_api_key_does_not_open_the_pages(app, world, workflow):
+    key = world.api("owner", "read").token
+    response = as_user(app).get(f"/workflows/{workflow.id}/executions", headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_malformed_ids_are_not_found(owner):
+    assert page(owner, "/workflows/not-a-uuid/executions").status_code == 404
+    assert page(owner, "/executions/not-a-uuid").status_code == 404
+
+
+# --- The execution page: header and file table -------------------------------------------------
+
+def test_detail_serves_the_full_page_or_only_the_live_fragment(viewer, running):
+    url = f"/executions/{running.execution.id}"
+    full, fragment = text(page(viewer, url)), text(page(viewer, url, fragment=True))
+    assert "<html" in full and 'id="live"' in full and 'id="log-panel"' in full and "js/logs.js" in full
+    assert fragment.lstrip().startswith('<div id="live"') and "<html" not in fragment
+    assert 'id="log-panel"' not in fragment
+
+
+def test_live_fragment_polls_every_second_until_the_execution_is_terminal(viewer, running):
+    url = f"/executions/{running.execution.id}"
+    assert 'hx-trigger="every 1s"' in text(page(viewer, url, fragment=True))
+    running.execution.status = "COMPLETED"
+    running.execution.execution_time = 3.25
+    db.session.commit()
+    body = text(page(viewer, url, fragment=True))
+    assert "hx-trigger" not in body and "3.25 s" in body and 'id="action-stop"' not in body
+
+
+def test_header_shows_status_counts_and_elapsed_time(viewer, running):
+    body = text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
+    assert '<span class="badge status-executing">EXECUTING</span>' in body
+    assert '<dd id="stat-total">2</dd>' in body and '<dd id="stat-ok">1</dd>' in body
+    assert '<dd id="stat-failed">0</dd>' in body and re.search(r'id="stat-elapsed">[\d.]+ s<', body)
+    assert 'value="1"' in body and "0.42 s" in body
+
+
+def test_file_names_render_as_text(viewer, running):
+    body = text(page(viewer, f"/executions/{running.execution.id}"))
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in body and XSS_NAME not in body
+
+
+def test_results_are_pretty_json_for_an_api_destination_only(viewer, running):
+    running.done.result = {"invoice": "<b>INV-1</b>", "total": 12.5}
+    running.execution.plan = {"destination": {"connection_type": "API"}}
+    db.session.commit()
+    body = text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
+    assert '<details id="result-' in body and 'hx-preserve="true"' in body
+    assert '{\n  &#34;invoice&#34;: &#34;&lt;b&gt;INV-1&lt;/b&gt;&#34;,\n  &#34;total&#34;: 12.5\n}' in body
+    running.execution.plan = {"destination": {"connection_type": "FILESYSTEM"}}
+    db.session.commit()
+    assert "<details" not in text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
+
+
+def test_step_execution_awaiting_an_action_offers_next_and_continue(viewer, workflow):
+    execution = make_execution(workflow, status="EXECUTING", execution_type="STEP", phase="AWAITING_ACTION",
+                               awaiting_action=True, next_step=2, total_steps=3)
+    body = text(page(viewer, f"/executions/{execution.id}", fragment=True))
+    assert 'id="action-next"' in body and 'id="action-continue"' in body and 'id="action-stop"' in body
+    assert "Waiting for an action before step 2 of 3." in body
+    execution.awaiting_action = False
+    db.session.commit()
+    body = text(page(viewer, f"/executions/{execution.id}", fragment=True))
+    assert 'id="action-next"' not in body and 'id="action-stop"' in body
+
+
+def test_files_table_pages_past_one_hundred_files(viewer, workflow):
+    execution = make_execution(workflow, status="COMPLETED", total_files=101)
+    for number in range(1, 102):
+        make_file_execution(execution, status="COMPLETED", file_number=number, file_name=f"f{number:03d}.txt")
+    first = text(page(viewer, f"/executions/{execution.id}", fragment=True))
+    second = text(page(viewer, f"/executions/{execution.id}?page=2", fragment=True))
+    assert "f100.txt" in first and "f101.txt" not in first and "Page 1 of 2" in first
+    assert "f101.txt" in second and "f001.txt" not in second
+
+
+def test_execution_page_needs_a_visible_workflow(app, world, workflow, running):
+    shared = make_execution(make_workflow(world.users["owner"], "acme", shared_to_org=True))
+    url = f"/executions/{running.execution.id}"
+    for email in ("owner@acme.test", "viewer@acme.test", "admin@acme.test"):
+        assert page(as_user(app, email), url).status_code == 200, email
+    member = as_user(app, "member@acme.test")
+    assert page(member, f"/executions/{shared.id}").status_code == 200
+    assert page(member, url).status_code == 404
+    assert page(as_user(app, "outsider@other.test"), url).status_code == 404
+    assert as_user(app).get(url).status_code == 302
+
+
+def test_owners_see_the_link_to_the_executions_list_and_viewers_do_not(owner, viewer, running):
+    link = f'href="/workflows/{running.execution.workflow_id}/executions"'
+    assert link in text(page(owner, f"/executions/{running.execution.id}"))
+    assert link not in text(page(viewer, f"/executions/{running.execution.id}"))
+
+
+# --- Actions: STOP, NEXT, CONTINUE -------------------------------------------------------------
+
+def test_viewer_can_stop_a_pending_execution_and_gets_the_stopped_header(viewer, workflow):
+    execution = make_execution(workflow)
+    make_file_execution(execution)
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "STOP"}, fragment=True)
+    assert response.status_code == 200
+    body = text(response)
+    assert body.lstrip().startswith('<div id="live"') and "status-stopped" in body and "hx-trigger" not in body
+    assert fresh(execution.id).status == "STOPPED"
+
+
+def test_stop_without_htmx_redirects_back_to_the_execution(viewer, workflow):
+    execution = make_execution(workflow)
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "STOP"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/executions/{execution.id}")
+    assert fresh(execution.id).status == "STOPPED"
+
+
+def test_stopping_a_finished_execution_says_so_inline(viewer, workflow):
+    execution = make_execution(workflow, status="COMPLETED")
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "STOP"}, fragment=True)
+    assert response.status_code == 400
+    assert "cannot take that action any more" in text(response) and 'id="live"' in text(response)
+    full = post(viewer, f"/executions/{execution.id}/action", {"action": "STOP"})
+    assert full.status_code == 400 and "<html" in text(full) and "cannot take that action" in text(full)
+
+
+def test_unknown_action_is_refused(viewer, workflow):
+    execution = make_execution(workflow)
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "stop"}, fragment=True)
+    assert response.status_code == 400 and "&#34;stop&#34; is not a valid choice." in text(response)
+    assert fresh(execution.id).status == "PENDING"
+
+
+def test_next_resumes_a_paused_step_execution(viewer, workflow):
+    execution = make_execution(workflow, status="EXECUTING", execution_type="STEP", phase="AWAITING_ACTION",
+                               awaiting_action=True, next_step=1, total_steps=2, plan={"tools": []})
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "NEXT"}, fragment=True)
+    assert response.status_code == 200 and 'id="action-next"' not in text(response)
+    row = fresh(execution.id)
+    assert row.awaiting_action is False and row.phase == "RUNNING_STEP" and row.plan["run_to_end"] is False
+
+
+def test_continue_on_a_busy_step_execution_reports_the_conflict(viewer, workflow):
+    execution = make_execution(workflow, status="EXECUTING", execution_type="STEP", phase="RUNNING_STEP")
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "CONTINUE"}, fragment=True)
+    assert response.status_code == 409
+    assert "The execution is running a step; retry when it awaits an action." in text(response)
+
+
+def test_action_without_csrf_token_changes_nothing(viewer, workflow):
+    execution = make_execution(workflow)
+    response = post(viewer, f"/executions/{execution.id}/action", {"action": "STOP"}, token=False)
+    assert response.status_code == 400
+    assert fresh(execution.id).status == "PENDING"
+
+
+def test_actions_need_a_visible_workflow(app, world, workflow):
+    execution = make_execution(workflow)
+    for email, status in (("member@acme.test", 404), ("outsider@other.test", 404)):
+        user = as_user(app, email)
+        assert post(user, f"/executions/{execution.id}/action", {"action": "STOP"}).status_code == status
+    assert fresh(execution.id).status == "PENDING"
+    anonymous = as_user(app).post(f"/executions/{execution.id}/action", {"action": "STOP"}, token=False)
+    assert anonymous.status_code == 400  # the CSRF check comes first; without a session there is no token
+    assert fresh(execution.id).status == "PENDING"

@@ -1,0 +1,187 @@
+"""Workflow detail: source and destination configuration, and sharing (issue 4, item 3).
+
+Routes of the `web_workflows` blueprint (one blueprint for the workflows area, split over modules).
+
+Every section posts to its own route; htmx swaps the section, a plain form gets the whole page back
+(303 to the page on success, the page with the section's errors otherwise). The services are the API's.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from unstract.auth import Requester, get_visible_workflow, is_owner
+from unstract.errors import Conflict, FieldMessage, ValidationFailed
+from unstract.jsonschemas import settings_schema_for
+from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, Workflow, WorkflowEndpoint
+from unstract.services import endpoints, sharing, workflow_pages, workflows
+from unstract.web.context import current_requester, is_htmx
+from unstract.web.schema_forms import read_form
+from unstract.web.workflow_sections import ENDPOINT_SLUGS, detail_context, endpoint_section, sharing_section
+from unstract.web.workflows_pages import bp, hx_redirect
+
+
+def page(who: Requester, workflow: Workflow, status: int = 200, **sections):
+    """The whole detail page, with some sections replaced (a failed plain-form post)."""
+    return render_template("workflows/detail.html", **detail_context(who, workflow, **sections)), status
+
+
+def section_response(who: Requester, workflow: Workflow, name: str, section, status: int = 200, *,
+                     template: str | None = None, anchor: str | None = None):
+    """htmx: the section's partial; a plain form: back to the page (success) or the page with errors."""
+    if is_htmx():
+        return render_template(template or f"workflows/_{name}.html", **{name: section}), status
+    if status < 300:
+        if getattr(section, "message", ""):
+            flash(section.message, "success")
+        return redirect(url_for("web_workflows.detail", workflow_id=workflow.id) + f"#{anchor or name}", 303)
+    return page(who, workflow, status, **{name: section})
+
+
+@bp.get("/workflows/<uuid:workflow_id>")
+@login_required
+def detail(workflow_id: uuid.UUID):
+    """Everything about one workflow; owners get the forms, everyone else reads."""
+    who = current_requester()
+    return page(who, get_visible_workflow(who, workflow_id))
+
+
+# --- Source and destination -------------------------------------------------------------------
+
+def _endpoint(workflow: Workflow, slug: str) -> WorkflowEndpoint:
+    if slug not in ENDPOINT_SLUGS:
+        abort(404)
+    return workflow.endpoint(ENDPOINT_SLUGS[slug])
+
+
+def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[dict, list[FieldMessage]]:
+    """The PATCH body of §2.5 a post describes: connection type, connector and the settings document."""
+    connection_type = form.get("connection_type", "")
+    data: dict = {"connection_type": connection_type, "connector_instance_id": None}
+    problems: list[FieldMessage] = []
+    raw = form.get("connector_instance_id", "").strip()
+    if raw:
+        try:
+            data["connector_instance_id"] = uuid.UUID(raw)
+        except ValueError:
+            problems.append(FieldMessage("invalid", "Must be a valid UUID.", "connector_instance_id"))
+    schema = settings_schema_for(endpoint.endpoint_type, connection_type)
+    if connection_type and schema is not None:
+        data["configuration"], more = read_form(schema, form, "configuration")
+        problems.extend(more)
+    return data, problems
+
+
+@bp.get("/workflows/<uuid:workflow_id>/endpoints/<slug>")
+@login_required
+def endpoint_form(workflow_id: uuid.UUID, slug: str):
+    """The form for another connection type, with its defaults (a preview: nothing is saved)."""
+    who = current_requester()
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    endpoint = _endpoint(workflow, slug)
+    wanted = request.args.get("connection_type")
+    allowed = ALLOWED_CONNECTION_TYPES[EndpointType(endpoint.endpoint_type)]
+    section = endpoint_section(who, workflow, slug, can_edit=True,
+                               connection_type=wanted if wanted in allowed else None)
+    if is_htmx():
+        return render_template("workflows/_endpoint.html", section=section)
+    return page(who, workflow, **{slug: section})
+
+
+@bp.post("/workflows/<uuid:workflow_id>/endpoints/<slug>")
+@login_required
+def save_endpoint(workflow_id: uuid.UUID, slug: str):
+    """Configure the source or destination through the API's endpoint service (§2.5 rules)."""
+    who = current_requester()
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    endpoint = _endpoint(workflow, slug)
+    data, problems = parse_endpoint_form(endpoint, request.form)
+    try:
+        endpoints.update(who, endpoint, data, problems)
+    except ValidationFailed as exc:
+        section = endpoint_section(who, workflow, slug, can_edit=True, connection_type=data["connection_type"],
+                                   connector_id=request.form.get("connector_instance_id", ""),
+                                   document=data.get("configuration"), messages=exc.messages)
+        return section_response(who, workflow, slug, section, 400, template="workflows/_endpoint.html")
+    section = endpoint_section(who, workflow, slug, can_edit=True, saved=True)
+    return section_response(who, workflow, slug, section, template="workflows/_endpoint.html")
+
+
+# --- Sharing ----------------------------------------------------------------------------------
+
+def _uuid_list(values: list[str], attr: str) -> tuple[list[uuid.UUID], list[FieldMessage]]:
+    ids, problems = [], []
+    for index, value in enumerate(values):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            problems.append(FieldMessage("invalid", "Must be a valid UUID.", f"{attr}.{index}"))
+    return ids, problems
+
+
+@bp.post("/workflows/<uuid:workflow_id>/sharing")
+@login_required
+def save_sharing(workflow_id: uuid.UUID):
+    """Shared users and the org-wide switch, through the workflow update service (§1.4)."""
+    who = current_requester()
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    raw = request.form.getlist("shared_users")
+    shared, problems = _uuid_list(raw, "shared_users")
+    data = {"shared_to_org": "shared_to_org" in request.form, "shared_users": shared}
+    try:
+        workflows.update(who, workflow, data, problems)
+    except ValidationFailed as exc:
+        section = sharing_section(who, workflow, can_edit=True, shared_to_org=data["shared_to_org"],
+                                  shared_ids=set(raw), messages=exc.messages)
+        return section_response(who, workflow, "sharing", section, 400)
+    section = sharing_section(who, workflow, can_edit=True, message="Sharing saved.")
+    return section_response(who, workflow, "sharing", section)
+
+
+def _member_id(form: MultiDict) -> uuid.UUID:
+    """The chosen member of the add-owner form (400 `required` / `invalid` on attr user_id)."""
+    raw = form.get("user_id", "").strip()
+    if not raw:
+        raise ValidationFailed("Choose a member.", code="required", attr="user_id")
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ValidationFailed("Must be a valid UUID.", attr="user_id") from None
+
+
+@bp.post("/workflows/<uuid:workflow_id>/owners")
+@login_required
+def add_owner(workflow_id: uuid.UUID):
+    """Make a member a co-owner (a viewer is promoted), §2.2."""
+    who = current_requester()
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    try:
+        sharing.add_owner(workflow, _member_id(request.form))
+    except ValidationFailed as exc:
+        section = sharing_section(who, workflow, can_edit=True, messages=exc.messages)
+        return section_response(who, workflow, "sharing", section, 400)
+    section = sharing_section(who, workflow, can_edit=True, message="Owner added.")
+    return section_response(who, workflow, "sharing", section)
+
+
+@bp.post("/workflows/<uuid:workflow_id>/owners/<uuid:user_id>/delete")
+@login_required
+def remove_owner(workflow_id: uuid.UUID, user_id: uuid.UUID):
+    """Remove a co-owner; never the last one (409 shown in the section)."""
+    who = current_requester()
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    try:
+        sharing.remove_owner(workflow, user_id)
+    except Conflict as exc:
+        section = sharing_section(who, workflow, can_edit=True, messages=exc.messages)
+        return section_response(who, workflow, "sharing", section, 409)
+    if not is_owner(workflow, who):
+        flash("You are no longer an owner of this workflow.", "info")
+        visible = workflow_pages.is_visible(who, workflow_id)
+        return hx_redirect(url_for(".detail", workflow_id=workflow_id) if visible else url_for("web_workflows.index"))
+    section = sharing_section(who, workflow, can_edit=True, message="Owner removed.")
+    return section_response(who, workflow, "sharing", section)
