@@ -148,3 +148,38 @@ def test_postgresql_destination_schema_qualified_table(app, world, acme, storage
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+def test_folder_escaping_the_root_is_refused_at_execute(app, world, acme, storage_root):
+    """A `..` folder stored behind the API's back still cannot leave the connector root."""
+    outside = storage_root.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.txt").write_text("Total: 1")
+    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "SOURCE", "FILESYSTEM", connector)
+    configure(workflow, "DESTINATION", "API")
+    endpoint = workflow.endpoint("SOURCE")
+    endpoint.configuration = {**endpoint.configuration, "folders": ["../outside"]}
+    db.session.commit()
+    response = world.api("owner").post("workflow/execute/", json={"workflow_id": str(workflow.id)})
+    assert response.status_code == 400
+    assert response.json["errors"][0]["detail"].startswith("The source configuration is invalid: configuration.folders.0:")
+
+
+def test_symlink_out_of_the_root_is_not_listed(app, world, acme, storage_root):
+    outside = storage_root.parent / "outside-link-target"
+    outside.mkdir(exist_ok=True)
+    (outside / "secret.txt").write_text("Total: 1")
+    (storage_root / "in").mkdir()
+    (storage_root / "in" / "ok.txt").write_text("Total: 2")
+    (storage_root / "in" / "link.txt").symlink_to(outside / "secret.txt")
+    (storage_root / "in" / "linkdir").symlink_to(outside, target_is_directory=True)
+    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"])
+    configure(workflow, "DESTINATION", "API")
+    execution_id = _execute(world, workflow)
+    run_jobs(app)
+    files = world.api("owner").get(f"workflow/execution/{execution_id}/files/").json["results"]
+    assert [f["file_path"] for f in files] == ["in/ok.txt"]

@@ -142,7 +142,8 @@ def test_create_saves_and_returns_to_the_list(client, world, storage_root):
 
 def test_create_seals_the_secret_and_never_shows_it(app, client, world):
     token = web_login(client, "owner@acme.test")
-    response = _post(client, "/connectors", token, connector_id="s3", **_s3_form(**{"connector_metadata.secret": SECRET}))
+    form = _s3_form(**{"connector_metadata.secret": SECRET})
+    response = _post(client, "/connectors", token, connector_id="s3", **form)
     assert response.status_code == 303
     connector = db.session.scalar(select(Connector))
     assert SECRET not in str(connector.connector_metadata)

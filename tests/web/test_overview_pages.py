@@ -106,12 +106,16 @@ def test_day_bucket_reads_sqlite_strings_and_postgres_timestamps():
 
 # --- Chart geometry ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("maximum, top, step", [(0, 4, 1), (1, 1, 1), (3, 3, 1), (7, 8, 2), (37, 40, 10), (990, 1000, 250)])
+@pytest.mark.parametrize("maximum, top, step", [
+    (0, 4, 1), (1, 1, 1), (3, 3, 1), (7, 8, 2), (37, 40, 10), (990, 1000, 250),
+])
 def test_scales_are_round(maximum, top, step):
     assert nice_scale(maximum) == (top, step)
 
 
-@pytest.mark.parametrize("seconds, text", [(0.25, "250 ms"), (12.44, "12.4 s"), (185, "3 min 05 s"), (3720, "1 h 02 min")])
+@pytest.mark.parametrize("seconds, text", [
+    (0.25, "250 ms"), (12.44, "12.4 s"), (185, "3 min 05 s"), (3720, "1 h 02 min"),
+])
 def test_durations_read_like_people_say_them(seconds, text):
     assert format_seconds(seconds) == text
 
@@ -152,8 +156,8 @@ def test_page_draws_accessible_svg_charts(client, world):
     web_login(client, "owner@acme.test")
     html = client.get("/overview").get_data(as_text=True)
     for chart in ("chart-executions", "chart-files", "chart-failure", "chart-slowest"):
-        assert re.search(rf'<svg class="chart" id="{chart}"[^>]*role="img"\s+aria-labelledby="{chart}-title {chart}-desc"',
-                         html), chart
+        labelled = rf'<svg class="chart" id="{chart}"[^>]*role="img"\s+aria-labelledby="{chart}-title {chart}-desc"'
+        assert re.search(labelled, html), chart
         assert f'<title id="{chart}-title">' in html and f'<desc id="{chart}-desc">' in html
     assert f"<title>{utcnow().date().isoformat()} · COMPLETED: 1</title>" in html
     assert "2 executions in 30 days: 1 completed, 1 failed" in html

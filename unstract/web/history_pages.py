@@ -98,7 +98,7 @@ def _total(workflow: Workflow) -> int:
 def list_url(workflow: Workflow, form: dict, number: int | None = None) -> str:
     """The list's URL with these filters (and page)."""
     args = {key: value for key, value in form.items() if value and not (key == "ordering" and value == "-created_at")}
-    return url_for("web_history.index", workflow_id=workflow.id, **args, **({"page": number} if number else {}))
+    return url_for("web_history.index", workflow_id=workflow.id, **args, **({"page": number} if number and number > 1 else {}))
 
 
 def back_to_list(workflow: Workflow, source):

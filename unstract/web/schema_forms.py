@@ -314,7 +314,7 @@ def friendly(message: FieldMessage) -> str:
         return "This field is required."
     if detail.startswith("[]") and ("should be non-empty" in detail or "is too short" in detail):
         return "Add at least one."
-    if message.code == "min_length" and detail.startswith("''"):
+    if detail.startswith("'' ") and (message.code == "min_length" or " does not match " in detail):
         return "This field may not be blank."
     if " does not match " in detail:
         return f"{detail.split(' does not match ', 1)[0]} is not in the expected format."

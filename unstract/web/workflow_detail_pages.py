@@ -21,7 +21,13 @@ from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, Workflow, Wo
 from unstract.services import endpoints, sharing, workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form
-from unstract.web.workflow_sections import ENDPOINT_SLUGS, detail_context, endpoint_section, sharing_section
+from unstract.web.workflow_sections import (
+    ENDPOINT_SLUGS,
+    detail_context,
+    endpoint_section,
+    run_section,
+    sharing_section,
+)
 from unstract.web.workflows_pages import bp, hx_redirect
 
 
@@ -31,14 +37,18 @@ def page(who: Requester, workflow: Workflow, status: int = 200, **sections):
 
 
 def section_response(who: Requester, workflow: Workflow, name: str, section, status: int = 200, *,
-                     template: str | None = None, anchor: str | None = None):
-    """htmx: the section's partial; a plain form: back to the page (success) or the page with errors."""
+                     template: str | None = None, variable: str | None = None):
+    """htmx: the section's partial; a plain form: back to the page (success) or the page with errors.
+
+    `name` is the section's key in detail_context and its anchor; the partial is workflows/_<name>.html
+    showing the variable <name>, unless `template`/`variable` say otherwise.
+    """
     if is_htmx():
-        return render_template(template or f"workflows/_{name}.html", **{name: section}), status
+        return render_template(template or f"workflows/_{name}.html", **{variable or name: section}), status
     if status < 300:
         if getattr(section, "message", ""):
             flash(section.message, "success")
-        return redirect(url_for("web_workflows.detail", workflow_id=workflow.id) + f"#{anchor or name}", 303)
+        return redirect(url_for("web_workflows.detail", workflow_id=workflow.id) + f"#{name}", 303)
     return page(who, workflow, status, **{name: section})
 
 
@@ -106,9 +116,13 @@ def save_endpoint(workflow_id: uuid.UUID, slug: str):
         section = endpoint_section(who, workflow, slug, can_edit=True, connection_type=data["connection_type"],
                                    connector_id=request.form.get("connector_instance_id", ""),
                                    document=data.get("configuration"), messages=exc.messages)
-        return section_response(who, workflow, slug, section, 400, template="workflows/_endpoint.html")
+        return section_response(who, workflow, slug, section, 400, template="workflows/_endpoint.html",
+                                variable="section")
     section = endpoint_section(who, workflow, slug, can_edit=True, saved=True)
-    return section_response(who, workflow, slug, section, template="workflows/_endpoint.html")
+    if is_htmx():  # the Run section depends on the source: redraw it too (out of band)
+        return (render_template("workflows/_endpoint.html", section=section)
+                + render_template("workflows/_run.html", run=run_section(workflow), oob=True))
+    return section_response(who, workflow, slug, section)
 
 
 # --- Sharing ----------------------------------------------------------------------------------

@@ -197,9 +197,9 @@ def sharing_section(who: Requester, workflow: Workflow, *, can_edit: bool, share
     if shared_ids is None:
         shared_ids = {str(person["id"]) for person in details["shared_users"]}
     people = [m for m in workflow_pages.org_members(who) if m.id not in owner_ids]
-    grouped = {"shared_users": [friendly(m) for m in messages if (m.attr or "").split(".")[0] == "shared_users"],
-               "user_id": [friendly(m) for m in messages if m.attr == "user_id"],
-               "": [friendly(m) for m in messages if (m.attr or "").split(".")[0] not in ("shared_users", "user_id")]}
+    grouped = {"shared_users": [m.detail for m in messages if (m.attr or "").split(".")[0] == "shared_users"],
+               "user_id": [m.detail for m in messages if m.attr == "user_id"],
+               "": [m.detail for m in messages if (m.attr or "").split(".")[0] not in ("shared_users", "user_id")]}
     return SharingSection(
         workflow_id=workflow.id, can_edit=can_edit,
         shared_to_org=details["shared_to_org"] if shared_to_org is None else shared_to_org,
