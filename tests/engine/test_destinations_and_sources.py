@@ -164,7 +164,8 @@ def test_folder_escaping_the_root_is_refused_at_execute(app, world, acme, storag
     db.session.commit()
     response = world.api("owner").post("workflow/execute/", json={"workflow_id": str(workflow.id)})
     assert response.status_code == 400
-    assert response.json["errors"][0]["detail"].startswith("The source configuration is invalid: configuration.folders.0:")
+    detail = response.json["errors"][0]["detail"]
+    assert detail.startswith("The source configuration is invalid: configuration.folders.0:")
 
 
 def test_symlink_out_of_the_root_is_not_listed(app, world, acme, storage_root):
