@@ -54,6 +54,7 @@ class Client:
     def __init__(self, port: int, headers: dict[str, str] | None = None):
         self.port, self.headers = port, headers or {}
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        self.last_headers: http.client.HTTPMessage | None = None
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
@@ -62,6 +63,7 @@ class Client:
             self.connection.request(method, path, body=body, headers={**self.headers, **(headers or {})})
             response = self.connection.getresponse()
             data = response.read()
+            self.last_headers = response.msg
         except (http.client.HTTPException, OSError):
             self.connection.close()
             raise
@@ -175,6 +177,8 @@ def execution_cases(dataset: Dataset, tail_after: int) -> list[Case]:
     log_order = [g.c.event_time, g.c.id]
     on_big = [g.c.execution_id == ex]
     return [
+        Case("executions", "status=PENDING (no rows: the framework's floor)", f"workflow/{wf}/execution/?status=PENDING",
+             plain(e, [e.c.workflow_id == wf, e.c.status.in_(["PENDING"])], [e.c.created_at.desc(), e.c.id])),
         Case("executions", "no filter", f"workflow/{wf}/execution/",
              plain(e, [e.c.workflow_id == wf], [e.c.created_at.desc(), e.c.id])),
         Case("executions", "status=ERROR,STOPPED", f"workflow/{wf}/execution/?status=ERROR,STOPPED",

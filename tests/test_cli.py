@@ -203,6 +203,13 @@ def test_flask_routes_command_is_available(unstract):
     assert "/healthz" in result.stdout and "/api/v1/unstract/<org_id>/member/" in result.stdout
 
 
+@pytest.mark.parametrize("workers", ["-1", "two"])
+def test_serve_with_a_bad_worker_count_exits_2_before_starting_anything(unstract, workers, tmp_path):
+    result = unstract("serve", "--workers", workers, UNSTRACT_DATA_DIR=str(tmp_path / "data"))
+    assert result.exit_code == 2 and result.stdout == ""
+    assert not (tmp_path / "data" / "redis.sock").exists()
+
+
 def test_unknown_command_exits_2(unstract):
     assert unstract("frobnicate").exit_code == 2
 

@@ -34,6 +34,8 @@ def workers(base_env: dict, log_dir: Path, count: int = 2, **overrides):
     processes = [start_worker(env, log_dir, f"worker-{n}") for n in range(count)]
     try:
         yield processes
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker_logs(log_dir)}") from None
     finally:
         for process in processes:
             # The whole process group: RQ's scheduler runs in a child process of each worker.
@@ -42,6 +44,15 @@ def workers(base_env: dict, log_dir: Path, count: int = 2, **overrides):
             except ProcessLookupError:
                 pass
             process.wait(timeout=10)
+
+
+def worker_logs(log_dir: Path) -> str:
+    """The last lines of every worker's log, for a failure message."""
+    parts = []
+    for log in sorted(log_dir.glob("worker-*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        parts.append(f"--- {log.name}\n" + "\n".join(lines[-40:]))
+    return "\n".join(parts)
 
 
 def describe_runs() -> str:

@@ -338,6 +338,8 @@ def test_connector_form_shows_server_errors_inline_then_creates(world, page, log
     login("owner@acme.test")
     page.goto("/connectors")
     page.get_by_role("link", name="New connector").first.click()
+    page.wait_for_url("**/connectors/new")
+    page.wait_for_load_state()  # htmx is loaded (deferred) before the type is switched
     page.get_by_label("Type").select_option("s3")
     page.get_by_label("Bucket").wait_for()  # fields swapped in by htmx
     assert page.get_by_label("Secret access key").get_attribute("type") == "password"

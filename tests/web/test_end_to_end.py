@@ -84,7 +84,7 @@ def log_ids(page) -> set[str]:
     return set(page.locator("#log-lines li").evaluate_all("rows => rows.map(r => r.dataset.id)"))
 
 
-def test_build_run_watch_live_and_clear_history(page, login, folders, live_worker):
+def test_build_run_watch_live_and_clear_history(world, page, login, folders, live_worker):
     dialogs = watch_dialogs(page)
     login("owner@acme.test")
     build_workflow_in_the_pages(page, folders)

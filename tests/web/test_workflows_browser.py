@@ -63,6 +63,7 @@ def test_owner_creates_configures_and_runs_a_workflow(page, login, folders):
     page.locator("#tool-add [name='metadata.rules.1.type']").select_option("number")
     page.get_by_role("button", name="Add step").click()
     page.locator("#tools h3", has_text="Step 2: Field extractor").wait_for()
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "workflow-detail")
 
     page.get_by_role("button", name="Run now").click()

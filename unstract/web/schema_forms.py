@@ -199,7 +199,7 @@ def display_text(item: FormField) -> str:
     if item.widget == "password":
         return "(hidden)"
     if item.widget == "rows":
-        return f"{len(item.rows)} {item.row_label}(s)"
+        return ", ".join(row[0].display for row in item.rows if row) or "—"
     return item.value or "—"
 
 

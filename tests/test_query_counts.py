@@ -1,0 +1,135 @@
+"""SQL statements per list request: a fixed number whatever the rows on the page hold (no N+1 queries)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.api.factories import make_connector
+from tests.factories import (
+    add_membership,
+    make_execution,
+    make_file_execution,
+    make_histories,
+    make_log,
+    make_workflow,
+)
+from unstract.extensions import db
+from unstract.models import ToolInstance
+from unstract.services import accounts
+
+# Statements of a page that is not full: authentication (key, its user, org, membership), the parent lookups,
+# the page and the loaders of its related rows. A full page adds its count.
+BUDGETS = {"workflows": 9, "executions": 7, "files": 7, "logs": 7, "file-histories": 7, "connectors": 5}
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every SQL statement the engine sends while the block runs."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def count_statements(api, path: str) -> tuple[int, dict]:
+    """Statements of one GET (after a first one, so the key's last-use write is not counted)."""
+    assert api.get(path).status_code == 200
+    with statements() as sent:
+        response = api.get(path)
+    assert response.status_code == 200, response.get_json()
+    return len(sent), response.get_json()
+
+
+def add_workflows(world, n: int) -> list:
+    """Workflows of the owner, each with two viewers, a co-owner, a creator and two tool instances."""
+    made = []
+    for _ in range(n):
+        workflow = make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
+        add_membership(workflow, world.users["member"])
+        add_membership(workflow, world.users["admin"], "owner")
+        db.session.add_all([ToolInstance(workflow_id=workflow.id, tool_id="text_extractor", step=1),
+                            ToolInstance(workflow_id=workflow.id, tool_id="field_extractor", step=2)])
+        db.session.commit()
+        made.append(workflow)
+    return made
+
+
+def grow(world, kind: str, n: int) -> str:
+    """Make `n` rows of one list (and what they refer to); returns the list's path."""
+    if kind == "workflows":
+        add_workflows(world, n)
+        return "workflow/?page_size=50"
+    if kind == "connectors":
+        for k in range(n):
+            creator = ("owner", "viewer", "member", "admin")[k % 4]
+            make_connector(world, f"Store {k} {creator}", creator=creator)
+        return "connector/?page_size=50"
+    workflow = add_workflows(world, 1)[0]
+    execution = make_execution(workflow, status="COMPLETED")
+    if kind == "executions":
+        for _ in range(n - 1):
+            make_execution(workflow, status="ERROR")
+        return f"workflow/{workflow.id}/execution/?page_size=50"
+    files = [make_file_execution(execution, status="COMPLETED") for _ in range(n)]
+    if kind == "files":
+        return f"workflow/execution/{execution.id}/files/?page_size=50"
+    if kind == "logs":
+        for k in range(n):
+            make_log(execution, f"line {k}", file_execution=files[k] if k % 2 else None)
+        return f"workflow/execution/{execution.id}/logs/?page_size=50"
+    make_histories(workflow, n)
+    return f"workflow/{workflow.id}/file-histories/?page_size=50"
+
+
+KINDS = list(BUDGETS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_list_request_sends_the_same_statements_for_one_row_and_for_many(world, kind):
+    owner = world.api("owner")
+    one = count_statements(owner, grow(world, kind, 1))
+    db.session.remove()
+    many = count_statements(owner, grow(world, kind, 12))
+    assert many[1]["count"] >= 12
+    assert many[0] == one[0], f"{kind}: {one[0]} statements for one row, {many[0]} for {many[1]['count']}"
+    assert many[0] <= BUDGETS[kind], f"{kind}: {many[0]} statements, budget {BUDGETS[kind]}"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_full_page_adds_only_its_count(world, kind):
+    owner = world.api("owner")
+    path = grow(world, kind, 12).replace("page_size=50", "page_size=5")
+    full, body = count_statements(owner, path)
+    last, last_body = count_statements(owner, path + "&page=3")
+    assert body["count"] == last_body["count"] >= 12
+    assert len(body["results"]) == 5 and last_body["previous"] is not None
+    assert full == last + 1 <= BUDGETS[kind] + 1
+
+
+def test_workflow_list_loads_related_rows_once_per_page_not_per_workflow(world):
+    owner = world.api("owner")
+    add_workflows(world, 6)
+    with statements() as sent:
+        body = owner.get("workflow/?page_size=50").get_json()
+    assert body["count"] == 6 and all(len(w["tool_instances"]) == 2 for w in body["results"])
+    assert all(sorted(w["owner_emails"]) == ["admin@acme.test", "owner@acme.test"] for w in body["results"])
+    assert sum("FROM tool_instance" in s for s in sent) == 1
+    assert sum("FROM workflow_membership" in s and "EXISTS" not in s for s in sent) == 1
+
+
+def test_members_list_is_one_page_query_plus_authentication(world):
+    owner = world.api("owner")
+    assert count_statements(owner, "member/")[0] <= 5
+    accounts.add_user("late@acme.test", "password123", "acme", "member")
+    assert count_statements(owner, "member/")[0] <= 5
+
