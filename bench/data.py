@@ -310,10 +310,9 @@ def execution_log_specs(files: list[uuid.UUID], count: int) -> Iterator[tuple[uu
 
 
 def big_log_specs(files: list[uuid.UUID]) -> Iterator[tuple[uuid.UUID | None, str]]:
-    n = 0
-    while True:
-        yield (None, "PROCESSING") if n % 20 == 0 else (files[n % len(files)], STAGES[n % len(STAGES)])
-        n += 1
+    """Endless rows of the big execution: one in 20 execution-level, the others cycling over its files."""
+    for n in itertools.count():
+        yield (None, "PROCESSING") if n % 20 == 19 else (files[(n - n // 20) % len(files)], STAGES[n % len(STAGES)])
 
 
 def log_specs(plan: ExecutionPlan, total: int) -> Iterator[tuple[uuid.UUID, uuid.UUID | None, str]]:

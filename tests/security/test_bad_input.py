@@ -117,7 +117,8 @@ def test_wrong_content_types_are_415_on_every_body_route(owner, scene, rule, met
     for content_type in types:
         response = owner.request(method, path, data=json.dumps(body), content_type=content_type)
         assert response.status_code == 415, content_type
-        assert response.json == error(415, "unsupported_media_type", f'Unsupported media type "{content_type}" in request.')
+        detail = f'Unsupported media type "{content_type}" in request.'
+        assert response.json == error(415, "unsupported_media_type", detail)
 
 
 @pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
@@ -154,8 +155,8 @@ def test_malformed_json_and_non_objects_are_400(owner, scene, rule, method):
         assert response.json == error(400, "invalid", "Expected a JSON object."), raw
 
 
-@pytest.mark.parametrize(("method", "path"), [("PUT", "workflow/active/{}/"), ("POST", "workflow/{}/clear-file-marker/"),
-                                               ("DELETE", "workflow/{}/")])
+@pytest.mark.parametrize(("method", "path"), [("PUT", "workflow/active/{}/"), ("DELETE", "workflow/{}/"),
+                                              ("POST", "workflow/{}/clear-file-marker/")])
 def test_routes_that_read_no_body_ignore_its_type_and_content(owner, scene, method, path):
     response = owner.request(method, path.format(scene["private"]["workflow_id"]), data="{oops",
                              content_type="text/plain")

@@ -46,7 +46,7 @@ def _run_into_unreachable_database(app, world, storage_root) -> tuple[Execution,
     return db.session.get(Execution, uuid.UUID(execution_id)), answers
 
 
-def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog):
+def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     execution, answers = _run_into_unreachable_database(app, world, storage_root)
     files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)).all()
@@ -55,9 +55,7 @@ def test_a_database_password_used_by_a_failing_run_never_shows(app, world, stora
     run_logs = db.session.scalars(select(ExecutionLog.data)).all()
     places = {"answers": answers, "stored": [str(value) for value in stored], "run logs": [json.dumps(run_logs)],
               "errors": [execution.error_message, *(file.execution_error or "" for file in files)],
-              "app logs": [caplog.text]}
+              "app logs": [caplog.text, *capfd.readouterr()]}
     for where, texts in places.items():
         assert not any(SECRET in item for item in texts), where
     assert any('"password": "********"' in answer or '"password":"********"' in answer for answer in answers)
-    print("CAPLOG", len(caplog.records), caplog.text[:800])
-    print("ERR", places["errors"])

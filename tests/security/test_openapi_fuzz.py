@@ -13,6 +13,7 @@ their executions are terminal (STOP/NEXT/CONTINUE are refused at once); `timeout
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 import schemathesis
@@ -38,7 +39,8 @@ OPERATIONS = sorted((PREFIX + RULE_VARIABLE.sub(r"{\1}", rule), method) for rule
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection]
 # UNSTRACT_FUZZ_EXAMPLES raises the bound for a longer hunt outside CI.
-FUZZ_SETTINGS = settings(max_examples=int(os.environ.get("UNSTRACT_FUZZ_EXAMPLES", "20")), deadline=None, derandomize=True, database=None, print_blob=True,
+FUZZ_SETTINGS = settings(max_examples=int(os.environ.get("UNSTRACT_FUZZ_EXAMPLES", "20")), deadline=None,
+                         derandomize=True, database=None, print_blob=True,
                          suppress_health_check=list(HealthCheck),
                          phases=[Phase.explicit, Phase.generate, Phase.shrink])
 ID_KEYS = ("workflow_id", "execution_id", "history_id", "instance_id", "endpoint_id", "connector_id", "user_id")
@@ -70,13 +72,23 @@ def case_strategy(operation, ids: dict, token: str):
     return st.one_of(strategies)
 
 
+def is_uuid(value) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def aim_body(case, ids: dict, use_real: bool) -> None:
-    """Name a real workflow in bodies and queries that take one; cap execute's wait at one second."""
+    """Swap a generated workflow UUID in a body or query for a real one; cap execute's wait at one second.
+
+    Only well-formed UUIDs are swapped, so a negative case stays invalid.
+    """
     body = case.body if isinstance(case.body, dict) else None
-    if use_real and body is not None and "workflow_id" in body:
-        body["workflow_id"] = ids["workflow_id"]
-    if use_real and isinstance(case.query, dict) and "workflow_id" in case.query:
-        case.query["workflow_id"] = ids["workflow_id"]
+    for container in (body, case.query if isinstance(case.query, dict) else None):
+        if use_real and container is not None and is_uuid(container.get("workflow_id")):
+            container["workflow_id"] = ids["workflow_id"]
     timeout = body.get("timeout") if body is not None else None
     if isinstance(timeout, int) and not isinstance(timeout, bool) and 1 < timeout <= 300:
         body["timeout"] = 1

@@ -43,11 +43,14 @@ def watch_dialogs(page) -> list[str]:
 
 def create_connector(page, name: str, path) -> None:
     page.goto("/connectors/new")
+    kind = page.locator("#field-connector_id")
+    if kind.input_value() != "local_storage":  # a change redraws the settings: wait for them before typing
+        kind.select_option("local_storage")
+        page.locator("#metadata-fields legend", has_text="Local").wait_for()
     page.fill("#field-connector_name", name)
-    page.locator("#field-connector_id").select_option("local_storage")
     page.locator("[name='connector_metadata.path']").fill(str(path))
     page.get_by_role("button", name="Create connector").click()
-    page.wait_for_url("**/connectors")
+    page.get_by_text(f"Connector “{name}” created.").wait_for()
 
 
 def save_endpoint(page, slug: str, connector: str, **settings) -> None:
@@ -179,5 +182,6 @@ def test_log_panel_follows_the_tail_unless_scrolled_up_and_filters_reload_it(pag
     execution = db.session.get(Execution, execution.id)
     execution.status = "COMPLETED"
     db.session.commit()
-    page.locator("#log-poller[data-polling='no']").wait_for(timeout=5000)
+    page.locator("#log-poller[data-polling='no']").wait_for(state="attached", timeout=5000)
     page.locator("#exec-status .status-completed").wait_for(timeout=5000)
+    assert page.locator("#log-poller").get_attribute("hx-trigger") is None

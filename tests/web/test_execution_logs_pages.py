@@ -180,5 +180,18 @@ def test_poll_sends_the_file_filter_once_files_are_listed(viewer, execution):
 def test_logs_need_a_visible_workflow(app, world, execution):
     for email, status in (("owner@acme.test", 200), ("admin@acme.test", 200), ("viewer@acme.test", 200),
                           ("member@acme.test", 404), ("outsider@other.test", 404)):
-        assert PageUser(app, email).get(logs_url(execution, "?after=0"), fragment=True).status_code == status
+        assert PageUser(app, email).get(logs_url(execution, "?after=0")).status_code == status
     assert PageUser(app).get(logs_url(execution)).status_code == 302
+
+
+def test_polls_for_an_execution_that_is_gone_are_told_to_stop(viewer, world, workflow, execution):
+    hidden = make_execution(make_workflow(world.users["owner"], "acme"))
+    urls = [logs_url(execution, "?after=0"), f"/executions/{execution.id}", f"/executions/{hidden.id}"]
+    for url in urls[:2]:
+        assert viewer.get(url, fragment=True).status_code == 200
+    db.session.delete(workflow)
+    db.session.commit()
+    for url in urls:
+        response = viewer.get(url, fragment=True)
+        assert response.status_code == 286 and text(response) == ""  # htmx cancels the polling trigger
+        assert viewer.get(url).status_code == 404

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.factories import make_execution, make_file_execution, make_log, make_workflow
+from tests.factories import make_execution, make_file_execution, make_workflow
 from tests.web.page_users import PageUser, text
 from unstract.extensions import db
 from unstract.models import Execution

@@ -21,7 +21,8 @@ def rows(response) -> list[str]:
 
 def remaining(workflow) -> int:
     db.session.rollback()
-    return db.session.scalar(select(func.count()).select_from(FileHistory).where(FileHistory.workflow_id == workflow.id))
+    query = select(func.count()).select_from(FileHistory).where(FileHistory.workflow_id == workflow.id)
+    return db.session.scalar(query)
 
 
 @pytest.fixture
@@ -123,7 +124,8 @@ def test_history_needs_a_visible_workflow(app, world, workflow):
 
 def test_viewers_see_no_delete_or_clear_controls(owner, viewer, workflow):
     make_history(workflow, status="ERROR")
-    owner_page, viewer_page = text(owner.get(url(workflow, "?status=ERROR"))), text(viewer.get(url(workflow, "?status=ERROR")))
+    owner_page = text(owner.get(url(workflow, "?status=ERROR")))
+    viewer_page = text(viewer.get(url(workflow, "?status=ERROR")))
     for control in ('id="clear-matching"', 'id="markers"', ">Delete<"):
         assert control in owner_page and control not in viewer_page
 
@@ -201,6 +203,7 @@ def test_bulk_clear_without_a_filter_or_with_a_bad_one_is_refused(owner, workflo
     make_history(workflow)
     none = owner.post(url(workflow, "/clear"), {"confirm": "yes"}, fragment=True)
     assert none.status_code == 400 and "At least one filter (ids, status, execution_count_min" in text(none)
+    assert none.headers["HX-Retarget"] == "#clear-confirm"
     bad = owner.post(url(workflow, "/clear"), {"execution_count_min": "-3", "confirm": "yes"}, fragment=True)
     assert bad.status_code == 400 and "Ensure this value is greater than or equal to 0." in text(bad)
     assert remaining(workflow) == 1

@@ -119,7 +119,11 @@ def test_saving_a_source_stores_the_document_with_defaults(owner_client, workflo
                        maxFiles="7", fileReprocessingHandling="reprocess_after_interval", reprocessInterval="2",
                        intervalUnit="months", fileProcessingOrder="oldest_first")
     response = post(owner_client, f"/workflows/{workflow.id}/endpoints/source", data, headers=htmx())
-    assert response.status_code == 200 and "Source saved." in html(response)
+    fragment = html(response)
+    assert response.status_code == 200 and fragment.lstrip().startswith('<section id="source"')
+    assert "Source saved." in fragment
+    run = fragment.split('<section id="run"')[1]
+    assert run.split(">")[0].endswith('hx-swap-oob="true"') and ">Run now</button>" in run
     saved = endpoint(workflow.id, "SOURCE")
     assert saved.connection_type == "FILESYSTEM" and saved.connector_instance_id == inbox.id
     assert saved.configuration == {
@@ -242,6 +246,15 @@ def test_sharing_errors_are_shown_and_nothing_changes(owner_client, world, workf
     response = post(owner_client, f"/workflows/{workflow.id}/sharing", data, headers=htmx())
     assert f"User {world.users['outsider'].id} is not a member of this organization." in html(response)
     assert roles(workflow.id) == {"owner@acme.test": "owner", "viewer@acme.test": "viewer"}
+
+
+def test_sharing_by_a_plain_form_redirects_or_renders_the_page_with_errors(owner_client, world, workflow):
+    ok = post(owner_client, f"/workflows/{workflow.id}/sharing", {"shared_to_org": "true"})
+    assert ok.status_code == 303 and ok.headers["Location"] == f"/workflows/{workflow.id}#sharing"
+    assert "Sharing saved." in html(owner_client.get(ok.headers["Location"]))
+    bad = post(owner_client, f"/workflows/{workflow.id}/sharing", {"shared_users": [str(world.users["owner"].id)]})
+    assert bad.status_code == 400 and is_full_page(html(bad))
+    assert f"User {world.users['owner'].id} is an owner of this workflow." in html(bad)
 
 
 def test_members_list_offers_non_owners_with_current_viewers_checked(owner_client, world, workflow):

@@ -125,6 +125,18 @@ def test_remove_rule_button_on_a_step_redraws_that_step_only(owner_client, workf
     assert len(steps(workflow.id)[0][2]["rules"]) == 2
 
 
+def test_row_buttons_without_htmx_return_the_whole_page_with_the_form_open(owner_client, workflow):
+    data = {"tool_id": "field_extractor", **rule(0, "total", "Total"), "_row": "add:metadata.rules"}
+    page = html(post(owner_client, f"/workflows/{workflow.id}/tools", data))
+    assert is_full_page(page) and 'id="add-metadata-rules-1-name"' in page
+    add_tool(workflow, "field_extractor", rules=[{"name": "a", "pattern": "a"}])
+    [step_id] = instance_ids(workflow.id)
+    page = html(post(owner_client, f"/workflows/{workflow.id}/tools/{step_id}",
+                     {**rule(0, "a", "a"), "_row": "add:metadata.rules"}))
+    assert is_full_page(page) and f'id="step-{step_id}-metadata-rules-1-name"' in page
+    assert '<details class="wf-step-edit" open>' in page and len(steps(workflow.id)[0][2]["rules"]) == 1
+
+
 def test_editing_a_step_saves_its_rules_or_shows_errors_with_the_form_open(owner_client, workflow):
     add_tool(workflow, "field_extractor", rules=[{"name": "a", "pattern": "a"}])
     [step_id] = instance_ids(workflow.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
@@ -11,6 +12,7 @@ from flask import request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
+from sqlalchemy import inspect as sa_inspect
 
 from unstract import errors
 from unstract.api.fields import BaseSchema, StrictInteger, min_value
@@ -39,6 +41,7 @@ MESSAGE_CODES = [
 ]
 JSON_TYPES = ("application/json",)
 MAX_PAGE_SIZE = 1000
+DEFERRED_OFFSET = 1000  # from this many rows deep, a page is located by its keys first (see page_rows)
 
 
 def message_code(detail: str) -> str:
@@ -179,20 +182,52 @@ def count_rows(query: Select) -> int:
     return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
 
 
+def invalid_page() -> errors.NotFound:
+    return errors.NotFound("Invalid page.", code="invalid_page")
+
+
+def single_key(query: Select):
+    """The primary key column of a SELECT of one whole mapped entity with a one-column key, else None."""
+    described = query.column_descriptions
+    if len(described) != 1 or described[0]["entity"] is None or described[0]["expr"] is not described[0]["entity"]:
+        return None
+    key = sa_inspect(described[0]["entity"]).primary_key
+    return key[0] if len(key) == 1 else None
+
+
+def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) -> list:
+    """The rows of one page. From DEFERRED_OFFSET on, the page's keys are found first, alone (a narrow
+    index-only scan skips the offset), then only those rows are read, in the same order."""
+    key = single_key(query) if scalars and offset >= DEFERRED_OFFSET else None
+    if key is not None:
+        keys = list(db.session.scalars(query.with_only_columns(key).limit(size).offset(offset)))
+        if not keys:
+            return []
+        query, offset = query.where(key.in_(keys)), 0
+    result = db.session.execute(query.limit(size).offset(offset))
+    return list(result.scalars() if scalars else result)
+
+
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
              scalars: bool = True) -> dict:
-    """One page of `query` in the contract's envelope; 404 invalid_page past the last page."""
+    """One page of `query` in the contract's envelope; 404 invalid_page past the last page.
+
+    The rows are read first: a page shorter than page_size is the last one, so its offset plus its rows
+    is the count, exactly, without a count query (a live log tail never pays for one).
+    """
     page, size = page_args()
-    total = count_rows(query) if count is None else count
-    if page > 1 and (page - 1) * size >= total:
-        error = errors.NotFound("Invalid page.", code="invalid_page")
-        raise error
-    result = db.session.execute(query.limit(size).offset((page - 1) * size))
-    rows = list(result.scalars() if scalars else result)
+    offset = (page - 1) * size
+    if count is not None and page > 1 and offset >= count:
+        raise invalid_page()
+    rows = page_rows(query, offset, size, scalars=scalars)
+    if count is None:
+        if page > 1 and not rows:
+            raise invalid_page()
+        count = offset + len(rows) if len(rows) < size else count_rows(query)
     items = [present(row) for row in rows] if present else rows
     return {
-        "count": total,
-        "next": page_url(page + 1) if page * size < total else None,
+        "count": count,
+        "next": page_url(page + 1) if page * size < count else None,
         "previous": page_url(page - 1) if page > 1 else None,
         "results": items,
     }
@@ -203,7 +238,7 @@ def paginate_list(items: list, present: Callable | None = None) -> dict:
     page, size = page_args()
     total = len(items)
     if page > 1 and (page - 1) * size >= total:
-        raise errors.NotFound("Invalid page.", code="invalid_page")
+        raise invalid_page()
     rows = items[(page - 1) * size:page * size]
     return {
         "count": total,
@@ -281,18 +316,41 @@ def document_error_responses(doc: dict, _doc_info: dict, **_kwargs) -> dict:
 
 def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
                paginated: bool = False, multipart: bool = False):
-    """Describe the request for OpenAPI while the view parses it itself, after lookups (§0.6)."""
-    doc: dict = {}
-    parameters = []
-    if query is not None:
-        parameters.append({"in": "query", "schema": query})
-    if paginated:
-        parameters.append({"in": "query", "schema": PageArgsSchema})
-    if parameters:
-        doc["parameters"] = parameters
-    if body is not None:
-        content = {"application/json": {"schema": body}}
-        if multipart:
-            content["multipart/form-data"] = {"schema": body}
-        doc["requestBody"] = {"required": False, "content": content}
-    return blp.doc(**doc)
+    """Describe the request for OpenAPI while the view parses it itself, after lookups (§0.6).
+
+    A `patch` view reads any subset of the body, so its body is documented with no required field.
+    """
+    def decorate(func):
+        doc: dict = {}
+        parameters = []
+        if query is not None:
+            parameters.append({"in": "query", "schema": query})
+        if paginated:
+            parameters.append({"in": "query", "schema": PageArgsSchema})
+        if parameters:
+            doc["parameters"] = parameters
+        if body is not None:
+            schema = optional_fields(body) if func.__name__ == "patch" else body
+            content = {"application/json": {"schema": schema}}
+            if multipart:
+                content["multipart/form-data"] = {"schema": schema}
+            doc["requestBody"] = {"required": False, "content": content}
+        return blp.doc(**doc)(func)
+    return decorate
+
+
+_optional_schemas: dict[type, type] = {}
+
+
+def optional_fields(schema: type[Schema]) -> type[Schema]:
+    """`schema` itself when no field is required, else a `<Name>PatchSchema` copy with none required."""
+    required = [name for name, field in schema._declared_fields.items() if field.required]
+    if not required:
+        return schema
+    if schema not in _optional_schemas:
+        declared = {name: copy.copy(field) for name, field in schema._declared_fields.items()}
+        for name in required:
+            declared[name].required = False
+        name = schema.__name__.removesuffix("Schema") + "PatchSchema"
+        _optional_schemas[schema] = BaseSchema.from_dict(declared, name=name)
+    return _optional_schemas[schema]

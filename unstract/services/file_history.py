@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -56,8 +57,36 @@ class HistoryFilter:
         if self.count_max is not None:
             conditions.append(FileHistory.execution_count <= min(self.count_max, INT_MAX))
         if self.path_pattern:
-            conditions.append(func.lower(FileHistory.file_path).like(self.path_pattern, escape="\\"))
+            conditions.extend(path_prefix_conditions(self.path_pattern))
         return conditions
+
+
+def path_prefix_conditions(pattern: str) -> list:
+    """lower(file_path) LIKE pattern, plus the range of strings starting with its prefix, which an index on
+    lower(file_path) can search (text_pattern_ops on PostgreSQL, whose ~>=~ ~<~ compare bytes like SQLite)."""
+    path = func.lower(FileHistory.file_path)
+    prefix = re.sub(r"\\(.)", r"\1", pattern.removesuffix("%"))
+    conditions = [path.like(pattern, escape="\\")]
+    if not prefix:
+        return conditions
+    postgres = db.engine.dialect.name == "postgresql"
+    conditions.append(path.op("~>=~", is_comparison=True)(prefix) if postgres else path >= prefix)
+    upper = prefix_successor(prefix)
+    if upper is not None:
+        conditions.append(path.op("~<~", is_comparison=True)(upper) if postgres else path < upper)
+    return conditions
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The least string greater than every string starting with `prefix` (code point order), if any."""
+    while prefix:
+        last = ord(prefix[-1]) + 1
+        if last == 0xD800:
+            last = 0xE000  # surrogates cannot be stored
+        if last <= 0x10FFFF:
+            return prefix[:-1] + chr(last)
+        prefix = prefix[:-1]
+    return None
 
 
 # --- Reading -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Page-shaped reads for the workflows dashboard: a page of workflows with their last run, members, connectors.
 
-The rules (visibility, search, ownership) are the API's: the queries start from services.workflows and
-unstract.auth; this module only shapes the results for pages, in a fixed number of queries per page.
+The rules (visibility, search, ownership) are the API's: the list starts from services.workflows.list_query
+and single rows from unstract.auth.visible_workflows; this module only shapes the results for pages, in a
+fixed number of queries per page.
 """
 
 from __future__ import annotations
@@ -110,13 +111,11 @@ def list_page(who: Requester, *, search: str | None = None, page: int = 1,
 
     A page past the last one shows the last page (a page link that went stale stays useful).
     """
-    base = visible_workflows(who)
-    if search:
-        base = base.where(Workflow.workflow_name.icontains(search, autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    base = workflows.list_query(who, search=search or None)
+    total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / page_size))
     page = min(max(page, 1), pages)
-    ordered = _with_owners(base).order_by(Workflow.modified_at.desc(), Workflow.id.asc())
+    ordered = base.order_by(Workflow.modified_at.desc(), Workflow.id.asc())
     found = list(db.session.scalars(ordered.limit(page_size).offset((page - 1) * page_size)))
     runs = last_runs([w.id for w in found])
     rows = [_row(w, who, runs.get(w.id)) for w in found]
@@ -125,11 +124,11 @@ def list_page(who: Requester, *, search: str | None = None, page: int = 1,
 
 def row(who: Requester, workflow_id: uuid.UUID) -> WorkflowRow:
     """One visible workflow as a table row (404 when not visible)."""
-    workflow = workflows_get(who, workflow_id)
+    workflow = visible_with_owners(who, workflow_id)
     return _row(workflow, who, last_runs([workflow.id]).get(workflow.id))
 
 
-def workflows_get(who: Requester, workflow_id: uuid.UUID) -> Workflow:
+def visible_with_owners(who: Requester, workflow_id: uuid.UUID) -> Workflow:
     """The visible workflow with its owners loaded fresh (404 when not visible)."""
     query = _with_owners(visible_workflows(who).where(Workflow.id == workflow_id))
     workflow = db.session.scalar(query.execution_options(populate_existing=True))
@@ -139,6 +138,7 @@ def workflows_get(who: Requester, workflow_id: uuid.UUID) -> Workflow:
 
 
 def is_visible(who: Requester, workflow_id: uuid.UUID) -> bool:
+    """Whether the requester may see the workflow (§0.4)."""
     query = select(visible_workflows(who).where(Workflow.id == workflow_id).exists())
     return bool(db.session.scalar(query))
 
@@ -170,8 +170,3 @@ def connector_choices(who: Requester) -> dict[str, list[ConnectorChoice]]:
     for r in db.session.execute(query):
         grouped.setdefault(r.connector_mode, []).append(ConnectorChoice(r.id, r.connector_name, r.connector_id))
     return grouped
-
-
-def can_edit(who: Requester, workflow: Workflow) -> bool:
-    """Owners (org admins included) may change a workflow; the API's rule."""
-    return workflows.can_update(who, workflow)["can_update"]

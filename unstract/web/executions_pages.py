@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.routing import BuildError
 
@@ -25,6 +25,8 @@ LOG_TAIL = 500  # rows shown when the panel (re)loads
 LOG_BATCH = 500  # rows appended per poll at most
 ACTIONS = ("STOP", "NEXT", "CONTINUE")
 EXECUTION_LEVEL = "null"
+STOP_POLLING = 286  # htmx cancels a polling trigger on this status
+SWAPPED_STATUSES = (200, 400, 409)  # static/app.js lets htmx swap these; other refusals answer 200 + message
 
 
 # --- Formatting helpers for the templates of this area ------------------------------------------
@@ -152,19 +154,37 @@ def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, wi
             "level_choices": tuple(LogLevel), "scope": request.args.get("file_execution_id", "")}
 
 
+def panel_context(execution: Execution, flt: queries.LogFilter, problems: dict) -> dict:
+    """The whole log panel, with the file filter's choices (`known`: how many it lists)."""
+    choices = pages.file_choices(execution)
+    return {**log_context(execution, flt, problems), "file_choices": choices, "known": len(choices)}
+
+
+def poll_context(execution: Execution, flt: queries.LogFilter) -> dict:
+    """Rows after the cursor; the file filter's choices too once the listing added files it lacks."""
+    raw = request.args.get("known_files", "")
+    known = int(raw) if raw.isdigit() else None
+    refresh = known not in (None, execution.total_files)
+    return {**log_context(execution, flt, {}, pages.log_after(execution, flt, LOG_BATCH)),
+            "file_choices": pages.file_choices(execution) if refresh else None,
+            "known": execution.total_files if refresh else known}
+
+
 def render_detail(execution: Execution, workflow: Workflow, who: Requester, flt, problems, *,
                   message: str | None = None, status: int = 200):
     """The full execution page."""
-    choices = pages.file_choices(execution)
-    context = {**live_context(execution, workflow, who, message=message),
-               **log_context(execution, flt, problems), "file_choices": choices, "known": len(choices)}
+    context = {**live_context(execution, workflow, who, message=message), **panel_context(execution, flt, problems)}
     return render_template("executions/detail.html", **context), status
 
 
-def known_files() -> int | None:
-    """How many files the page's log filter lists (sent back by the log poller)."""
-    raw = request.args.get("known_files", "")
-    return int(raw) if raw.isdigit() else None
+def lookup(who: Requester, execution_id: uuid.UUID) -> tuple[Execution, Workflow]:
+    """The visible execution; an htmx poll for one that is gone (or hidden now) is told to stop (286)."""
+    try:
+        return queries.get_visible_execution(who, execution_id)
+    except errors.NotFound:
+        if is_htmx() and request.method == "GET":
+            abort(Response(status=STOP_POLLING))
+        raise
 
 
 # --- Routes ------------------------------------------------------------------------------------
@@ -187,7 +207,7 @@ def index(workflow_id: uuid.UUID):
 def detail(execution_id: uuid.UUID):
     """One execution: live header, file table and log panel; htmx polls get the header and table."""
     who = current_requester()
-    execution, workflow = queries.get_visible_execution(who, execution_id)
+    execution, workflow = lookup(who, execution_id)
     if is_htmx():
         return render_template("executions/_live.html", **live_context(execution, workflow, who))
     return render_detail(execution, workflow, who, queries.LogFilter(), {})
@@ -198,20 +218,15 @@ def detail(execution_id: uuid.UUID):
 def logs(execution_id: uuid.UUID):
     """The log panel: with `after`, only newer rows (appended); otherwise the whole filtered panel."""
     who = current_requester()
-    execution, workflow = queries.get_visible_execution(who, execution_id)
+    execution, workflow = lookup(who, execution_id)
     flt, problems = parse_log_filter(request.args)
     status = 400 if problems else 200
     if not is_htmx():
         return render_detail(execution, workflow, who, flt, problems, status=status)
     if flt.after is None or problems:
-        choices = pages.file_choices(execution)
-        context = {**log_context(execution, flt, problems), "file_choices": choices, "known": len(choices)}
-        return render_template("executions/_log_panel.html", **context), status
-    window = pages.log_after(execution, flt, LOG_BATCH)  # the status was read first: no row is missed
-    refresh = known_files() not in (None, execution.total_files)
-    return render_template("executions/_log_rows.html", **log_context(execution, flt, {}, window),
-                           file_choices=pages.file_choices(execution) if refresh else None,
-                           known=execution.total_files if refresh else known_files())
+        return render_template("executions/_log_panel.html", **panel_context(execution, flt, problems)), status
+    # The execution's status was read before the rows, so a terminal answer never misses a row.
+    return render_template("executions/_log_rows.html", **poll_context(execution, flt))
 
 
 @bp.post("/executions/<uuid:execution_id>/action")
@@ -221,13 +236,13 @@ def action(execution_id: uuid.UUID):
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     message, status = run_action(who, execution, workflow, request.form.get("action", ""))
-    if not is_htmx() and status == 200:
-        return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
     execution = pages.fresh_execution(execution_id)
-    if not is_htmx():
-        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
-    return render_template("executions/_live.html",
-                           **live_context(execution, workflow, who, message=message)), status
+    if is_htmx():
+        context = live_context(execution, workflow, who, message=message)
+        return render_template("executions/_live.html", **context), status if status in SWAPPED_STATUSES else 200
+    if status == 200:
+        return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
+    return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
 
 
 def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:

@@ -98,7 +98,9 @@ def _total(workflow: Workflow) -> int:
 def list_url(workflow: Workflow, form: dict, number: int | None = None) -> str:
     """The list's URL with these filters (and page)."""
     args = {key: value for key, value in form.items() if value and not (key == "ordering" and value == "-created_at")}
-    return url_for("web_history.index", workflow_id=workflow.id, **args, **({"page": number} if number and number > 1 else {}))
+    if number and number > 1:
+        args["page"] = number
+    return url_for("web_history.index", workflow_id=workflow.id, **args)
 
 
 def back_to_list(workflow: Workflow, source):
@@ -179,8 +181,9 @@ def clear(workflow_id: uuid.UUID):
 
 
 def _clear_refused(workflow: Workflow, who: Requester, problems: dict):
-    if is_htmx():
-        return render_template("history/_clear_confirm.html", problems=problems, workflow=workflow), 400
+    if is_htmx():  # into the confirmation slot, whichever of the two clear forms asked
+        html = render_template("history/_clear_confirm.html", problems=problems, workflow=workflow)
+        return html, 400, {"HX-Retarget": "#clear-confirm", "HX-Reswap": "innerHTML"}
     return render_page(workflow, who, request.form, status=400, clear_problems=problems)
 
 

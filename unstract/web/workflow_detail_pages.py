@@ -23,6 +23,7 @@ from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form
 from unstract.web.workflow_sections import (
     ENDPOINT_SLUGS,
+    EndpointSection,
     detail_context,
     endpoint_section,
     run_section,
@@ -116,13 +117,17 @@ def save_endpoint(workflow_id: uuid.UUID, slug: str):
         section = endpoint_section(who, workflow, slug, can_edit=True, connection_type=data["connection_type"],
                                    connector_id=request.form.get("connector_instance_id", ""),
                                    document=data.get("configuration"), messages=exc.messages)
-        return section_response(who, workflow, slug, section, 400, template="workflows/_endpoint.html",
-                                variable="section")
-    section = endpoint_section(who, workflow, slug, can_edit=True, saved=True)
-    if is_htmx():  # the Run section depends on the source: redraw it too (out of band)
+        return _endpoint_response(who, workflow, section, 400)
+    return _endpoint_response(who, workflow, endpoint_section(who, workflow, slug, can_edit=True, saved=True))
+
+
+def _endpoint_response(who: Requester, workflow: Workflow, section: EndpointSection, status: int = 200):
+    """The endpoint's section; after a save htmx also gets the Run section, which depends on the source."""
+    if is_htmx() and status == 200:
         return (render_template("workflows/_endpoint.html", section=section)
                 + render_template("workflows/_run.html", run=run_section(workflow), oob=True))
-    return section_response(who, workflow, slug, section)
+    return section_response(who, workflow, section.slug, section, status, template="workflows/_endpoint.html",
+                            variable="section")
 
 
 # --- Sharing ----------------------------------------------------------------------------------
