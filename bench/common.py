@@ -85,7 +85,7 @@ def database(directory: Path, admin_url: str | None = None) -> Iterator[str]:
     from sqlalchemy import create_engine, make_url, text
 
     admin = make_url(admin_url)
-    name = f"bench_{secrets.token_hex(4)}"
+    name = f"bench_engine_{secrets.token_hex(4)}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -32,6 +32,9 @@ F1 = "F1: json.loads RecursionError on deeply nested JSON escapes as a 500 (comm
 F2 = "F2: NUL characters are passed to the database (PostgreSQL rejects them with a 500; SQLite stores them)"
 F3 = "F3: a lone surrogate (\\ud800) cannot be encoded by the database driver: 500"
 F4 = "F4: PATCH connector/endpoint/tool_instance look the object up before checking the content type"
+F6 = "F6: max_file_execution_count has no upper bound; 10**30 overflows the column: 500"
+F7 = "F7: NaN/Infinity are accepted as JSON (stored on SQLite, 500 on PostgreSQL)"
+F8 = "F8: paginate sends a huge page's OFFSET to the database: 500"
 F5 = "F5: a chunked body over MAX_CONTENT_LENGTH is truncated by werkzeug instead of refused with 413"
 
 
@@ -176,10 +179,15 @@ def test_unicode_names_round_trip_unchanged(owner, name):
 
 
 @pytest.mark.xfail(strict=True, reason=F2)
-def test_a_nul_character_in_a_name_is_refused(owner):
-    response = owner.post("workflow/", json={"workflow_name": "a\x00b"})
-    assert response.status_code == 400
-    assert db.session.scalar(db.select(db.func.count()).select_from(Workflow)) == 0
+def test_nul_characters_in_bodies_are_refused(owner, scene):
+    endpoint = f"workflow/endpoint/{scene['private']['endpoint_id']}/"
+    for method, path, body in (("POST", "workflow/", {"workflow_name": "a\x00b"}),
+                               ("POST", "workflow/", {"workflow_name": "Nul", "description": "\x00"}),
+                               ("POST", "workflow/", {"workflow_name": "Nul", "source_settings": {"k": "\x00"}}),
+                               ("PATCH", endpoint, {"configuration": {"folders": ["a\x00"]}})):
+        response = owner.request(method, path, json=body)
+        assert response.status_code == 400, body
+    assert db.session.scalar(db.select(db.func.count()).select_from(Workflow)) == 2
 
 
 @pytest.mark.xfail(strict=True, reason=F3)
@@ -210,6 +218,43 @@ def test_nul_characters_in_query_filters_are_no_server_error(owner, scene):
                          (histories, {"file_path": "\x00"})):
         response = owner.get(path, query_string=params)
         assert response.status_code in (200, 400), (path, params)
+
+
+@pytest.mark.xfail(strict=True, reason=F7)
+def test_nan_and_infinity_are_not_json(owner):
+    for raw in ('{"workflow_name": "n", "source_settings": NaN}', '{"workflow_name": "m", "status": -Infinity}',
+                '{"workflow_name": "i", "source_settings": [Infinity]}'):
+        response = owner.post("workflow/", data=raw, content_type="application/json")
+        assert response.json == error(400, "parse_error", "JSON parse error."), raw
+
+
+@pytest.mark.xfail(strict=True, reason=F6)
+def test_an_integer_too_large_for_its_column_is_a_validation_error(owner, scene):
+    huge = 10 ** 30
+    response = owner.post("workflow/", json={"workflow_name": "Huge", "max_file_execution_count": huge})
+    assert response.status_code == 400
+    assert response.json["errors"][0]["attr"] == "max_file_execution_count"
+
+
+def test_integers_beyond_64_bits_in_bounded_or_compared_fields_are_answered(owner, scene):
+    ids, huge = scene["private"], 10 ** 30
+    for method, path, body in (
+            ("POST", "workflow/execute/", {"workflow_id": ids["workflow_id"], "timeout": huge}),
+            ("POST", "tool_instance/", {"workflow_id": ids["workflow_id"], "tool_id": "text_extractor", "step": huge}),
+            ("PATCH", f"tool_instance/{ids['instance_id']}/", {"step": -huge}),
+            ("POST", f"workflow/{ids['workflow_id']}/file-histories/clear/", {"execution_count_min": huge}),
+            ("GET", f"workflow/{ids['workflow_id']}/file-histories/?execution_count_max={huge}", None),
+            ("GET", f"workflow/execution/{ids['execution_id']}/logs/?after={huge}", None),
+            ("GET", f"workflow/?page_size={huge}", None)):
+        response = owner.request(method, path, json=body)
+        assert response.status_code in (200, 400), (method, path)
+
+
+@pytest.mark.xfail(strict=True, reason=F8)
+@pytest.mark.parametrize("path", ["workflow/", "connector/", "member/", "workflow/execution/{execution_id}/logs/"])
+def test_a_page_number_beyond_any_table_is_invalid_page(owner, scene, path):
+    response = owner.get(path.format(**scene["private"]), query_string={"page": 10 ** 30})
+    assert (response.status_code, response.json) == (404, error(404, "invalid_page", "Invalid page."))
 
 
 # --- Paths and query strings ---------------------------------------------------------------------

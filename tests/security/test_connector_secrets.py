@@ -6,6 +6,7 @@ import json
 import logging
 import uuid
 
+import pytest
 from sqlalchemy import select, text
 
 from tests.engine.harness import add_tool, configure, run_jobs
@@ -14,6 +15,20 @@ from unstract.extensions import db
 from unstract.models import Connector, Execution, ExecutionLog, FileExecution
 
 SECRET = "pw-7f3a9c-never-shown"
+
+
+@pytest.fixture
+def app_loggers():
+    """Alembic's fileConfig (run by the migration in the `app` fixture) disables the loggers that existed
+    before it; turn ours back on so this test sees what they would log."""
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)
+               if name.startswith(("unstract", "rq"))]
+    disabled = [logger for logger in loggers if logger.disabled]
+    for logger in disabled:
+        logger.disabled = False
+    yield
+    for logger in disabled:
+        logger.disabled = True
 
 
 def _connector(owner, name: str, connector_id: str, metadata: dict) -> Connector:
@@ -46,7 +61,7 @@ def _run_into_unreachable_database(app, world, storage_root) -> tuple[Execution,
     return db.session.get(Execution, uuid.UUID(execution_id)), answers
 
 
-def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog, capfd):
+def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog, capfd, app_loggers):
     caplog.set_level(logging.DEBUG)
     execution, answers = _run_into_unreachable_database(app, world, storage_root)
     files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)).all()

@@ -104,7 +104,8 @@ def test_build_run_watch_live_and_clear_history(world, page, login, folders, liv
     page.wait_for_function(
         "known => [...document.querySelectorAll('#log-lines li')].some(li => !known.includes(li.dataset.id))",
         arg=sorted(at_load), timeout=30000)
-    assert page.locator("#live").get_attribute("data-status") == "EXECUTING"
+    assert finale.count() == 0  # ... while the run is still going on
+    assert page.locator("#live").get_attribute("data-status") in ("PENDING", "EXECUTING")
     page.locator("#exec-status .status-completed").wait_for(timeout=90000)
     finale.wait_for()
     assert page.evaluate("window.__same_page") is True
@@ -118,6 +119,9 @@ def test_build_run_watch_live_and_clear_history(world, page, login, folders, liv
     assert page.locator("#files-table img, #log-lines img").count() == 0
     screenshot(page, "execution-detail")
 
+    page.get_by_role("link", name="All executions").click()
+    page.locator("#execution-list .status-completed").wait_for()
+    screenshot(page, "executions")
     page.get_by_role("link", name="File history").first.click()
     page.wait_for_url(re.compile(r"/history$"))
     assert page.locator("#history-results tbody tr").count() == 7

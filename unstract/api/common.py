@@ -41,7 +41,6 @@ MESSAGE_CODES = [
 ]
 JSON_TYPES = ("application/json",)
 MAX_PAGE_SIZE = 1000
-DEFERRED_OFFSET = 1000  # from this many rows deep, a page is located by its keys first (see page_rows)
 
 
 def message_code(detail: str) -> str:
@@ -196,16 +195,15 @@ def single_key(query: Select):
 
 
 def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) -> list:
-    """The rows of one page. From DEFERRED_OFFSET on, the page's keys are found first, alone (a narrow
-    index-only scan skips the offset), then only those rows are read, in the same order."""
-    key = single_key(query) if scalars and offset >= DEFERRED_OFFSET else None
-    if key is not None:
-        keys = list(db.session.scalars(query.with_only_columns(key).limit(size).offset(offset)))
-        if not keys:
-            return []
-        query, offset = query.where(key.in_(keys)), 0
-    result = db.session.execute(query.limit(size).offset(offset))
-    return list(result.scalars() if scalars else result)
+    """The rows of one page, located by their keys first: the page's keys are read alone (from the list's
+    index when it ends with the key, however deep the offset), then joined back to their rows, so only
+    the page's own rows are ever read in full."""
+    key = single_key(query) if scalars else None
+    if key is None:
+        result = db.session.execute(query.limit(size).offset(offset))
+        return list(result.scalars() if scalars else result)
+    keys = query.with_only_columns(key).limit(size).offset(offset).subquery("page_keys")
+    return list(db.session.scalars(query.join(keys, keys.c[0] == key).limit(size)))
 
 
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,

@@ -58,7 +58,8 @@ class ExecutionType(StrEnum):
 class Execution(Timestamps, db.Model):
     __tablename__ = "execution"
     __table_args__ = (
-        Index("ix_execution_workflow_created", "workflow_id", "created_at"),
+        Index("ix_execution_workflow_created", "workflow_id", "created_at", "id"),
+        Index("ix_execution_workflow_status", "workflow_id", "status", "created_at", "id"),
         Index("ix_execution_org_status", "organization_id", "status"),
         Index("ix_execution_status_phase_lease", "status", "phase", "lease_expires_at"),
     )

@@ -36,7 +36,8 @@ class ExecutionLog(db.Model):
     __tablename__ = "execution_log"
     __table_args__ = (
         Index("ix_execution_log_exec_time_id", "execution_id", "event_time", "id"),
-        Index("ix_execution_log_exec_file_id", "execution_id", "file_execution_id", "id"),
+        Index("ix_execution_log_exec_file_time", "execution_id", "file_execution_id", "event_time", "id"),
+        Index("ix_execution_log_exec_id", "execution_id", "id"),  # the `after` tail: O(new rows)
     )
 
     # SQLite only auto-increments an INTEGER PRIMARY KEY, hence the variant.

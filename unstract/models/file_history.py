@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unstract.extensions import db
@@ -16,11 +16,15 @@ class FileHistory(Timestamps, db.Model):
     __tablename__ = "file_history"
     __table_args__ = (
         UniqueConstraint("workflow_id", "path_key", "cache_key"),
-        Index("ix_file_history_wf_created", "workflow_id", "created_at"),
-        Index("ix_file_history_wf_modified", "workflow_id", "modified_at"),
-        Index("ix_file_history_wf_status", "workflow_id", "status"),
+        # The primary key ends each list index, so a page's keys are found in the index alone (issue 6).
+        Index("ix_file_history_wf_created", "workflow_id", "created_at", "id"),
+        Index("ix_file_history_wf_modified", "workflow_id", "modified_at", "id"),
+        Index("ix_file_history_wf_status", "workflow_id", "status", "created_at", "id"),
         Index("ix_file_history_wf_count", "workflow_id", "execution_count"),
-        Index("ix_file_history_wf_path", "workflow_id", "file_path"),
+        Index("ix_file_history_wf_path", "workflow_id", "file_path", "id"),
+        # The case-insensitive path prefix filter searches this range (services.file_history).
+        Index("ix_file_history_wf_lower_path", "workflow_id", func.lower(text("file_path")).label("lower_path"),
+              postgresql_ops={"lower_path": "text_pattern_ops"}),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
