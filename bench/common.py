@@ -85,7 +85,7 @@ def database(directory: Path, admin_url: str | None = None) -> Iterator[str]:
     from sqlalchemy import create_engine, make_url, text
 
     admin = make_url(admin_url)
-    name = f"bench_engine_{secrets.token_hex(4)}"
+    name = f"bench_{secrets.token_hex(4)}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -215,6 +215,15 @@ def tree_memory_mb(pid: int) -> dict[str, float]:
             "tree_peak": round(tree / 1024, 1)}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and its descendants so far (/proc/PID/stat)."""
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        with suppress(OSError, IndexError):
+            total += sum(int(f) for f in Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()[11:13])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def redis_commands(url: str) -> int:
     """Commands the Redis server has executed so far (INFO commandstats); deltas count a run's traffic."""
     return sum(stat["calls"] for stat in redis.Redis.from_url(url).info("commandstats").values())
@@ -266,6 +275,9 @@ class WorkerPool:
     def memory_mb(self) -> list[dict[str, float]]:
         return [tree_memory_mb(p.pid) for p in self.processes]
 
+    def cpu_seconds(self) -> float:
+        return sum(cpu_seconds(p.pid) for p in self.processes)
+
     def reset_peaks(self) -> None:
         """Set each process's peak RSS (VmHWM) to its current RSS, so start-up does not count."""
         for pid in [d for p in self.processes for d in [p.pid, *descendants(p.pid)]]:
@@ -302,6 +314,7 @@ class NoopRun:
     wall_s: float  # draining the queue; worker start-up (timed on an empty queue) subtracted
     startup_s: float
     redis_cmds_per_job: float
+    cpu_s: float  # the workers' user + system CPU time, start-up subtracted
 
     @property
     def jobs_per_s(self) -> float:
@@ -312,15 +325,19 @@ class NoopRun:
         """Worker time per job: wall x workers / jobs."""
         return 1000 * self.wall_s * self.workers / self.jobs
 
+    @property
+    def cpu_ms_per_job(self) -> float:
+        return 1000 * self.cpu_s / self.jobs
 
-def _burst_wall(redis_url: str, workers: int, log_dir: Path) -> float:
-    """Seconds from launching `workers` burst SimpleWorkers until all of them have exited."""
+
+def _burst(redis_url: str, workers: int, log_dir: Path) -> tuple[float, float]:
+    """Seconds from launching `workers` burst SimpleWorkers until all have exited, and their CPU seconds."""
     with WorkerPool() as pool:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), 0.0
         pool.start(rq_worker_argv(redis_url, NOOP_QUEUE), {}, log_dir, workers, f"rq-{workers}")
         for process in pool.processes:
-            process.wait(timeout=600)
-        return time.perf_counter() - started
+            cpu += sum(os.wait4(process.pid, 0)[2][:2])  # reaps it: ru_utime + ru_stime
+        return time.perf_counter() - started, cpu
 
 
 def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> NoopRun:
@@ -328,7 +345,7 @@ def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> Noop
     from rq import Queue
 
     connection = redis.Redis.from_url(redis_url)
-    startup = min(_burst_wall(redis_url, workers, log_dir) for _ in range(2))
+    startup, startup_cpu = min(_burst(redis_url, workers, log_dir) for _ in range(2))
     queue = Queue(NOOP_QUEUE, connection=connection)
     for start in range(0, jobs, 1000):
         with connection.pipeline() as pipe:
@@ -336,11 +353,12 @@ def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> Noop
                                 for _ in range(start, min(start + 1000, jobs))], pipeline=pipe)
             pipe.execute()
     before = redis_commands(redis_url)
-    wall = _burst_wall(redis_url, workers, log_dir)
+    wall, cpu = _burst(redis_url, workers, log_dir)
     commands = redis_commands(redis_url) - before
     if queue.count or queue.failed_job_registry.count:
         raise RuntimeError(f"no-op run left {queue.count} queued, {queue.failed_job_registry.count} failed")
-    return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4), round(commands / jobs, 1))
+    return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4), round(commands / jobs, 1),
+                   round(cpu - startup_cpu, 4))
 
 
 

@@ -7,7 +7,8 @@ Create Date: 2026-11-28 12:00:00.000000
 Written by hand (issue 6, docs/PERFORMANCE.md "Large histories and logs"): every list index ends with the
 primary key so a page's keys come from the index alone; lower(file_path) is indexed for the
 case-insensitive prefix filter (text_pattern_ops on PostgreSQL, whose ~>=~ / ~<~ range the query uses);
-(execution_id, id) serves the `after` tail; executions get a (workflow_id, status, …) index.
+(execution_id, id) serves the `after` tail; the log time index carries level_rank; executions get a
+(workflow_id, status, …) index.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -28,6 +29,8 @@ CHANGES = [
     ('file_history', 'ix_file_history_wf_path', ['workflow_id', 'file_path'], ['workflow_id', 'file_path', 'id']),
     ('execution', 'ix_execution_workflow_created', ['workflow_id', 'created_at'], ['workflow_id', 'created_at', 'id']),
     ('execution', 'ix_execution_workflow_status', None, ['workflow_id', 'status', 'created_at', 'id']),
+    ('execution_log', 'ix_execution_log_exec_time_id', ['execution_id', 'event_time', 'id'],
+     ['execution_id', 'event_time', 'id', 'level_rank']),
     ('execution_log', 'ix_execution_log_exec_file_id', ['execution_id', 'file_execution_id', 'id'], None),
     ('execution_log', 'ix_execution_log_exec_file_time', None,
      ['execution_id', 'file_execution_id', 'event_time', 'id']),

@@ -197,8 +197,9 @@ def single_key(query: Select):
 def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) -> list:
     """The rows of one page, located by their keys first: the page's keys are read alone (from the list's
     index when it ends with the key, however deep the offset), then joined back to their rows, so only
-    the page's own rows are ever read in full."""
-    key = single_key(query) if scalars else None
+    the page's own rows are ever read in full. A query with the execution option `page_keys_first=False`
+    is paged as it is (a log tail, whose best index is not the one its ordering suggests)."""
+    key = single_key(query) if scalars and query.get_execution_options().get("page_keys_first", True) else None
     if key is None:
         result = db.session.execute(query.limit(size).offset(offset))
         return list(result.scalars() if scalars else result)

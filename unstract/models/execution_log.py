@@ -35,7 +35,8 @@ class Stage(StrEnum):
 class ExecutionLog(db.Model):
     __tablename__ = "execution_log"
     __table_args__ = (
-        Index("ix_execution_log_exec_time_id", "execution_id", "event_time", "id"),
+        # level_rank rides along so a minimum-level filter is counted and paged in the index alone.
+        Index("ix_execution_log_exec_time_id", "execution_id", "event_time", "id", "level_rank"),
         Index("ix_execution_log_exec_file_time", "execution_id", "file_execution_id", "event_time", "id"),
         Index("ix_execution_log_exec_id", "execution_id", "id"),  # the `after` tail: O(new rows)
     )

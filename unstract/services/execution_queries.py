@@ -74,7 +74,9 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
     if flt.min_level is not None:
         query = query.where(ExecutionLog.level_rank >= LEVEL_ORDER[flt.min_level])
     if flt.after is not None:
-        query = query.where(ExecutionLog.id > min(flt.after, BIGINT_MAX))
+        # A tail reads the rows after the cursor through (execution_id, id), O(new rows), and sorts them;
+        # paging it by keys first would let SQLite walk the whole execution in time order instead.
+        query = query.where(ExecutionLog.id > min(flt.after, BIGINT_MAX)).execution_options(page_keys_first=False)
     return query.order_by(ExecutionLog.event_time.asc(), ExecutionLog.id.asc())
 
 
