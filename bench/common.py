@@ -1,12 +1,11 @@
-"""What the benchmarks share: temp dir, Redis, throwaway database, app, rows, worker processes, profiles.
-
-Each resource is a context manager, so an ExitStack tears everything down even on Ctrl-C or SIGTERM.
-"""
+"""What the benchmarks share: Redis, a throwaway database, the app, rows, worker processes, profiles
+(each resource a context manager, so an ExitStack tears all down even on Ctrl-C or SIGTERM)."""
 
 from __future__ import annotations
 
 import copy
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -14,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -26,6 +26,7 @@ VENV_BIN = Path(sys.executable).parent
 SECRET_KEY = "bench-secret-key"
 UNSTRACT_QUEUE = "unstract"
 NOOP_QUEUE = "bench-noop"
+UNSTRACT_WORKER_ARGV = [str(VENV_BIN / "unstract"), "worker"]
 
 TOOL_CHAIN = [("text_extractor", {}), ("field_extractor", {"rules": [  # the rules of tests/engine/harness.py
     {"name": "invoice_number", "pattern": r"Invoice (?:Number|No\.?)[:#]?\s*([A-Z0-9-]+)", "group": 1},
@@ -84,12 +85,11 @@ def database(directory: Path, admin_url: str | None = None) -> Iterator[str]:
         return
     from sqlalchemy import create_engine, make_url, text
 
-    admin = make_url(admin_url)
-    name = f"bench_{secrets.token_hex(4)}"
+    admin, name = make_url(admin_url), f"bench_{secrets.token_hex(4)}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
@@ -209,8 +209,13 @@ def descendants(pid: int) -> list[int]:
 
 
 def tree_memory_mb(pid: int) -> dict[str, float]:
-    """RSS now and peak of the process, and the sum of peaks over it and its descendants, in MB."""
-    own, tree = proc_status_kb(pid), sum(proc_status_kb(p).get("VmHWM", 0) for p in [pid, *descendants(pid)])
+    """RSS now and peak of the process, and the sum of peaks over it and its spawned descendants (the
+    tool process and its resource tracker; forked ones, RQ's scheduler, share the worker's pages), in MB."""
+    def cmdline(p: int) -> bytes:
+        with suppress(OSError):
+            return Path(f"/proc/{p}/cmdline").read_bytes()
+    own, spawned = proc_status_kb(pid), [p for p in descendants(pid) if cmdline(p) != cmdline(pid)]
+    tree = sum(proc_status_kb(p).get("VmHWM", 0) for p in [pid, *spawned])
     return {"rss": round(own.get("VmRSS", 0) / 1024, 1), "peak": round(own.get("VmHWM", 0) / 1024, 1),
             "tree_peak": round(tree / 1024, 1)}
 
@@ -297,10 +302,6 @@ class WorkerPool:
         self.processes = []
 
 
-def unstract_worker_argv() -> list[str]:
-    return [str(VENV_BIN / "unstract"), "worker"]
-
-
 def rq_worker_argv(redis_url: str, queue: str) -> list[str]:
     """A plain RQ SimpleWorker in burst mode, logging at WARNING like `unstract worker` does."""
     return [str(VENV_BIN / "rq"), "worker", "--worker-class", "rq.SimpleWorker", "--burst",
@@ -316,18 +317,10 @@ class NoopRun:
     redis_cmds_per_job: float
     cpu_s: float  # the workers' user + system CPU time, start-up subtracted
 
-    @property
-    def jobs_per_s(self) -> float:
-        return self.jobs / self.wall_s
-
-    @property
-    def ms_per_job(self) -> float:
-        """Worker time per job: wall x workers / jobs."""
-        return 1000 * self.wall_s * self.workers / self.jobs
-
-    @property
-    def cpu_ms_per_job(self) -> float:
-        return 1000 * self.cpu_s / self.jobs
+    def derived(self) -> dict[str, float]:
+        """jobs/s; worker time per job (wall x workers / jobs) and CPU per job, in ms."""
+        return {"jobs_per_s": self.jobs / self.wall_s, "ms_per_job": 1000 * self.wall_s * self.workers / self.jobs,
+                "cpu_ms_per_job": 1000 * self.cpu_s / self.jobs}
 
 
 def _burst(redis_url: str, workers: int, log_dir: Path) -> tuple[float, float]:
@@ -347,11 +340,7 @@ def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> Noop
     connection = redis.Redis.from_url(redis_url)
     startup, startup_cpu = min(_burst(redis_url, workers, log_dir) for _ in range(2))
     queue = Queue(NOOP_QUEUE, connection=connection)
-    for start in range(0, jobs, 1000):
-        with connection.pipeline() as pipe:
-            queue.enqueue_many([Queue.prepare_data("bench.noop", result_ttl=0, failure_ttl=86400)
-                                for _ in range(start, min(start + 1000, jobs))], pipeline=pipe)
-            pipe.execute()
+    queue.enqueue_many([Queue.prepare_data("bench.noop", result_ttl=0, failure_ttl=86400) for _ in range(jobs)])
     before = redis_commands(redis_url)
     wall, cpu = _burst(redis_url, workers, log_dir)
     commands = redis_commands(redis_url) - before
@@ -359,7 +348,6 @@ def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> Noop
         raise RuntimeError(f"no-op run left {queue.count} queued, {queue.failed_job_registry.count} failed")
     return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4), round(commands / jobs, 1),
                    round(cpu - startup_cpu, 4))
-
 
 
 @contextmanager
@@ -390,9 +378,6 @@ def py_spy(pids: list[int], out_dir: Path | None, tag: str) -> Iterator[list[Pat
 def profile_tree(path: Path, min_share: float = 0.01, thread: str = "MainThread") -> list[str]:
     """The call tree of one thread in a py-spy raw profile, reduced to unstract/ frames (and the first
     library frame under each, in brackets), as "share  indented frame" lines, heaviest first."""
-    import re
-    from collections import Counter
-
     counts: Counter = Counter({(): 0})
     for line in path.read_text().splitlines():
         stack, _, samples = line.rpartition(" ")

@@ -42,32 +42,15 @@ class EngineRun:
     memory: list[dict] = field(default_factory=list)  # per worker: idle rss, peak, tree_peak (MB)
     tools_ms: float = 0.0
 
-    @property
-    def files_per_s(self) -> float:
-        return self.files / self.wall_s
-
-    @property
-    def per_file_ms(self) -> float:
-        """Worker time per file, end to end: wall x workers / files (listing included)."""
-        return 1000 * self.wall_s * self.workers / self.files
-
-    @property
-    def job_ms(self) -> float:
-        """Worker time per file in the processing phase only (listing excluded)."""
-        return 1000 * self.processing_s * self.workers / self.files
-
-    @property
-    def overhead_ms(self) -> float:
-        return self.per_file_ms - self.tools_ms
-
-    @property
-    def cpu_overhead_ms(self) -> float:
-        """Worker CPU per file minus the tools' own time (robust to other load on the machine)."""
-        return 1000 * self.cpu_s / self.files - self.tools_ms
-
-    def peak(self, key: str = "peak") -> float:
-        """The largest peak RSS over the workers (key "tree_peak": worker plus its child processes)."""
-        return max(m[key] for m in self.memory)
+    def derived(self) -> dict[str, float]:
+        """The figures of the table: rates, worker time per file (wall x workers / files, end to end or
+        processing phase only), overheads (minus the tools' own time), peaks over the workers."""
+        per_file = 1000 * self.wall_s * self.workers / self.files
+        return {"files_per_s": self.files / self.wall_s, "per_file_ms": per_file,
+                "job_ms": 1000 * self.processing_s * self.workers / self.files, "overhead_ms": per_file - self.tools_ms,
+                "cpu_overhead_ms": 1000 * self.cpu_s / self.files - self.tools_ms,
+                "peak_mb": max(m["peak"] for m in self.memory),
+                "tree_peak_mb": max(m["tree_peak"] for m in self.memory)}
 
 
 @dataclass
@@ -170,7 +153,7 @@ def measure_engine(bench: Bench, folder: str, files: int, workers: int) -> Engin
     workflow_id = _new_workflow(bench, folder, files)
     profile = bench.args.profile if files <= bench.args.files else None
     with common.WorkerPool() as pool:
-        pool.start(common.unstract_worker_argv(), bench.env, bench.logs, workers, f"worker-{folder}-{workers}")
+        pool.start(common.UNSTRACT_WORKER_ARGV, bench.env, bench.logs, workers, f"worker-{folder}-{workers}")
         pool.wait_registered(bench.env["REDIS_URL"], common.UNSTRACT_QUEUE)
         idle = pool.memory_mb()
         pool.reset_peaks()
@@ -305,23 +288,18 @@ def _say(message: str) -> None:
 
 def verdicts(report: Report) -> dict:
     """The two targets of issue 3, judged on the figures of this run."""
-    noop = {n.workers: n for n in report.noop}
-    ratios = {f"{r.files}x{r.workers}": round(r.overhead_ms / noop[r.workers].ms_per_job, 2)
-              for r in report.engine if r.workers in noop}
-    cpu_ratios = {f"{r.files}x{r.workers}": round(r.cpu_overhead_ms / noop[r.workers].cpu_ms_per_job, 2)
-                  for r in report.engine if r.workers in noop}
-    sizes = sorted({r.files for r in report.engine})
-    growth = {}
-    if len(sizes) > 1:
-        big = next(r for r in report.engine if r.files == sizes[-1])
-        small = next((r for r in report.engine if r.files == sizes[0] and r.workers == big.workers), None)
-        if small:
-            growth = {"worker": round(big.peak() / small.peak() - 1, 3),
-                      "tree": round(big.peak("tree_peak") / small.peak("tree_peak") - 1, 3)}
-    return {"overhead_ratio": ratios, "overhead_ok": bool(ratios) and max(ratios.values()) <= OVERHEAD_TARGET,
-            "cpu_overhead_ratio": cpu_ratios,
-            "memory_growth": growth,
-            "memory_ok": bool(growth) and max(growth.values()) <= FLAT_MEMORY_TOLERANCE}
+    noop = {n.workers: n.derived() for n in report.noop}
+    ratios = {key: {f"{r.files}x{r.workers}": round(r.derived()[f"{key}overhead_ms"] / noop[r.workers][base], 2)
+                    for r in report.engine if r.workers in noop} for key, base in (("", "ms_per_job"),
+                                                                                    ("cpu_", "cpu_ms_per_job"))}
+    sizes, growth = sorted({r.files for r in report.engine}), {}
+    big = next(r.derived() | {"workers": r.workers} for r in report.engine if r.files == sizes[-1])
+    small = [r.derived() for r in report.engine if r.files == sizes[0] and r.workers == big["workers"]]
+    if len(sizes) > 1 and small:
+        growth = {k: round(big[f"{k}peak_mb"] / small[0][f"{k}peak_mb"] - 1, 3) for k in ("", "tree_")}
+    return {"overhead_ratio": ratios[""], "cpu_overhead_ratio": ratios["cpu_"],
+            "overhead_ok": bool(ratios[""]) and max(ratios[""].values()) <= OVERHEAD_TARGET,
+            "memory_growth": growth, "memory_ok": bool(growth) and max(growth.values()) <= FLAT_MEMORY_TOLERANCE}
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -336,18 +314,16 @@ def format_report(report: Report) -> str:
              f"{m['python']}, load {m['load_at_start'][0]:.1f} -> {m.get('load_at_end', [0])[0]:.1f}; "
              f"database {report.database}; redis {report.redis}", "", "RQ no-op ceiling (`rq worker`, SimpleWorker):"]
     lines += _table(["workers", "jobs", "jobs/s", "ms/job", "CPU ms/job", "redis cmds/job"], [
-        [n.workers, n.jobs, f"{n.jobs_per_s:.0f}", f"{n.ms_per_job:.2f}", f"{n.cpu_ms_per_job:.2f}",
-         n.redis_cmds_per_job] for n in report.noop])
+        [n.workers, n.jobs, *(f"{x:.2f}" for x in n.derived().values()), n.redis_cmds_per_job] for n in report.noop])
     lines += ["", f"engine, FILESYSTEM -> FILESYSTEM, text_extractor + field_extractor "
                   f"(tools alone: {report.tools_ms:.3f} ms/file):"]
-    lines += _table(["files", "workers", "wall s", "files/s", "listing s", "ms/file", "job ms/file", "in-job ms",
-                     "overhead ms", "x no-op", "CPU overhead ms", "x no-op CPU", "redis cmds/file", "log rows/file",
-                     "idle MB", "peak MB", "tree MB"], [
-        [r.files, r.workers, f"{r.wall_s:.2f}", f"{r.files_per_s:.1f}", f"{r.listing_s:.2f}", f"{r.per_file_ms:.2f}",
-         f"{r.job_ms:.2f}", f"{r.in_job_ms:.2f}", f"{r.overhead_ms:.2f}", v["overhead_ratio"].get(f"{r.files}x"
-         f"{r.workers}", "-"), f"{r.cpu_overhead_ms:.2f}", v["cpu_overhead_ratio"].get(f"{r.files}x{r.workers}", "-"),
-         r.redis_cmds_per_file, r.log_lines_per_file, max(x["idle"] for x in r.memory),
-         r.peak(), r.peak("tree_peak")] for r in report.engine])
+    lines += _table(["files", "workers", "wall s", "listing s", "in-job ms", "redis cmds/file", "log rows/file",
+                     "files/s", "ms/file", "job ms/file", "overhead ms", "CPU overhead ms", "peak MB", "tree MB",
+                     "x no-op", "x no-op CPU", "idle MB"], [
+        [r.files, r.workers, r.wall_s, r.listing_s, r.in_job_ms, r.redis_cmds_per_file, r.log_lines_per_file,
+         *(f"{x:.2f}" for x in r.derived().values()), *(v[k].get(f"{r.files}x{r.workers}", "-") for k in
+                                                       ("overhead_ratio", "cpu_overhead_ratio")),
+         max(x["idle"] for x in r.memory)] for r in report.engine])
     lines += [f"!! {r.files}x{r.workers}: {r.status}, {r.completed} of {r.files} files completed"
               for r in report.engine if r.status != "COMPLETED" or r.completed != r.files]
     s, c = report.statements, report.log_cost
@@ -363,12 +339,10 @@ def format_report(report: Report) -> str:
 
 
 def to_json(report: Report) -> dict:
-    data = asdict(report)
+    data = asdict(report) | {"verdicts": verdicts(report)}
     for key, rows in (("noop", report.noop), ("engine", report.engine)):
         for item, row in zip(data[key], rows, strict=True):
-            item.update({name: round(getattr(row, name), 4) for name in dir(type(row))
-                         if isinstance(getattr(type(row), name), property)})
-    data["verdicts"] = verdicts(report)
+            item.update({k: round(x, 4) for k, x in row.derived().items()})
     return data
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from urllib.parse import urlencode
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select, func, select
@@ -16,6 +17,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from unstract import errors
 from unstract.api.fields import BaseSchema, StrictInteger, min_value
+from unstract.auth import request_too_large
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 
@@ -90,17 +92,68 @@ def unsupported_media_type(content_type: str) -> errors.DomainError:
     return error
 
 
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_json(raw: bytes):
+    """Strict JSON: no NaN/Infinity, and nesting too deep for the parser is a parse error too."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise errors.ValidationFailed("JSON parse error.", code="parse_error") from None
+
+
+def text_problems(value, attr: str | None = None) -> list[FieldMessage]:
+    """NUL and lone surrogate characters anywhere in a parsed body or query (no database stores them)."""
+    problems, stack = [], [(attr, value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(list(item.items())))
+            stack.extend((path, k) for k in item if isinstance(k, str))
+        elif isinstance(item, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in reversed(list(enumerate(item))))
+        elif isinstance(item, str):
+            problems.extend(_string_problems(item, path))
+    return problems
+
+
+def _string_problems(text: str, attr: str | None) -> list[FieldMessage]:
+    if "\x00" in text:
+        return [FieldMessage("null_characters_not_allowed", "Null characters are not allowed.", attr)]
+    surrogate = next((ch for ch in text if "\ud800" <= ch <= "\udfff"), None)
+    if surrogate is not None:
+        return [FieldMessage("surrogate_characters_not_allowed",
+                             f"Surrogate characters are not allowed: U+{ord(surrogate):X}.", attr)]
+    return []
+
+
+def _raise_text_problems(value) -> None:
+    problems = text_problems(value)
+    if problems:
+        raise errors.ValidationFailed.of(problems)
+
+
+def _read_body() -> bytes:
+    """The raw body; a chunked body (no Content-Length) that reaches the limit is 413, not truncated."""
+    raw = request.get_data(cache=True)
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise request_too_large(limit)
+    return raw
+
+
 def json_object() -> dict:
     """The request body as a JSON object; 400 parse_error / invalid otherwise."""
     require_json_content_type()
-    raw = request.get_data(cache=True)
+    raw = _read_body()
     if not raw:
         return {}
-    data = request.get_json(silent=True)
-    if data is None and raw.strip() != b"null":
-        raise errors.ValidationFailed("JSON parse error.", code="parse_error")
+    data = _parse_json(raw)
     if not isinstance(data, dict):
         raise errors.ValidationFailed("Expected a JSON object.", code="invalid")
+    _raise_text_problems(data)
     return data
 
 
@@ -119,7 +172,9 @@ def parse_body(schema: Schema, *, partial: bool = False) -> tuple[dict, list[Fie
 
 def load_query(schema: Schema) -> dict:
     """Query parameters (first value of each) through `schema`; unknown ones are ignored."""
-    return load_schema(schema, request.args.to_dict(flat=True))
+    args = request.args.to_dict(flat=True)
+    _raise_text_problems(args)
+    return load_schema(schema, args)
 
 
 # --- Ordering ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from unstract.api.common import (
     paginate,
     paginate_list,
     parse_body,
+    require_json_content_type,
 )
 from unstract.api.connectors.schemas import (
     ConnectorCreateSchema,
@@ -77,6 +78,7 @@ class ConnectorById(MethodView):
     @blp.response(200, ConnectorSchema)
     def patch(self, connector_id):
         """Update a connector's name or metadata (creator or org admin)."""
+        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
         who = requester()
         connector = connectors.get_editable(who, connector_id)
         data, problems = parse_body(ConnectorUpdateSchema())

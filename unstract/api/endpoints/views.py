@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
-from unstract.api.common import documented, page_schema, paginate, parse_body
+from unstract.api.common import documented, page_schema, paginate, parse_body, require_json_content_type
 from unstract.api.endpoints.schemas import WorkflowEndpointSchema, WorkflowEndpointUpdateSchema
 from unstract.auth import get_visible_workflow, requester
 from unstract.services import endpoints
@@ -34,6 +34,7 @@ class WorkflowEndpointById(MethodView):
     @blp.response(200, WorkflowEndpointSchema)
     def patch(self, endpoint_id):
         """Configure a workflow endpoint: connection type, connector and configuration (owner)."""
+        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
         who = requester()
         endpoint = endpoints.get_endpoint(who, endpoint_id, owner=True)
         data, problems = parse_body(WorkflowEndpointUpdateSchema())

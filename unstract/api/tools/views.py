@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
-from unstract.api.common import documented, load_query, page_schema, paginate, paginate_list, parse_body
+from unstract.api.common import (
+    documented,
+    load_query,
+    page_schema,
+    paginate,
+    paginate_list,
+    parse_body,
+    require_json_content_type,
+)
 from unstract.api.tools.schemas import (
     ToolInstanceCreateSchema,
     ToolInstanceQueryArgsSchema,
@@ -59,6 +67,7 @@ class ToolInstanceById(MethodView):
     @blp.response(200, ToolInstanceSchema)
     def patch(self, instance_id):
         """Change a tool instance's settings or move it to another step (owner)."""
+        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
         instance = tool_instances.get_instance(requester(), instance_id, owner=True)
         data, problems = parse_body(ToolInstanceUpdateSchema())
         return tool_instances.update(instance, data, problems)

@@ -14,6 +14,7 @@ from unstract.api.fields import (
     Timestamp,
     UUIDField,
     max_length,
+    max_value,
     min_value,
     one_of,
 )
@@ -109,7 +110,7 @@ class WorkflowWriteSchema(BaseSchema):
     deployment_type = fields.Raw(validate=one_of([d.value for d in DeploymentType]))
     source_settings = AnyJSON(allow_none=True)
     destination_settings = AnyJSON(allow_none=True)
-    max_file_execution_count = StrictInteger(allow_none=True, validate=min_value(1))
+    max_file_execution_count = StrictInteger(allow_none=True, validate=[min_value(1), max_value(2147483647)])
     shared_to_org = StrictBoolean()
     shared_users = ItemList(UUIDField())
 
