@@ -100,8 +100,15 @@ def end_open_files(execution_id: uuid.UUID, to: str, error: str | None = None,
     return ids
 
 
+_org_ids: dict[uuid.UUID, str] = {}
+
+
 def run_log(execution: Execution) -> RunLog:
-    org_id = db.session.scalar(select(Organization.org_id).where(Organization.id == execution.organization_id))
+    """A log collector for the execution; the org's string id never changes, so it is cached."""
+    org_id = _org_ids.get(execution.organization_id)
+    if org_id is None:
+        org_id = db.session.scalar(select(Organization.org_id).where(Organization.id == execution.organization_id))
+        _org_ids[execution.organization_id] = org_id
     return RunLog(execution.id, org_id)
 
 

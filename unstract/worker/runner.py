@@ -42,7 +42,9 @@ class Outcome:
 
 
 def claim_file(file_execution_id: uuid.UUID, lease_seconds: int) -> uuid.UUID | None:
-    """PENDING -> EXECUTING with a fresh claim token and lease; None when another job has it."""
+    """PENDING -> EXECUTING with a fresh claim token and lease; None when another job has it.
+
+    The caller commits, so the claim and its first log line share one transaction."""
     token, now = uuid.uuid4(), utcnow()
     claimed = db.session.execute(
         update(FileExecution).where(FileExecution.id == file_execution_id, FileExecution.status == Status.PENDING)
@@ -51,7 +53,6 @@ def claim_file(file_execution_id: uuid.UUID, lease_seconds: int) -> uuid.UUID | 
                 claimed_at=func.coalesce(FileExecution.claimed_at, now))
         .execution_options(synchronize_session=False)
     ).rowcount == 1
-    db.session.commit()
     return token if claimed else None
 
 
@@ -59,22 +60,31 @@ def process_file(file_execution_id: uuid.UUID, ctx: JobContext) -> None:
     fe = db.session.get(FileExecution, file_execution_id)
     if fe is None or fe.status != Status.PENDING:
         return
-    execution = db.session.get(Execution, fe.execution_id)
+    execution = read_only(db.session.get(Execution, fe.execution_id))
     if _waits_for_reservation(fe, execution):
         queueing.enqueue(queueing.FILE_JOB, fe.id, queueing.file_job_id(fe.id),
                          delay_seconds=RESERVATION_RETRY_SECONDS)
         return
     token = claim_file(file_execution_id, ctx.lease_seconds)
     if token is None:
+        db.session.rollback()
         return
     fe = db.session.get(FileExecution, file_execution_id, populate_existing=True)
     log = state.run_log(execution)
     log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).", file_execution_id=fe.id)
-    log.commit()
+    log.flush()
+    read_only(fe)  # before the commit, which would otherwise expire it
+    db.session.commit()
     with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
         outcome = produce_outcome(fe, execution, ctx, log)
     record(fe, execution, token, outcome, log)
     finalize_if_done(execution.id, ctx)
+
+
+def read_only(row):
+    """Detach a row the job only reads, so later commits do not reload it (and its JSON plan) each time."""
+    db.session.expunge(row)
+    return row
 
 
 def _waits_for_reservation(fe: FileExecution, execution: Execution) -> bool:
