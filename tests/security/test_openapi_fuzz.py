@@ -23,7 +23,6 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -36,8 +35,11 @@ from unstract.models import Workflow
 
 PREFIX = "/api/v1/unstract/{org_id}/"
 OPERATIONS = sorted((PREFIX + RULE_VARIABLE.sub(r"{\1}", rule), method) for rule, method in MATRIX)
+# Not `negative_data_rejection`: the contract accepts some schema-violating bodies on purpose (names are
+# trimmed before their maxLength applies, §1.0; file-history clear ignores the other filters when `ids` is
+# given, §1.18). Negative cases still run, under the checks below.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance, negative_data_rejection]
+          response_schema_conformance]
 # UNSTRACT_FUZZ_EXAMPLES raises the bound for a longer hunt outside CI.
 FUZZ_SETTINGS = settings(max_examples=int(os.environ.get("UNSTRACT_FUZZ_EXAMPLES", "20")), deadline=None,
                          derandomize=True, database=None, print_blob=True,

@@ -43,6 +43,7 @@ MESSAGE_CODES = [
 ]
 JSON_TYPES = ("application/json",)
 MAX_PAGE_SIZE = 1000
+MAX_ROWS = 2**62  # more rows than any table holds: a page past it is invalid without asking the database
 
 
 def message_code(detail: str) -> str:
@@ -250,10 +251,8 @@ def single_key(query: Select):
 
 
 def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) -> list:
-    """The rows of one page, located by their keys first: the page's keys are read alone (from the list's
-    index when it ends with the key, however deep the offset), then joined back to their rows, so only
-    the page's own rows are ever read in full. A query with the execution option `page_keys_first=False`
-    is paged as it is (a log tail, whose best index is not the one its ordering suggests)."""
+    """One page, located by its keys first (read alone from the list's index, however deep the offset) and
+    joined back to its rows, so only those are read in full; not for queries with `page_keys_first=False`."""
     key = single_key(query) if scalars and query.get_execution_options().get("page_keys_first", True) else None
     if key is None:
         result = db.session.execute(query.limit(size).offset(offset))
@@ -262,44 +261,34 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) ->
     return list(db.session.scalars(query.join(keys, keys.c[0] == key).limit(size)))
 
 
+def envelope(page: int, size: int, count: int, items: list) -> dict:
+    return {"count": count, "next": page_url(page + 1) if page * size < count else None,
+            "previous": page_url(page - 1) if page > 1 else None, "results": items}
+
+
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
              scalars: bool = True) -> dict:
-    """One page of `query` in the contract's envelope; 404 invalid_page past the last page.
-
-    The rows are read first: a page shorter than page_size is the last one, so its offset plus its rows
-    is the count, exactly, without a count query (a live log tail never pays for one).
-    """
+    """One page of `query` in the contract's envelope; 404 invalid_page past the last page. A page shorter
+    than page_size is the last, so its offset plus its rows is the count: no count query is needed."""
     page, size = page_args()
     offset = (page - 1) * size
-    if count is not None and page > 1 and offset >= count:
+    if page > 1 and offset >= (MAX_ROWS if count is None else count):
         raise invalid_page()
     rows = page_rows(query, offset, size, scalars=scalars)
     if count is None:
         if page > 1 and not rows:
             raise invalid_page()
         count = offset + len(rows) if len(rows) < size else count_rows(query)
-    items = [present(row) for row in rows] if present else rows
-    return {
-        "count": count,
-        "next": page_url(page + 1) if page * size < count else None,
-        "previous": page_url(page - 1) if page > 1 else None,
-        "results": items,
-    }
+    return envelope(page, size, count, [present(row) for row in rows] if present else rows)
 
 
 def paginate_list(items: list, present: Callable | None = None) -> dict:
     """`paginate` for an in-memory list already in its final order."""
     page, size = page_args()
-    total = len(items)
-    if page > 1 and (page - 1) * size >= total:
+    if page > 1 and (page - 1) * size >= len(items):
         raise invalid_page()
     rows = items[(page - 1) * size:page * size]
-    return {
-        "count": total,
-        "next": page_url(page + 1) if page * size < total else None,
-        "previous": page_url(page - 1) if page > 1 else None,
-        "results": [present(row) for row in rows] if present else rows,
-    }
+    return envelope(page, size, len(items), [present(row) for row in rows] if present else rows)
 
 
 _page_schemas: dict[type, type] = {}
