@@ -48,12 +48,10 @@ def clear(client, workflow, body: dict) -> tuple[dict, float]:
     return json.loads(data), seconds
 
 
-def run(app, env: dict, dataset: Dataset, *, body: dict | None = None, settle_s: float | None = None) -> dict:
+def run(app, env: dict, dataset: Dataset, *, body: dict | None = None, settle_s: float = 0.0) -> dict:
     """Clear `body` (default status=ERROR) on the big workflow under a concurrent listing client; then the
-    listing alone right after, and (PostgreSQL, once autovacuum has had its minute) `settle_s` later."""
+    listing alone right after (and `settle_s` later, when given)."""
     body = body or {"status": "ERROR"}
-    postgres = env["DATABASE_URL"].startswith("postgresql")
-    settle_s = (75.0 if postgres else 0.0) if settle_s is None else settle_s
     listing_path = api_path(f"workflow/{dataset.big_workflow}/file-histories/?page_size=50")
     with served(app) as port:
         writer, reader = api_client(port, dataset), api_client(port, dataset)

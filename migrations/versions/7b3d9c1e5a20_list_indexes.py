@@ -6,12 +6,14 @@ Create Date: 2026-11-28 12:00:00.000000
 
 Written by hand (issue 6, docs/PERFORMANCE.md "Large histories and logs"): every list index ends with the
 primary key so a page's keys come from the index alone; lower(file_path) is indexed for the
-case-insensitive prefix filter (text_pattern_ops on PostgreSQL, whose ~>=~ / ~<~ range the query uses);
-(execution_id, id) serves the `after` tail; the log time index carries level_rank; executions get a
+case-insensitive prefix filter (text_pattern_ops on PostgreSQL, whose ~>=~ / ~<~ range the query uses),
+followed by the columns the filtered lists read;
+(execution_id, id) serves the `after` tail; the log time index carries level_rank; the log file index
+leads with file_execution_id (a deleted file execution's cascade searches it); executions get a
 (workflow_id, status, …) index.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7b3d9c1e5a20'
@@ -32,11 +34,14 @@ CHANGES = [
     ('execution_log', 'ix_execution_log_exec_time_id', ['execution_id', 'event_time', 'id'],
      ['execution_id', 'event_time', 'id', 'level_rank']),
     ('execution_log', 'ix_execution_log_exec_file_id', ['execution_id', 'file_execution_id', 'id'], None),
-    ('execution_log', 'ix_execution_log_exec_file_time', None,
-     ['execution_id', 'file_execution_id', 'event_time', 'id']),
+    ('execution_log', 'ix_execution_log_file_exec_time', None,
+     ['file_execution_id', 'execution_id', 'event_time', 'id']),
     ('execution_log', 'ix_execution_log_exec_id', None, ['execution_id', 'id']),
 ]
 LOWER_PATH = 'ix_file_history_wf_lower_path'
+# Neither database reads an index on lower(file_path) alone without the table (both want file_path itself);
+# with these columns after it, prefix-filtered counts and page keys come from the index only.
+LOWER_PATH_COLUMNS = ['file_path', 'status', 'execution_count', 'created_at', 'id']
 
 
 def _lower_path():
@@ -57,7 +62,8 @@ def _apply(old_side: int, new_side: int) -> None:
 
 def upgrade():
     _apply(2, 3)
-    op.create_index(LOWER_PATH, 'file_history', [sa.text('workflow_id'), _lower_path()], unique=False)
+    op.create_index(LOWER_PATH, 'file_history', [sa.text('workflow_id'), _lower_path(), *LOWER_PATH_COLUMNS],
+                    unique=False)
 
 
 def downgrade():

@@ -37,7 +37,8 @@ class ExecutionLog(db.Model):
     __table_args__ = (
         # level_rank rides along so a minimum-level filter is counted and paged in the index alone.
         Index("ix_execution_log_exec_time_id", "execution_id", "event_time", "id", "level_rank"),
-        Index("ix_execution_log_exec_file_time", "execution_id", "file_execution_id", "event_time", "id"),
+        # file_execution_id first: the cascade from a deleted file execution searches it too.
+        Index("ix_execution_log_file_exec_time", "file_execution_id", "execution_id", "event_time", "id"),
         Index("ix_execution_log_exec_id", "execution_id", "id"),  # the `after` tail: O(new rows)
     )
 

@@ -20,10 +20,12 @@ class FileHistory(Timestamps, db.Model):
         Index("ix_file_history_wf_created", "workflow_id", "created_at", "id"),
         Index("ix_file_history_wf_modified", "workflow_id", "modified_at", "id"),
         Index("ix_file_history_wf_status", "workflow_id", "status", "created_at", "id"),
-        Index("ix_file_history_wf_count", "workflow_id", "execution_count"),
+        Index("ix_file_history_wf_count", "workflow_id", "execution_count"),  # narrow: unfiltered counts use it
         Index("ix_file_history_wf_path", "workflow_id", "file_path", "id"),
-        # The case-insensitive path prefix filter searches this range (services.file_history).
+        # The case-insensitive path prefix filter searches this range (services.file_history); the columns
+        # after it let prefix-filtered counts and page keys come from the index alone, on both databases.
         Index("ix_file_history_wf_lower_path", "workflow_id", func.lower(text("file_path")).label("lower_path"),
+              "file_path", "status", "execution_count", "created_at", "id",
               postgresql_ops={"lower_path": "text_pattern_ops"}),
     )
 
