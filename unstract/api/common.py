@@ -202,15 +202,6 @@ def status_list(raw: str | None, choices: Iterable[str], attr: str = "status") -
     return items
 
 
-def like_prefix(value: str) -> str:
-    """A LIKE pattern matching `value` literally as a prefix (escape char is backslash)."""
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def like_contains(value: str) -> str:
-    return "%" + like_prefix(value)
-
-
 # --- Pagination (§0.8) ------------------------------------------------------------------------
 
 class PageArgsSchema(BaseSchema):

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
 from unstract.models.base import utcnow
+from unstract.querying import like_prefix
 from unstract.services.execution_queries import LogFilter, logs_query
 
 
@@ -141,8 +142,7 @@ def path_prefix_pattern(prefix: str | None) -> str | None:
     """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it (§0.9)."""
     if not prefix:
         return None
-    value = prefix.lower()
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return like_prefix(prefix.lower())
 
 
 def workflow_name_matches(workflow: Workflow, typed: str) -> bool:

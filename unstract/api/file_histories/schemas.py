@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, post_load, pre_load
 
-from unstract.api.common import like_prefix
 from unstract.api.executions.schemas import StatusList, status_query
 from unstract.api.fields import (
     BaseSchema,
@@ -17,6 +16,7 @@ from unstract.api.fields import (
     min_value,
 )
 from unstract.errors import FieldMessage
+from unstract.querying import like_prefix
 from unstract.services.file_history import HistoryFilter
 
 MAX_IDS = 100

@@ -1,0 +1,13 @@
+"""Query text helpers shared by the API, the services and the pages (no Flask, no models)."""
+
+from __future__ import annotations
+
+
+def like_prefix(value: str) -> str:
+    """A LIKE pattern matching `value` literally as a prefix (escape char is backslash; §0.9)."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def like_contains(value: str) -> str:
+    """A LIKE pattern matching `value` literally anywhere (escape char is backslash)."""
+    return "%" + like_prefix(value)
