@@ -26,6 +26,7 @@ from unstract.services import accounts
 # Statements of a page that is not full: authentication (key, its user, org, membership), the parent lookups,
 # the page and the loaders of its related rows. A full page adds its count.
 BUDGETS = {"workflows": 9, "executions": 7, "files": 7, "logs": 7, "file-histories": 7, "connectors": 5}
+NAMES = itertools.count()  # unique connector names across one test's calls
 
 
 @contextmanager
@@ -97,7 +98,6 @@ def grow(world, kind: str, n: int) -> str:
 
 
 KINDS = list(BUDGETS)
-NAMES = itertools.count()
 
 
 @pytest.mark.parametrize("kind", KINDS)
