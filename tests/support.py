@@ -6,11 +6,15 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import redis
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from unstract.extensions import db
 
@@ -40,8 +44,6 @@ def start_embedded_redis(directory: Path) -> tuple[subprocess.Popen, str]:
 
 def reset_postgres_schema(url: str) -> None:
     """Start the PostgreSQL test database from an empty public schema."""
-    from sqlalchemy import create_engine
-
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -68,6 +70,39 @@ def remove_tree(path: Path) -> None:
 
 def test_database_url(tmp_dir: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+def postgres_server_url() -> str | None:
+    """A PostgreSQL server for the PostgreSQL-specific tests, whatever database the app itself is on.
+
+    TEST_POSTGRES_URL names it (CI sets it in both passes); else TEST_DATABASE_URL when that is PostgreSQL.
+    """
+    for name in ("TEST_POSTGRES_URL", "TEST_DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("postgresql"):
+            return url
+    return None
+
+
+requires_postgres = pytest.mark.skipif(
+    postgres_server_url() is None,
+    reason="needs a PostgreSQL server: set TEST_POSTGRES_URL=postgresql+psycopg://user@host:port/db (CI does)")
+
+
+@contextmanager
+def scratch_postgres_database(prefix: str):
+    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+    server_url = make_url(postgres_server_url())
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))  # a name we generated, not user input
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @dataclass

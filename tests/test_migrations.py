@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, make_url, text
 
 from tests.conftest import build_app
+from tests.support import requires_postgres, scratch_postgres_database
 from unstract.app import MIGRATIONS_DIR
 from unstract.extensions import db
 
@@ -44,18 +40,7 @@ def test_empty_sqlite_database_upgrades_to_a_schema_matching_the_models(base_env
     assert schema_differences(env) == []
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-                    reason="PostgreSQL runs when TEST_DATABASE_URL is set")
+@requires_postgres
 def test_empty_postgresql_database_upgrades_to_a_schema_matching_the_models(base_env):
-    server_url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = server_url.set(database=name).render_as_string(hide_password=False)
+    with scratch_postgres_database("mig") as url:
         assert schema_differences({**base_env, "DATABASE_URL": url}) == []
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

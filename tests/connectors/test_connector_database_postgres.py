@@ -1,6 +1,5 @@
-"""The §6.2 DATABASE destination on a real PostgreSQL server, reached through TEST_DATABASE_URL."""
+"""The §6.2 DATABASE destination on a real PostgreSQL server (tests.support.postgres_server_url)."""
 
-import os
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -10,15 +9,13 @@ from sqlalchemy import Column, MetaData, Table, Text, create_engine, inspect, se
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
 
+from tests.support import postgres_server_url, requires_postgres
 from unstract.connectors.database import DatabaseTarget, dispose_engines, write_row
 from unstract.connectors.errors import ConnectorError
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = postgres_server_url() or ""
 
-pytestmark = pytest.mark.skipif(
-    not PG_URL.startswith("postgresql"),
-    reason="PostgreSQL destination tests need TEST_DATABASE_URL=postgresql+psycopg://user@host:port/db",
-)
+pytestmark = requires_postgres
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import uuid
 
@@ -13,6 +12,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
 from tests.factories import make_workflow
+from tests.support import postgres_server_url, requires_postgres
 from unstract.extensions import db
 from unstract.models import Execution, Organization
 
@@ -124,11 +124,9 @@ def test_table_name_with_sql_is_refused_before_any_sql_runs(app, world, acme, st
     assert not path.exists()
 
 
-@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
-                    reason="PostgreSQL destination runs where TEST_DATABASE_URL names a PostgreSQL server (CI)")
+@requires_postgres
 def test_postgresql_destination_schema_qualified_table(app, world, acme, storage_root):
-    url = os.environ["TEST_DATABASE_URL"]
-    engine = create_engine(url)
+    engine = create_engine(postgres_server_url())
     schema = f"dest_{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.engine.harness import configure
@@ -354,7 +355,7 @@ def test_connector_form_shows_server_errors_inline_then_creates(world, page, log
     page.get_by_label("Root directory").fill(str(storage_root / "inbox"))
     page.get_by_role("button", name="Create connector").click()
     page.wait_for_url("**/connectors")
-    assert page.get_by_text("Connector “Inbox” created.").is_visible()
+    expect(page.get_by_text("Connector “Inbox” created.")).to_be_visible()
 
 
 @pytest.mark.browser
@@ -376,4 +377,4 @@ def test_connector_list_in_a_browser_escapes_names_and_asks_before_deleting(app,
     page.get_by_role("link", name=f"Delete {XSS}").click()
     page.locator("dialog[open]").get_by_role("button", name="Delete connector").click()
     page.wait_for_url("**/connectors")
-    assert page.get_by_text(f"Connector “{XSS}” deleted.").is_visible()
+    expect(page.get_by_text(f"Connector “{XSS}” deleted.")).to_be_visible()

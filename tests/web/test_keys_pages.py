@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.web.conftest import screenshot
@@ -172,7 +173,7 @@ def test_new_key_is_shown_once_then_gone_after_reload(world, page, login):
     plaintext = code.inner_text()
     assert KEY.fullmatch(plaintext)
     assert page.url.endswith("/keys")
-    assert page.locator("#keys-list tbody tr").count() == 1  # the list was refreshed in place
+    expect(page.locator("#keys-list tbody tr")).to_have_count(1)  # the list was refreshed in place
     assert page.locator("#keys-list tbody code").inner_text() == plaintext[:8] + "…"
     screenshot(page, "api-keys")
     page.reload()
@@ -188,14 +189,14 @@ def test_panel_can_be_dismissed_and_revoke_asks_first(world, page, login):
     page.get_by_role("button", name="Create key").click()
     page.get_by_test_id("new-key").wait_for()
     page.get_by_role("button", name=re.compile("^Dismiss")).click()
-    assert page.get_by_test_id("new-key").count() == 0
+    expect(page.get_by_test_id("new-key")).to_have_count(0)
     page.get_by_role("link", name=re.compile("^Revoke")).click()
     dialog = page.locator("dialog[open]")
-    assert dialog.is_visible()
+    expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Cancel").click()
-    assert page.locator("dialog[open]").count() == 0
+    expect(page.locator("dialog[open]")).to_have_count(0)
     page.get_by_role("link", name=re.compile("^Revoke")).click()
     page.locator("dialog[open]").get_by_role("button", name="Revoke key").click()
     page.wait_for_url("**/keys")
-    assert page.get_by_text("revoked").is_visible()
-    assert page.get_by_text("You have no API keys in this organization yet.").is_visible()
+    expect(page.get_by_text("revoked")).to_be_visible()
+    expect(page.get_by_text("You have no API keys in this organization yet.")).to_be_visible()

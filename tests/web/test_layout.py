@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.web.web_client import csrf_from, htmx, web_login
 from unstract.services import accounts
@@ -165,7 +166,7 @@ def test_layout_fits_a_phone_screen(world, page, login):
     page.goto("/connectors")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
-    assert page.get_by_role("link", name="API keys").is_visible()
+    expect(page.get_by_role("link", name="API keys")).to_be_visible()
 
 
 @pytest.mark.browser

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import make_execution, make_file_execution, make_workflow
 from tests.web.conftest import screenshot
@@ -205,7 +206,7 @@ def test_overview_renders_charts_without_network(world, page, login):
     login("owner@acme.test")
     page.goto("/overview")
     assert page.locator("#chart-executions rect").count() > 28
-    assert page.get_by_role("img", name=re.compile("Executions per day")).is_visible()
+    expect(page.get_by_role("img", name=re.compile("Executions per day"))).to_be_visible()
     page.get_by_role("link", name="Refresh").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("#chart-slowest g").count() == 4

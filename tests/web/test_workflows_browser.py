@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.engine.harness import add_tool, configure, make_connector
 from tests.factories import make_execution, make_workflow
@@ -108,5 +109,5 @@ def test_viewer_sees_no_edit_controls_and_names_render_as_text(page, login, worl
     assert page.locator("h1").inner_text().startswith(XSS_NAME)
     assert page.locator("form[action*='/endpoints/'], form[action*='/tools'], form[action*='/sharing']").count() == 0
     assert page.locator("select, textarea").count() == 0
-    assert page.get_by_role("button", name="Run now").is_visible()
+    expect(page.get_by_role("button", name="Run now")).to_be_visible()
     assert dialogs == []
