@@ -25,6 +25,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_REAP_INTERVAL_SECONDS": 30,
     "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS": 10800,
     "UNSTRACT_TOOL_TIMEOUT_SECONDS": 600,
+    "UNSTRACT_FILE_BATCH_SIZE": 16,
 }
 
 
@@ -36,6 +37,13 @@ def _integer(env: dict[str, str], name: str) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}.") from None
+
+
+def _positive(env: dict[str, str], name: str) -> int:
+    value = _integer(env, name)
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}.")
+    return value
 
 
 def data_dir_from(env: dict[str, str]) -> Path:
@@ -78,6 +86,7 @@ class Settings:
     reap_interval_seconds: int = 30
     step_idle_timeout_seconds: int = 10800
     tool_timeout_seconds: int = 600
+    file_batch_size: int = 16
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
     bootstrap: bool = True
@@ -108,6 +117,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         reap_interval_seconds=_integer(env, "UNSTRACT_REAP_INTERVAL_SECONDS"),
         step_idle_timeout_seconds=_integer(env, "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS"),
         tool_timeout_seconds=_integer(env, "UNSTRACT_TOOL_TIMEOUT_SECONDS"),
+        file_batch_size=_positive(env, "UNSTRACT_FILE_BATCH_SIZE"),
         admin_email=(env.get("UNSTRACT_ADMIN_EMAIL") or "admin@example.com").strip().lower(),
         admin_password=env.get("UNSTRACT_ADMIN_PASSWORD") or None,
         bootstrap=env.get("UNSTRACT_BOOTSTRAP", "1") != "0",

@@ -70,6 +70,19 @@ def refresh_counters(execution_id: uuid.UUID) -> None:
     )
 
 
+def count_outcome(execution_id: uuid.UUID, status: str) -> None:
+    """Add one file's outcome to the execution's counters, in the transaction of its conditional status
+    change: each file reaches a terminal status once, so the counters stay equal to the counts of §4.8
+    step 8 without recounting every file of the execution for each one (and an increment under the
+    row lock cannot miss a concurrent outcome the way two concurrent recounts can)."""
+    column = {Status.COMPLETED: Execution.successful_files, Status.ERROR: Execution.failed_files}.get(status)
+    if column is not None:
+        db.session.execute(
+            update(Execution).where(Execution.id == execution_id).values({column: column + 1})
+            .execution_options(synchronize_session=False)
+        )
+
+
 def release_reservations(file_execution_ids: list[uuid.UUID]) -> None:
     if file_execution_ids:
         db.session.execute(
@@ -79,8 +92,17 @@ def release_reservations(file_execution_ids: list[uuid.UUID]) -> None:
 
 
 def has_open_files(execution_id: uuid.UUID) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        FileExecution.execution_id == execution_id, FileExecution.status.in_(tuple(NON_TERMINAL))))))
+    return bool(db.session.scalar(select(_open_files_of(execution_id))))
+
+
+def processing_is_over(execution_id: uuid.UUID) -> bool:
+    """The execution is in phase PROCESSING and none of its files is open: time to finalize."""
+    return db.session.scalar(select(Execution.id).where(
+        Execution.id == execution_id, Execution.phase == Phase.PROCESSING, ~_open_files_of(execution_id))) is not None
+
+
+def _open_files_of(execution_id: uuid.UUID):
+    return exists().where(FileExecution.execution_id == execution_id, FileExecution.status.in_(tuple(NON_TERMINAL)))
 
 
 def end_open_files(execution_id: uuid.UUID, to: str, error: str | None = None,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
+from itertools import islice
 
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
@@ -13,9 +15,11 @@ from unstract import errors
 from unstract.extensions import rq
 
 LISTING_JOB = "unstract.worker.jobs.run_listing"
-FILE_JOB = "unstract.worker.jobs.process_file"
+FILES_JOB = "unstract.worker.jobs.process_files"
 STEPS_JOB = "unstract.worker.jobs.run_steps"
-LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+WAITING_STATES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+LIVE_STATES = WAITING_STATES | {JobStatus.STARTED}
+ENQUEUE_CHUNK = 200  # jobs per pipeline round trip: bounded memory however many files a listing fans out
 
 
 def listing_job_id(execution_id: uuid.UUID) -> str:
@@ -23,7 +27,17 @@ def listing_job_id(execution_id: uuid.UUID) -> str:
 
 
 def file_job_id(file_execution_id: uuid.UUID) -> str:
+    """A job for one file on its own (a re-queue, or an upload waiting for its reservation)."""
     return f"file-{file_execution_id}"
+
+
+def file_batch_job_id(execution_id: uuid.UUID, batch_index: int) -> str:
+    """The listing's job for files number `batch_index * size + 1` … `(batch_index + 1) * size`."""
+    return f"files-{execution_id}-{batch_index}"
+
+
+def batch_index(file_number: int, batch_size: int) -> int:
+    return (file_number - 1) // batch_size
 
 
 def steps_job_id(execution_id: uuid.UUID) -> str:
@@ -38,6 +52,31 @@ def job_is_live(job_id: str) -> bool:
         return False
 
 
+def waiting_job_ids(job_ids: set[str]) -> set[str]:
+    """Those of `job_ids` that are queued, scheduled or deferred: one pipelined round trip for all."""
+    ordered = sorted(job_ids)
+    try:
+        with rq.connection().pipeline(transaction=False) as pipe:
+            for job_id in ordered:
+                pipe.hget(Job.key_for(job_id), "status")
+            statuses = pipe.execute()
+    except RedisError:
+        raise errors.QueueUnavailable() from None
+    return {job_id for job_id, raw in zip(ordered, statuses, strict=True)
+            if raw is not None and raw.decode() in WAITING_STATES}
+
+
+def worker_count() -> int:
+    """Workers registered on the queue now (0 when Redis cannot tell)."""
+    from rq import Worker
+
+    try:
+        queue = rq.queue()
+        return Worker.count(connection=queue.connection, queue=queue)
+    except RedisError:
+        return 0
+
+
 def enqueue(func: str, row_id: uuid.UUID, job_id: str, *, delay_seconds: float = 0) -> None:
     """Enqueue `func(row_id)`; Redis trouble surfaces as 503 queue_unavailable."""
     try:
@@ -50,18 +89,23 @@ def enqueue(func: str, row_id: uuid.UUID, job_id: str, *, delay_seconds: float =
         raise errors.QueueUnavailable() from None
 
 
-def enqueue_many(func: str, row_ids: list[uuid.UUID], job_id_for) -> None:
-    """One pipeline round trip for many jobs (the fan-out of a listing)."""
+def batched(items: Iterable, size: int):
+    """Lists of up to `size` items (itertools.batched arrived in Python 3.12)."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def enqueue_many(func: str, jobs: Iterable[tuple[str, tuple[str, ...]]]) -> None:
+    """Enqueue `func(*args)` for each `(job_id, args)`, a pipeline round trip per chunk of jobs."""
     from rq import Queue
 
     try:
         queue = rq.queue()
-        with rq.connection().pipeline() as pipe:
-            queue.enqueue_many(
-                [Queue.prepare_data(func, (str(row_id),), job_id=job_id_for(row_id), result_ttl=0,
-                                    failure_ttl=86400) for row_id in row_ids],
-                pipeline=pipe,
-            )
-            pipe.execute()
+        for chunk in batched(jobs, ENQUEUE_CHUNK):
+            with rq.connection().pipeline() as pipe:
+                queue.enqueue_many([Queue.prepare_data(func, args, job_id=job_id, result_ttl=0, failure_ttl=86400)
+                                    for job_id, args in chunk], pipeline=pipe)
+                pipe.execute()
     except RedisError:
         raise errors.QueueUnavailable() from None

@@ -30,10 +30,10 @@ def _app_scope():
         yield
 
 
-def _run(step: Callable, row_id: str) -> None:
+def _run(step: Callable, row_id) -> None:
     with _app_scope():
         try:
-            step(uuid.UUID(row_id), job_context())
+            step(row_id, job_context())
         finally:
             db.session.rollback()
             db.session.remove()
@@ -43,18 +43,21 @@ def run_listing(execution_id: str) -> None:
     """Claim an execution, snapshot its plan, select its files and fan out."""
     from unstract.worker.listing import run_listing as work
 
-    _run(work, execution_id)
+    _run(work, uuid.UUID(execution_id))
 
 
-def process_file(file_execution_id: str) -> None:
-    """Process one file execution end to end."""
-    from unstract.worker.runner import process_file as work
+def process_files(*file_execution_ids: str) -> None:
+    """Process file executions of one execution end to end, one after the other."""
+    from unstract.worker.runner import process_files as work
 
-    _run(work, file_execution_id)
+    _run(work, [uuid.UUID(row_id) for row_id in file_execution_ids])
+
+
+process_file = process_files  # jobs queued by earlier versions name the single-file entry point
 
 
 def run_steps(execution_id: str) -> None:
     """Serve one NEXT or CONTINUE of a step execution."""
     from unstract.worker.steps import run_steps as work
 
-    _run(work, execution_id)
+    _run(work, uuid.UUID(execution_id))

@@ -2,15 +2,18 @@
 
 A job registers its claimed row while it works; every L/3 seconds the keeper extends the lease,
 conditional on the holder still owning the row. One long-lived thread instead of a thread per file
-keeps the per-file cost at a dictionary insert.
+keeps the per-file cost at a dictionary insert: a file that takes less than L/3 is never renewed.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import Flask
@@ -21,9 +24,21 @@ from unstract.models import Execution, FileExecution, Status
 from unstract.models.base import utcnow
 
 
+@dataclass
+class _Lease:
+    app: Flask
+    statement_for: Callable
+    seconds: int
+    due: float  # time.monotonic() of the next renewal
+
+    @property
+    def interval(self) -> float:
+        return max(self.seconds / 3, 0.2)
+
+
 class LeaseKeeper:
     def __init__(self) -> None:
-        self._held: dict[int, tuple] = {}
+        self._held: dict[int, _Lease] = {}
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -31,12 +46,18 @@ class LeaseKeeper:
 
     @contextmanager
     def hold(self, app: Flask, statement_for, lease_seconds: int):
-        """Renew the lease described by `statement_for(expires)` until the block ends."""
+        """Renew the lease described by `statement_for(expires)` every third of it until the block ends.
+
+        The holder has just written the lease, so the first renewal is due a third of a lease later."""
         key = next(self._ids)
+        lease = _Lease(app, statement_for, lease_seconds, 0.0)
+        lease.due = time.monotonic() + lease.interval
         with self._lock:
-            self._held[key] = (app, statement_for, lease_seconds)
+            sooner = lease.due < min((held.due for held in self._held.values()), default=float("inf"))
+            self._held[key] = lease
             self._ensure_thread()
-        self._wake.set()
+        if sooner:
+            self._wake.set()  # the keeper sleeps until its earliest due renewal: recompute
         try:
             yield
         finally:
@@ -48,25 +69,27 @@ class LeaseKeeper:
             self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
             self._thread.start()
 
-    def _interval(self) -> float:
+    def _seconds_to_next(self) -> float:
         with self._lock:
-            shortest = min((lease for _, _, lease in self._held.values()), default=30)
-        return max(shortest / 3, 0.2)
+            earliest = min((held.due for held in self._held.values()), default=None)
+        return 30.0 if earliest is None else max(earliest - time.monotonic(), 0.0)
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self._interval())
+            self._wake.wait(self._seconds_to_next())
             self._wake.clear()
+            now = time.monotonic()
             with self._lock:
-                held = list(self._held.values())
-            for app, statement_for, lease_seconds in held:
-                self._renew(app, statement_for, lease_seconds)
+                due = [held for held in self._held.values() if held.due <= now]
+            for lease in due:
+                self._renew(lease)
+                lease.due = now + lease.interval
 
     @staticmethod
-    def _renew(app: Flask, statement_for, lease_seconds: int) -> None:
+    def _renew(lease: _Lease) -> None:
         try:
-            with app.app_context(), db.engine.begin() as conn:
-                conn.execute(statement_for(utcnow() + timedelta(seconds=lease_seconds)))
+            with lease.app.app_context(), db.engine.begin() as conn:
+                conn.execute(lease.statement_for(utcnow() + timedelta(seconds=lease.seconds)))
         except Exception:  # noqa: BLE001 - a missed beat is retried; expiry is the safety net
             pass
 
@@ -89,4 +112,15 @@ def execution_heartbeat(app: Flask, execution_id: uuid.UUID, phase: str, lease: 
                 .where(Execution.id == execution_id, Execution.status == Status.EXECUTING,
                        Execution.phase == phase)
                 .values(lease_expires_at=expires))
+    return _keeper.hold(app, statement, lease)
+
+
+def waiting_files_heartbeat(app: Flask, waiting: list[uuid.UUID], lease: int):
+    """Keep `modified_at` of a batch's files that still wait their turn fresh, so that reaper rule 2
+    (PENDING and unchanged for more than L) leaves them to this job for as long as it lives.
+    `waiting` is the job's own list; it shrinks as files are taken."""
+    def statement(_expires):
+        return (update(FileExecution)
+                .where(FileExecution.id.in_(list(waiting)), FileExecution.status == Status.PENDING)
+                .values(modified_at=utcnow()))
     return _keeper.hold(app, statement, lease)

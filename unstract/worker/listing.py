@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from itertools import chain, islice
 
-from sqlalchemy import update
+from sqlalchemy import delete, insert, update
 
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
@@ -71,20 +71,30 @@ def run_listing(execution_id: uuid.UUID, ctx: JobContext) -> None:
 
 
 def _select_and_commit(execution: Execution, plan: dict, ctx: JobContext) -> list[uuid.UUID]:
+    """Insert the selected file executions; returns their ids in file-number order (1, 2, …)."""
     log = state.run_log(execution)
     if plan["source"]["connection_type"] == "API":
-        rows = _upload_rows(execution, log)
+        file_ids = _upload_rows(execution, log)
     else:
-        rows = _filesystem_rows(execution, plan, ctx, log)
+        file_ids = _filesystem_rows(execution, plan, ctx, log)
     db.session.refresh(execution, ["stop_requested"])
     if execution.stop_requested:
         db.session.rollback()
         return []
-    execution.total_files = len(rows)
-    execution.plan = plan | {k: v for k, v in execution.plan.items() if k in ("uploads", "duplicates")}
+    execution.total_files = len(file_ids)
+    kept = {k: v for k, v in execution.plan.items() if k in ("uploads", "duplicates")}
+    execution.plan = plan | kept | {"batch_size": batch_size(len(file_ids), ctx)}
     log.flush()
     db.session.commit()
-    return [row.id for row in rows]
+    return file_ids
+
+
+def batch_size(files: int, ctx: JobContext) -> int:
+    """Files per job: up to UNSTRACT_FILE_BATCH_SIZE, but small enough that every worker gets about
+    four jobs, so a small execution still spreads over all workers. Stored in the plan, because
+    the reaper derives a file's job id from its number and the batch size."""
+    workers = max(queueing.worker_count(), 1)
+    return max(1, min(ctx.settings.file_batch_size, files // (4 * workers)))
 
 
 def _new_file_execution(execution: Execution, number: int, **fields) -> FileExecution:
@@ -92,7 +102,7 @@ def _new_file_execution(execution: Execution, number: int, **fields) -> FileExec
                          status=Status.PENDING, **fields)
 
 
-def _upload_rows(execution: Execution, log) -> list[FileExecution]:
+def _upload_rows(execution: Execution, log) -> list[uuid.UUID]:
     rows = []
     for number, upload in enumerate(execution.plan.get("uploads", []), start=1):
         rows.append(_new_file_execution(
@@ -103,10 +113,10 @@ def _upload_rows(execution: Execution, log) -> list[FileExecution]:
     log.info(Stage.SOURCE, f"Found {len(rows) + len(execution.plan.get('duplicates', []))} matching file(s); "
                            f"selected {len(rows)} for processing.")
     db.session.add_all(rows)
-    return rows
+    return [row.id for row in rows]
 
 
-def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> list[FileExecution]:
+def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> list[uuid.UUID]:
     config = plan["source"]["configuration"]
     with io.open_store(plan["source"], ctx.settings, ctx.secret_key) as store:
         for folder in io.source_folders(config):
@@ -118,9 +128,9 @@ def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> 
         eligible = _eligible(store, entries, execution, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
         head = list(islice(eligible, config.get("maxFiles", 100)))
-        rows = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), rules, log)
-    log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(rows)} for processing.")
-    return rows
+        file_ids = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), rules, log)
+    log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(file_ids)} for processing.")
+    return file_ids
 
 
 def _eligible(store, entries, execution: Execution, rules: HistoryRules, log) -> Iterator[tuple]:
@@ -155,38 +165,43 @@ class HistoryRules:
 
 
 def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, rules: HistoryRules,
-             log) -> list[FileExecution]:
+             log) -> list[uuid.UUID]:
     """Take each identity's reservation inside the listing transaction; skip identities held elsewhere.
 
     History is checked again once the reservation is held: a run that finished the file after our
     first look has written its history row in the same transaction that released the reservation.
+    Rows are inserted and let go one by one, so memory does not grow with the number of files.
     """
-    rows: list[FileExecution] = []
+    file_ids: list[uuid.UUID] = []
     for entry, sha, size in eligible:
-        if len(rows) >= max_files:
+        if len(file_ids) >= max_files:
             break
-        fe = _new_file_execution(
-            execution, len(rows) + 1, file_name=entry.path.rsplit("/", 1)[-1], file_path=entry.path,
-            file_size=size, file_hash=sha, provider_file_uuid=entry.etag,
-            mime_type=io.mime_type_for(entry.path), source_mtime=entry.mtime)
-        db.session.add(fe)
-        db.session.flush()
-        held = file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe.id)
+        fe_id = _insert_file_execution(execution, len(file_ids) + 1, entry, sha, size)
+        held = file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe_id)
         if held and not rules.skips(entry.path, sha, log):
-            rows.append(fe)
+            file_ids.append(fe_id)
             continue
         if not held:
             holder = file_outcomes.reservation_holder(execution.workflow_id, entry.path, sha)
             log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it is being processed by execution "
                                    f"{holder[0] if holder else 'unknown'}.")
-        state.release_reservations([fe.id])
-        db.session.delete(fe)
-        db.session.flush()
-    return rows
+        state.release_reservations([fe_id])
+        db.session.execute(delete(FileExecution).where(FileExecution.id == fe_id))
+    return file_ids
+
+
+def _insert_file_execution(execution: Execution, number: int, entry, sha: str, size: int) -> uuid.UUID:
+    """One row through Core: no ORM object stays behind in the session for the rest of the listing."""
+    fe_id = uuid.uuid4()
+    db.session.execute(insert(FileExecution).values(
+        id=fe_id, execution_id=execution.id, file_number=number, status=Status.PENDING,
+        file_name=entry.path.rsplit("/", 1)[-1], file_path=entry.path, file_size=size, file_hash=sha,
+        provider_file_uuid=entry.etag, mime_type=io.mime_type_for(entry.path), source_mtime=entry.mtime))
+    return fe_id
 
 
 def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobContext) -> None:
-    """Zero files finalizes; STEP pauses before step 1; COMPLETE fans out one job per file."""
+    """Zero files finalizes; STEP pauses before step 1; COMPLETE fans out a job per batch of files."""
     execution = db.session.get(Execution, execution_id, populate_existing=True)
     if not file_ids:
         execution.phase = Phase.PROCESSING
@@ -199,8 +214,11 @@ def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobC
     execution.phase = Phase.PROCESSING
     execution.lease_expires_at = None
     db.session.commit()
+    size = execution.plan["batch_size"]
+    jobs = ((queueing.file_batch_job_id(execution_id, index), tuple(str(fe_id) for fe_id in batch))
+            for index, batch in enumerate(queueing.batched(file_ids, size)))
     try:
-        queueing.enqueue_many(queueing.FILE_JOB, file_ids, queueing.file_job_id)
+        queueing.enqueue_many(queueing.FILES_JOB, jobs)
     except Exception:  # noqa: BLE001 - the reaper re-enqueues PENDING files of PROCESSING runs (§4.10)
         pass
 

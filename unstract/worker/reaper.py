@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, exists, select, update
 
+from unstract import errors
 from unstract.extensions import db
 from unstract.models import (
     NON_TERMINAL,
@@ -72,24 +73,53 @@ def _expired_files(ctx: JobContext, result: ReapResult) -> None:
 
 def _requeue_file(file_execution_id: uuid.UUID) -> None:
     try:
-        queueing.enqueue(queueing.FILE_JOB, file_execution_id, queueing.file_job_id(file_execution_id))
+        queueing.enqueue(queueing.FILES_JOB, file_execution_id, queueing.file_job_id(file_execution_id))
     except Exception:  # noqa: BLE001 - rule 2 retries once Redis is back
         pass
 
 
 def _orphaned_pending_files(ctx: JobContext, result: ReapResult) -> None:
-    """Rule 2: PENDING files of PROCESSING executions, idle for more than L, with no live job."""
+    """Rule 2: PENDING files of PROCESSING executions, unchanged for more than L, with no queued job.
+
+    A running job keeps the files of its batch fresh (runner.process_files), so only a queued job can
+    still cover a file unchanged for that long: its batch job or a job of its own. All of them are
+    checked in one pipelined Redis round trip per pass, however long the backlog."""
     cutoff = utcnow() - timedelta(seconds=ctx.lease_seconds)
-    ids = db.session.scalars(select(FileExecution.id).join(Execution).where(
+    rows = db.session.execute(select(
+        FileExecution.id, FileExecution.execution_id, FileExecution.file_number,
+        Execution.plan["batch_size"].as_integer(),
+    ).join(Execution).where(
         FileExecution.status == Status.PENDING, FileExecution.modified_at < cutoff,
         Execution.phase == Phase.PROCESSING, Execution.status == Status.EXECUTING)).all()
-    for fe_id in ids:
-        if not queueing.job_is_live(queueing.file_job_id(fe_id)):
-            _requeue_file(fe_id)
-            db.session.execute(update(FileExecution).where(FileExecution.id == fe_id)
-                               .values(modified_at=utcnow()).execution_options(synchronize_session=False))
-            db.session.commit()
-            result.requeued += 1
+    if not rows:
+        return
+    covering = {fe_id: _covering_job_ids(fe_id, execution_id, number, size)
+                for fe_id, execution_id, number, size in rows}
+    try:
+        queued = queueing.waiting_job_ids(set().union(*covering.values()))
+        orphans = [fe_id for fe_id, job_ids in covering.items() if not job_ids & queued]
+        for chunk in queueing.batched(orphans, 500):
+            queueing.enqueue_many(queueing.FILES_JOB, [(queueing.file_job_id(fe_id), (str(fe_id),)) for fe_id in chunk])
+            _touch_pending(chunk)
+            result.requeued += len(chunk)
+    except errors.QueueUnavailable:
+        return  # Redis is away: the next pass tries again
+
+
+def _touch_pending(file_execution_ids: list[uuid.UUID]) -> None:
+    """Re-queued now: not an orphan again for another lease."""
+    db.session.execute(update(FileExecution)
+                       .where(FileExecution.id.in_(file_execution_ids), FileExecution.status == Status.PENDING)
+                       .values(modified_at=utcnow()).execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _covering_job_ids(fe_id: uuid.UUID, execution_id: uuid.UUID, number: int, batch_size: int | None) -> set[str]:
+    """Ids of the jobs that may hold this file: the listing's batch job and a re-queued job of its own."""
+    ids = {queueing.file_job_id(fe_id)}
+    if batch_size:
+        ids.add(queueing.file_batch_job_id(execution_id, queueing.batch_index(number, batch_size)))
+    return ids
 
 
 def _expired_execution_leases(ctx: JobContext, result: ReapResult) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, update
 
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
-from unstract.models import Execution, FileExecution, Phase, Stage, Status
+from unstract.models import Execution, FileExecution, Stage, Status
 from unstract.models.base import utcnow
 from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing
@@ -19,7 +19,7 @@ from unstract.services.runlog import RunLog
 from unstract.tools import ToolError
 from unstract.worker import io
 from unstract.worker.context import JobContext
-from unstract.worker.lease import file_heartbeat
+from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
 from unstract.worker.toolrunner import tool_runner
 
 RESERVATION_RETRY_SECONDS = 2
@@ -41,44 +41,71 @@ class Outcome:
     reused: bool = False
 
 
-def claim_file(file_execution_id: uuid.UUID, lease_seconds: int) -> uuid.UUID | None:
+def claim_file(fe: FileExecution, lease_seconds: int) -> uuid.UUID | None:
     """PENDING -> EXECUTING with a fresh claim token and lease; None when another job has it.
 
-    The caller commits, so the claim and its first log line share one transaction."""
+    `fe` (detached) takes the new attempt count and claim time. The caller commits, so the claim and
+    its first log line share one transaction."""
     token, now = uuid.uuid4(), utcnow()
     claimed = db.session.execute(
-        update(FileExecution).where(FileExecution.id == file_execution_id, FileExecution.status == Status.PENDING)
+        update(FileExecution).where(FileExecution.id == fe.id, FileExecution.status == Status.PENDING)
         .values(status=Status.EXECUTING, attempts=FileExecution.attempts + 1, claim_token=token,
                 lease_expires_at=now + timedelta(seconds=lease_seconds), modified_at=now,
                 claimed_at=func.coalesce(FileExecution.claimed_at, now))
+        .returning(FileExecution.attempts, FileExecution.claimed_at, FileExecution.steps_done)
         .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    return token if claimed else None
+    ).first()
+    if claimed is None:
+        return None
+    fe.attempts, fe.claimed_at, fe.steps_done = claimed
+    return token
 
 
-def process_file(file_execution_id: uuid.UUID, ctx: JobContext) -> None:
-    fe = db.session.get(FileExecution, file_execution_id)
-    if fe is None or fe.status != Status.PENDING:
+def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
+    """A batch of one execution's files, in file order, each with its own claim, lease and outcome (§4.8).
+
+    Files still waiting their turn are kept fresh for the reaper while the job lives; a file another
+    job took meanwhile (a re-queue after a lost worker) is simply passed over."""
+    waiting = _take_waiting_rows(file_execution_ids)
+    if not waiting:
         return
-    execution = read_only(db.session.get(Execution, fe.execution_id))
+    execution = read_only(db.session.get(Execution, waiting[0].execution_id))
+    queue = [fe.id for fe in waiting]
+    with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds):
+        for fe in waiting:
+            queue.remove(fe.id)
+            process_file(fe, execution, ctx)
+    finalize_if_done(execution.id, ctx)
+
+
+def _take_waiting_rows(file_execution_ids: list[uuid.UUID]) -> list[FileExecution]:
+    """The batch's files still PENDING, detached, in file order; touching them tells the reaper that
+    a job holds them (rule 2 re-queues PENDING files unchanged for more than a lease)."""
+    rows = db.session.scalars(
+        update(FileExecution).where(FileExecution.id.in_(file_execution_ids), FileExecution.status == Status.PENDING)
+        .values(modified_at=utcnow()).returning(FileExecution)
+        .execution_options(synchronize_session=False)).all()
+    for row in rows:
+        read_only(row)
+    return sorted(rows, key=lambda row: row.file_number)
+
+
+def process_file(fe: FileExecution, execution: Execution, ctx: JobContext) -> None:
+    """One file end to end; `fe` is detached and was PENDING when the job read it."""
     if _waits_for_reservation(fe, execution):
-        queueing.enqueue(queueing.FILE_JOB, fe.id, queueing.file_job_id(fe.id),
+        queueing.enqueue(queueing.FILES_JOB, fe.id, queueing.file_job_id(fe.id),
                          delay_seconds=RESERVATION_RETRY_SECONDS)
         return
-    token = claim_file(file_execution_id, ctx.lease_seconds)
+    token = claim_file(fe, ctx.lease_seconds)
     if token is None:
         db.session.rollback()
         return
-    fe = db.session.get(FileExecution, file_execution_id, populate_existing=True)
     log = state.run_log(execution)
     log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).", file_execution_id=fe.id)
-    log.flush()
-    read_only(fe)  # before the commit, which would otherwise expire it
-    db.session.commit()
+    log.commit()
     with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
         outcome = produce_outcome(fe, execution, ctx, log)
     record(fe, execution, token, outcome, log)
-    finalize_if_done(execution.id, ctx)
 
 
 def read_only(row):
@@ -171,9 +198,12 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
 
 def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log: RunLog,
               previous: dict | None = None) -> dict:
-    """Steps in order, each receiving the source and the previous output; stop checked before each."""
-    for step in steps:
-        if stop_requested(execution.id):
+    """Steps in order, each receiving the source and the previous output.
+
+    `stop_requested` is checked before each step after the first; the caller has just checked it
+    before the first (§4.8 step 2, or the step job's check before each file)."""
+    for index, step in enumerate(steps):
+        if index and stop_requested(execution.id):
             raise FileStopped()
         previous = run_tool(step, fe, execution, source, previous, log)
     return previous
@@ -202,7 +232,7 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
         file_outcomes.record_outcome(execution.workflow_id, fe, outcome.status, error=outcome.error,
                                      result=outcome.result)
     state.release_reservations([fe.id])
-    state.refresh_counters(execution.id)
+    state.count_outcome(execution.id, outcome.status)
     _log_outcome(fe, outcome, elapsed, log)
     log.commit()
     return True
@@ -219,6 +249,5 @@ def _log_outcome(fe: FileExecution, outcome: Outcome, elapsed: float, log: RunLo
 
 def finalize_if_done(execution_id: uuid.UUID, ctx: JobContext) -> None:
     """Step 9 of §4.8: the job that ends the last open file finalizes (once, conditionally)."""
-    phase = db.session.scalar(db.select(Execution.phase).where(Execution.id == execution_id))
-    if phase == Phase.PROCESSING and not state.has_open_files(execution_id):
+    if state.processing_is_over(execution_id):
         state.finalize(execution_id, ctx.data_dir)

@@ -82,7 +82,10 @@ def _advance(fe: FileExecution, execution: Execution, last: int, ctx: JobContext
     log = state.run_log(execution)
     try:
         source = runner.read_source(fe, execution, ctx)
-        for step in range(fe.steps_done + 1, last + 1):
+        first = fe.steps_done + 1
+        for step in range(first, last + 1):
+            if step > first and runner.stop_requested(execution.id):  # run_steps checked before the first
+                raise runner.FileStopped()
             previous = _load(step_file(ctx, execution.id, fe.id, step - 1)) if step > 1 else None
             output = runner.run_tools(fe, execution, source, [step], log, previous)
             _save(step_file(ctx, execution.id, fe.id, step), output)

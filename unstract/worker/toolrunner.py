@@ -1,13 +1,17 @@
 """Tools run in a separate process, so a tool that hangs (even inside C code holding the GIL) can be
-cut off after UNSTRACT_TOOL_TIMEOUT_SECONDS while the worker, its heartbeats and other files go on."""
+cut off after UNSTRACT_TOOL_TIMEOUT_SECONDS while the worker, its heartbeats and other files go on.
+
+The process is `python -m unstract.tools.host`, spoken to over a socket pair: a call is one pickled
+message each way (no executor threads or queues in between), and the process imports only the tools,
+not the worker's Flask app."""
 
 from __future__ import annotations
 
-import multiprocessing
+import socket
+import subprocess
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 
 from unstract.tools import ToolError, ToolOutput
 
@@ -16,49 +20,63 @@ class ToolTimeout(ToolError):
     """The tool did not finish in time; its process was killed."""
 
 
-def _run_tool(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict) -> ToolOutput:
-    from unstract.tools.registry import TOOLS
+class ToolProcess:
+    """One running `unstract.tools.host` and our end of its connection."""
 
-    return TOOLS[tool_id].run(source, mime_type, previous, settings)
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        self._connection = Connection(ours.detach())
+
+    def call(self, request: tuple, timeout: float) -> tuple:
+        """The host's reply; ToolTimeout after `timeout` seconds; EOFError/OSError if it died."""
+        self._connection.send(request)
+        if not self._connection.poll(timeout):
+            raise ToolTimeout(f"Timed out after {timeout:g} s.")
+        return self._connection.recv()
+
+    def kill(self) -> None:
+        self._connection.close()
+        self._process.kill()
+        self._process.wait()
 
 
 class ToolRunner:
-    """One tool process per worker, started on first use and replaced after a timeout or a crash."""
+    """One tool process per worker process, started on first use and replaced after a timeout or a crash."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _executor(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                # spawn: the tool process never inherits the worker's threads, sockets or DB pool.
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            return self._pool
-
-    def _discard(self) -> None:
-        with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.kill()
-            pool.shutdown(wait=False, cancel_futures=True)
+        self._process: ToolProcess | None = None
 
     def run(self, tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
             timeout: float) -> ToolOutput:
-        """The tool's output, or ToolError (its own, a timeout, or a crash of the tool process)."""
-        future = self._executor().submit(_run_tool, tool_id, source, mime_type, previous, settings)
-        try:
-            return future.result(timeout=timeout)
-        except FutureTimeout:
-            self._discard()
-            raise ToolTimeout(f"Timed out after {timeout:g} s.") from None
-        except BrokenProcessPool:
-            self._discard()
-            raise ToolError("The tool process crashed.") from None
+        """The tool's output, or ToolError (its own, a timeout, an internal error, or a crash)."""
+        with self._lock:
+            if self._process is None:
+                self._process = ToolProcess()
+            try:
+                kind, value = self._process.call((tool_id, source, mime_type, previous, settings), timeout)
+            except ToolTimeout:
+                self._discard()
+                raise
+            except (EOFError, OSError):
+                self._discard()
+                raise ToolError("The tool process crashed.") from None
+        if kind == "ok":
+            return value
+        raise ToolError(value if kind == "tool_error" else f"Internal error: {value}")
+
+    def _discard(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
 
     def close(self) -> None:
-        self._discard()
+        with self._lock:
+            self._discard()
 
 
 _runner = ToolRunner()

@@ -1,0 +1,182 @@
+"""Files processed in batches per RQ job: the fan-out, the reaper's view of batches, and the heartbeat
+that keeps a running batch's waiting files out of the reaper's hands (§4.8, §4.10 rule 2)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from rq.job import Job, JobStatus
+
+from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
+from tests.factories import make_workflow
+from unstract.extensions import db, rq
+from unstract.models import Execution, FileExecution, Organization
+from unstract.models.base import utcnow
+from unstract.worker.jobs import process_files, run_listing
+from unstract.worker.lease import waiting_files_heartbeat
+from unstract.worker.reaper import reap_once
+
+LONG_AGO = timedelta(hours=5)
+
+
+@pytest.fixture
+def listed(app, world, storage_root):
+    """`listed(n)`: a folder run of n files, listed (PROCESSING), its batch jobs queued but not run."""
+    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
+    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+
+    def listing(files: int) -> uuid.UUID:
+        (storage_root / "in").mkdir()
+        for n in range(files):
+            (storage_root / "in" / f"{n:03}.txt").write_text(f"Invoice Number: INV-{n}\nTotal: {n}\n")
+        workflow = make_workflow(world.users["owner"], acme)
+        configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=1000)
+        configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
+        add_tool(workflow, "field_extractor", rules=INVOICE_RULES)
+        response = world.api("owner").post("workflow/execute/",
+                                           json={"workflow_id": str(workflow.id), "timeout": 0})
+        execution_id = uuid.UUID(response.json["execution_id"])
+        rq.queue().empty()
+        run_listing(str(execution_id))  # no worker is registered: the batch size assumes one
+        return execution_id
+    return listing
+
+
+def files_of(execution_id):
+    db.session.rollback()
+    return db.session.scalars(db.select(FileExecution).where(FileExecution.execution_id == execution_id)
+                              .order_by(FileExecution.file_number)).all()
+
+
+def queued_jobs():
+    return {job.id: job.args for job in rq.queue().get_jobs()}
+
+
+def age(file_executions) -> None:
+    db.session.execute(db.update(FileExecution).where(FileExecution.id.in_([fe.id for fe in file_executions]))
+                       .values(modified_at=utcnow() - LONG_AGO))
+    db.session.commit()
+
+
+def test_listing_fans_out_consecutive_batches_covering_every_file_once(app, listed):
+    execution_id = listed(40)
+    files = files_of(execution_id)
+    assert db.session.get(Execution, execution_id).plan["batch_size"] == 10  # 40 files / (4 x 1 worker)
+    assert queued_jobs() == {
+        f"files-{execution_id}-{index}": tuple(str(fe.id) for fe in files[index * 10:(index + 1) * 10])
+        for index in range(4)}
+    run_jobs(app)
+    execution = db.session.get(Execution, execution_id)
+    assert (execution.status, execution.successful_files, execution.failed_files) == ("COMPLETED", 40, 0)
+    assert {(fe.status, fe.attempts) for fe in files_of(execution_id)} == {("COMPLETED", 1)}
+
+
+def test_a_small_execution_gets_a_job_per_file_so_every_worker_can_help(app, listed):
+    execution_id = listed(3)
+    assert db.session.get(Execution, execution_id).plan["batch_size"] == 1
+    assert sorted(queued_jobs()) == [f"files-{execution_id}-{index}" for index in range(3)]
+
+
+def test_batch_size_is_capped_by_the_setting(app, make_app, listed):
+    capped = make_app(UNSTRACT_FILE_BATCH_SIZE=4)
+    with capped.app_context():
+        execution_id = listed(40)
+        assert db.session.get(Execution, execution_id).plan["batch_size"] == 4
+        assert len(queued_jobs()) == 10
+
+
+def test_queued_batch_jobs_cover_their_stale_files(app, listed):
+    """A long backlog: files wait longer than a lease, but their batch job is still queued."""
+    execution_id = listed(40)
+    age(files_of(execution_id))
+    assert reap_once().requeued == 0
+    assert len(queued_jobs()) == 4
+
+
+def test_files_of_a_lost_batch_job_are_requeued_one_job_each_and_run_once(app, listed):
+    execution_id = listed(40)
+    files = files_of(execution_id)
+    age(files)
+    Job.fetch(f"files-{execution_id}-1", connection=rq.connection()).delete()  # as if Redis lost it
+    assert reap_once().requeued == 10
+    lost = files[10:20]
+    assert {job_id for job_id in queued_jobs() if job_id.startswith("file-")} == {f"file-{fe.id}" for fe in lost}
+    assert reap_once().requeued == 0  # re-queued files count as changed for another lease
+    run_jobs(app)
+    execution = db.session.get(Execution, execution_id)
+    assert (execution.status, execution.successful_files) == ("COMPLETED", 40)
+    assert {fe.attempts for fe in files_of(execution_id)} == {1}
+
+
+def test_a_batch_job_left_started_by_a_dead_worker_does_not_hold_its_files(app, listed):
+    """RQ still says STARTED for a job whose worker was killed; its files stopped being refreshed."""
+    execution_id = listed(40)
+    age(files_of(execution_id)[:10])
+    Job.fetch(f"files-{execution_id}-0", connection=rq.connection()).set_status(JobStatus.STARTED)
+    assert reap_once().requeued == 10
+
+
+def test_a_running_batch_keeps_its_waiting_files_fresh(app, listed):
+    execution_id = listed(40)
+    files = files_of(execution_id)
+    age(files)
+    waiting = [fe.id for fe in files[:5]]
+    with waiting_files_heartbeat(app, waiting, lease=1):  # renewed every 1/3 s
+        time.sleep(1.0)
+        waiting.clear()  # every file taken: nothing is refreshed any more
+        time.sleep(0.5)
+    fresh = {fe.id for fe in files_of(execution_id) if fe.modified_at > utcnow() - timedelta(seconds=5)}
+    assert fresh == {fe.id for fe in files[:5]}
+    assert reap_once().requeued == 0  # the other 35 are still covered by their queued batch jobs
+
+
+def test_a_batch_passes_over_a_file_another_job_took(app, listed):
+    execution_id = listed(8)  # 2 files per batch
+    files = files_of(execution_id)
+    taken = files[0]
+    db.session.execute(db.update(FileExecution).where(FileExecution.id == taken.id)
+                       .values(status="EXECUTING", claim_token=uuid.uuid4(), attempts=1))
+    db.session.commit()
+    process_files(str(files[0].id), str(files[1].id))
+    first, second = files_of(execution_id)[:2]
+    assert (first.status, first.attempts, first.result) == ("EXECUTING", 1, None)
+    assert (second.status, second.attempts) == ("COMPLETED", 1)
+    assert db.session.get(Execution, execution_id).successful_files == 1
+
+
+def count_statements(action) -> tuple[int, int]:
+    """Statements and commits the application's engine sends while `action` runs (the lease keeper aside)."""
+    from sqlalchemy import event
+
+    counts = {"statements": 0, "commits": 0}
+
+    def statement(*_args):
+        counts["statements"] += 1
+
+    def commit(*_args):
+        counts["commits"] += 1
+
+    event.listen(db.engine, "before_cursor_execute", statement)
+    event.listen(db.engine, "commit", commit)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", statement)
+        event.remove(db.engine, "commit", commit)
+    return counts["statements"], counts["commits"]
+
+
+def test_a_file_in_a_batch_costs_a_fixed_number_of_statements(app, listed):
+    """One tool and a folder destination. Per file: the claim and its log row (commit), the stop checks
+    before the tool and before the write, then the outcome, history, reservation, counter and log rows
+    (commit). Per batch: taking the batch, reading the execution, the finalization check."""
+    execution_id = listed(40)
+    files = [str(fe.id) for fe in files_of(execution_id)]
+    small = count_statements(lambda: process_files(*files[:5]))
+    large = count_statements(lambda: process_files(*files[5:20]))
+    per_file = ((large[0] - small[0]) / 10, (large[1] - small[1]) / 10)
+    assert per_file == (9, 2)
+    assert small == (3 + 5 * 9, 5 * 2)

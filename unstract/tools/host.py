@@ -1,0 +1,35 @@
+"""The tool process: `python -m unstract.tools.host FD` serves tool calls over the connection on FD.
+
+It imports only the tools, so it starts fast and stays small; it exits when the worker's end of the
+connection closes, including when the worker is killed."""
+
+from __future__ import annotations
+
+import sys
+from multiprocessing.connection import Connection
+
+from unstract.tools import ToolError
+from unstract.tools.registry import TOOLS
+
+
+def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict) -> tuple:
+    """("ok", ToolOutput), ("tool_error", message) or ("internal_error", message): never raises."""
+    try:
+        return "ok", TOOLS[tool_id].run(source, mime_type, previous, settings)
+    except ToolError as exc:
+        return "tool_error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug in a tool fails the file, not the tool process
+        return "internal_error", f"{type(exc).__name__}: {exc}"
+
+
+def serve(connection: Connection) -> None:
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(answer(*request))
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])))
