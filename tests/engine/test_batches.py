@@ -170,13 +170,88 @@ def count_statements(action) -> tuple[int, int]:
 
 
 def test_a_file_in_a_batch_costs_a_fixed_number_of_statements(app, listed):
-    """One tool and a folder destination. Per file: the claim and its log row (commit), the stop checks
-    before the tool and before the write, then the outcome, history, reservation, counter and log rows
-    (commit). Per batch: taking the batch, reading the execution, the finalization check."""
+    """One tool and a folder destination. Per file: the claim, its log rows and the previous file's
+    outcome in one transaction; the stop checks before the tool and before the write; then the outcome,
+    history, reservation and counter rows, left for the next claim to commit. Per batch: taking the
+    batch, reading the execution, the last commit, the finalization check."""
     execution_id = listed(40)
     files = [str(fe.id) for fe in files_of(execution_id)]
     small = count_statements(lambda: process_files(*files[:5]))
     large = count_statements(lambda: process_files(*files[5:20]))
     per_file = ((large[0] - small[0]) / 10, (large[1] - small[1]) / 10)
-    assert per_file == (9, 2)
-    assert small == (3 + 5 * 9, 5 * 2)
+    assert per_file == (8, 1)
+    assert small == (4 + 5 * 8, 5 + 1)
+
+
+def test_a_stopping_worker_hands_the_files_it_has_not_started_back(app, listed):
+    from unstract.worker.context import shutdown_requested
+
+    execution_id = listed(8)
+    files = files_of(execution_id)
+    rq.queue().empty()
+    shutdown_requested.set()
+    try:
+        process_files(*(str(fe.id) for fe in files[:2]))
+    finally:
+        shutdown_requested.clear()
+    assert {fe.status for fe in files_of(execution_id)} == {"PENDING"}
+    assert sorted(queued_jobs()) == sorted(f"file-{fe.id}" for fe in files[:2])
+    run_jobs(app)
+    assert [fe.status for fe in files_of(execution_id)][:2] == ["COMPLETED", "COMPLETED"]
+
+
+def test_identities_held_by_another_run_are_skipped_and_the_rest_numbered_without_gaps(app, world, storage_root):
+    from unstract.models import ExecutionLog
+
+    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
+    (storage_root / "in").mkdir()
+    for n in range(6):
+        (storage_root / "in" / f"{n}.txt").write_text(f"Invoice Number: INV-{n}\n")
+    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "DESTINATION", "API")
+
+    def list_with(max_files: int) -> uuid.UUID:
+        configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=max_files)
+        response = world.api("owner").post("workflow/execute/", json={"workflow_id": str(workflow.id), "timeout": 0})
+        execution_id = uuid.UUID(response.json["execution_id"])
+        run_listing(str(execution_id))
+        return execution_id
+
+    first = list_with(3)  # holds the reservations of 0.txt, 1.txt and 2.txt until its files end
+    second = list_with(6)
+    assert [(fe.file_number, fe.file_path) for fe in files_of(second)] == [(1, "in/3.txt"), (2, "in/4.txt"),
+                                                                          (3, "in/5.txt")]
+    assert db.session.get(Execution, second).total_files == 3
+    messages = db.session.scalars(db.select(ExecutionLog.data["log"].as_string()).where(
+        ExecutionLog.execution_id == second).order_by(ExecutionLog.id)).all()
+    assert [m for m in messages if "being processed" in m] == [
+        f"Skipping file 'in/{n}.txt': it is being processed by execution {first}." for n in range(3)]
+
+
+def test_history_written_after_the_first_look_is_seen_once_the_reservation_is_held(app, listed):
+    """The race the second history check closes: another run completes a file between our hashing and
+    our reservation. The row is dropped with its reservation and the survivors keep consecutive numbers."""
+    from unstract.connectors.filestore import FileEntry
+    from unstract.models import FileReservation
+    from unstract.services import file_outcomes
+    from unstract.services.execution_state import run_log
+    from unstract.worker.context import job_context
+    from unstract.worker.listing import Candidate, HistoryRules, _reserve_chunk
+
+    execution_id = listed(2)  # a workflow and an execution to list into (its own 2 files are not used)
+    execution = db.session.get(Execution, execution_id)
+    candidates = [Candidate(FileEntry(f"x/{n}.txt", 10, None), f"{n:064x}", 10) for n in range(4)]
+    done = FileExecution(execution_id=execution_id, file_number=99, status="COMPLETED", file_name="1.txt",
+                         file_path="x/1.txt", file_hash=f"{1:064x}", mime_type="text/plain")
+    db.session.add(done)
+    db.session.flush()
+    file_outcomes.record_outcome(execution.workflow_id, done, "COMPLETED", result={})
+    kept = _reserve_chunk(execution, candidates, 3, HistoryRules(execution, {}, job_context()), run_log(execution))
+    db.session.commit()
+    rows = {fe.id: fe for fe in files_of(execution_id)}
+    assert [(rows[fe_id].file_number, rows[fe_id].file_path) for fe_id in kept] == [
+        (3, "x/0.txt"), (4, "x/2.txt"), (5, "x/3.txt")]
+    assert "x/1.txt" not in {fe.file_path for fe in rows.values() if fe.file_number != 99}
+    held = set(db.session.scalars(db.select(FileReservation.file_execution_id)))
+    assert set(kept) <= held and len(held & {fe.id for fe in rows.values() if fe.file_path == "x/1.txt"}) == 0

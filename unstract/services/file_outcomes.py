@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from unstract.extensions import db
@@ -47,6 +47,32 @@ def live_history(workflow_id: uuid.UUID, path_key: str, cache_key: str,
     if row is None or (cutoff is not None and row.modified_at < cutoff):
         return None
     return row
+
+
+def live_histories(workflow_id: uuid.UUID, identities: list[tuple[str, str]],
+                   cutoff: datetime | None) -> dict[tuple[str, str], Row]:
+    """live_history for many (path_key, cache_key) identities in one query: the unexpired rows by identity."""
+    wanted = set(identities)
+    rows = db.session.execute(select(
+        FileHistory.path_key, FileHistory.cache_key, FileHistory.status, FileHistory.execution_count,
+        FileHistory.modified_at,
+    ).where(FileHistory.workflow_id == workflow_id, FileHistory.path_key.in_({path for path, _ in wanted})))
+    return {(row.path_key, row.cache_key): row for row in rows
+            if (row.path_key, row.cache_key) in wanted and (cutoff is None or row.modified_at >= cutoff)}
+
+
+def reserve_many(workflow_id: uuid.UUID, execution_id: uuid.UUID,
+                 claims: list[tuple[str, str, uuid.UUID]]) -> set[uuid.UUID]:
+    """reserve() for many (path_key, cache_key, file_execution_id): the file executions now holding theirs."""
+    if not claims:
+        return set()
+    now = utcnow()
+    db.session.execute(dialect_insert(FileReservation).on_conflict_do_nothing(), [
+        {"id": uuid.uuid4(), "workflow_id": workflow_id, "path_key": path_key, "cache_key": cache_key,
+         "execution_id": execution_id, "file_execution_id": fe_id, "created_at": now}
+        for path_key, cache_key, fe_id in claims])
+    return set(db.session.scalars(select(FileReservation.file_execution_id).where(
+        FileReservation.file_execution_id.in_([fe_id for _, _, fe_id in claims]))))
 
 
 def reserve(workflow_id: uuid.UUID, path_key: str, cache_key: str, execution_id: uuid.UUID,

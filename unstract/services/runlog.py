@@ -63,6 +63,10 @@ class RunLog:
             db.session.execute(insert(ExecutionLog), self.rows)
             self.rows = []
 
+    def discard(self) -> None:
+        """Forget the rows not yet flushed (their transaction was rolled back)."""
+        self.rows = []
+
     def commit(self) -> None:
         self.flush()
         db.session.commit()

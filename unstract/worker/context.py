@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, current_app
 
 from unstract.config import Settings
+
+# Set when this worker process was asked to stop (SIGTERM/SIGINT): a job of many files hands the files
+# it has not started back to the queue instead of making the stop wait for all of them.
+shutdown_requested = threading.Event()
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import chain, islice
 
 from sqlalchemy import delete, insert, update
 
 from unstract.connectors.errors import ConnectorError
+from unstract.connectors.filestore import FileEntry
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
@@ -19,6 +21,8 @@ from unstract.services.plans import PlanError, build_plan, validate_plan
 from unstract.worker import io
 from unstract.worker.context import JobContext
 from unstract.worker.lease import execution_heartbeat
+
+LISTING_CHUNK = 500  # candidates hashed, checked and inserted together: a few statements per chunk, not per file
 
 
 class ListingError(Exception):
@@ -118,6 +122,7 @@ def _upload_rows(execution: Execution, log) -> list[uuid.UUID]:
 
 def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> list[uuid.UUID]:
     config = plan["source"]["configuration"]
+    max_files = config.get("maxFiles", 100)
     with io.open_store(plan["source"], ctx.settings, ctx.secret_key) as store:
         for folder in io.source_folders(config):
             if folder and not store.is_dir(folder):
@@ -125,20 +130,27 @@ def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> 
         entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
                              config.get("fileProcessingOrder", "unordered"))
         rules = HistoryRules(execution, config, ctx)
-        eligible = _eligible(store, entries, execution, rules, log)
+        eligible = _eligible(store, entries, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
-        head = list(islice(eligible, config.get("maxFiles", 100)))
-        file_ids = _reserve(execution, chain(head, eligible), config.get("maxFiles", 100), rules, log)
+        head = list(islice(eligible, max_files))
+        file_ids = _reserve(execution, chain(head, eligible), max_files, rules, log)
     log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(file_ids)} for processing.")
     return file_ids
 
 
-def _eligible(store, entries, execution: Execution, rules: HistoryRules, log) -> Iterator[tuple]:
-    """Candidates with their hashes, minus those file history says to skip (§4.6)."""
-    for entry in entries:
-        sha, size = store.sha256_and_size(entry.path)
-        if not rules.skips(entry.path, sha, log):
-            yield entry, sha, size
+def _eligible(store, entries: list, rules: HistoryRules, log) -> Iterator[Candidate]:
+    """Candidates with their hashes, minus those file history says to skip (§4.6); a query per chunk."""
+    for chunk in queueing.batched(entries, LISTING_CHUNK):
+        hashed = [Candidate(entry, *store.sha256_and_size(entry.path)) for entry in chunk]
+        skipped = rules.skipped([(c.entry.path, c.sha) for c in hashed], log)
+        yield from (c for c in hashed if (c.entry.path, c.sha) not in skipped)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: FileEntry
+    sha: str
+    size: int
 
 
 class HistoryRules:
@@ -152,52 +164,81 @@ class HistoryRules:
                                                        ctx.settings.max_file_execution_count)
         self.cutoff = file_outcomes.expiry_cutoff(config)
 
-    def skips(self, path: str, sha: str, log) -> bool:
-        row = file_outcomes.live_history(self.workflow_id, path, sha, self.cutoff) if self.enabled else None
-        if row is not None and row.status == Status.COMPLETED:
-            log.info(Stage.SOURCE, f"Skipping file '{path}' as it has already been processed. "
-                                   "Clear the file markers to process it again.")
-            return True
-        if row is not None and row.execution_count >= self.limit:
-            log.info(Stage.SOURCE, f"Skipping file '{path}': it reached the maximum execution count ({self.limit}).")
-            return True
-        return False
+    def skipped(self, identities: list[tuple[str, str]], log) -> set[tuple[str, str]]:
+        """The (path, sha) identities to skip, each logged with its reason."""
+        if not self.enabled or not identities:
+            return set()
+        rows = file_outcomes.live_histories(self.workflow_id, identities, self.cutoff)
+        skipped = set()
+        for path, sha in identities:
+            row = rows.get((path, sha))
+            if row is not None and row.status == Status.COMPLETED:
+                log.info(Stage.SOURCE, f"Skipping file '{path}' as it has already been processed. "
+                                       "Clear the file markers to process it again.")
+            elif row is not None and row.execution_count >= self.limit:
+                log.info(Stage.SOURCE, f"Skipping file '{path}': it reached the maximum execution count "
+                                       f"({self.limit}).")
+            else:
+                continue
+            skipped.add((path, sha))
+        return skipped
 
 
-def _reserve(execution: Execution, eligible: Iterator[tuple], max_files: int, rules: HistoryRules,
+def _reserve(execution: Execution, eligible: Iterator[Candidate], max_files: int, rules: HistoryRules,
              log) -> list[uuid.UUID]:
-    """Take each identity's reservation inside the listing transaction; skip identities held elsewhere.
-
-    History is checked again once the reservation is held: a run that finished the file after our
-    first look has written its history row in the same transaction that released the reservation.
-    Rows are inserted and let go one by one, so memory does not grow with the number of files.
-    """
+    """Insert the selection in chunks, each file execution taking its identity's reservation; returns
+    the selected ids, numbered 1, 2, … in order. Only ids stay in memory, however many files."""
     file_ids: list[uuid.UUID] = []
-    for entry, sha, size in eligible:
-        if len(file_ids) >= max_files:
+    eligible = iter(eligible)
+    while len(file_ids) < max_files:
+        chunk = list(islice(eligible, min(LISTING_CHUNK, max_files - len(file_ids))))
+        if not chunk:
             break
-        fe_id = _insert_file_execution(execution, len(file_ids) + 1, entry, sha, size)
-        held = file_outcomes.reserve(execution.workflow_id, entry.path, sha, execution.id, fe_id)
-        if held and not rules.skips(entry.path, sha, log):
-            file_ids.append(fe_id)
-            continue
-        if not held:
-            holder = file_outcomes.reservation_holder(execution.workflow_id, entry.path, sha)
-            log.info(Stage.SOURCE, f"Skipping file '{entry.path}': it is being processed by execution "
-                                   f"{holder[0] if holder else 'unknown'}.")
-        state.release_reservations([fe_id])
-        db.session.execute(delete(FileExecution).where(FileExecution.id == fe_id))
+        file_ids += _reserve_chunk(execution, chunk, len(file_ids) + 1, rules, log)
     return file_ids
 
 
-def _insert_file_execution(execution: Execution, number: int, entry, sha: str, size: int) -> uuid.UUID:
-    """One row through Core: no ORM object stays behind in the session for the rest of the listing."""
-    fe_id = uuid.uuid4()
-    db.session.execute(insert(FileExecution).values(
-        id=fe_id, execution_id=execution.id, file_number=number, status=Status.PENDING,
-        file_name=entry.path.rsplit("/", 1)[-1], file_path=entry.path, file_size=size, file_hash=sha,
-        provider_file_uuid=entry.etag, mime_type=io.mime_type_for(entry.path), source_mtime=entry.mtime))
-    return fe_id
+def _reserve_chunk(execution: Execution, chunk: list[Candidate], first_number: int, rules: HistoryRules,
+                   log) -> list[uuid.UUID]:
+    """Identities held elsewhere are skipped. History is checked again once the reservations are held:
+    a run that finished a file after our first look wrote its history row in the same transaction
+    that released the reservation."""
+    rows = [_file_execution_values(execution, first_number + n, c) for n, c in enumerate(chunk)]
+    db.session.execute(insert(FileExecution), rows)
+    held = file_outcomes.reserve_many(execution.workflow_id, execution.id,
+                                      [(row["file_path"], row["file_hash"], row["id"]) for row in rows])
+    for row in rows:
+        if row["id"] not in held:
+            holder = file_outcomes.reservation_holder(execution.workflow_id, row["file_path"], row["file_hash"])
+            log.info(Stage.SOURCE, f"Skipping file '{row['file_path']}': it is being processed by execution "
+                                   f"{holder[0] if holder else 'unknown'}.")
+    skipped = rules.skipped([(row["file_path"], row["file_hash"]) for row in rows if row["id"] in held], log)
+    kept = [row for row in rows if row["id"] in held and (row["file_path"], row["file_hash"]) not in skipped]
+    if len(kept) < len(rows):
+        _drop(rows, kept, first_number)
+    return [row["id"] for row in kept]
+
+
+def _drop(rows: list[dict], kept: list[dict], first_number: int) -> None:
+    """Delete the rows not kept (and their reservations); renumber the kept ones without gaps.
+    Kept rows only move down, in order, so no two ever share a number."""
+    kept_ids = {row["id"] for row in kept}
+    dropped = [row["id"] for row in rows if row["id"] not in kept_ids]
+    state.release_reservations(dropped)
+    db.session.execute(delete(FileExecution).where(FileExecution.id.in_(dropped)))
+    moved = [{"row_id": row["id"], "number": first_number + n} for n, row in enumerate(kept)
+             if row["file_number"] != first_number + n]
+    for change in moved:
+        db.session.execute(update(FileExecution).where(FileExecution.id == change["row_id"])
+                           .values(file_number=change["number"]))
+
+
+def _file_execution_values(execution: Execution, number: int, candidate: Candidate) -> dict:
+    path = candidate.entry.path
+    return {"id": uuid.uuid4(), "execution_id": execution.id, "file_number": number, "status": Status.PENDING,
+            "file_name": path.rsplit("/", 1)[-1], "file_path": path, "file_size": candidate.size,
+            "file_hash": candidate.sha, "provider_file_uuid": candidate.entry.etag,
+            "mime_type": io.mime_type_for(path), "source_mtime": candidate.entry.mtime}
 
 
 def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobContext) -> None:

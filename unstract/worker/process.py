@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from unstract.extensions import rq
+from unstract.worker.context import shutdown_requested
 from unstract.worker.jobs import bind_app
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,11 @@ log = logging.getLogger(__name__)
 class UnstractWorker(SimpleWorker):
     """Jobs run in the worker process itself (no fork per job): the app, its connection pool and the
     loaded tools are reused, and a SIGKILLed worker is recovered by leases and the reaper."""
+
+    def request_stop(self, signum, frame):
+        """Warm shutdown: RQ lets the current job finish; a batch job ends after its current file."""
+        shutdown_requested.set()
+        super().request_stop(signum, frame)
 
 
 def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, update
 
+from unstract import errors
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage, Status
@@ -18,7 +19,7 @@ from unstract.services import file_outcomes, queueing
 from unstract.services.runlog import RunLog
 from unstract.tools import ToolError
 from unstract.worker import io
-from unstract.worker.context import JobContext
+from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
 from unstract.worker.toolrunner import tool_runner
 
@@ -65,17 +66,32 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
     """A batch of one execution's files, in file order, each with its own claim, lease and outcome (§4.8).
 
     Files still waiting their turn are kept fresh for the reaper while the job lives; a file another
-    job took meanwhile (a re-queue after a lost worker) is simply passed over."""
+    job took meanwhile (a re-queue after a lost worker) is simply passed over. Each file's outcome is
+    committed together with the next file's claim, so a file costs two transactions, not three."""
     waiting = _take_waiting_rows(file_execution_ids)
     if not waiting:
         return
     execution = read_only(db.session.get(Execution, waiting[0].execution_id))
+    log = state.run_log(execution)
     queue = [fe.id for fe in waiting]
     with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds):
         for fe in waiting:
+            if shutdown_requested.is_set():
+                _hand_back(queue)
+                break
             queue.remove(fe.id)
-            process_file(fe, execution, ctx)
+            process_file(fe, execution, ctx, log)
+        log.commit()
     finalize_if_done(execution.id, ctx)
+
+
+def _hand_back(file_execution_ids: list[uuid.UUID]) -> None:
+    """The worker is stopping: the files not started go back to the queue, a job each."""
+    try:
+        queueing.enqueue_many(queueing.FILES_JOB, [(queueing.file_job_id(fe_id), (str(fe_id),))
+                                                   for fe_id in file_execution_ids])
+    except errors.QueueUnavailable:
+        pass  # reaper rule 2 re-queues them once they have been left alone for a lease
 
 
 def _take_waiting_rows(file_execution_ids: list[uuid.UUID]) -> list[FileExecution]:
@@ -90,22 +106,21 @@ def _take_waiting_rows(file_execution_ids: list[uuid.UUID]) -> list[FileExecutio
     return sorted(rows, key=lambda row: row.file_number)
 
 
-def process_file(fe: FileExecution, execution: Execution, ctx: JobContext) -> None:
-    """One file end to end; `fe` is detached and was PENDING when the job read it."""
-    if _waits_for_reservation(fe, execution):
+def process_file(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> None:
+    """One file end to end; `fe` is detached and was PENDING when the job read it. The claim commits
+    what the transaction holds (the previous file's outcome); this file's outcome is left for the caller."""
+    if _waits_for_reservation(fe, execution, log):
         queueing.enqueue(queueing.FILES_JOB, fe.id, queueing.file_job_id(fe.id),
                          delay_seconds=RESERVATION_RETRY_SECONDS)
         return
     token = claim_file(fe, ctx.lease_seconds)
     if token is None:
-        db.session.rollback()
-        return
-    log = state.run_log(execution)
+        return  # another job has it; the transaction may still hold the previous file's outcome
     log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).", file_execution_id=fe.id)
     log.commit()
     with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
         outcome = produce_outcome(fe, execution, ctx, log)
-    record(fe, execution, token, outcome, log)
+    record(fe, execution, token, outcome, log, commit=False)
 
 
 def read_only(row):
@@ -114,12 +129,12 @@ def read_only(row):
     return row
 
 
-def _waits_for_reservation(fe: FileExecution, execution: Execution) -> bool:
+def _waits_for_reservation(fe: FileExecution, execution: Execution, log: RunLog) -> bool:
     """Uploads with file history take their identity's reservation before the claim (§4.7)."""
     if fe.file_path is not None or not execution.use_file_history:
         return False
     held = file_outcomes.reserve(execution.workflow_id, "", fe.file_hash, execution.id, fe.id)
-    db.session.commit()
+    log.commit()  # with whatever the transaction holds: the previous file's outcome and its log rows
     return not held
 
 
@@ -217,8 +232,9 @@ def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: Job
 
 
 def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, outcome: Outcome,
-           log: RunLog) -> bool:
-    """Step 8 of §4.8 in one transaction, conditional on the claim; a lost claim discards it all."""
+           log: RunLog, *, commit: bool = True) -> bool:
+    """Step 8 of §4.8 in one transaction, conditional on the claim; a lost claim discards it all,
+    including the file's log rows. With commit=False the caller commits (the rows are staged)."""
     elapsed = (utcnow() - (fe.claimed_at or fe.created_at)).total_seconds()
     values = {"execution_time": round(elapsed, 3), "lease_expires_at": None}
     if outcome.status == Status.COMPLETED:
@@ -227,6 +243,7 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
         values["execution_error"] = outcome.error
     if not state.transition_file(fe.id, outcome.status, when=(Status.EXECUTING,), claim_token=token, **values):
         db.session.rollback()
+        log.discard()
         return False
     if outcome.status != Status.STOPPED and not outcome.reused:
         file_outcomes.record_outcome(execution.workflow_id, fe, outcome.status, error=outcome.error,
@@ -234,7 +251,8 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
     state.release_reservations([fe.id])
     state.count_outcome(execution.id, outcome.status)
     _log_outcome(fe, outcome, elapsed, log)
-    log.commit()
+    if commit:
+        log.commit()
     return True
 
 
