@@ -74,7 +74,7 @@ def test_after_returns_only_newer_rows_and_moves_the_cursor(viewer, execution):
 def test_polling_stops_once_terminal_and_nothing_is_pending(viewer, execution):
     last = make_log(execution, "Total files: 0, 0 successfully executed and 0 error(s).", stage="FINALIZE")
     running = viewer.get(logs_url(execution, "?after=0"), fragment=True)
-    assert 'hx-trigger="every 1s"' in poller(running)
+    assert 'hx-trigger="every 500ms"' in poller(running)
     execution.status = "COMPLETED"
     db.session.commit()
     finished = viewer.get(logs_url(execution, "?after=0"), fragment=True)
@@ -90,7 +90,7 @@ def test_a_terminal_execution_keeps_polling_while_rows_are_pending(viewer, execu
     execution.status = "COMPLETED"
     db.session.commit()
     first = viewer.get(logs_url(execution, "?after=0"), fragment=True)
-    assert ids(first) == [rows[0].id, rows[1].id] and 'hx-trigger="every 1s"' in poller(first)
+    assert ids(first) == [rows[0].id, rows[1].id] and 'hx-trigger="every 500ms"' in poller(first)
     rest = viewer.get(logs_url(execution, f"?after={rows[1].id}"), fragment=True)
     assert ids(rest) == [rows[2].id] and "hx-trigger" not in poller(rest)
 
