@@ -174,6 +174,25 @@ def test_a_large_clear_vacuums_the_table_on_postgresql(workflow, api, monkeypatc
     assert ("VACUUM (ANALYZE) file_history" in sent) == (vacuumed and postgres)
 
 
+def test_a_long_clear_also_vacuums_as_it_goes_on_postgresql(workflow, api, monkeypatch):
+    """Readers listing during a long clear would otherwise read ever more not-all-visible pages per count."""
+    monkeypatch.setattr(file_history, "BATCH_SIZE", 2)
+    monkeypatch.setattr(file_history, "VACUUM_EVERY", 4)
+    monkeypatch.setattr(file_history, "VACUUM_AFTER", 5)
+    make_histories(workflow, 11, status="ERROR")
+    sent = []
+    record = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        response = api.post(f"workflow/{workflow.id}/file-histories/clear/", json={"status": "ERROR"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert response.json["deleted_count"] == 11
+    vacuums = sent.count("VACUUM (ANALYZE) file_history")
+    # after rows 4 and 8, then once at the end for the last 3
+    assert vacuums == (3 if db.engine.dialect.name == "postgresql" else 0)
+
+
 @pytest.mark.parametrize(("prefix", "successor"), [
     ("abc", "abd"), ("a/", "a0"), ("a\ud7ff", "a\ue000"), ("a\U0010ffff", "b"), ("\U0010ffff", None),
     ("é", "ê"),
