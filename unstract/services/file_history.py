@@ -94,8 +94,15 @@ def prefix_successor(prefix: str) -> str | None:
 # --- Reading -----------------------------------------------------------------------------------
 
 def histories_query(workflow: Workflow, flt: HistoryFilter = HistoryFilter()) -> Select:
-    """History rows of one workflow matching `flt` (unordered; the caller orders them)."""
-    return select(FileHistory).where(FileHistory.workflow_id == workflow.id, *flt.conditions())
+    """History rows of one workflow matching `flt` (unordered; the caller orders them).
+
+    With a path prefix on PostgreSQL, pages are cut from the matches found through the path index
+    (api.common.fenced_keys): file paths follow time (date folders), which the planner cannot know,
+    so it would otherwise walk the date index through most of the workflow's rows for a late prefix."""
+    query = select(FileHistory).where(FileHistory.workflow_id == workflow.id, *flt.conditions())
+    if flt.path_pattern and not flt.ids and db.engine.dialect.name == "postgresql":
+        query = query.execution_options(page_keys_fenced=True)
+    return query
 
 
 def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
