@@ -107,6 +107,21 @@ def test_pages_walk_every_row_once_in_the_requested_order_ties_by_id(workflow, a
     assert [r["id"] for r in rows] == [str(r.id) for r in expected]
 
 
+@pytest.mark.parametrize("ordering", ["-created_at", "execution_count,-modified_at", "-file_path", "modified_at"])
+def test_pages_of_a_path_prefix_walk_every_match_once_in_order(workflow, api, ordering):
+    """With a path prefix, PostgreSQL cuts the page keys from the fenced matches (api.common.fenced_keys)."""
+    made = [make_history(workflow, file_path=f"{'In' if n % 4 else 'out'}/{n % 5}-{n}.txt", created_at=at(n // 3),
+                         modified_at=at(-(n // 2)), execution_count=1 + n % 3) for n in range(23)]
+    first = ordering.split(",")[0]
+    keys = {"created_at": lambda r: r.created_at, "file_path": lambda r: r.file_path,
+            "modified_at": lambda r: r.modified_at,
+            "execution_count": lambda r: (r.execution_count, -r.modified_at.timestamp())}
+    expected = sorted((r for r in made if r.file_path.startswith("In/")), key=lambda r: str(r.id))
+    expected.sort(key=keys[first.lstrip("-")], reverse=first.startswith("-"))
+    rows = walk(api, histories(workflow, f"file_path=in/&ordering={ordering}"), 4)
+    assert [r["id"] for r in rows] == [str(r.id) for r in expected]
+
+
 def test_log_pages_walk_rows_in_event_time_then_id_order_with_each_filter(world, workflow, api):
     execution = make_execution(workflow)
     files = [make_file_execution(execution), make_file_execution(execution)]
