@@ -63,15 +63,6 @@ def hash_api_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def find_api_key(plaintext: str) -> ApiKey | None:
-    """Look the key up by digest; compare digests in constant time to keep timing flat."""
-    digest = hash_api_key(plaintext)
-    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    if key is None or not hmac.compare_digest(key.key_hash, digest):
-        return None
-    return key
-
-
 # --- Session users ------------------------------------------------------------------------------
 
 @login_manager.user_loader
@@ -80,14 +71,6 @@ def load_user(user_id: str) -> User | None:
         return db.session.get(User, uuid.UUID(user_id))
     except ValueError:
         return None
-
-
-def membership_of(user_id: uuid.UUID, organization_id: uuid.UUID) -> OrgMembership | None:
-    return db.session.scalar(
-        select(OrgMembership).where(
-            OrgMembership.user_id == user_id, OrgMembership.organization_id == organization_id
-        )
-    )
 
 
 # --- The API guard (§0.2, §0.3, §0.6 steps 1–5) -------------------------------------------------
@@ -101,19 +84,17 @@ def org_id_from_path(path: str) -> str | None:
 def guard_api_request() -> None:
     """Runs before routing errors surface: size, credentials, org membership, key tier, CSRF."""
     check_body_size()
+    org_id = org_id_from_path(request.path)
     header = request.headers.get("Authorization")
     if header is not None:
-        key = _bearer_key(header)
-        user = key.user
+        key, g.requester = _bearer_requester(header, org_id)
+        _check_tier(key)
     elif current_user.is_authenticated:
-        user, key = current_user._get_current_object(), None
+        g.requester = _session_requester(current_user._get_current_object(), org_id)
+        if request.method not in SAFE_METHODS:
+            _check_csrf()
     else:
         raise errors.NotAuthenticated()
-    g.requester = _requester_for(user, key)
-    if key is not None:
-        _check_tier(key)
-    elif request.method not in SAFE_METHODS:
-        _check_csrf()
 
 
 def check_body_size() -> None:
@@ -128,25 +109,46 @@ def request_too_large(limit: int) -> errors.DomainError:
     return error
 
 
-def _bearer_key(header: str) -> ApiKey:
+def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requester]:
+    """The key, its user, the path's org and the user's role there, in one query (every API request
+    pays it). An unknown key is 401 whatever the path; a path org that is not the key's, or where
+    the user is no longer a member, is 404."""
     scheme, _, token = header.partition(" ")
-    key = find_api_key(token.strip()) if scheme == "Bearer" and token.strip() else None
-    if key is None:
+    token = token.strip()
+    if scheme != "Bearer" or not token:
         raise errors.AuthenticationFailed()
-    return key
+    digest = hash_api_key(token)
+    row = db.session.execute(
+        select(ApiKey, User, Organization, OrgMembership.role)
+        .join(User, User.id == ApiKey.user_id)
+        .outerjoin(Organization, (Organization.id == ApiKey.organization_id) & (Organization.org_id == (org_id or "")))
+        .outerjoin(OrgMembership, (OrgMembership.user_id == ApiKey.user_id)
+                   & (OrgMembership.organization_id == Organization.id))
+        .where(ApiKey.key_hash == digest)
+    ).first()
+    if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
+        raise errors.AuthenticationFailed()
+    key, user, org, role = row
+    if not _valid_org_id(org_id) or org is None or role is None:
+        raise errors.NotFound()
+    return key, Requester(user=user, org=org, role=role)
 
 
-def _requester_for(user: User, key: ApiKey | None) -> Requester:
-    org_id = org_id_from_path(request.path)
-    if not org_id or not ORG_ID_PATTERN.match(org_id):
+def _session_requester(user: User, org_id: str | None) -> Requester:
+    """The logged-in user's role in the path's org (one query); 404 when not a member."""
+    if not _valid_org_id(org_id):
         raise errors.NotFound()
-    org = db.session.scalar(select(Organization).where(Organization.org_id == org_id))
-    if org is None or (key is not None and key.organization_id != org.id):
+    row = db.session.execute(
+        select(Organization, OrgMembership.role).join(OrgMembership, OrgMembership.organization_id == Organization.id)
+        .where(Organization.org_id == org_id, OrgMembership.user_id == user.id)
+    ).first()
+    if row is None:
         raise errors.NotFound()
-    membership = membership_of(user.id, org.id)
-    if membership is None:
-        raise errors.NotFound()
-    return Requester(user=user, org=org, role=membership.role)
+    return Requester(user=user, org=row.Organization, role=row.role)
+
+
+def _valid_org_id(org_id: str | None) -> bool:
+    return bool(org_id) and ORG_ID_PATTERN.match(org_id) is not None
 
 
 def _check_tier(key: ApiKey) -> None:
