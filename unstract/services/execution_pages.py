@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
 from unstract.models.base import utcnow
+from unstract.paging import count_rows, page_rows
 from unstract.querying import like_prefix
 from unstract.services.execution_queries import LogFilter, logs_query
 
@@ -39,16 +40,12 @@ class Page:
         return self.number < self.pages
 
 
-def count_rows(query: Select) -> int:
-    """Rows a query would return."""
-    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-
-
 def page_of(query: Select, number: int, size: int, present: Callable | None = None) -> Page:
-    """Rows of page `number` (1-based) of an ordered query; a page past the end shows the last one."""
+    """Rows of page `number` (1-based) of an ordered query; a page past the end shows the last one.
+    The pager needs the total, so the count always runs; the rows are read keys first (unstract.paging)."""
     count = count_rows(query)
     number = min(max(number, 1), max(1, math.ceil(count / size)))
-    rows = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
+    rows = page_rows(query, (number - 1) * size, size)
     return Page([present(row) for row in rows] if present else rows, count, number, size)
 
 

@@ -1,0 +1,60 @@
+"""One page of an ordered query, shared by the API (api.common.paginate) and the dashboard's pages.
+
+A page is located by its keys first, read from the list's index alone however deep the offset, and
+only its rows are then read in full.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Select, func, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.sql import util as sql_util
+from sqlalchemy.sql import visitors
+
+from unstract.extensions import db
+
+
+def count_rows(query: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+
+
+def single_key(query: Select):
+    """The primary key column of a SELECT of one whole mapped entity with a one-column key, else None."""
+    described = query.column_descriptions
+    if len(described) != 1 or described[0]["entity"] is None or described[0]["expr"] is not described[0]["entity"]:
+        return None
+    key = sa_inspect(described[0]["entity"]).primary_key
+    return key[0] if len(key) == 1 else None
+
+
+def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True) -> list:
+    """One page, located by its keys first (read alone from the list's index, however deep the offset) and
+    joined back to its rows, so only those are read in full; not for queries with `page_keys_first=False`."""
+    options = query.get_execution_options()
+    key = single_key(query) if scalars and options.get("page_keys_first", True) else None
+    if key is None:
+        result = db.session.execute(query.limit(size).offset(offset))
+        return list(result.scalars() if scalars else result)
+    keys_of = fenced_keys if options.get("page_keys_fenced") else plain_keys
+    keys = keys_of(query, key).limit(size).offset(offset).subquery("page_keys")
+    return list(db.session.scalars(query.join(keys, keys.c[0] == key).limit(size)))
+
+
+def plain_keys(query: Select, key) -> Select:
+    return query.with_only_columns(key)
+
+
+def fenced_keys(query: Select, key) -> Select:
+    """The page's keys sorted from the keys of every match, which are found first on their own.
+
+    For filters a planner misjudges (`page_keys_fenced=True`): PostgreSQL may walk the ordering's index
+    expecting to meet matches early, which reads most of the table when the matches are all late (a
+    path prefix of one month's folder). `OFFSET 0` keeps the inner query from being merged into the
+    outer one, so it is planned for its filter alone, and the cost is bounded by the number of matches,
+    which the page's count reads anyway."""
+    ordering = query._order_by_clauses  # noqa: SLF001 - the query's own ORDER BY, re-aimed at the subquery
+    columns = {element.key: element for clause in ordering for element in visitors.iterate(clause)
+               if isinstance(element, Column) and element.key != key.key}
+    matches = query.with_only_columns(key, *columns.values()).order_by(None).offset(0).subquery("matches")
+    adapt = sql_util.ClauseAdapter(matches).traverse
+    return select(matches.c[key.key]).order_by(*(adapt(clause) for clause in ordering))
