@@ -336,7 +336,8 @@ def format_report(report: Report) -> str:
         f"target per-file overhead <= {OVERHEAD_TARGET:g}x an RQ no-op job: {'MET' if v['overhead_ok'] else 'NOT MET'}"
         f" (wall {v['overhead_ratio']}, CPU {v['cpu_overhead_ratio']})",
         f"target flat memory (big-run peak within {FLAT_MEMORY_TOLERANCE:.0%} of the small run's): "
-        f"{'MET' if v['memory_ok'] else 'NOT MET'} growth {v['memory_growth']}"])
+        + (f"{'MET' if v['memory_ok'] else 'NOT MET'} growth {v['memory_growth']}" if v["memory_growth"]
+           else "not measured (no --big-files run)")])
 
 
 def to_json(report: Report) -> dict:
