@@ -64,6 +64,23 @@ def truncate_all() -> None:
     db.session.commit()
 
 
+@contextmanager
+def sql_statements():
+    """Every SQL statement the application's engine sends while the block runs (yields the growing list)."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 

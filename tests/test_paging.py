@@ -5,24 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
-
 from tests.factories import make_history, make_workflow
+from tests.support import sql_statements
 from unstract.extensions import db
 from unstract.models import FileHistory
 from unstract.services import file_history
 from unstract.services.execution_pages import page_of
-
-
-def sent_while(action) -> list[str]:
-    sent: list[str] = []
-    listener = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    return sent
 
 
 def test_dashboard_pages_are_read_keys_first_in_order_with_the_last_page_for_a_page_too_far(world):
@@ -31,8 +19,8 @@ def test_dashboard_pages_are_read_keys_first_in_order_with_the_last_page_for_a_p
     made = [make_history(workflow, file_path=f"in/{n}.txt", created_at=start + timedelta(minutes=n)) for n in range(23)]
     query = file_history.histories_query(workflow).order_by(FileHistory.created_at.desc(), FileHistory.id)
     newest_first = [row.id for row in reversed(made)]
-    pages = {}
-    sent = sent_while(lambda: pages.update({n: page_of(query, n, 10) for n in (1, 2, 3, 9)}))
+    with sql_statements() as sent:
+        pages = {n: page_of(query, n, 10) for n in (1, 2, 3, 9)}
     assert [[row.id for row in pages[n].items] for n in (1, 2, 3)] == [
         newest_first[:10], newest_first[10:20], newest_first[20:]]
     assert (pages[9].number, pages[9].count, pages[9].pages) == (3, 23, 3)  # past the end: the last page
@@ -47,8 +35,8 @@ def test_a_path_prefix_is_fenced_on_postgresql_and_pages_the_same_rows(world):
                          created_at=start + timedelta(minutes=n)) for n in range(20)]
     flt = file_history.HistoryFilter(path_pattern="in/%")
     query = file_history.histories_query(workflow, flt).order_by(FileHistory.created_at, FileHistory.id)
-    sent = sent_while(lambda: page_of(query, 2, 5))
-    rows = page_of(query, 2, 5).items
+    with sql_statements() as sent:
+        rows = page_of(query, 2, 5).items
     assert [row.id for row in rows] == [row.id for row in made if row.file_path.startswith("In/")][5:10]
     fenced = any("AS matches" in statement for statement in sent)
     assert fenced == (db.engine.dialect.name == "postgresql")

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask import current_app
-from sqlalchemy import event
 
 from tests.api.factories import make_connector
 from tests.factories import (
@@ -19,6 +16,7 @@ from tests.factories import (
     make_log,
     make_workflow,
 )
+from tests.support import sql_statements
 from unstract.extensions import db
 from unstract.models import ToolInstance
 from unstract.services import accounts
@@ -29,28 +27,13 @@ BUDGETS = {"workflows": 6, "executions": 4, "files": 4, "logs": 4, "file-histori
 NAMES = itertools.count()  # unique connector names across one test's calls
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every SQL statement the engine sends while the block runs."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def count_statements(api, path: str) -> tuple[int, dict]:
     """Statements of one GET in a fresh session, as every real request has (after a first GET, so the
     key's once-a-minute last-use write is not counted)."""
     app = current_app._get_current_object()
     with app.app_context():
         assert api.get(path).status_code == 200
-    with app.app_context(), statements() as sent:
+    with app.app_context(), sql_statements() as sent:
         response = api.get(path)
     assert response.status_code == 200, response.get_json()
     return len(sent), response.get_json()
@@ -124,7 +107,7 @@ def test_a_full_page_adds_only_its_count(world, kind):
 def test_workflow_list_loads_related_rows_once_per_page_not_per_workflow(world):
     owner = world.api("owner")
     add_workflows(world, 6)
-    with statements() as sent:
+    with sql_statements() as sent:
         body = owner.get("workflow/?page_size=50").get_json()
     assert body["count"] == 6 and all(len(w["tool_instances"]) == 2 for w in body["results"])
     assert all(sorted(w["owner_emails"]) == ["admin@acme.test", "owner@acme.test"] for w in body["results"])

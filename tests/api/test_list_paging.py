@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.factories import make_execution, make_file_execution, make_histories, make_history, make_log, make_workflow
+from tests.support import sql_statements
 from unstract.extensions import db
 from unstract.services import file_history
 from unstract.services.file_history import prefix_successor
@@ -177,13 +178,8 @@ def test_clear_by_path_prefix_deletes_only_the_paths_starting_with_it(workflow, 
 def test_a_large_clear_vacuums_the_table_on_postgresql(workflow, api, monkeypatch, rows, vacuumed):
     monkeypatch.setattr(file_history, "VACUUM_AFTER", 5)
     make_histories(workflow, rows, status="ERROR")
-    sent = []
-    record = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql_statements() as sent:
         response = api.post(f"workflow/{workflow.id}/file-histories/clear/", json={"status": "ERROR"})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.json["deleted_count"] == rows
     postgres = db.engine.dialect.name == "postgresql"
     assert ("VACUUM (ANALYZE) file_history" in sent) == (vacuumed and postgres)
@@ -195,13 +191,8 @@ def test_a_long_clear_also_vacuums_as_it_goes_on_postgresql(workflow, api, monke
     monkeypatch.setattr(file_history, "VACUUM_EVERY", 4)
     monkeypatch.setattr(file_history, "VACUUM_AFTER", 5)
     make_histories(workflow, 11, status="ERROR")
-    sent = []
-    record = lambda conn, cursor, statement, *args: sent.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql_statements() as sent:
         response = api.post(f"workflow/{workflow.id}/file-histories/clear/", json={"status": "ERROR"})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.json["deleted_count"] == 11
     vacuums = sent.count("VACUUM (ANALYZE) file_history")
     # after rows 4 and 8, then once at the end for the last 3
