@@ -118,10 +118,11 @@ def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requeste
     if scheme != "Bearer" or not token:
         raise errors.AuthenticationFailed()
     digest = hash_api_key(token)
+    path_org = org_id if _valid_org_id(org_id) else ""  # never sent as typed: it may hold a NUL, say
     row = db.session.execute(
         select(ApiKey, User, Organization, OrgMembership.role)
         .join(User, User.id == ApiKey.user_id)
-        .outerjoin(Organization, (Organization.id == ApiKey.organization_id) & (Organization.org_id == (org_id or "")))
+        .outerjoin(Organization, (Organization.id == ApiKey.organization_id) & (Organization.org_id == path_org))
         .outerjoin(OrgMembership, (OrgMembership.user_id == ApiKey.user_id)
                    & (OrgMembership.organization_id == Organization.id))
         .where(ApiKey.key_hash == digest)
@@ -129,7 +130,7 @@ def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requeste
     if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
         raise errors.AuthenticationFailed()
     key, user, org, role = row
-    if not _valid_org_id(org_id) or org is None or role is None:
+    if org is None or role is None:
         raise errors.NotFound()
     return key, Requester(user=user, org=org, role=role)
 
