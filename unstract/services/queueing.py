@@ -66,6 +66,11 @@ def waiting_job_ids(job_ids: set[str]) -> set[str]:
             if raw is not None and raw.decode() in WAITING_STATES}
 
 
+def enqueue_each_alone(file_execution_ids: Iterable[uuid.UUID]) -> None:
+    """A job of its own for each file (`file-<id>`): re-queues and hand-backs, which rule 2 can find."""
+    enqueue_many(FILES_JOB, ((file_job_id(fe_id), (str(fe_id),)) for fe_id in file_execution_ids))
+
+
 def worker_count() -> int:
     """Workers registered on the queue now (0 when Redis cannot tell)."""
     from rq import Worker

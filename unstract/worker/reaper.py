@@ -99,7 +99,7 @@ def _orphaned_pending_files(ctx: JobContext, result: ReapResult) -> None:
         queued = queueing.waiting_job_ids(set().union(*covering.values()))
         orphans = [fe_id for fe_id, job_ids in covering.items() if not job_ids & queued]
         for chunk in queueing.batched(orphans, 500):
-            queueing.enqueue_many(queueing.FILES_JOB, [(queueing.file_job_id(fe_id), (str(fe_id),)) for fe_id in chunk])
+            queueing.enqueue_each_alone(chunk)
             _touch_pending(chunk)
             result.requeued += len(chunk)
     except errors.QueueUnavailable:

@@ -88,8 +88,7 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
 def _hand_back(file_execution_ids: list[uuid.UUID]) -> None:
     """The worker is stopping: the files not started go back to the queue, a job each."""
     try:
-        queueing.enqueue_many(queueing.FILES_JOB, [(queueing.file_job_id(fe_id), (str(fe_id),))
-                                                   for fe_id in file_execution_ids])
+        queueing.enqueue_each_alone(file_execution_ids)
     except errors.QueueUnavailable:
         pass  # reaper rule 2 re-queues them once they have been left alone for a lease
 
