@@ -80,13 +80,20 @@ def database(directory: Path, admin_url: str | None = None) -> Iterator[str]:
     if not admin_url:
         yield f"sqlite:///{directory / 'bench.db'}"
         return
+    with server_database(admin_url, "bench") as url:
+        yield url
+
+
+@contextmanager
+def server_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A database `<prefix>_<random>` created on `admin_url`'s server (AUTOCOMMIT), dropped afterwards."""
     from sqlalchemy import create_engine, make_url, text
 
-    admin, name = make_url(admin_url), f"bench_{secrets.token_hex(4)}"
+    admin, name = make_url(admin_url), f"{prefix}_{secrets.token_hex(4)}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))  # a name we generated, never user input
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:

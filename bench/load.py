@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import random
-import secrets
 import signal
 import socket
 import subprocess
@@ -35,24 +34,6 @@ from bench import common
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 WEIGHTS = {"list": 30, "retrieve": 25, "logs_tail": 30, "execute_json": 8, "execute_multipart": 7}
 TERMINAL = {"COMPLETED", "ERROR", "STOPPED"}
-
-
-@contextmanager
-def load_database(admin_url: str) -> Iterator[str]:
-    """A database `load_<random>` on `admin_url`'s server (AUTOCOMMIT), dropped afterwards."""
-    from sqlalchemy import create_engine, make_url, text
-
-    admin, name = make_url(admin_url), f"load_{secrets.token_hex(4)}"
-    assert name != "test"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
 
 
 def free_port() -> int:
@@ -303,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     common.interrupt_on_sigterm()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="unstract-load-")))
-        database_url = stack.enter_context(load_database(args.admin_url))
+        database_url = stack.enter_context(common.server_database(args.admin_url, "load"))
         redis_url = stack.enter_context(common.redis_server(tmp / "redis", args.redis_url))
         env = common.base_env(tmp / "data", database_url, redis_url)
         app = stack.enter_context(common.migrated_app(env))
