@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, or_, select, true
 from wtforms.validators import ValidationError as CSRFValidationError
 
 from unstract import errors
@@ -193,12 +193,16 @@ def _membership_exists(who: Requester, roles: tuple[str, ...]):
 
 def visible_workflows(who: Requester) -> Select:
     """SELECT of the org's workflows the requester may see; admins see all."""
-    query = select(Workflow).where(Workflow.organization_id == who.org.id)
-    if who.is_admin:
-        return query
-    return query.where(
-        or_(Workflow.shared_to_org.is_(True), _membership_exists(who, (WorkflowRole.OWNER, WorkflowRole.VIEWER)))
-    )
+    return select(Workflow).where(*workflow_visibility(who))
+
+
+def workflow_visibility(who: Requester) -> list:
+    """The conditions on Workflow of `visible_workflows`, for queries that join it."""
+    conditions = [Workflow.organization_id == who.org.id]
+    if not who.is_admin:
+        conditions.append(or_(Workflow.shared_to_org.is_(True),
+                              _membership_exists(who, (WorkflowRole.OWNER, WorkflowRole.VIEWER))))
+    return conditions
 
 
 def is_owner(workflow: Workflow, who: Requester) -> bool:
@@ -208,10 +212,13 @@ def is_owner(workflow: Workflow, who: Requester) -> bool:
 
 
 def get_visible_workflow(who: Requester, workflow_id: uuid.UUID, *, owner: bool = False) -> Workflow:
-    """The workflow, or 404 when invisible; 403 when `owner` is needed and the requester is not one."""
-    workflow = db.session.scalar(visible_workflows(who).where(Workflow.id == workflow_id))
-    if workflow is None:
+    """The workflow, or 404 when invisible; 403 when `owner` is needed and the requester is not one.
+    One query: ownership is read beside the workflow, not from its loaded memberships."""
+    owned = _membership_exists(who, (WorkflowRole.OWNER,)) if owner and not who.is_admin else true()
+    row = db.session.execute(visible_workflows(who).add_columns(owned.label("owned"))
+                             .where(Workflow.id == workflow_id)).first()
+    if row is None:
         raise errors.NotFound()
-    if owner and not is_owner(workflow, who):
+    if owner and not row.owned:
         raise errors.PermissionDenied()
-    return workflow
+    return row.Workflow

@@ -264,7 +264,7 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
     """A `{count, next, previous, results: [item]}` schema class for one item schema."""
     if item_schema not in _page_schemas:
         name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
-        _page_schemas[item_schema] = Schema.from_dict(
+        _page_schemas[item_schema] = BaseSchema.from_dict(
             {
                 "count": fields.Integer(required=True),
                 "next": fields.String(allow_none=True),

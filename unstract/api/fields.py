@@ -6,16 +6,68 @@ import re
 import uuid
 from datetime import UTC, datetime
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
 INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 
 
 class BaseSchema(Schema):
-    """Unknown and read-only fields are ignored (§0.1)."""
+    """Unknown and read-only fields are ignored (§0.1). Dumps take a shorter path than marshmallow's
+    own (see `_serialize`), with the same output."""
 
     class Meta:
         unknown = "exclude"
+
+    def _serialize(self, obj, *, many: bool = False):
+        """marshmallow's `Schema._serialize` without its per-field indirections: the value is read
+        as `utils.get_value` reads it and formatted by the field's own `_serialize`. Fields that
+        read values their own way keep marshmallow's path. A list page of 50 items with 20 fields
+        is about a thousand field dumps; this makes them about three times cheaper."""
+        if many and obj is not None:
+            return [self._serialize(item) for item in obj]
+        plan = self.__dict__.get("_dump_plan")
+        if plan is None:
+            plan = self._dump_plan = _dump_plan(self)
+        result = {}
+        for attr_name, key, field, direct in plan:
+            if direct:
+                value = _value_for_key(obj, field.attribute or attr_name)
+                if value is missing:
+                    default = field.dump_default
+                    value = default() if callable(default) else default
+                    if value is missing:
+                        continue
+                result[key] = field._serialize(value, attr_name, obj)
+            else:
+                value = field.serialize(attr_name, obj, accessor=self.get_attribute)
+                if value is not missing:
+                    result[key] = value
+        return result
+
+
+def _dump_plan(schema: Schema) -> list[tuple[str, str, fields.Field, bool]]:
+    """(attribute name, output key, field, whether the short path reads it exactly as marshmallow would)."""
+    stock_accessor = type(schema).get_attribute is Schema.get_attribute and schema.dict_class is dict
+    plan = []
+    for attr_name, field in schema.dump_fields.items():
+        direct = (stock_accessor and field._CHECK_ATTRIBUTE and type(field).get_value is fields.Field.get_value
+                  and "." not in (field.attribute or attr_name))
+        plan.append((attr_name, field.data_key if field.data_key is not None else attr_name, field, direct))
+    return plan
+
+
+def _value_for_key(obj, key: str):
+    """`marshmallow.utils.get_value(obj, key)` for a key without dots: item first, then attribute."""
+    if type(obj) is dict:
+        if key in obj:
+            return obj[key]
+        return getattr(obj, key, missing)
+    if not hasattr(obj, "__getitem__"):
+        return getattr(obj, key, missing)
+    try:
+        return obj[key]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return getattr(obj, key, missing)
 
 
 class Timestamp(fields.DateTime):

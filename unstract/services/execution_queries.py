@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow
+from unstract.auth import Requester, workflow_visibility
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
 
@@ -38,12 +38,13 @@ class LogFilter:
 
 def get_visible_execution(who: Requester, execution_id: uuid.UUID) -> tuple[Execution, Workflow]:
     """The execution and its workflow; 404 when unknown, of another org, or its workflow is invisible."""
-    execution = db.session.scalar(
-        select(Execution).where(Execution.id == execution_id, Execution.organization_id == who.org.id)
-    )
-    if execution is None:
+    row = db.session.execute(
+        select(Execution, Workflow).join(Workflow, Workflow.id == Execution.workflow_id)
+        .where(Execution.id == execution_id, Execution.organization_id == who.org.id, *workflow_visibility(who))
+    ).first()
+    if row is None:
         raise errors.NotFound()
-    return execution, get_visible_workflow(who, execution.workflow_id)
+    return row.Execution, row.Workflow
 
 
 # --- Queries (unordered where the caller orders them) ------------------------------------------
