@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from unstract.config import flask_config, read_settings
 from unstract.extensions import csrf, db, login_manager, migrate, rq
+from unstract.sessions import register_read_only_requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -51,6 +52,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "web_auth.login"
     csrf.init_app(app)
     rq.init_app(app)
+    register_read_only_requests(app, db.session)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)

@@ -29,10 +29,10 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
+from unstract.sessions import SAFE_METHODS, start_writing
 
 ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 API_BASE = "/api/v1/unstract/"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -165,6 +165,7 @@ def _touch_key(key: ApiKey) -> None:
     """Record use at most once a minute, so reads do not turn every request into a write."""
     now = utcnow()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        start_writing(db.session())
         key.last_used_at = now
         db.session.commit()
 

@@ -33,6 +33,7 @@ from unstract.models import (
 )
 from unstract.models.base import utcnow
 from unstract.services import sharing
+from unstract.sessions import start_writing
 
 # Writable fields in the order of the §1.0 table; error entries follow this order.
 WRITABLE_FIELDS = (
@@ -234,7 +235,9 @@ def toggle_active(who: Requester, workflow: Workflow) -> dict:
 
 
 def clear_file_marker(workflow: Workflow) -> int:
-    """§1.9: delete the workflow's file history and reservations; returns the history rows deleted."""
+    """§1.9: delete the workflow's file history and reservations; returns the history rows deleted.
+    The contract makes this a GET, so it leaves the request's read-only mode first."""
+    start_writing(db.session())
     deleted = db.session.execute(delete(FileHistory).where(FileHistory.workflow_id == workflow.id))
     db.session.execute(delete(FileReservation).where(FileReservation.workflow_id == workflow.id))
     db.session.commit()
