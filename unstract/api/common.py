@@ -233,9 +233,10 @@ def envelope(page: int, size: int, count: int, items: list) -> dict:
 
 
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
-             scalars: bool = True) -> dict:
+             scalars: bool = True, present_rows: Callable[[list], list] | None = None) -> dict:
     """One page of `query` in the contract's envelope; 404 invalid_page past the last page. A page shorter
-    than page_size is the last, so its offset plus its rows is the count: no count query is needed."""
+    than page_size is the last, so its offset plus its rows is the count: no count query is needed.
+    `present` turns each row into its representation; `present_rows` the whole page at once."""
     page, size = page_args()
     offset = (page - 1) * size
     if page > 1 and offset >= (MAX_ROWS if count is None else count):
@@ -245,6 +246,8 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
         if page > 1 and not rows:
             raise invalid_page()
         count = offset + len(rows) if len(rows) < size else count_rows(query)
+    if present_rows is not None:
+        return envelope(page, size, count, present_rows(rows))
     return envelope(page, size, count, [present(row) for row in rows] if present else rows)
 
 

@@ -111,7 +111,7 @@ def list_page(who: Requester, *, search: str | None = None, page: int = 1,
 
     A page past the last one shows the last page (a page link that went stale stays useful).
     """
-    base = workflows.list_query(who, search=search or None)
+    base = _with_owners(workflows.list_query(who, search=search or None))
     total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
     pages = max(1, math.ceil(total / page_size))
     page = min(max(page, 1), pages)

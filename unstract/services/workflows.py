@@ -6,12 +6,12 @@ import re
 import shutil
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Select, delete, not_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from unstract import errors, jsonschemas
 from unstract.auth import Requester, is_owner, visible_workflows
@@ -26,6 +26,7 @@ from unstract.models import (
     FileReservation,
     Status,
     ToolInstance,
+    User,
     Workflow,
     WorkflowEndpoint,
     WorkflowMembership,
@@ -68,19 +69,10 @@ def unsafe_content(label: str, value: str) -> str | None:
 
 # --- Reading -------------------------------------------------------------------------------------
 
-def _with_details(query: Select) -> Select:
-    """Load what the representation needs in a fixed number of queries, whatever the page size."""
-    return query.options(
-        selectinload(Workflow.memberships).selectinload(WorkflowMembership.user),
-        selectinload(Workflow.tool_instances),
-        selectinload(Workflow.creator),
-    )
-
-
 def list_query(who: Requester, *, workflow_name: str | None = None, search: str | None = None,
                is_active: bool | None = None) -> Select:
     """Visible workflows matching the §1.1 filters (ordering is applied by the caller)."""
-    query = _with_details(visible_workflows(who))
+    query = visible_workflows(who)
     if workflow_name is not None:
         query = query.where(Workflow.workflow_name == workflow_name)
     if search:
@@ -90,20 +82,79 @@ def list_query(who: Requester, *, workflow_name: str | None = None, search: str 
     return query
 
 
-def list_visible(who: Requester) -> list[Workflow]:
-    """Most recently modified visible workflows, for the dashboard."""
-    query = list_query(who).order_by(Workflow.modified_at.desc(), Workflow.id).limit(200)
-    return list(db.session.scalars(query))
+@dataclass(frozen=True)
+class Related:
+    """What a workflow's representation shows from other tables."""
+
+    owner_ids: frozenset[uuid.UUID] = frozenset()
+    owner_emails: tuple[str, ...] = ()
+    viewer_ids: tuple[uuid.UUID, ...] = ()
+    creator_email: str | None = None
+    tool_instances: tuple[dict, ...] = ()
 
 
-def present_tool_instance(tool: ToolInstance) -> dict:
+def related_rows(workflows: Sequence[Workflow]) -> dict[uuid.UUID, Related]:
+    """The memberships (with their users' e-mails), creators' e-mails and tool instances of `workflows`:
+    three queries whatever their number, read as plain rows. For a page of 50 workflows this is several
+    times cheaper than loading the same rows as ORM objects."""
+    ids = [workflow.id for workflow in workflows]
+    if not ids:
+        return {}
+    owners, viewers = _members_by_role(ids)
+    emails = _emails({workflow.created_by for workflow in workflows if workflow.created_by is not None})
+    tools = _tool_instances(ids)
+    return {workflow.id: Related(owner_ids=frozenset(user_id for user_id, _ in owners[workflow.id]),
+                                 owner_emails=tuple(email for _, email in owners[workflow.id]),
+                                 viewer_ids=tuple(viewers[workflow.id]),
+                                 creator_email=emails.get(workflow.created_by),
+                                 tool_instances=tuple(tools[workflow.id]))
+            for workflow in workflows}
+
+
+def _members_by_role(ids: list[uuid.UUID]) -> tuple[dict, dict]:
+    """{workflow id: [(owner id, e-mail)]} and {workflow id: [viewer id]}, in membership order."""
+    owners: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
+    viewers: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
+    members = db.session.execute(
+        select(WorkflowMembership.workflow_id, WorkflowMembership.role, WorkflowMembership.user_id, User.email)
+        .join(User, User.id == WorkflowMembership.user_id).where(WorkflowMembership.workflow_id.in_(ids))
+        .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
+    for member in members:
+        if member.role == WorkflowRole.OWNER:
+            owners[member.workflow_id].append((member.user_id, member.email))
+        elif member.role == WorkflowRole.VIEWER:
+            viewers[member.workflow_id].append(member.user_id)
+    return owners, viewers
+
+
+def _emails(user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not user_ids:
+        return {}
+    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    return {user_id: email for user_id, email in rows}
+
+
+def _tool_instances(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
+    tools: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
+    rows = db.session.execute(select(*TOOL_INSTANCE_COLUMNS).where(ToolInstance.workflow_id.in_(ids))
+                              .order_by(ToolInstance.workflow_id, ToolInstance.step))
+    for tool in rows:
+        tools[tool.workflow_id].append(present_tool_instance(tool))
+    return tools
+
+
+TOOL_INSTANCE_COLUMNS = (ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step,
+                         ToolInstance.metadata_, ToolInstance.created_at, ToolInstance.modified_at)
+
+
+def present_tool_instance(tool) -> dict:
+    """A tool instance (the model, or a row of TOOL_INSTANCE_COLUMNS) as §2.4 shows it."""
     return {"id": tool.id, "workflow": tool.workflow_id, "tool_id": tool.tool_id, "step": tool.step,
             "metadata": tool.metadata_, "created_at": tool.created_at, "modified_at": tool.modified_at}
 
 
-def present(workflow: Workflow, who: Requester) -> dict:
+def present(workflow: Workflow, who: Requester, related: Related) -> dict:
     """The Workflow representation of §1.0 as seen by `who`."""
-    owners = [m for m in workflow.memberships if m.role == WorkflowRole.OWNER]
     return {
         "id": workflow.id, "workflow_name": workflow.workflow_name, "description": workflow.description,
         "is_active": workflow.is_active, "status": workflow.status, "workflow_owner": workflow.workflow_owner,
@@ -111,21 +162,25 @@ def present(workflow: Workflow, who: Requester) -> dict:
         "destination_settings": workflow.destination_settings,
         "max_file_execution_count": workflow.max_file_execution_count,
         "shared_to_org": workflow.shared_to_org,
-        "shared_users": [m.user_id for m in workflow.memberships if m.role == WorkflowRole.VIEWER],
+        "shared_users": list(related.viewer_ids),
         "created_by": workflow.created_by, "modified_by": workflow.modified_by,
         "created_at": workflow.created_at, "modified_at": workflow.modified_at,
-        "organization": who.org.org_id, "is_owner": is_owner(workflow, who),
-        "created_by_email": workflow.creator.email if workflow.creator else None,
-        "owner_emails": [m.user.email for m in owners], "co_owners_count": len(owners),
-        "tool_instances": [present_tool_instance(t) for t in workflow.tool_instances],
+        "organization": who.org.org_id, "is_owner": who.is_admin or who.user_id in related.owner_ids,
+        "created_by_email": related.creator_email,
+        "owner_emails": list(related.owner_emails), "co_owners_count": len(related.owner_emails),
+        "tool_instances": list(related.tool_instances),
     }
 
 
+def present_page(workflows: Sequence[Workflow], who: Requester) -> list[dict]:
+    related = related_rows(workflows)
+    return [present(workflow, who, related[workflow.id]) for workflow in workflows]
+
+
 def present_one(workflow_id: uuid.UUID, who: Requester) -> dict:
-    """Reload one workflow with its details and present it."""
-    query = _with_details(select(Workflow).where(Workflow.id == workflow_id))
-    query = query.execution_options(populate_existing=True)
-    return present(db.session.scalars(query).one(), who)
+    """Reload one workflow (after a change) and present it."""
+    query = select(Workflow).where(Workflow.id == workflow_id).execution_options(populate_existing=True)
+    return present_page([db.session.scalars(query).one()], who)[0]
 
 
 def can_update(who: Requester, workflow: Workflow) -> dict:
