@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
-from sqlalchemy import Select, exists, or_, select, true
+from sqlalchemy import Select, bindparam, exists, or_, select, true
 from wtforms.validators import ValidationError as CSRFValidationError
 
 from unstract import errors
@@ -119,20 +120,26 @@ def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requeste
         raise errors.AuthenticationFailed()
     digest = hash_api_key(token)
     path_org = org_id if _valid_org_id(org_id) else ""  # never sent as typed: it may hold a NUL, say
-    row = db.session.execute(
-        select(ApiKey, User, Organization, OrgMembership.role)
-        .join(User, User.id == ApiKey.user_id)
-        .outerjoin(Organization, (Organization.id == ApiKey.organization_id) & (Organization.org_id == path_org))
-        .outerjoin(OrgMembership, (OrgMembership.user_id == ApiKey.user_id)
-                   & (OrgMembership.organization_id == Organization.id))
-        .where(ApiKey.key_hash == digest)
-    ).first()
+    row = db.session.execute(_key_statement(), {"digest": digest, "path_org": path_org}).first()
     if row is None or not hmac.compare_digest(row.ApiKey.key_hash, digest):
         raise errors.AuthenticationFailed()
     key, user, org, role = row
     if org is None or role is None:
         raise errors.NotFound()
     return key, Requester(user=user, org=org, role=role)
+
+
+@functools.cache
+def _key_statement() -> Select:
+    """The key, its user, the path's org and the role there. Built once: building a statement like this
+    costs more than running it, and every API request runs it."""
+    return (select(ApiKey, User, Organization, OrgMembership.role)
+            .join(User, User.id == ApiKey.user_id)
+            .outerjoin(Organization, (Organization.id == ApiKey.organization_id)
+                       & (Organization.org_id == bindparam("path_org")))
+            .outerjoin(OrgMembership, (OrgMembership.user_id == ApiKey.user_id)
+                       & (OrgMembership.organization_id == Organization.id))
+            .where(ApiKey.key_hash == bindparam("digest")))
 
 
 def _session_requester(user: User, org_id: str | None) -> Requester:
@@ -184,26 +191,36 @@ def requester() -> Requester:
 
 # --- Workflow visibility and ownership (§0.4) ---------------------------------------------------
 
-def _membership_exists(who: Requester, roles: tuple[str, ...]):
+def _membership_exists(user_id, roles: tuple[str, ...]):
+    """EXISTS a membership of `user_id` (a value or a bound parameter) in Workflow with one of `roles`."""
     return exists().where(
         WorkflowMembership.workflow_id == Workflow.id,
-        WorkflowMembership.user_id == who.user_id,
+        WorkflowMembership.user_id == user_id,
         WorkflowMembership.role.in_(roles),
     )
 
 
 def visible_workflows(who: Requester) -> Select:
     """SELECT of the org's workflows the requester may see; admins see all."""
-    return select(Workflow).where(*workflow_visibility(who))
+    return select(Workflow).where(*_visibility(who.org.id, who.user_id, admin=who.is_admin))
 
 
-def workflow_visibility(who: Requester) -> list:
-    """The conditions on Workflow of `visible_workflows`, for queries that join it."""
-    conditions = [Workflow.organization_id == who.org.id]
-    if not who.is_admin:
+def _visibility(org_id, user_id, *, admin: bool) -> list:
+    conditions = [Workflow.organization_id == org_id]
+    if not admin:
         conditions.append(or_(Workflow.shared_to_org.is_(True),
-                              _membership_exists(who, (WorkflowRole.OWNER, WorkflowRole.VIEWER))))
+                              _membership_exists(user_id, (WorkflowRole.OWNER, WorkflowRole.VIEWER))))
     return conditions
+
+
+def visibility_parameters(who: Requester) -> dict:
+    """The values of the bound parameters of `prebuilt_visibility`."""
+    return {"visible_org_id": who.org.id, "visible_user_id": who.user_id}
+
+
+def prebuilt_visibility(admin: bool) -> list:
+    """The conditions of `visible_workflows` as bound parameters (`visibility_parameters` fills them)."""
+    return _visibility(bindparam("visible_org_id"), bindparam("visible_user_id"), admin=admin)
 
 
 def is_owner(workflow: Workflow, who: Requester) -> bool:
@@ -215,11 +232,18 @@ def is_owner(workflow: Workflow, who: Requester) -> bool:
 def get_visible_workflow(who: Requester, workflow_id: uuid.UUID, *, owner: bool = False) -> Workflow:
     """The workflow, or 404 when invisible; 403 when `owner` is needed and the requester is not one.
     One query: ownership is read beside the workflow, not from its loaded memberships."""
-    owned = _membership_exists(who, (WorkflowRole.OWNER,)) if owner and not who.is_admin else true()
-    row = db.session.execute(visible_workflows(who).add_columns(owned.label("owned"))
-                             .where(Workflow.id == workflow_id)).first()
+    statement = _visible_workflow_statement(who.is_admin, owner and not who.is_admin)
+    row = db.session.execute(statement, {**visibility_parameters(who), "workflow_id": workflow_id}).first()
     if row is None:
         raise errors.NotFound()
     if owner and not row.owned:
         raise errors.PermissionDenied()
     return row.Workflow
+
+
+@functools.cache
+def _visible_workflow_statement(admin: bool, check_owner: bool) -> Select:
+    """get_visible_workflow's query, built once per kind of requester (building costs more than running)."""
+    owned = _membership_exists(bindparam("visible_user_id"), (WorkflowRole.OWNER,)) if check_owner else true()
+    return (select(Workflow, owned.label("owned")).where(*prebuilt_visibility(admin))
+            .where(Workflow.id == bindparam("workflow_id")))
