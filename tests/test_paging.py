@@ -1,14 +1,18 @@
 """unstract.paging as the dashboard uses it (services.execution_pages.page_of): keys first, a fenced
-variant for path prefixes on PostgreSQL, and a page past the end showing the last one."""
+variant for path prefixes on PostgreSQL, and a page past the end showing the last one; plain rows for the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.factories import make_history, make_workflow
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+
+from tests.factories import make_execution, make_history, make_workflow
 from tests.support import sql_statements
 from unstract.extensions import db
-from unstract.models import FileHistory
+from unstract.models import Execution, FileHistory
+from unstract.paging import page_rows
 from unstract.services import file_history
 from unstract.services.execution_pages import page_of
 
@@ -40,3 +44,21 @@ def test_a_path_prefix_is_fenced_on_postgresql_and_pages_the_same_rows(world):
     assert [row.id for row in rows] == [row.id for row in made if row.file_path.startswith("In/")][5:10]
     fenced = any("AS matches" in statement for statement in sent)
     assert fenced == (db.engine.dialect.name == "postgresql")
+
+
+def test_plain_pages_hold_the_same_values_as_objects_under_attribute_names_but_no_plans(world):
+    workflow = make_workflow(world.users["owner"], "acme")
+    for n in range(7):
+        make_history(workflow, file_path=f"in/{n}.txt", metadata_={"n": n})
+    execution = make_execution(workflow, status="COMPLETED")
+    histories = file_history.histories_query(workflow).order_by(FileHistory.file_path, FileHistory.id)
+    objects, rows = page_rows(histories, 2, 3), page_rows(histories, 2, 3, plain=True)
+    assert [row.metadata_ for row in rows] == [{"n": 2}, {"n": 3}, {"n": 4}]
+    attributes = [attribute.key for attribute in sa_inspect(FileHistory).column_attrs]
+    assert [[getattr(row, name) for name in attributes] for row in rows] == \
+        [[getattr(obj, name) for name in attributes] for obj in objects]
+    executions = select(Execution).where(Execution.workflow_id == workflow.id).order_by(Execution.id)
+    with sql_statements() as sent:
+        [row] = page_rows(executions, 0, 10, plain=True)
+    assert row.id == execution.id and row.status == "COMPLETED" and not hasattr(row, "plan")
+    assert "execution.plan" not in sent[0]

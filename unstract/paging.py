@@ -48,9 +48,11 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, pl
 
 
 def entity_attributes(query: Select) -> list:
-    """The column attributes of the one entity `query` selects (rows of them are keyed by attribute name)."""
+    """The column attributes of the one entity `query` selects (rows of them are keyed by attribute name),
+    but for columns marked `info={"in_lists": False}` (large documents no list shows)."""
     entity = query.column_descriptions[0]["entity"]
-    return [getattr(entity, attribute.key) for attribute in sa_inspect(entity).column_attrs]
+    return [getattr(entity, attribute.key) for attribute in sa_inspect(entity).column_attrs
+            if attribute.columns[0].info.get("in_lists", True)]
 
 
 def plain_keys(query: Select, key) -> Select:

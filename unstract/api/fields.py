@@ -29,7 +29,7 @@ class BaseSchema(Schema):
         if plan is None:
             plan = self._dump_plan = _dump_plan(self)
         result = {}
-        for attr_name, key, field, direct in plan:
+        for attr_name, key, field, direct, unchanged in plan:
             if direct:
                 value = _value_for_key(obj, field.attribute or attr_name)
                 if value is missing:
@@ -37,7 +37,10 @@ class BaseSchema(Schema):
                     value = default() if callable(default) else default
                     if value is missing:
                         continue
-                result[key] = field._serialize(value, attr_name, obj)
+                if unchanged is ANY_TYPE or type(value) in unchanged:
+                    result[key] = value
+                else:
+                    result[key] = field._serialize(value, attr_name, obj)
             else:
                 value = field.serialize(attr_name, obj, accessor=self.get_attribute)
                 if value is not missing:
@@ -45,15 +48,37 @@ class BaseSchema(Schema):
         return result
 
 
-def _dump_plan(schema: Schema) -> list[tuple[str, str, fields.Field, bool]]:
-    """(attribute name, output key, field, whether the short path reads it exactly as marshmallow would)."""
+def _dump_plan(schema: Schema) -> list[tuple]:
+    """(attribute name, output key, field, whether the short path reads it exactly as marshmallow would,
+    the value types the field dumps as they are)."""
     stock_accessor = type(schema).get_attribute is Schema.get_attribute and schema.dict_class is dict
     plan = []
     for attr_name, field in schema.dump_fields.items():
         direct = (stock_accessor and field._CHECK_ATTRIBUTE and type(field).get_value is fields.Field.get_value
                   and "." not in (field.attribute or attr_name))
-        plan.append((attr_name, field.data_key if field.data_key is not None else attr_name, field, direct))
+        key = field.data_key if field.data_key is not None else attr_name
+        plan.append((attr_name, key, field, direct, unchanged_types(field)))
     return plan
+
+
+ANY_TYPE = "any"  # unchanged_types of a field whose dump is its value (Raw, and Boolean in marshmallow 4)
+
+
+def unchanged_types(field: fields.Field):
+    """The exact value types that `field._serialize` returns as they are, so the dump can skip the call:
+    None for the stock fields (which all return None for it), plus str for String, int for Integer,
+    float for Float; ANY_TYPE for fields that return every value as it is."""
+    dump = type(field)._serialize
+    if dump is fields.Field._serialize:
+        return ANY_TYPE
+    if dump is fields.String._serialize:
+        return frozenset({type(None), str})
+    if (dump is fields.Number._serialize and type(field)._format_num is fields.Number._format_num
+            and not field.as_string and field.num_type in (int, float)):
+        return frozenset({type(None), field.num_type})
+    if dump in _NONE_FOR_NONE:
+        return frozenset({type(None)})
+    return frozenset()
 
 
 def _value_for_key(obj, key: str):
@@ -77,6 +102,11 @@ class Timestamp(fields.DateTime):
         if value is None:
             return None
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# Field dumps that return None for None (and format every other value).
+_NONE_FOR_NONE = frozenset({fields.UUID._serialize, fields.Nested._serialize, fields.List._serialize,
+                            fields.Mapping._serialize, fields.DateTime._serialize, Timestamp._serialize})
 
 
 class StrictInteger(fields.Integer):
