@@ -10,6 +10,7 @@ POST does; a write without it is refused, so one cannot slip into a read-only re
 
 from __future__ import annotations
 
+import threading
 from weakref import WeakKeyDictionary
 
 from flask import Flask, request
@@ -19,6 +20,7 @@ from sqlalchemy import Engine, event
 READ_ONLY = "unstract.read_only"  # key in Session.info
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _autocommit_engines: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
+_views_lock = threading.Lock()
 
 
 class WriteInReadOnlyRequest(RuntimeError):
@@ -38,10 +40,13 @@ class RequestSession(Session):
 
 def autocommit_view(engine: Engine) -> Engine:
     """One AUTOCOMMIT view per engine: the session keeps one connection per bind object, so it must be
-    the same object for every statement of a request."""
+    the same object for every statement of a request, whichever thread made it first."""
     view = _autocommit_engines.get(engine)
     if view is None:
-        view = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+        with _views_lock:
+            view = _autocommit_engines.get(engine)
+            if view is None:
+                view = _autocommit_engines[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return view
 
 
