@@ -22,7 +22,7 @@ class BaseSchema(Schema):
         """marshmallow's `Schema._serialize` without its per-field indirections: the value is read
         as `utils.get_value` reads it and formatted by the field's own `_serialize`. Fields that
         read values their own way keep marshmallow's path. A list page of 50 items with 20 fields
-        is about a thousand field dumps; this makes them about three times cheaper."""
+        is about a thousand field dumps; this halves their cost (50 executions: 0.57 ms, was 1.18)."""
         if many and obj is not None:
             return [self._serialize(item) for item in obj]
         plan = self.__dict__.get("_dump_plan")

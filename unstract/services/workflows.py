@@ -154,7 +154,7 @@ def present_tool_instance(tool) -> dict:
 
 
 def present(workflow: Workflow, who: Requester, related: Related) -> dict:
-    """The Workflow representation of §1.0 as seen by `who`."""
+    """The Workflow representation of §1.0 as seen by `who` (`workflow`: the model or a plain row of it)."""
     return {
         "id": workflow.id, "workflow_name": workflow.workflow_name, "description": workflow.description,
         "is_active": workflow.is_active, "status": workflow.status, "workflow_owner": workflow.workflow_owner,
@@ -173,6 +173,7 @@ def present(workflow: Workflow, who: Requester, related: Related) -> dict:
 
 
 def present_page(workflows: Sequence[Workflow], who: Requester) -> list[dict]:
+    """Workflows as `present` shows them, their related rows read for all of them at once."""
     related = related_rows(workflows)
     return [present(workflow, who, related[workflow.id]) for workflow in workflows]
 
