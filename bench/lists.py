@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import re
+import statistics
 import sys
 import threading
 import time
@@ -305,9 +306,30 @@ def measure(probe: Probe, case: Case, page: int, count: int) -> dict:
     result = {"group": case.group, "label": case.label, "page": page, "count": count,
               "statements": len(statements), "reps": len(endpoint), "endpoint": ms(endpoint),
               "raw_page": ms(raw_page), "raw_count": ms(raw_count), "raw": ms(total)}
+    return judged(result)
+
+
+def judged(result: dict) -> dict:
+    """The result with its endpoint/raw ratio and the target's verdict (endpoint p50 <= 2 x raw p50 + 5 ms)."""
     result["ratio"] = round(result["endpoint"]["p50"] / max(result["raw"]["p50"], 0.01), 2)
     result["ok"] = result["endpoint"]["p50"] <= 2 * result["raw"]["p50"] + FRAMEWORK_MS
     return result
+
+
+def combined(rounds: list[list[dict]]) -> list[dict]:
+    """One result per case from several rounds over all cases: the median of each round's figures, so a
+    stretch of minutes when the machine was slower weighs on one round only. Each round's endpoint and
+    raw p50 are kept under "rounds"."""
+    results = []
+    for per_round in zip(*rounds, strict=True):
+        result = dict(per_round[0])
+        for measure in ("endpoint", "raw_page", "raw_count", "raw"):
+            result[measure] = {q: round(statistics.median(r[measure][q] for r in per_round), 2)
+                               for q in ("p50", "p99")}
+        result["reps"] = sum(r["reps"] for r in per_round)
+        result["rounds"] = [{"endpoint": r["endpoint"]["p50"], "raw": r["raw"]["p50"]} for r in per_round]
+        results.append(judged(result))
+    return results
 
 
 def measure_case(probe: Probe, case: Case) -> list[dict]:
@@ -360,6 +382,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=3.0, help="seconds of timing per case and page")
     parser.add_argument("--max-reps", type=int, default=200, help="at most this many timed requests per case")
     parser.add_argument("--only", help="regular expression on 'group label': run only matching cases")
+    parser.add_argument("--rounds", type=int, default=1, help="measure every case this many times, one round "
+                        "after the other, and report the median of the rounds (steadier on a noisy machine)")
     parser.add_argument("--out", type=Path, help="write results.json, plans.txt and report.md into DIR")
     parser.add_argument("--then", nargs="*", default=[], choices=["live_logs", "clear"],
                         help="on the same data, then run these benchmarks (clear last: it deletes rows)")
@@ -373,7 +397,16 @@ def main(argv: list[str] | None = None) -> int:
     with loaded(args.scale, args.database_url) as (app, env, dataset):
         print(f"# {backend}, scale {args.scale}: loaded in {sum(dataset.load_s.values()):.0f} s "
               f"{dataset.load_s}; load average {common.machine_info()['load_at_start']}\n\n{HEADER}", flush=True)
-        results, plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps, only=args.only)
+        rounds, plans = [], []
+        for number in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"\n# round {number} of {args.rounds}", flush=True)
+            results, round_plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps, only=args.only)
+            rounds.append(results)
+            plans = plans or round_plans  # the statements and their plans are the same in every round
+        results = combined(rounds) if args.rounds > 1 else rounds[0]
+        if args.rounds > 1:
+            print(f"\n# median of {args.rounds} rounds\n{HEADER}\n" + "\n".join(table_row(r) for r in results))
         extra = {name: __import__(f"bench.{name}", fromlist=["run"]).run(app, env, dataset) for name in args.then}
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
