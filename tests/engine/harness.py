@@ -35,6 +35,15 @@ def make_connector(org_id, name: str, connector_id: str, metadata: dict, secret_
     return connector
 
 
+def invoice_folder(storage_root, org_id, count: int, name: str = "{n}.txt") -> Connector:
+    """`count` small invoices in `storage_root/in` (file names from `name`), and a local connector of
+    `org_id` rooted at `storage_root`."""
+    (storage_root / "in").mkdir()
+    for n in range(count):
+        (storage_root / "in" / name.format(n=n)).write_text(f"Invoice Number: INV-{n}\nTotal: {n}.50\n")
+    return make_connector(org_id, "Local", "local_storage", {"path": str(storage_root)})
+
+
 def configure(workflow: Workflow, endpoint_type: str, connection_type: str, connector=None, **config) -> None:
     endpoint = workflow.endpoint(endpoint_type)
     endpoint.connection_type = connection_type

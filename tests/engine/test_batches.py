@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
+from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
 from tests.factories import make_workflow
 from unstract.extensions import db, rq
 from unstract.models import Execution, FileExecution, Organization
@@ -26,12 +26,9 @@ LONG_AGO = timedelta(hours=5)
 def listed(app, world, storage_root):
     """`listed(n)`: a folder run of n files, listed (PROCESSING), its batch jobs queued but not run."""
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
-    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
 
     def listing(files: int) -> uuid.UUID:
-        (storage_root / "in").mkdir()
-        for n in range(files):
-            (storage_root / "in" / f"{n:03}.txt").write_text(f"Invoice Number: INV-{n}\nTotal: {n}\n")
+        connector = invoice_folder(storage_root, acme.id, files, name="{n:03}.txt")
         workflow = make_workflow(world.users["owner"], acme)
         configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=1000)
         configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
@@ -204,10 +201,7 @@ def test_identities_held_by_another_run_are_skipped_and_the_rest_numbered_withou
     from unstract.models import ExecutionLog
 
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
-    (storage_root / "in").mkdir()
-    for n in range(6):
-        (storage_root / "in" / f"{n}.txt").write_text(f"Invoice Number: INV-{n}\n")
-    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    connector = invoice_folder(storage_root, acme.id, 6)
     workflow = make_workflow(world.users["owner"], acme)
     configure(workflow, "DESTINATION", "API")
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
+from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
 from tests.factories import make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, FileHistory, FileReservation, Organization
@@ -22,10 +22,7 @@ LONG_AGO = timedelta(hours=5)
 def folder_run(app, world, storage_root):
     """A folder workflow with three files, listed (PROCESSING) but with no file processed yet."""
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
-    (storage_root / "in").mkdir()
-    for n in range(3):
-        (storage_root / "in" / f"{n}.txt").write_text(f"Invoice Number: INV-{n}\nTotal: 1\n")
-    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    connector = invoice_folder(storage_root, acme.id, 3)
     workflow = make_workflow(world.users["owner"], acme)
     configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"])
     configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")

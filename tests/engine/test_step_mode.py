@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
+from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
 from tests.factories import make_workflow
 from unstract.extensions import db
 from unstract.models import ExecutionLog, Organization
@@ -13,10 +13,7 @@ from unstract.models import ExecutionLog, Organization
 @pytest.fixture
 def step_workflow(world, storage_root):
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
-    (storage_root / "in").mkdir()
-    for n in range(3):
-        (storage_root / "in" / f"inv-{n}.txt").write_text(f"Invoice Number: INV-{n}\nTotal: {n}0.5\n")
-    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    connector = invoice_folder(storage_root, acme.id, 3, name="inv-{n}.txt")
     workflow = make_workflow(world.users["owner"], acme)
     configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"])
     configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
