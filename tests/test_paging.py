@@ -3,15 +3,16 @@ variant for path prefixes on PostgreSQL, and a page past the end showing the las
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from tests.factories import make_execution, make_history, make_workflow
 from tests.support import sql_statements
 from unstract.extensions import db
 from unstract.models import Execution, FileHistory
+from unstract.models.wire import WireText, wire_timestamp
 from unstract.paging import page_rows
 from unstract.services import file_history
 from unstract.services.execution_pages import page_of
@@ -46,19 +47,22 @@ def test_a_path_prefix_is_fenced_on_postgresql_and_pages_the_same_rows(world):
     assert fenced == (db.engine.dialect.name == "postgresql")
 
 
-def test_plain_pages_hold_the_same_values_as_objects_under_attribute_names_but_no_plans(world):
+def test_plain_pages_hold_the_chosen_attributes_with_uuids_and_timestamps_as_the_apis_text(world):
     workflow = make_workflow(world.users["owner"], "acme")
     for n in range(7):
         make_history(workflow, file_path=f"in/{n}.txt", metadata_={"n": n})
     execution = make_execution(workflow, status="COMPLETED")
     histories = file_history.histories_query(workflow).order_by(FileHistory.file_path, FileHistory.id)
-    objects, rows = page_rows(histories, 2, 3), page_rows(histories, 2, 3, plain=True)
+    names = ("id", "workflow_id", "file_path", "metadata_", "execution_count", "created_at", "modified_at")
+    objects, rows = page_rows(histories, 2, 3), page_rows(histories, 2, 3, columns=names)
     assert [row.metadata_ for row in rows] == [{"n": 2}, {"n": 3}, {"n": 4}]
-    attributes = [attribute.key for attribute in sa_inspect(FileHistory).column_attrs]
-    assert [[getattr(row, name) for name in attributes] for row in rows] == \
-        [[getattr(obj, name) for name in attributes] for obj in objects]
+    as_text = {uuid.UUID: str, datetime: wire_timestamp}
+    assert [tuple(row) for row in rows] == [
+        tuple(as_text.get(type(value), lambda v: v)(value) for value in (getattr(obj, name) for name in names))
+        for obj in objects]
+    assert all(type(row.id) is WireText and type(row.created_at) is WireText for row in rows)
     executions = select(Execution).where(Execution.workflow_id == workflow.id).order_by(Execution.id)
     with sql_statements() as sent:
-        [row] = page_rows(executions, 0, 10, plain=True)
-    assert row.id == execution.id and row.status == "COMPLETED" and not hasattr(row, "plan")
-    assert "execution.plan" not in sent[0]
+        [row] = page_rows(executions, 0, 10, columns=("id", "status"))
+    assert row == (str(execution.id), "COMPLETED") and row._fields == ("id", "status")
+    assert "execution.plan" not in sent[0] and "execution.organization_id" not in sent[0]

@@ -6,12 +6,15 @@ only its rows are then read in full.
 
 from __future__ import annotations
 
+from functools import cache
+
 from sqlalchemy import Column, Select, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql import visitors
 
 from unstract.extensions import db
+from unstract.models.wire import wire_column
 
 
 def count_rows(query: Select) -> int:
@@ -27,12 +30,14 @@ def single_key(query: Select):
     return key[0] if len(key) == 1 else None
 
 
-def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, plain: bool = False) -> list:
+def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True,
+              columns: tuple[str, ...] | None = None) -> list:
     """One page, located by its keys first (read alone from the list's index, however deep the offset) and
     joined back to its rows, so only those are read in full; not for queries with `page_keys_first=False`.
 
-    `plain`: for a SELECT of one entity, rows with the entity's attribute names instead of ORM objects,
-    which are several times cheaper to build; for pages that are only read and presented."""
+    `columns`: for a SELECT of one entity, plain rows of only these attributes (by name) instead of ORM
+    objects, with UUIDs and timestamps read as the API's text (models.wire); several times cheaper to
+    build, for pages that are only read and presented."""
     options = query.get_execution_options()
     key = single_key(query) if scalars and options.get("page_keys_first", True) else None
     if key is None:
@@ -41,18 +46,17 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, pl
         keys_of = fenced_keys if options.get("page_keys_fenced") else plain_keys
         keys = keys_of(query, key).limit(size).offset(offset).subquery("page_keys")
         page = query.join(keys, keys.c[0] == key).limit(size)
-    if plain and scalars:
-        return list(db.session.execute(page.with_only_columns(*entity_attributes(query))))
+    if columns is not None and scalars:
+        entity = query.column_descriptions[0]["entity"]
+        return list(db.session.execute(page.with_only_columns(*list_columns(entity, columns))))
     result = db.session.execute(page)
     return list(result.scalars() if scalars else result)
 
 
-def entity_attributes(query: Select) -> list:
-    """The column attributes of the one entity `query` selects (rows of them are keyed by attribute name),
-    but for columns marked `info={"in_lists": False}` (large documents no list shows)."""
-    entity = query.column_descriptions[0]["entity"]
-    return [getattr(entity, attribute.key) for attribute in sa_inspect(entity).column_attrs
-            if attribute.columns[0].info.get("in_lists", True)]
+@cache
+def list_columns(entity: type, names: tuple[str, ...]) -> tuple:
+    """The SELECT columns of a plain page: `names` of `entity`, labelled by name (models.wire)."""
+    return tuple(wire_column(getattr(entity, name)) for name in names)
 
 
 def plain_keys(query: Select, key) -> Select:

@@ -233,16 +233,18 @@ def envelope(page: int, size: int, count: int, items: list) -> dict:
 
 
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
-             scalars: bool = True, plain: bool = False, present_rows: Callable[[list], list] | None = None) -> dict:
+             scalars: bool = True, columns: tuple[str, ...] | None = None,
+             present_rows: Callable[[list], list] | None = None) -> dict:
     """One page of `query` in the contract's envelope; 404 invalid_page past the last page. A page shorter
     than page_size is the last, so its offset plus its rows is the count: no count query is needed.
-    `present` turns each row into its representation; `present_rows` the whole page at once. `plain`
-    reads the rows of an entity as plain rows (paging.page_rows), for presenters that only read them."""
+    `present` turns each row into its representation; `present_rows` the whole page at once. `columns`
+    reads only these attributes of the entity, as plain rows (paging.page_rows), for presenters that
+    read nothing else."""
     page, size = page_args()
     offset = (page - 1) * size
     if page > 1 and offset >= (MAX_ROWS if count is None else count):
         raise invalid_page()
-    rows = page_rows(query, offset, size, scalars=scalars, plain=plain)
+    rows = page_rows(query, offset, size, scalars=scalars, columns=columns)
     if count is None:
         if page > 1 and not rows:
             raise invalid_page()

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, missing, validate
 
+from unstract.models.wire import WireText, wire_timestamp
+
 INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 
 
@@ -67,7 +69,8 @@ ANY_TYPE = "any"  # unchanged_types of a field whose dump is its value (Raw, and
 def unchanged_types(field: fields.Field):
     """The exact value types that `field._serialize` returns as they are, so the dump can skip the call:
     None for the stock fields (which all return None for it), plus str for String, int for Integer,
-    float for Float; ANY_TYPE for fields that return every value as it is."""
+    float for Float, WireText (read as the API's text already) for UUIDs and timestamps; ANY_TYPE for
+    fields that return every value as it is."""
     dump = type(field)._serialize
     if dump is fields.Field._serialize:
         return ANY_TYPE
@@ -76,6 +79,8 @@ def unchanged_types(field: fields.Field):
     if (dump is fields.Number._serialize and type(field)._format_num is fields.Number._format_num
             and not field.as_string and field.num_type in (int, float)):
         return frozenset({type(None), field.num_type})
+    if dump in _WIRE_TEXT_AS_IS:
+        return frozenset({type(None), WireText})
     if dump in _NONE_FOR_NONE:
         return frozenset({type(None)})
     return frozenset()
@@ -99,14 +104,32 @@ class Timestamp(fields.DateTime):
     """ISO-8601 UTC with microseconds and Z (§0.7)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if value is None or type(value) is WireText:
+            return value
+        return wire_timestamp(value)
+
+
+class UUIDField(fields.UUID):
+    default_error_messages = {"invalid_uuid": "Must be a valid UUID."}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if type(value) is WireText:
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str | uuid.UUID):
+            raise self.make_error("invalid_uuid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# Field dumps that return WireText (models.wire) as it is.
+_WIRE_TEXT_AS_IS = frozenset({Timestamp._serialize, UUIDField._serialize})
 
 
 # Field dumps that return None for None (and format every other value).
 _NONE_FOR_NONE = frozenset({fields.UUID._serialize, fields.Nested._serialize, fields.List._serialize,
-                            fields.Mapping._serialize, fields.DateTime._serialize, Timestamp._serialize})
+                            fields.Mapping._serialize, fields.DateTime._serialize})
 
 
 class StrictInteger(fields.Integer):
@@ -141,15 +164,6 @@ class StrictBoolean(fields.Boolean):
         if self.accept_text and isinstance(value, str) and value.lower() in ("true", "false"):
             return value.lower() == "true"
         raise self.make_error("invalid")
-
-
-class UUIDField(fields.UUID):
-    default_error_messages = {"invalid_uuid": "Must be a valid UUID."}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str | uuid.UUID):
-            raise self.make_error("invalid_uuid")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class JSONObject(fields.Dict):

@@ -93,8 +93,8 @@ class Execution(Timestamps, db.Model):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lease_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # The frozen source, destination and tools of a run (kilobytes); no list shows it (paging.page_rows).
-    plan: Mapped[dict | None] = mapped_column(JSONType, nullable=True, info={"in_lists": False})
+    # The frozen source, destination and tools of a run (kilobytes); no list reads it (EXECUTION_COLUMNS).
+    plan: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
 
     workflow = relationship("Workflow")
 

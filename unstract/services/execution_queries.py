@@ -90,6 +90,16 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
 
 # --- Presenters (model -> representation; the API schemas format ids and timestamps) -----------
 
+# The attributes each presenter reads: what a list page selects (paging.page_rows).
+EXECUTION_COLUMNS = ("id", "workflow_id", "execution_mode", "execution_type", "status", "total_files",
+                     "successful_files", "failed_files", "error_message", "attempts", "execution_time",
+                     "use_file_history", "awaiting_action", "next_step", "total_steps", "created_at", "modified_at")
+FILE_EXECUTION_COLUMNS = ("id", "file_number", "file_name", "file_path", "file_size", "file_hash", "mime_type",
+                          "status", "execution_time", "execution_error", "result", "attempts", "created_at",
+                          "modified_at")
+LOG_COLUMNS = ("id", "execution_id", "file_execution_id", "event_time", "data")
+
+
 def present_execution(execution: Execution, workflow_name: str) -> dict:
     """The Execution representation of §1.13."""
     return {
@@ -119,10 +129,7 @@ def present_execution(execution: Execution, workflow_name: str) -> dict:
 
 def present_file_execution(fe: FileExecution) -> dict:
     """The file execution item of §2.8."""
-    names = ("id", "file_number", "file_name", "file_path", "file_size", "file_hash", "mime_type",
-             "status", "execution_time", "execution_error", "result", "attempts", "created_at",
-             "modified_at")
-    return {name: getattr(fe, name) for name in names}
+    return {name: getattr(fe, name) for name in FILE_EXECUTION_COLUMNS}
 
 
 def present_log(row: ExecutionLog) -> dict:

@@ -122,6 +122,11 @@ def max_execution_count(workflow: Workflow) -> int:
     return current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count
 
 
+# The attributes present_history reads: what a list page selects (paging.page_rows).
+HISTORY_COLUMNS = ("id", "workflow_id", "cache_key", "provider_file_uuid", "file_path", "status", "execution_count",
+                   "error", "result", "metadata_", "created_at", "modified_at")
+
+
 def present_history(row: FileHistory, max_count: int) -> dict:
     """The FileHistory representation of §1.15 with the computed limit fields."""
     return {

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, delete, not_, select
+from sqlalchemy import Select, delete, not_, select, type_coerce
 from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 
@@ -33,6 +33,7 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
+from unstract.models.wire import WireUuid, wire_column
 from unstract.services import sharing
 from unstract.sessions import start_writing
 
@@ -84,40 +85,45 @@ def list_query(who: Requester, *, workflow_name: str | None = None, search: str 
 
 @dataclass(frozen=True)
 class Related:
-    """What a workflow's representation shows from other tables."""
+    """What a workflow's representation shows from other tables; user ids as their canonical text."""
 
-    owner_ids: frozenset[uuid.UUID] = frozenset()
+    owner_ids: frozenset[str] = frozenset()
     owner_emails: tuple[str, ...] = ()
-    viewer_ids: tuple[uuid.UUID, ...] = ()
+    viewer_ids: tuple[str, ...] = ()
     creator_email: str | None = None
     tool_instances: tuple[dict, ...] = ()
 
 
-def related_rows(workflows: Sequence[Workflow]) -> dict[uuid.UUID, Related]:
-    """The memberships (with their users' e-mails), creators' e-mails and tool instances of `workflows`:
-    three queries whatever their number, read as plain rows. For a page of 50 workflows this is several
+def related_rows(workflows: Sequence[Workflow]) -> dict[str, Related]:
+    """The memberships (with their users' e-mails), creators' e-mails and tool instances of `workflows`
+    (models, or plain rows whose ids are text), by workflow id as text: three queries whatever their
+    number, read as plain rows with ids as text (models.wire). For a page of 50 workflows this is several
     times cheaper than loading the same rows as ORM objects."""
-    ids = [workflow.id for workflow in workflows]
+    ids = [str(workflow.id) for workflow in workflows]
     if not ids:
         return {}
     owners, viewers = _members_by_role(ids)
-    emails = _emails({workflow.created_by for workflow in workflows if workflow.created_by is not None})
+    emails = _emails({str(workflow.created_by) for workflow in workflows if workflow.created_by is not None})
     tools = _tool_instances(ids)
-    return {workflow.id: Related(owner_ids=frozenset(user_id for user_id, _ in owners[workflow.id]),
-                                 owner_emails=tuple(email for _, email in owners[workflow.id]),
-                                 viewer_ids=tuple(viewers[workflow.id]),
-                                 creator_email=emails.get(workflow.created_by),
-                                 tool_instances=tuple(tools[workflow.id]))
-            for workflow in workflows}
+    return {workflow_id: Related(owner_ids=frozenset(user_id for user_id, _ in owners[workflow_id]),
+                                 owner_emails=tuple(email for _, email in owners[workflow_id]),
+                                 viewer_ids=tuple(viewers[workflow_id]),
+                                 creator_email=emails.get(str(workflow.created_by)),
+                                 tool_instances=tuple(tools[workflow_id]))
+            for workflow_id, workflow in zip(ids, workflows, strict=True)}
 
 
-def _members_by_role(ids: list[uuid.UUID]) -> tuple[dict, dict]:
+_MEMBER_COLUMNS = tuple(wire_column(column) for column in (WorkflowMembership.workflow_id, WorkflowMembership.role,
+                                                           WorkflowMembership.user_id, User.email))
+
+
+def _members_by_role(ids: list[str]) -> tuple[dict, dict]:
     """{workflow id: [(owner id, e-mail)]} and {workflow id: [viewer id]}, in membership order."""
-    owners: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
-    viewers: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
+    owners: dict[str, list] = {workflow_id: [] for workflow_id in ids}
+    viewers: dict[str, list] = {workflow_id: [] for workflow_id in ids}
     members = db.session.execute(
-        select(WorkflowMembership.workflow_id, WorkflowMembership.role, WorkflowMembership.user_id, User.email)
-        .join(User, User.id == WorkflowMembership.user_id).where(WorkflowMembership.workflow_id.in_(ids))
+        select(*_MEMBER_COLUMNS).join(User, User.id == WorkflowMembership.user_id)
+        .where(_as_text(WorkflowMembership.workflow_id).in_(ids))
         .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
     for member in members:
         if member.role == WorkflowRole.OWNER:
@@ -127,24 +133,34 @@ def _members_by_role(ids: list[uuid.UUID]) -> tuple[dict, dict]:
     return owners, viewers
 
 
-def _emails(user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+def _emails(user_ids: set[str]) -> dict[str, str]:
     if not user_ids:
         return {}
-    rows = db.session.execute(select(User.id, User.email).where(User.id.in_(user_ids)))
+    rows = db.session.execute(select(wire_column(User.id), User.email).where(_as_text(User.id).in_(user_ids)))
     return {user_id: email for user_id, email in rows}
 
 
-def _tool_instances(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
-    tools: dict[uuid.UUID, list] = {workflow_id: [] for workflow_id in ids}
-    rows = db.session.execute(select(*TOOL_INSTANCE_COLUMNS).where(ToolInstance.workflow_id.in_(ids))
+def _tool_instances(ids: list[str]) -> dict[str, list[dict]]:
+    tools: dict[str, list] = {workflow_id: [] for workflow_id in ids}
+    rows = db.session.execute(select(*TOOL_INSTANCE_COLUMNS).where(_as_text(ToolInstance.workflow_id).in_(ids))
                               .order_by(ToolInstance.workflow_id, ToolInstance.step))
     for tool in rows:
         tools[tool.workflow_id].append(present_tool_instance(tool))
     return tools
 
 
-TOOL_INSTANCE_COLUMNS = (ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step,
-                         ToolInstance.metadata_, ToolInstance.created_at, ToolInstance.modified_at)
+def _as_text(column):
+    """A UUID column compared with ids as text (bound through models.wire.WireUuid)."""
+    return type_coerce(column, WireUuid())
+
+
+TOOL_INSTANCE_COLUMNS = tuple(wire_column(column) for column in (
+    ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step, ToolInstance.metadata_,
+    ToolInstance.created_at, ToolInstance.modified_at))
+# The attributes `present` reads of a workflow: what a list page selects (paging.page_rows).
+LIST_COLUMNS = ("id", "workflow_name", "description", "is_active", "status", "workflow_owner", "deployment_type",
+                "source_settings", "destination_settings", "max_file_execution_count", "shared_to_org",
+                "created_by", "modified_by", "created_at", "modified_at")
 
 
 def present_tool_instance(tool) -> dict:
@@ -165,7 +181,7 @@ def present(workflow: Workflow, who: Requester, related: Related) -> dict:
         "shared_users": list(related.viewer_ids),
         "created_by": workflow.created_by, "modified_by": workflow.modified_by,
         "created_at": workflow.created_at, "modified_at": workflow.modified_at,
-        "organization": who.org.org_id, "is_owner": who.is_admin or who.user_id in related.owner_ids,
+        "organization": who.org.org_id, "is_owner": who.is_admin or str(who.user_id) in related.owner_ids,
         "created_by_email": related.creator_email,
         "owner_emails": list(related.owner_emails), "co_owners_count": len(related.owner_emails),
         "tool_instances": list(related.tool_instances),
@@ -175,7 +191,7 @@ def present(workflow: Workflow, who: Requester, related: Related) -> dict:
 def present_page(workflows: Sequence[Workflow], who: Requester) -> list[dict]:
     """Workflows as `present` shows them, their related rows read for all of them at once."""
     related = related_rows(workflows)
-    return [present(workflow, who, related[workflow.id]) for workflow in workflows]
+    return [present(workflow, who, related[str(workflow.id)]) for workflow in workflows]
 
 
 def present_one(workflow_id: uuid.UUID, who: Requester) -> dict:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.api.fields import BaseSchema, JSONObject, Text, Timestamp, max_length, one_of
+from unstract.api.fields import BaseSchema, JSONObject, Text, Timestamp, UUIDField, max_length, one_of
 from unstract.services import connectors
 
 
 class ConnectorSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     connector_name = fields.String()
     connector_id = fields.String()
     connector_metadata = fields.Dict()
     connector_mode = fields.String()
-    created_by = fields.UUID(allow_none=True)
+    created_by = UUIDField(allow_none=True)
     created_at = Timestamp()
     modified_at = Timestamp()
 

@@ -8,15 +8,15 @@ from unstract.api.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
 
 
 class ConnectorSummarySchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     connector_name = fields.String()
     connector_id = fields.String()
     connector_mode = fields.String()
 
 
 class WorkflowEndpointSchema(BaseSchema):
-    id = fields.UUID()
-    workflow = fields.UUID()
+    id = UUIDField()
+    workflow = UUIDField()
     workflow_name = fields.String()
     endpoint_type = fields.String()
     connection_type = fields.String()

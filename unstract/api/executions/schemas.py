@@ -6,7 +6,7 @@ import uuid
 
 from marshmallow import ValidationError, fields, post_load
 
-from unstract.api.fields import BaseSchema, StrictInteger, Text, Timestamp, min_value, one_of
+from unstract.api.fields import BaseSchema, StrictInteger, Text, Timestamp, UUIDField, min_value, one_of
 from unstract.models import STATUS_VALUES, LogLevel
 from unstract.services.execution_queries import LogFilter
 
@@ -93,8 +93,8 @@ class LogQueryArgsSchema(BaseSchema):
 # --- Representations ---------------------------------------------------------------------------
 
 class ExecutionSchema(BaseSchema):
-    id = fields.UUID()
-    workflow = fields.UUID()
+    id = UUIDField()
+    workflow = UUIDField()
     workflow_name = fields.String()
     pipeline_id = fields.Raw(allow_none=True, metadata={"description": "Always null."})
     execution_mode = fields.String()
@@ -117,7 +117,7 @@ class ExecutionSchema(BaseSchema):
 
 
 class FileExecutionSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     file_number = fields.Integer()
     file_name = fields.String()
     file_path = fields.String(allow_none=True)
@@ -135,8 +135,8 @@ class FileExecutionSchema(BaseSchema):
 
 class ExecutionLogSchema(BaseSchema):
     id = fields.Integer()
-    wf_execution = fields.UUID()
-    file_execution = fields.UUID(allow_none=True)
+    wf_execution = UUIDField()
+    file_execution = UUIDField(allow_none=True)
     event_time = Timestamp()
     data = fields.Raw(metadata={"description": (
         "The stored document: {timestamp, type, level, stage, log, step, execution_id, "

@@ -32,7 +32,8 @@ class WorkflowExecutions(MethodView):
         query = apply_ordering(queries.executions_query(workflow, args["status"]), args["ordering"],
                                queries.EXECUTION_ORDERING, "-created_at", Execution.id)
         name = workflow.workflow_name
-        return paginate(query, lambda execution: queries.present_execution(execution, name), plain=True)
+        return paginate(query, lambda execution: queries.present_execution(execution, name),
+                        columns=queries.EXECUTION_COLUMNS)
 
 
 @blp.route("/workflow/execution/<uuid:execution_id>/")
@@ -54,7 +55,7 @@ class ExecutionFiles(MethodView):
         args = load_query(FileExecutionQueryArgsSchema())
         query = apply_ordering(queries.file_executions_query(execution, args["status"]), args["ordering"],
                                queries.FILE_EXECUTION_ORDERING, "file_number", FileExecution.id)
-        return paginate(query, queries.present_file_execution, plain=True)
+        return paginate(query, queries.present_file_execution, columns=queries.FILE_EXECUTION_COLUMNS)
 
 
 @blp.route("/workflow/execution/<uuid:execution_id>/logs/")
@@ -65,4 +66,4 @@ class ExecutionLogs(MethodView):
         """List the log rows of an execution, oldest first."""
         execution, _ = queries.get_visible_execution(requester(), execution_id)
         log_filter = load_query(LogQueryArgsSchema())
-        return paginate(queries.logs_query(execution, log_filter), queries.present_log, plain=True)
+        return paginate(queries.logs_query(execution, log_filter), queries.present_log, columns=queries.LOG_COLUMNS)

@@ -87,8 +87,8 @@ class FileHistoryClearSchema(BaseSchema):
 
 
 class FileHistorySchema(BaseSchema):
-    id = fields.UUID()
-    workflow = fields.UUID()
+    id = UUIDField()
+    workflow = UUIDField()
     cache_key = fields.String()
     provider_file_uuid = fields.String(allow_none=True)
     file_path = fields.String(allow_none=True)

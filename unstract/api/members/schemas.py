@@ -2,11 +2,11 @@
 
 from marshmallow import fields
 
-from unstract.api.fields import BaseSchema, Text
+from unstract.api.fields import BaseSchema, Text, UUIDField
 
 
 class MemberSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     email = fields.String()
     role = fields.String()
 

@@ -25,8 +25,8 @@ class ToolSchema(BaseSchema):
 
 
 class ToolInstanceSchema(BaseSchema):
-    id = fields.UUID()
-    workflow = fields.UUID()
+    id = UUIDField()
+    workflow = UUIDField()
     tool_id = fields.String()
     step = fields.Integer()
     metadata = fields.Dict()

@@ -35,8 +35,8 @@ def safe_text(label: str, attr: str):
 # --- Output --------------------------------------------------------------------------------------
 
 class WorkflowToolInstanceSchema(BaseSchema):
-    id = fields.UUID()
-    workflow = fields.UUID()
+    id = UUIDField()
+    workflow = UUIDField()
     tool_id = fields.String()
     step = fields.Integer()
     metadata = fields.Raw()
@@ -45,20 +45,20 @@ class WorkflowToolInstanceSchema(BaseSchema):
 
 
 class WorkflowSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     workflow_name = fields.String()
     description = fields.String()
     is_active = fields.Boolean()
     status = fields.String()
-    workflow_owner = fields.UUID(allow_none=True)
+    workflow_owner = UUIDField(allow_none=True)
     deployment_type = fields.String()
     source_settings = fields.Raw(allow_none=True)
     destination_settings = fields.Raw(allow_none=True)
     max_file_execution_count = fields.Integer(allow_none=True)
     shared_to_org = fields.Boolean()
-    shared_users = fields.List(fields.UUID())
-    created_by = fields.UUID(allow_none=True)
-    modified_by = fields.UUID(allow_none=True)
+    shared_users = fields.List(UUIDField())
+    created_by = UUIDField(allow_none=True)
+    modified_by = UUIDField(allow_none=True)
     created_at = Timestamp()
     modified_at = Timestamp()
     organization = fields.String()
@@ -84,12 +84,12 @@ class ClearFileMarkerSchema(BaseSchema):
 
 
 class WorkflowPersonSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     email = fields.String()
 
 
 class WorkflowUsersSchema(BaseSchema):
-    id = fields.UUID()
+    id = UUIDField()
     workflow_name = fields.String()
     shared_to_org = fields.Boolean()
     shared_users = fields.List(fields.Nested(WorkflowPersonSchema))

@@ -59,7 +59,8 @@ class Workflows(MethodView):
                                      is_active=args["is_active"])
         query = apply_ordering(query, args["ordering"], workflows.ORDERING, workflows.DEFAULT_ORDERING,
                                workflows.PRIMARY_KEY)
-        return paginate(query, present_rows=lambda page: workflows.present_page(page, who), plain=True)
+        return paginate(query, present_rows=lambda page: workflows.present_page(page, who),
+                        columns=workflows.LIST_COLUMNS)
 
     @documented(blp, body=WorkflowCreateSchema)
     @blp.response(201, WorkflowSchema)

@@ -1,0 +1,86 @@
+"""A list page read as plain rows of its presenter's columns, UUIDs and timestamps as the API's text
+(paging.page_rows(columns=…), models.wire), shows exactly what the same rows read as models show, for
+every list of the API that reads them so; on SQLite and on PostgreSQL (both stores differ: 32 hex digits
+and `YYYY-MM-DD HH:MM:SS.ffffff` text on SQLite, native uuid and timestamptz on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from tests.factories import add_membership, make_execution, make_file_execution, make_history, make_log, make_workflow
+from unstract.api.executions.schemas import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
+from unstract.api.file_histories.schemas import FileHistorySchema
+from unstract.api.workflows.schemas import WorkflowSchema
+from unstract.auth import Requester
+from unstract.extensions import db
+from unstract.models import ToolInstance
+from unstract.models.wire import WireText, wire_timestamp
+from unstract.paging import page_rows
+from unstract.services import execution_queries as queries
+from unstract.services import file_history
+from unstract.services import workflows as workflow_service
+
+# Whole seconds (SQLite stores .000000), sub-seconds, and a value given in another zone.
+MOMENTS = [datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 3, 9, 23, 59, 59, 999999, tzinfo=UTC),
+           datetime(2026, 6, 30, 8, 0, 0, 1, tzinfo=timezone(timedelta(hours=-5)))]
+
+
+def shown(items, present, schema) -> list:
+    """The items as the JSON the API sends for them."""
+    return json.loads(json.dumps(schema(many=True).dump([present(item) for item in items])))
+
+
+def both_ways(query, columns, present, schema) -> tuple[list, list]:
+    """The page from model objects and from plain rows of `columns`, as the JSON the API sends."""
+    return (shown(page_rows(query, 0, 50), present, schema),
+            shown(page_rows(query, 0, 50, columns=columns), present, schema))
+
+
+def test_executions_files_logs_and_histories_show_the_same_from_plain_rows(world):
+    workflow = make_workflow(world.users["owner"], "acme")
+    executions = []
+    for n, moment in enumerate(MOMENTS):
+        execution = make_execution(workflow, status="COMPLETED", created_at=moment, next_step=n or None,
+                                   execution_time=1.23456 * n, error_message="ünïcode ✓" * n)
+        done = make_file_execution(execution, result={"fields": {"total": n}}, execution_time=0.5,
+                                   created_at=moment, modified_at=moment + timedelta(microseconds=7))
+        make_file_execution(execution, result=None, file_path=None, execution_time=None)
+        make_log(execution, event_time=moment, file_execution=done)
+        make_log(execution, event_time=moment + timedelta(seconds=1))
+        make_history(workflow, file_path=f"in/{n}.txt", created_at=moment, result=None if n else {"x": [1]})
+        executions.append(execution)
+    cases = [
+        (queries.executions_query(workflow), queries.EXECUTION_COLUMNS,
+         lambda item: queries.present_execution(item, workflow.workflow_name), ExecutionSchema),
+        (queries.file_executions_query(executions[1]), queries.FILE_EXECUTION_COLUMNS,
+         queries.present_file_execution, FileExecutionSchema),
+        (queries.logs_query(executions[2], queries.LogFilter()), queries.LOG_COLUMNS, queries.present_log,
+         ExecutionLogSchema),
+        (file_history.histories_query(workflow), file_history.HISTORY_COLUMNS,
+         lambda item: file_history.present_history(item, 3), FileHistorySchema),
+    ]
+    for query, columns, present, schema in cases:
+        from_objects, from_rows = both_ways(query, columns, present, schema)
+        assert len(from_objects) >= 2 and from_rows == from_objects, schema.__name__
+    rows = page_rows(cases[0][0], 0, 50, columns=queries.EXECUTION_COLUMNS)
+    assert {row.created_at for row in rows} == {wire_timestamp(moment) for moment in MOMENTS}
+    assert all(type(row.id) is WireText and type(row.created_at) is WireText for row in rows)
+
+
+def test_the_workflow_list_shows_the_same_from_plain_rows_with_its_members_and_tools(world):
+    owner, member = world.users["owner"], world.users["member"]
+    shared = make_workflow(owner, "acme", viewers=[member])
+    add_membership(make_workflow(owner, "acme"), world.users["admin"], role="owner")
+    db.session.add(ToolInstance(workflow_id=shared.id, tool_id="text_extractor", step=1, metadata_={"a": 1},
+                                created_at=MOMENTS[2]))
+    db.session.commit()
+    for who in (Requester(user=owner, org=shared.organization, role="member"),
+                Requester(user=member, org=shared.organization, role="member")):
+        query = workflow_service.list_query(who).order_by(workflow_service.PRIMARY_KEY)
+        pages = page_rows(query, 0, 50), page_rows(query, 0, 50, columns=workflow_service.LIST_COLUMNS)
+        from_objects, from_rows = (shown(workflow_service.present_page(page, who), lambda item: item,
+                                         WorkflowSchema) for page in pages)
+        assert from_objects and from_rows == from_objects
+        assert any(item["tool_instances"] for item in from_rows) and any(item["shared_users"] for item in from_rows)
+        assert {item["is_owner"] for item in from_rows} == {who.user is owner}
