@@ -24,7 +24,7 @@ from unstract.services import accounts
 # Statements of a page that is not full: authentication (key, user, org and role in one query), the parent lookups,
 # the page and the loaders of its related rows. A full page adds its count. The parent lookup is one query
 # (an execution with its workflow's visibility; a workflow with the requester's ownership).
-BUDGETS = {"workflows": 5, "executions": 3, "files": 3, "logs": 3, "file-histories": 4, "connectors": 2}
+BUDGETS = {"workflows": 4, "executions": 3, "files": 3, "logs": 3, "file-histories": 4, "connectors": 2}
 NAMES = itertools.count()  # unique connector names across one test's calls
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, String, TypeDecorator, Uuid, cast, type_coerce
+from sqlalchemy import String, TypeDecorator, Uuid, cast, type_coerce
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.functions import FunctionElement
 
 from unstract.models.base import UTCDateTime
 
@@ -77,18 +79,36 @@ class WireUuid(TypeDecorator):
 
 class WireTimestamp(TypeDecorator):
     """A UTCDateTime column read as §0.7's text. SQLite stores `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which
-    only needs its T and Z; PostgreSQL's aware datetimes are formatted."""
+    only needs its T and Z; PostgreSQL formats it in the SELECT (timestamp_text)."""
 
-    impl = DateTime(timezone=True)
+    impl = String
     cache_ok = True
 
-    def load_dialect_impl(self, dialect):
-        return dialect.type_descriptor(String() if dialect.name == "sqlite" else DateTime(timezone=True))
+    def column_expression(self, column):
+        return type_coerce(timestamp_text(column), self)
 
     def result_processor(self, dialect, coltype):
         if dialect.name == "sqlite":
             return _sqlite_timestamp
-        return lambda value: None if value is None else WireText(wire_timestamp(value))
+        return lambda value: None if value is None else WireText(value)
+
+
+class timestamp_text(FunctionElement):  # noqa: N801 - an SQL function, named as SQLAlchemy names them
+    """A timestamp column as text: §0.7's on PostgreSQL, the stored text elsewhere (SQLite)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(timestamp_text)
+def _stored_text(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(timestamp_text, "postgresql")
+def _postgresql_text(element, compiler, **kw):
+    column = compiler.process(element.clauses, **kw)
+    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 
 
 def _sqlite_timestamp(stored: str | None) -> WireText | None:

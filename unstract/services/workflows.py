@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, delete, not_, select, type_coerce
+from sqlalchemy import Select, bindparam, delete, not_, select, type_coerce
 from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 
@@ -34,6 +34,7 @@ from unstract.models import (
 )
 from unstract.models.base import utcnow
 from unstract.models.wire import WireUuid, wire_column
+from unstract.paging import list_columns
 from unstract.services import sharing
 from unstract.sessions import start_writing
 
@@ -94,59 +95,22 @@ class Related:
     tool_instances: tuple[dict, ...] = ()
 
 
-def related_rows(workflows: Sequence[Workflow]) -> dict[str, Related]:
-    """The memberships (with their users' e-mails), creators' e-mails and tool instances of `workflows`
-    (models, or plain rows whose ids are text), by workflow id as text: three queries whatever their
-    number, read as plain rows with ids as text (models.wire). For a page of 50 workflows this is several
-    times cheaper than loading the same rows as ORM objects."""
-    ids = [str(workflow.id) for workflow in workflows]
+def related_rows(workflows: Sequence) -> dict[str, Related]:
+    """The memberships (with their users' e-mails) and tool instances of `workflows` (plain rows of
+    LIST_COLUMNS), by workflow id: two queries whatever their number, read as plain rows with ids as
+    text (models.wire). For a page of 50 workflows this is several times cheaper than loading the
+    same rows as ORM objects."""
+    ids = [workflow.id for workflow in workflows]
     if not ids:
         return {}
     owners, viewers = _members_by_role(ids)
-    emails = _emails({str(workflow.created_by) for workflow in workflows if workflow.created_by is not None})
     tools = _tool_instances(ids)
-    return {workflow_id: Related(owner_ids=frozenset(user_id for user_id, _ in owners[workflow_id]),
-                                 owner_emails=tuple(email for _, email in owners[workflow_id]),
-                                 viewer_ids=tuple(viewers[workflow_id]),
-                                 creator_email=emails.get(str(workflow.created_by)),
-                                 tool_instances=tuple(tools[workflow_id]))
-            for workflow_id, workflow in zip(ids, workflows, strict=True)}
-
-
-_MEMBER_COLUMNS = tuple(wire_column(column) for column in (WorkflowMembership.workflow_id, WorkflowMembership.role,
-                                                           WorkflowMembership.user_id, User.email))
-
-
-def _members_by_role(ids: list[str]) -> tuple[dict, dict]:
-    """{workflow id: [(owner id, e-mail)]} and {workflow id: [viewer id]}, in membership order."""
-    owners: dict[str, list] = {workflow_id: [] for workflow_id in ids}
-    viewers: dict[str, list] = {workflow_id: [] for workflow_id in ids}
-    members = db.session.execute(
-        select(*_MEMBER_COLUMNS).join(User, User.id == WorkflowMembership.user_id)
-        .where(_as_text(WorkflowMembership.workflow_id).in_(ids))
-        .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
-    for member in members:
-        if member.role == WorkflowRole.OWNER:
-            owners[member.workflow_id].append((member.user_id, member.email))
-        elif member.role == WorkflowRole.VIEWER:
-            viewers[member.workflow_id].append(member.user_id)
-    return owners, viewers
-
-
-def _emails(user_ids: set[str]) -> dict[str, str]:
-    if not user_ids:
-        return {}
-    rows = db.session.execute(select(wire_column(User.id), User.email).where(_as_text(User.id).in_(user_ids)))
-    return {user_id: email for user_id, email in rows}
-
-
-def _tool_instances(ids: list[str]) -> dict[str, list[dict]]:
-    tools: dict[str, list] = {workflow_id: [] for workflow_id in ids}
-    rows = db.session.execute(select(*TOOL_INSTANCE_COLUMNS).where(_as_text(ToolInstance.workflow_id).in_(ids))
-                              .order_by(ToolInstance.workflow_id, ToolInstance.step))
-    for tool in rows:
-        tools[tool.workflow_id].append(present_tool_instance(tool))
-    return tools
+    return {workflow.id: Related(owner_ids=frozenset(user_id for user_id, _ in owners[workflow.id]),
+                                 owner_emails=tuple(email for _, email in owners[workflow.id]),
+                                 viewer_ids=tuple(viewers[workflow.id]),
+                                 creator_email=workflow.created_by_email,
+                                 tool_instances=tuple(tools[workflow.id]))
+            for workflow in workflows}
 
 
 def _as_text(column):
@@ -154,13 +118,44 @@ def _as_text(column):
     return type_coerce(column, WireUuid())
 
 
+# Built once: a page's statements differ only in their ids.
+_MEMBERS = (select(*(wire_column(column) for column in (WorkflowMembership.workflow_id, WorkflowMembership.role,
+                                                         WorkflowMembership.user_id, User.email)))
+            .join(User, User.id == WorkflowMembership.user_id)
+            .where(_as_text(WorkflowMembership.workflow_id).in_(bindparam("ids", expanding=True)))
+            .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
+
+
+def _members_by_role(ids: list[str]) -> tuple[dict, dict]:
+    """{workflow id: [(owner id, e-mail)]} and {workflow id: [viewer id]}, in membership order."""
+    owners: dict[str, list] = {workflow_id: [] for workflow_id in ids}
+    viewers: dict[str, list] = {workflow_id: [] for workflow_id in ids}
+    for member in db.session.execute(_MEMBERS, {"ids": ids}):
+        if member.role == WorkflowRole.OWNER:
+            owners[member.workflow_id].append((member.user_id, member.email))
+        elif member.role == WorkflowRole.VIEWER:
+            viewers[member.workflow_id].append(member.user_id)
+    return owners, viewers
+
+
+def _tool_instances(ids: list[str]) -> dict[str, list[dict]]:
+    tools: dict[str, list] = {workflow_id: [] for workflow_id in ids}
+    for tool in db.session.execute(_TOOL_INSTANCES, {"ids": ids}):
+        tools[tool.workflow_id].append(present_tool_instance(tool))
+    return tools
+
+
 TOOL_INSTANCE_COLUMNS = tuple(wire_column(column) for column in (
     ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step, ToolInstance.metadata_,
     ToolInstance.created_at, ToolInstance.modified_at))
-# The attributes `present` reads of a workflow: what a list page selects (paging.page_rows).
+_TOOL_INSTANCES = (select(*TOOL_INSTANCE_COLUMNS)
+                   .where(_as_text(ToolInstance.workflow_id).in_(bindparam("ids", expanding=True)))
+                   .order_by(ToolInstance.workflow_id, ToolInstance.step))
+# What `present` reads of a workflow, the creator's e-mail included: what its reads select (paging.page_rows).
 LIST_COLUMNS = ("id", "workflow_name", "description", "is_active", "status", "workflow_owner", "deployment_type",
                 "source_settings", "destination_settings", "max_file_execution_count", "shared_to_org",
-                "created_by", "modified_by", "created_at", "modified_at")
+                "created_by", "modified_by", "created_at", "modified_at",
+                select(User.email).where(User.id == Workflow.created_by).scalar_subquery().label("created_by_email"))
 
 
 def present_tool_instance(tool) -> dict:
@@ -169,8 +164,8 @@ def present_tool_instance(tool) -> dict:
             "metadata": tool.metadata_, "created_at": tool.created_at, "modified_at": tool.modified_at}
 
 
-def present(workflow: Workflow, who: Requester, related: Related) -> dict:
-    """The Workflow representation of §1.0 as seen by `who` (`workflow`: the model or a plain row of it)."""
+def present(workflow, who: Requester, related: Related) -> dict:
+    """The Workflow representation of §1.0 as seen by `who` (`workflow`: a plain row of LIST_COLUMNS)."""
     return {
         "id": workflow.id, "workflow_name": workflow.workflow_name, "description": workflow.description,
         "is_active": workflow.is_active, "status": workflow.status, "workflow_owner": workflow.workflow_owner,
@@ -188,16 +183,17 @@ def present(workflow: Workflow, who: Requester, related: Related) -> dict:
     }
 
 
-def present_page(workflows: Sequence[Workflow], who: Requester) -> list[dict]:
-    """Workflows as `present` shows them, their related rows read for all of them at once."""
+def present_page(workflows: Sequence, who: Requester) -> list[dict]:
+    """Workflows (plain rows of LIST_COLUMNS) as `present` shows them, their related rows read for all of
+    them at once."""
     related = related_rows(workflows)
-    return [present(workflow, who, related[str(workflow.id)]) for workflow in workflows]
+    return [present(workflow, who, related[workflow.id]) for workflow in workflows]
 
 
 def present_one(workflow_id: uuid.UUID, who: Requester) -> dict:
-    """Reload one workflow (after a change) and present it."""
-    query = select(Workflow).where(Workflow.id == workflow_id).execution_options(populate_existing=True)
-    return present_page([db.session.scalars(query).one()], who)[0]
+    """Read one workflow (after a change) and present it."""
+    query = select(*list_columns(Workflow, LIST_COLUMNS)).where(Workflow.id == workflow_id)
+    return present_page([db.session.execute(query).one()], who)[0]
 
 
 def can_update(who: Requester, workflow: Workflow) -> dict:
