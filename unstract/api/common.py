@@ -233,13 +233,13 @@ def envelope(page: int, size: int, count: int, items: list) -> dict:
 
 
 def paginate(query: Select, present: Callable | None = None, *, count: int | None = None,
-             scalars: bool = True, columns: tuple[str, ...] | None = None,
+             scalars: bool = True, columns: tuple | None = None,
              present_rows: Callable[[list], list] | None = None) -> dict:
     """One page of `query` in the contract's envelope; 404 invalid_page past the last page. A page shorter
     than page_size is the last, so its offset plus its rows is the count: no count query is needed.
     `present` turns each row into its representation; `present_rows` the whole page at once. `columns`
-    reads only these attributes of the entity, as plain rows (paging.page_rows), for presenters that
-    read nothing else."""
+    reads only these attributes of the entity (and labelled expressions), as plain rows
+    (paging.page_rows), for presenters that read nothing else."""
     page, size = page_args()
     offset = (page - 1) * size
     if page > 1 and offset >= (MAX_ROWS if count is None else count):

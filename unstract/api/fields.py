@@ -110,6 +110,8 @@ class Timestamp(fields.DateTime):
 
 
 class UUIDField(fields.UUID):
+    """A UUID; dumps a WireText (models.wire) as it is."""
+
     default_error_messages = {"invalid_uuid": "Must be a valid UUID."}
 
     def _serialize(self, value, attr, obj, **kwargs):
