@@ -9,6 +9,7 @@ from sqlalchemy import event
 
 from unstract.config import flask_config, read_settings
 from unstract.extensions import csrf, db, login_manager, migrate, rq
+from unstract.json_responses import ORJSONProvider
 from unstract.sessions import register_read_only_requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(flask_config(settings))
     app.config.update(overrides)
     app.url_map.strict_slashes = False
-    app.json.sort_keys = False
+    app.json = ORJSONProvider(app)
     _init_extensions(app)
 
     from unstract.api import register_api
