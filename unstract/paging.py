@@ -43,13 +43,31 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, co
         page = query.limit(size).offset(offset)
     else:
         keys_of = fenced_keys if options.get("page_keys_fenced") else plain_keys
-        keys = keys_of(query, key).limit(size).offset(offset).subquery("page_keys")
-        page = query.join(keys, keys.c[0] == key).limit(size)
+        keys = keys_of(query, key).limit(size).offset(offset)
+        page = rows_of_keys(query, key, keys)
     if columns is not None and scalars:
         entity = query.column_descriptions[0]["entity"]
         return list(db.session.execute(page.with_only_columns(*list_columns(entity, columns))))
     result = db.session.execute(page)
     return list(result.scalars() if scalars else result)
+
+
+def rows_of_keys(query: Select, key, keys: Select) -> Select:
+    """The rows of the page's `keys`, in the query's order.
+
+    SQLite reads them by key (`WHERE id IN (keys)`): joined to the keys as a subquery it materializes the
+    keys without sorting only the page's share, which took 80 ms instead of 40 for the 200,000 matches of
+    a broad path prefix. PostgreSQL, and orderings on other tables than the entity's, keep the join."""
+    table = key.table
+    ordering = query._order_by_clauses  # noqa: SLF001 - the query's own ORDER BY, re-applied to the rows
+    own_columns = all(column.table is table for clause in ordering for column in visitors.iterate(clause)
+                      if isinstance(column, Column))
+    if db.session.get_bind().dialect.name == "sqlite" and own_columns:
+        entity = query.column_descriptions[0]["entity"]
+        return (select(entity).where(key.in_(keys)).order_by(*ordering)
+                .execution_options(**query.get_execution_options()))
+    subquery = keys.subquery("page_keys")
+    return query.join(subquery, subquery.c[0] == key).limit(keys._limit)  # noqa: SLF001 - the page size
 
 
 @cache
