@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, post_dump
 
 import unstract.api
 from unstract.api.common import page_schema
-from unstract.api.fields import BaseSchema, Timestamp
+from unstract.schemas.fields import BaseSchema, Timestamp
 
 
 def all_schemas() -> list[type[BaseSchema]]:

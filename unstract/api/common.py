@@ -15,10 +15,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select
 
 from unstract import errors
-from unstract.api.fields import BaseSchema, StrictInteger, min_value
 from unstract.auth import request_too_large
 from unstract.errors import FieldMessage
 from unstract.paging import count_rows, page_rows
+from unstract.schemas.fields import BaseSchema, StrictInteger, min_value
 
 # Marshmallow's stock texts, translated to the contract's (§0.10).
 STOCK_MESSAGES = {

@@ -5,7 +5,7 @@ documents. Read through the models' own types, each becomes a `uuid.UUID`, an aw
 stores both as text, so that is a parse) or a parsed document, which the response turns back into text.
 Read through the types below, each comes out of the database once as text: `WireText` for the canonical
 UUID (8-4-4-4-12, lower case) and the timestamp of §0.7 (`2026-01-31T12:00:00.000000Z`), which the API's
-fields pass through as it is (api.fields), and the stored JSON text, which the response embeds as it is.
+fields pass through as it is (unstract.schemas.fields), and the stored JSON text, which the response embeds as it is.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.api.fields import BaseSchema, JSONObject, Text, Timestamp, UUIDField, max_length, one_of
+from unstract.schemas.fields import BaseSchema, JSONObject, Text, Timestamp, UUIDField, max_length, one_of
 from unstract.services import connectors
 
 

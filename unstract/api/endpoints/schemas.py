@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.api.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
+from unstract.schemas.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
 
 
 class ConnectorSummarySchema(BaseSchema):

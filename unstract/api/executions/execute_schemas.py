@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from unstract.api.fields import BaseSchema, StrictBoolean, StrictInteger, UUIDField, max_value, min_value, one_of
+from unstract.schemas.fields import BaseSchema, StrictBoolean, StrictInteger, UUIDField, max_value, min_value, one_of
 
 ACTIONS = ("START", "NEXT", "STOP", "CONTINUE")
 

@@ -6,8 +6,8 @@ import uuid
 
 from marshmallow import ValidationError, fields, post_load
 
-from unstract.api.fields import BaseSchema, StrictInteger, Text, Timestamp, UUIDField, min_value, one_of
 from unstract.models import STATUS_VALUES, LogLevel
+from unstract.schemas.fields import BaseSchema, StrictInteger, Text, Timestamp, UUIDField, min_value, one_of
 from unstract.services.execution_queries import LogFilter
 
 EXECUTION_LEVEL = "null"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_load, pre_load
 
 from unstract.api.executions.schemas import StatusList, status_query
-from unstract.api.fields import (
+from unstract.errors import FieldMessage
+from unstract.querying import like_prefix
+from unstract.schemas.fields import (
     BaseSchema,
     ItemList,
     StrictBoolean,
@@ -15,8 +17,6 @@ from unstract.api.fields import (
     UUIDField,
     min_value,
 )
-from unstract.errors import FieldMessage
-from unstract.querying import like_prefix
 from unstract.services.file_history import HistoryFilter
 
 MAX_IDS = 100

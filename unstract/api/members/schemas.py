@@ -2,7 +2,7 @@
 
 from marshmallow import fields
 
-from unstract.api.fields import BaseSchema, Text, UUIDField
+from unstract.schemas.fields import BaseSchema, Text, UUIDField
 
 
 class MemberSchema(BaseSchema):

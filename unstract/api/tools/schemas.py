@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.api.fields import (
+from unstract.schemas.fields import (
     BaseSchema,
     JSONObject,
     StrictInteger,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields
 
-from unstract.api.fields import (
+from unstract.errors import FieldMessage
+from unstract.models import DeploymentType
+from unstract.schemas.fields import (
     AnyJSON,
     BaseSchema,
     ItemList,
@@ -18,8 +20,6 @@ from unstract.api.fields import (
     min_value,
     one_of,
 )
-from unstract.errors import FieldMessage
-from unstract.models import DeploymentType
 from unstract.services import workflows
 
 

@@ -1,0 +1,1 @@
+"""Marshmallow field types and schemas shared by the JSON API and the dashboard (imports neither)."""
