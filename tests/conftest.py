@@ -136,8 +136,9 @@ def world(app):
         "member": ("member@acme.test", "acme", "member"),
         "outsider": ("outsider@other.test", "other", "member"),
     }
-    users = {name: accounts.add_user(email, "password123", org, role) for name, (email, org, role)
-             in people.items()}
+    method = app.config["UNSTRACT_PASSWORD_HASH"]
+    users = {name: accounts.add_user(email, "password123", org, role, password_method=method)
+             for name, (email, org, role) in people.items()}
 
     def api(name: str, tier: str = "full_access", org_id: str | None = None) -> ApiClient:
         email, home_org, _ = people[name]

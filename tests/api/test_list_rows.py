@@ -15,11 +15,11 @@ from tests.factories import add_membership, make_execution, make_file_execution,
 from unstract.api.executions.schemas import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
 from unstract.api.file_histories.schemas import FileHistorySchema
 from unstract.api.workflows.schemas import WorkflowSchema
-from unstract.auth import Requester
 from unstract.extensions import db
 from unstract.models import ToolInstance, User
 from unstract.models.wire import StoredJSON, WireText, wire_timestamp
 from unstract.paging import page_rows
+from unstract.policy import Requester
 from unstract.services import execution_queries as queries
 from unstract.services import file_history
 from unstract.services import workflows as workflow_service

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import delete, event, insert, select, update
 
 from unstract import errors
-from unstract.auth import Requester
 from unstract.extensions import db
 from unstract.models import (
     Connector,
@@ -27,6 +26,7 @@ from unstract.models import (
     WorkflowEndpoint,
     WorkflowMembership,
 )
+from unstract.policy import Requester
 from unstract.services import workflows
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")

@@ -83,9 +83,9 @@ def test_passwords_are_stored_with_a_modern_kdf(app, world):
 
 
 def test_api_keys_are_stored_as_sha256_digests(app, world):
-    from unstract.auth import hash_api_key
     from unstract.extensions import db
     from unstract.models import ApiKey
+    from unstract.policy import hash_api_key
     from unstract.services import accounts
 
     plaintext = accounts.create_api_key("acme", "owner@acme.test", "read")

@@ -15,8 +15,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import Select
 
 from unstract import errors
-from unstract.auth import request_too_large
 from unstract.errors import FieldMessage
+from unstract.http_errors import request_too_large
 from unstract.paging import count_rows, page_rows
 from unstract.schemas.fields import BaseSchema, StrictInteger, min_value
 

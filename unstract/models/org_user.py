@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,7 +41,9 @@ class Organization(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class User(UserMixin, db.Model):
+class User(db.Model):
+    """A person who logs in; also what Flask-Login keeps as the session user (the four members below)."""
+
     __tablename__ = "user_account"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -53,6 +54,13 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[OrgMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    is_active = True
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
 
 class OrgMembership(db.Model):

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
-from flask_login import UserMixin
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from unstract import errors
-from unstract.auth import ORG_ID_PATTERN, Requester, generate_api_key, hash_api_key
 from unstract.extensions import db
 from unstract.models import ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User
+from unstract.policy import ORG_ID_PATTERN, Requester, generate_api_key, hash_api_key
 
 MIN_PASSWORD_LENGTH = 8
+PASSWORD_METHOD = "scrypt"
 # Checked against when the email is unknown, so both paths cost one KDF evaluation.
 _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
 
 
-def password_hash(password: str) -> str:
-    """scrypt by default; tests may configure a cheaper method through UNSTRACT_PASSWORD_HASH."""
-    method = current_app.config.get("UNSTRACT_PASSWORD_HASH", "scrypt") if has_app_context() else "scrypt"
+def password_hash(password: str, method: str = PASSWORD_METHOD) -> str:
+    """scrypt by default; tests pass a cheaper method (their UNSTRACT_PASSWORD_HASH config key)."""
     return generate_password_hash(password, method=method)
 
 
@@ -50,7 +48,7 @@ def find_user(email: str) -> User | None:
 
 
 def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER, *,
-             commit: bool = True) -> User:
+             commit: bool = True, password_method: str = PASSWORD_METHOD) -> User:
     """New email: user + membership. Existing non-member: membership only (password unchanged)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise errors.ValidationFailed(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
@@ -59,7 +57,7 @@ def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER,
     org = get_org(org_id)
     user = find_user(email)
     if user is None:
-        user = User(email=normalize_email(email), password_hash=password_hash(password))
+        user = User(email=normalize_email(email), password_hash=password_hash(password, password_method))
         db.session.add(user)
         db.session.flush()
     elif db.session.scalar(select(OrgMembership).where(
@@ -99,7 +97,7 @@ def membership(user: User, org: Organization) -> OrgMembership | None:
         OrgMembership.user_id == user.id, OrgMembership.organization_id == org.id))
 
 
-def memberships_of(user: UserMixin) -> list[OrgMembership]:
+def memberships_of(user: User) -> list[OrgMembership]:
     query = (select(OrgMembership).join(Organization)
              .where(OrgMembership.user_id == user.id).order_by(Organization.org_id))
     return list(db.session.scalars(query))
@@ -116,13 +114,10 @@ def default_requester(user: User, org_id: str | None = None) -> Requester | None
 MEMBER_ORDERING = {"email": User.email, "created_at": OrgMembership.created_at}
 
 
-def members_query(who: Requester, ordering: str | None):
-    """Members of the requester's org as (User, OrgMembership) rows, ordered per §2.1."""
-    from unstract.api.common import apply_ordering
-
-    query = (select(User, OrgMembership).join(OrgMembership, OrgMembership.user_id == User.id)
-             .where(OrgMembership.organization_id == who.org.id))
-    return apply_ordering(query, ordering, MEMBER_ORDERING, "email", User.id)
+def members_query(who: Requester) -> Select:
+    """Members of the requester's org as (User, OrgMembership) rows; the caller orders them (MEMBER_ORDERING)."""
+    return (select(User, OrgMembership).join(OrgMembership, OrgMembership.user_id == User.id)
+            .where(OrgMembership.organization_id == who.org.id))
 
 
 def present_member(row) -> dict:

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select
 
 from unstract import errors
-from unstract.auth import Requester, hash_api_key
 from unstract.extensions import db
 from unstract.models import ApiKey, ApiKeyPermission
+from unstract.policy import Requester, hash_api_key
 from unstract.services import accounts
 
 PERMISSIONS = tuple(p.value for p in ApiKeyPermission)

@@ -6,9 +6,9 @@ import uuid
 
 from sqlalchemy import func, select
 
-from unstract.auth import Requester
 from unstract.extensions import db
 from unstract.models import Connector, User, WorkflowEndpoint
+from unstract.policy import Requester
 from unstract.services import connectors
 
 

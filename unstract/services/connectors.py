@@ -9,13 +9,14 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from unstract import errors
-from unstract.auth import Requester
 from unstract.connectors.paths import check_local_storage_path, check_sqlite_path
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import CONNECTOR_METADATA, load_document, secret_fields
 from unstract.models import CONNECTOR_MODES, Connector, WorkflowEndpoint
+from unstract.policy import Requester
 from unstract.services import secrets
+from unstract.services.validation import commit_or_duplicate, raise_if_any
 
 # Body fields in the order of §2.3; error entries follow this order.
 FIELDS = ("connector_name", "connector_id", "connector_metadata")
@@ -116,16 +117,6 @@ def check_metadata(connector_id: str, document: dict,
     return (None, messages) if messages else (loaded, [])
 
 
-def _field_order(message: FieldMessage) -> int:
-    root = (message.attr or "").split(".", 1)[0]
-    return FIELDS.index(root) if root in FIELDS else len(FIELDS)
-
-
-def _raise_if_any(messages: list[FieldMessage]) -> None:
-    if messages:
-        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
-
-
 def _split_secrets(connector_id: str, sent: dict, stored: dict) -> tuple[dict, dict]:
     """PATCH keep rule: an absent or masked secret keeps its stored value (not re-validated)."""
     document, kept = dict(sent), {}
@@ -138,17 +129,6 @@ def _split_secrets(connector_id: str, sent: dict, stored: dict) -> tuple[dict, d
 
 # --- Writing -------------------------------------------------------------------------------------
 
-def _commit_or_duplicate() -> None:
-    """Commit; the unique index firing under a concurrent write is the same 400 as the check."""
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        if "connector_name" in str(exc.orig):
-            raise errors.field_error("connector_name", "unique", DUPLICATE_NAME) from None
-        raise
-
-
 def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, roots: list[str],
            secret_key: str | bytes) -> dict:
     """POST connector/: validate, seal the secrets and insert."""
@@ -159,14 +139,14 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, 
     if "connector_id" in data and "connector_metadata" in data:
         metadata, problems = check_metadata(data["connector_id"], data["connector_metadata"], roots)
         messages.extend(problems)
-    _raise_if_any(messages)
+    raise_if_any(messages, FIELDS)
     connector_id = data["connector_id"]
     connector = Connector(organization_id=who.org.id, connector_name=data["connector_name"],
                           connector_id=connector_id, connector_mode=CONNECTOR_MODES[connector_id],
                           connector_metadata=secrets.seal_metadata(connector_id, metadata, secret_key),
                           created_by=who.user_id)
     db.session.add(connector)
-    _commit_or_duplicate()
+    commit_or_duplicate("connector_name", DUPLICATE_NAME)
     return present(connector)
 
 
@@ -184,13 +164,13 @@ def update(who: Requester, connector: Connector, data: dict, field_errors: Seque
                                         connector.connector_metadata)
         metadata, problems = check_metadata(connector.connector_id, document, roots)
         messages.extend(problems)
-    _raise_if_any(messages)
+    raise_if_any(messages, FIELDS)
     if "connector_name" in data:
         connector.connector_name = data["connector_name"]
     if metadata is not None:
         connector.connector_metadata = secrets.seal_metadata(connector.connector_id, {**metadata, **kept},
                                                              secret_key)
-    _commit_or_duplicate()
+    commit_or_duplicate("connector_name", DUPLICATE_NAME)
     return present(connector)
 
 

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import Select, case, select
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import load_document, settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, Connector, EndpointType, Workflow, WorkflowEndpoint
+from unstract.policy import Requester, get_visible_workflow
+from unstract.services.validation import raise_if_any
 
 # Body fields in the order of §2.5; error entries follow this order.
 FIELDS = ("connection_type", "connector_instance_id", "configuration")
@@ -127,11 +128,6 @@ def _check_configuration(endpoint: WorkflowEndpoint, connection_type: str, data:
     return (None, messages) if messages else (loaded, [])
 
 
-def _field_order(message: FieldMessage) -> int:
-    root = (message.attr or "").split(".", 1)[0]
-    return FIELDS.index(root) if root in FIELDS else len(FIELDS)
-
-
 # --- Writing -------------------------------------------------------------------------------------
 
 def _effective_connection_type(endpoint: WorkflowEndpoint, data: dict) -> str:
@@ -154,8 +150,7 @@ def _store(endpoint: WorkflowEndpoint, connection_type: str, connector: Connecto
 def update(who: Requester, endpoint: WorkflowEndpoint, data: dict,
            field_errors: Sequence[FieldMessage]) -> dict:
     """PATCH workflow/endpoint/{id}/: the §2.5 rules on the effective (sent, else stored) values."""
-    if field_errors:
-        raise errors.ValidationFailed.of(sorted(field_errors, key=_field_order))
+    raise_if_any(field_errors, FIELDS)
     connection_type = _effective_connection_type(endpoint, data)
     if connection_type == "":
         return _store(endpoint, "", None, None)
@@ -163,6 +158,5 @@ def update(who: Requester, endpoint: WorkflowEndpoint, data: dict,
     connector, messages = _check_connector(who, connection_type, connector_id)
     configuration, problems = _check_configuration(endpoint, connection_type, data, connector)
     messages.extend(problems)
-    if messages:
-        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
+    raise_if_any(messages, FIELDS)
     return _store(endpoint, connection_type, connector, configuration)

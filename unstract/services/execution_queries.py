@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, bindparam, select
 
 from unstract import errors
-from unstract.auth import Requester, prebuilt_visibility, visibility_parameters
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
+from unstract.policy import Requester, prebuilt_visibility, visibility_parameters
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 

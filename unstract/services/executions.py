@@ -10,7 +10,6 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow
 from unstract.config import Settings
 from unstract.extensions import db
 from unstract.models import (
@@ -23,6 +22,7 @@ from unstract.models import (
     Workflow,
 )
 from unstract.models.base import utcnow
+from unstract.policy import Requester, get_visible_workflow
 from unstract.services import execution_state as state
 from unstract.services import queueing
 from unstract.services.plans import PlanError, build_plan, validate_plan
@@ -45,8 +45,16 @@ class ExecuteCommand:
     received_at: float = field(default_factory=time.monotonic)
 
 
-def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> tuple[int, dict]:
-    """Run one execute call; returns (HTTP status, response body)."""
+@dataclass(frozen=True)
+class ExecuteResult:
+    """Where one execute call left its execution: `terminal` or not, and the execute response."""
+
+    terminal: bool
+    response: dict
+
+
+def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> ExecuteResult:
+    """Run one execute call and wait for its execution as the command asks."""
     workflow = get_visible_workflow(who, command.workflow_id)
     if command.action in ("STOP", *STEP_ACTIONS) and command.execution_id is None:
         raise errors.field_error("execution_id", "required",
@@ -214,7 +222,7 @@ def request_stop(execution: Execution, data_dir: Path) -> None:
         state.finalize(execution_id, data_dir)
 
 
-def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> tuple[int, dict]:
+def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> ExecuteResult:
     """Poll the row every 0.5 s until terminal, paused (START/NEXT) or the timeout (§4.3)."""
     deadline = command.received_at + command.timeout
     stop_when_paused = command.action in ("START", "NEXT")
@@ -225,7 +233,7 @@ def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> tuple[int, dic
             raise errors.NotFound()
         done = execution.status in TERMINAL or (stop_when_paused and execution.awaiting_action)
         if done or time.monotonic() + POLL_SECONDS > deadline:
-            return (200 if execution.status in TERMINAL else 202), execute_response(execution)
+            return ExecuteResult(execution.status in TERMINAL, execute_response(execution))
         time.sleep(POLL_SECONDS)
 
 

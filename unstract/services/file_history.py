@@ -6,13 +6,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import Select, delete, func, select
 
 from unstract import errors
-from unstract.auth import Requester, is_owner
 from unstract.extensions import db
 from unstract.models import FileHistory, Workflow
+from unstract.policy import Requester, is_owner
 
 BATCH_SIZE = 500
 VACUUM_AFTER = 10_000  # rows deleted by one clear from which PostgreSQL's visibility map is refreshed
@@ -113,13 +112,6 @@ def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
     if row is None:
         raise errors.NotFound()
     return row
-
-
-def max_execution_count(workflow: Workflow) -> int:
-    """The workflow's retry limit, or UNSTRACT_MAX_FILE_EXECUTION_COUNT when it has none (§4.6)."""
-    if workflow.max_file_execution_count is not None:
-        return workflow.max_file_execution_count
-    return current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count
 
 
 # The attributes present_history reads: what a list page selects (paging.page_rows).

@@ -9,7 +9,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from unstract.extensions import db
-from unstract.models import FileExecution, FileHistory, FileReservation, Status
+from unstract.models import FileExecution, FileHistory, FileReservation, Status, Workflow
 from unstract.models.base import utcnow
 
 
@@ -19,8 +19,10 @@ def dialect_insert(model):
     return dialect.insert(model.__table__)
 
 
-def max_execution_count(workflow_limit: int | None, default_limit: int) -> int:
-    return workflow_limit if workflow_limit is not None else default_limit
+def max_execution_count(workflow: Workflow, default_limit: int) -> int:
+    """The workflow's retry limit, or `default_limit` (UNSTRACT_MAX_FILE_EXECUTION_COUNT) when it has none."""
+    limit = workflow.max_file_execution_count
+    return limit if limit is not None else default_limit
 
 
 def expiry_cutoff(source_configuration: dict | None, now: datetime | None = None) -> datetime | None:

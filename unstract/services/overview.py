@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal_column, select
 
-from unstract.auth import Requester, visible_workflows
 from unstract.extensions import db
 from unstract.models import NON_TERMINAL, STATUS_VALUES, Execution, FileExecution, Status, Workflow
 from unstract.models.base import utcnow
+from unstract.policy import Requester, visible_workflows
 
 WINDOW_DAYS = 30
 SLOWEST_LIMIT = 5

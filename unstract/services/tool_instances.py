@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from sqlalchemy import Select, select
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import FieldError
 from unstract.models import ToolInstance, Workflow
+from unstract.policy import Requester, get_visible_workflow
+from unstract.services.validation import raise_if_any
 from unstract.tools.registry import TOOLS, load_tool_settings
 
 # Body fields in the order of §2.7; error entries follow this order.
@@ -58,16 +59,6 @@ def _messages(problems: Sequence[FieldError]) -> list[FieldMessage]:
     return [FieldMessage(p.code, p.detail, p.attr) for p in problems]
 
 
-def _field_order(message: FieldMessage) -> int:
-    root = (message.attr or "").split(".", 1)[0]
-    return FIELDS.index(root) if root in FIELDS else len(FIELDS)
-
-
-def _raise_if_any(messages: list[FieldMessage]) -> None:
-    if messages:
-        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
-
-
 def _too_high(limit: int) -> FieldMessage:
     return FieldMessage("max_value", f"Ensure this value is less than or equal to {limit}.", "step")
 
@@ -107,12 +98,12 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage]) -> 
     if "tool_id" in data and "metadata" in data:
         settings, problems = load_tool_settings(data["tool_id"], data["metadata"])
         messages.extend(_messages(problems))
-    _raise_if_any(messages)
+    raise_if_any(messages, FIELDS)
     workflow = get_visible_workflow(who, data["workflow_id"], owner=True)
     instances = _steps(workflow.id)
     step = data.get("step", len(instances) + 1)
     if step > len(instances) + 1:
-        _raise_if_any([_too_high(len(instances) + 1)])
+        raise_if_any([_too_high(len(instances) + 1)], FIELDS)
     instance = ToolInstance(workflow_id=workflow.id, tool_id=data["tool_id"], metadata_=settings, step=step)
     db.session.add(instance)
     instances.insert(step - 1, instance)
@@ -131,7 +122,7 @@ def update(instance: ToolInstance, data: dict, field_errors: Sequence[FieldMessa
     instances = _steps_with(instance)
     if "step" in data and data["step"] > len(instances):
         messages.append(_too_high(len(instances)))
-    _raise_if_any(messages)
+    raise_if_any(messages, FIELDS)
     if settings is not None:
         instance.metadata_ = settings
     if "step" in data:

@@ -1,7 +1,7 @@
 """Page-shaped reads for the workflows dashboard: a page of workflows with their last run, members, connectors.
 
 The rules (visibility, search, ownership) are the API's: the list starts from services.workflows.list_query
-and single rows from unstract.auth.visible_workflows; this module only shapes the results for pages, in a
+and single rows from unstract.policy.visible_workflows; this module only shapes the results for pages, in a
 fixed number of queries per page.
 """
 
@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from unstract import errors
-from unstract.auth import Requester, is_owner, visible_workflows
 from unstract.extensions import db
 from unstract.models import Connector, Execution, OrgMembership, User, Workflow, WorkflowMembership, WorkflowRole
+from unstract.policy import Requester, is_owner, visible_workflows
 from unstract.services import workflows
 
 PAGE_SIZE = 25

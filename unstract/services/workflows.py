@@ -11,10 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import Select, bindparam, delete, not_, select, type_coerce
 from sqlalchemy import update as update_rows
-from sqlalchemy.exc import IntegrityError
 
 from unstract import errors, jsonschemas
-from unstract.auth import Requester, is_owner, visible_workflows
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.models import (
@@ -35,7 +33,9 @@ from unstract.models import (
 from unstract.models.base import utcnow
 from unstract.models.wire import WireUuid, wire_column
 from unstract.paging import list_columns
+from unstract.policy import Requester, is_owner, visible_workflows
 from unstract.services import sharing
+from unstract.services.validation import commit_or_duplicate, raise_if_any
 from unstract.sessions import start_writing
 
 # Writable fields in the order of the §1.0 table; error entries follow this order.
@@ -221,11 +221,6 @@ def _name_taken(who: Requester, name: str, workflow: Workflow | None) -> bool:
     return db.session.scalar(query.limit(1)) is not None
 
 
-def _field_order(message: FieldMessage) -> int:
-    root = (message.attr or "").split(".", 1)[0]
-    return WRITABLE_FIELDS.index(root) if root in WRITABLE_FIELDS else len(WRITABLE_FIELDS)
-
-
 def validate(who: Requester, data: dict, workflow: Workflow | None,
              field_errors: Sequence[FieldMessage] = ()) -> None:
     """Add the database rules (unique name, shared users) to the parse errors; 400 when any."""
@@ -237,19 +232,7 @@ def validate(who: Requester, data: dict, workflow: Workflow | None,
     if "shared_users" in data and "shared_users" not in failed:
         owners = sharing.owner_ids(workflow, who.user_id)
         messages.extend(sharing.shared_users_errors(who.org.id, data["shared_users"], owners))
-    if messages:
-        raise errors.ValidationFailed.of(sorted(messages, key=_field_order))
-
-
-def _commit_or_duplicate() -> None:
-    """Commit; the unique index firing under a concurrent insert is the same 400 as the check."""
-    try:
-        db.session.commit()
-    except IntegrityError as exc:
-        db.session.rollback()
-        if "workflow_name" in str(exc.orig):
-            raise errors.field_error("workflow_name", "unique", DUPLICATE_NAME) from None
-        raise
+    raise_if_any(messages, WRITABLE_FIELDS)
 
 
 # --- Writing -------------------------------------------------------------------------------------
@@ -274,7 +257,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()
     for endpoint_type in (EndpointType.SOURCE, EndpointType.DESTINATION):
         workflow.endpoints.append(WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="",
                                                    configuration=None))
-    _commit_or_duplicate()
+    commit_or_duplicate("workflow_name", DUPLICATE_NAME)
     return present_one(workflow.id, who)
 
 
@@ -288,7 +271,7 @@ def update(who: Requester, workflow: Workflow, data: dict,
         sharing.replace_viewers(workflow, data["shared_users"])
     workflow.modified_by = who.user_id
     workflow.modified_at = utcnow()
-    _commit_or_duplicate()
+    commit_or_duplicate("workflow_name", DUPLICATE_NAME)
     return present_one(workflow.id, who)
 
 

@@ -8,8 +8,8 @@ from flask import abort, request, session
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from unstract.auth import Requester
 from unstract.errors import DomainError
+from unstract.policy import Requester
 from unstract.services import accounts
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from flask_login import login_required
 from werkzeug.routing import BuildError
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow, is_owner
 from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
+from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
 from unstract.services.executions import ExecuteCommand, execute

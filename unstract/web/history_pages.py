@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from unstract import errors
-from unstract.auth import Requester, get_visible_workflow, is_owner
 from unstract.models import FileHistory, Workflow
+from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.services import execution_pages as pages
-from unstract.services import file_history, workflows
+from unstract.services import file_history, file_outcomes, workflows
 from unstract.services.file_history import HistoryFilter
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.executions_pages import page_number, parse_statuses, plural, template_helpers
@@ -63,6 +63,10 @@ def _count_bound(raw: str) -> tuple[int | None, str | None]:
 
 # --- View data ---------------------------------------------------------------------------------
 
+def _max_execution_count(workflow: Workflow) -> int:
+    return file_outcomes.max_execution_count(workflow, current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count)
+
+
 def results_context(workflow: Workflow, who: Requester, source, **extra) -> dict:
     """The filtered, ordered page of rows and everything the results partial shows."""
     form, flt, problems = parse_filters(source)
@@ -73,7 +77,7 @@ def results_context(workflow: Workflow, who: Requester, source, **extra) -> dict
         query = file_history.histories_query(workflow, flt).order_by(order, FileHistory.id)
         page = pages.page_of(query, _page(source), PAGE_SIZE)
     return {"workflow": workflow, "owner": is_owner(workflow, who), "form": form, "problems": problems,
-            "page": page, "filtered": not flt.is_empty, "limit": file_history.max_execution_count(workflow),
+            "page": page, "filtered": not flt.is_empty, "limit": _max_execution_count(workflow),
             "status_choices": STATUS_CHOICES, "orderings": ORDERINGS,
             "list_url": lambda number: list_url(workflow, form, number), **extra}
 
@@ -131,7 +135,7 @@ def entry(workflow_id: uuid.UUID, history_id: uuid.UUID):
     row = file_history.get_history(workflow, history_id)
     template = "history/_row.html" if is_htmx() else "history/entry.html"
     return render_template(template, workflow=workflow, row=row, owner=is_owner(workflow, who),
-                           limit=file_history.max_execution_count(workflow), pretty_json=pages.pretty_json)
+                           limit=_max_execution_count(workflow), pretty_json=pages.pretty_json)
 
 
 @bp.get("/workflows/<uuid:workflow_id>/history/<uuid:history_id>/delete")

@@ -11,8 +11,8 @@ import uuid
 from flask import current_app, request
 from flask_login import login_required
 
-from unstract.auth import get_visible_workflow
 from unstract.errors import Conflict, QueueUnavailable, Throttled, ValidationFailed
+from unstract.policy import get_visible_workflow
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.services.uploads import UploadPart
 from unstract.web.context import current_requester, is_htmx
@@ -45,7 +45,7 @@ def run(workflow_id: uuid.UUID):
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id)
     try:
-        _status, body = execute(who, command_from_form(workflow.id), current_app.config["UNSTRACT_SETTINGS"])
+        body = execute(who, command_from_form(workflow.id), current_app.config["UNSTRACT_SETTINGS"]).response
     except RUN_ERRORS as exc:
         status = exc.status if exc.status in SWAPPED_STATUSES or not is_htmx() else 200
         section = run_section(workflow, [m.detail for m in exc.messages])

@@ -14,10 +14,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from unstract.auth import Requester, get_visible_workflow, is_owner
 from unstract.errors import Conflict, FieldMessage, ValidationFailed
 from unstract.jsonschemas import settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, Workflow, WorkflowEndpoint
+from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.services import endpoints, sharing, workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form

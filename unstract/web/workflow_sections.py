@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from unstract.auth import Requester, is_owner
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import EXTENSION_GROUPS, MIME_BY_EXTENSION, settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, ToolInstance, Workflow, WorkflowRole
+from unstract.policy import Requester, is_owner
 from unstract.services import endpoints, sharing, tool_instances, workflow_pages
 from unstract.services.workflow_pages import ConnectorChoice, Member
 from unstract.tools.registry import TOOLS

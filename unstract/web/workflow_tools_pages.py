@@ -11,9 +11,9 @@ import uuid
 from flask import abort, render_template, request
 from flask_login import login_required
 
-from unstract.auth import Requester, get_visible_workflow
 from unstract.errors import ValidationFailed
 from unstract.models import ToolInstance, Workflow
+from unstract.policy import Requester, get_visible_workflow
 from unstract.services import tool_instances
 from unstract.tools.registry import TOOLS
 from unstract.web.context import current_requester, is_htmx

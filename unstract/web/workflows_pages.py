@@ -9,9 +9,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from unstract.auth import get_visible_workflow
 from unstract.errors import FieldMessage, ValidationFailed
 from unstract.models.base import utcnow
+from unstract.policy import get_visible_workflow
 from unstract.services import workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import errors_by_attr

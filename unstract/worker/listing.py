@@ -160,8 +160,7 @@ class HistoryRules:
         workflow = db.session.get(Workflow, execution.workflow_id)
         self.workflow_id = execution.workflow_id
         self.enabled = execution.use_file_history
-        self.limit = file_outcomes.max_execution_count(workflow.max_file_execution_count,
-                                                       ctx.settings.max_file_execution_count)
+        self.limit = file_outcomes.max_execution_count(workflow, ctx.settings.max_file_execution_count)
         self.cutoff = file_outcomes.expiry_cutoff(config)
 
     def skipped(self, identities: list[tuple[str, str]], log) -> set[tuple[str, str]]:

@@ -7,7 +7,8 @@ from flask.views import MethodView
 from unstract.api import api_blueprint
 from unstract.api.common import documented, page_schema, paginate, parse_body, require_json_content_type
 from unstract.api.endpoints.schemas import WorkflowEndpointSchema, WorkflowEndpointUpdateSchema
-from unstract.auth import get_visible_workflow, requester
+from unstract.auth import requester
+from unstract.policy import get_visible_workflow
 from unstract.services import endpoints
 
 blp = api_blueprint("endpoints", __name__, "Workflow endpoints")

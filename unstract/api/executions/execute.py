@@ -40,5 +40,5 @@ class WorkflowExecute(MethodView):
         """Execute a workflow, or act on a step execution, and wait up to `timeout` seconds."""
         received_at = time.monotonic()
         command = _command(received_at)
-        status, body = execute(requester(), command, current_app.config["UNSTRACT_SETTINGS"])
-        return body, status
+        result = execute(requester(), command, current_app.config["UNSTRACT_SETTINGS"])
+        return result.response, 200 if result.terminal else 202

@@ -14,8 +14,9 @@ from unstract.api.executions.schemas import (
     FileExecutionSchema,
     LogQueryArgsSchema,
 )
-from unstract.auth import get_visible_workflow, requester
+from unstract.auth import requester
 from unstract.models import Execution, FileExecution
+from unstract.policy import get_visible_workflow
 from unstract.services import execution_queries as queries
 
 blp = api_blueprint("executions", __name__, "Executions, file executions and logs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
@@ -20,11 +21,16 @@ from unstract.api.file_histories.schemas import (
     FileHistoryQueryArgsSchema,
     FileHistorySchema,
 )
-from unstract.auth import get_visible_workflow, requester
-from unstract.models import FileHistory
-from unstract.services import file_history
+from unstract.auth import requester
+from unstract.models import FileHistory, Workflow
+from unstract.policy import get_visible_workflow
+from unstract.services import file_history, file_outcomes
 
 blp = api_blueprint("file_histories", __name__, "File history of workflows")
+
+
+def _max_execution_count(workflow: Workflow) -> int:
+    return file_outcomes.max_execution_count(workflow, current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count)
 
 
 @blp.route("/workflow/<uuid:workflow_id>/file-histories/")
@@ -37,7 +43,7 @@ class FileHistories(MethodView):
         args = load_query(FileHistoryQueryArgsSchema())
         query = apply_ordering(file_history.histories_query(workflow, args["filter"]), args["ordering"],
                                file_history.HISTORY_ORDERING, "-created_at", FileHistory.id)
-        limit = file_history.max_execution_count(workflow)
+        limit = _max_execution_count(workflow)
         return paginate(query, lambda row: file_history.present_history(row, limit),
                         columns=file_history.HISTORY_COLUMNS)
 
@@ -49,7 +55,7 @@ class FileHistoryById(MethodView):
         """Retrieve one file history row."""
         workflow = get_visible_workflow(requester(), workflow_id)
         row = file_history.get_history(workflow, history_id)
-        return file_history.present_history(row, file_history.max_execution_count(workflow))
+        return file_history.present_history(row, _max_execution_count(workflow))
 
     @blp.response(204)
     def delete(self, workflow_id, history_id):

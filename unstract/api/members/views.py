@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
-from unstract.api.common import documented, load_query, page_schema, paginate
+from unstract.api.common import apply_ordering, documented, load_query, page_schema, paginate
 from unstract.api.members.schemas import MemberQueryArgsSchema, MemberSchema
 from unstract.auth import requester
+from unstract.models import User
 from unstract.services import accounts
 
 blp = api_blueprint("members", __name__, "Organization members")
@@ -20,5 +21,6 @@ class Members(MethodView):
     def get(self):
         """List the organization's members."""
         args = load_query(MemberQueryArgsSchema())
-        query = accounts.members_query(requester(), args["ordering"])
+        query = apply_ordering(accounts.members_query(requester()), args["ordering"], accounts.MEMBER_ORDERING,
+                               "email", User.id)
         return paginate(query, accounts.present_member, scalars=False)

@@ -21,7 +21,8 @@ from unstract.api.tools.schemas import (
     ToolInstanceUpdateSchema,
     ToolSchema,
 )
-from unstract.auth import get_visible_workflow, requester
+from unstract.auth import requester
+from unstract.policy import get_visible_workflow
 from unstract.services import tool_instances
 
 blp = api_blueprint("tools", __name__, "Tools and tool instances")

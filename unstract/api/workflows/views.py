@@ -31,8 +31,9 @@ from unstract.api.workflows.schemas import (
     WorkflowUsersSchema,
     WorkflowWriteSchema,
 )
-from unstract.auth import get_visible_workflow, requester
+from unstract.auth import requester
 from unstract.errors import FieldMessage
+from unstract.policy import get_visible_workflow
 from unstract.services import sharing, workflows
 
 blp = api_blueprint("workflows", __name__, "Workflows")
