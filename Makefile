@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run    serve on http://127.0.0.1:5000 (SQLite, embedded Redis, workers; no setup needed)"
 	@echo "make test   run the tests; pass pytest options with PYTEST_ARGS='-k cli -x'"
-	@echo "make lint   ruff check"
+	@echo "make lint   ruff check and the import contracts (lint-imports, pyproject.toml)"
 
 install: $(STAMP)
 
@@ -23,6 +23,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
