@@ -3,7 +3,7 @@
 One test per operation (every operation of the document, checked against the routing table), each with
 a bounded, derandomized number of generated requests that must: never get a 5xx, get only documented
 status codes, the documented content type, and bodies valid against the documented schemas (errors too:
-see common.register_error_responses). Path ids are the org's real objects most of the time, so the
+see errors.register_error_responses). Path ids are the org's real objects most of the time, so the
 generated bodies reach the validation and the services instead of stopping at a 404.
 
 Execute calls cannot hang: the workflows of the scene are inactive (a new run is refused at once) and

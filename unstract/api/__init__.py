@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Blueprint
 
-from unstract.api.common import ErrorSchema, document_error_responses, register_error_responses
+from unstract.api.errors import ErrorSchema, document_error_responses, register_error_responses
 from unstract.auth import API_BASE, guard_api_request
 from unstract.extensions import api
 

@@ -6,12 +6,11 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from http import HTTPStatus
 from urllib.parse import urlencode
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 from sqlalchemy import Select
 
 from unstract import errors
@@ -283,51 +282,6 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 
 
 # --- Documentation helpers ---------------------------------------------------------------------
-
-ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 429, 503)
-ERROR_HEADERS = {401: "WWW-Authenticate", 405: "Allow", 429: "Retry-After"}
-
-
-class ErrorItemSchema(Schema):
-    code = fields.String(required=True)
-    detail = fields.String(required=True)
-    attr = fields.String(required=True, allow_none=True)
-
-
-class ErrorSchema(Schema):
-    """The error envelope of every API error (§0.10); documentation only."""
-
-    type = fields.String(required=True, validate=validate.OneOf(["validation_error", "client_error",
-                                                                 "server_error"]))
-    errors = fields.List(fields.Nested(ErrorItemSchema), required=True, validate=validate.Length(min=1))
-
-
-def error_response_name(status: int) -> str:
-    return f"Error{status}"
-
-
-def register_error_responses(spec) -> None:
-    """One response component per error status: the envelope with that status's `type` (§0.10).
-
-    Expects `Api.ERROR_SCHEMA = ErrorSchema`, which flask-smorest registers as the `Error` component.
-    """
-    for status in ERROR_STATUSES:
-        kind = "validation_error" if status == 400 else "server_error" if status >= 500 else "client_error"
-        schema = {"allOf": [{"$ref": "#/components/schemas/Error"},
-                            {"type": "object", "properties": {"type": {"type": "string", "enum": [kind]}}}]}
-        response = {"description": HTTPStatus(status).phrase, "content": {"application/json": {"schema": schema}}}
-        if status in ERROR_HEADERS:
-            response["headers"] = {ERROR_HEADERS[status]: {"required": True, "schema": {"type": "string"}}}
-        spec.components.response(error_response_name(status), response)
-
-
-def document_error_responses(doc: dict, _doc_info: dict, **_kwargs) -> dict:
-    """A flask-smorest doc callback adding the error responses to every operation."""
-    responses = doc.setdefault("responses", {})
-    for status in ERROR_STATUSES:
-        responses.setdefault(str(status), error_response_name(status))
-    return doc
-
 
 def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
                paginated: bool = False, multipart: bool = False):
