@@ -23,7 +23,7 @@ from unstract.models import (
     Workflow,
 )
 from unstract.models.base import utcnow
-from unstract.models.plan import ExecutionPlan, PlannedUpload
+from unstract.models.plan import ExecutionPlan
 from unstract.services import execution_state as state
 from unstract.services import queueing
 from unstract.services.plans import PlanError, build_plan, validate_plan
@@ -120,8 +120,7 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
     try:
         if uploads is not None:
             kept, dropped = stage_parts(command.parts, uploads, upload_dir)
-            execution.run_plan = ExecutionPlan(uploads=tuple(PlannedUpload(**k.as_dict()) for k in kept),
-                                               duplicates=tuple(dropped))
+            execution.run_plan = ExecutionPlan(uploads=tuple(kept), duplicates=tuple(dropped))
         db.session.add(execution)
         db.session.commit()
         queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))

@@ -29,13 +29,17 @@ class ConnectorType:
     """One kind of connector; subclasses say how to reach it (a file store or a database)."""
 
     connector_id: ClassVar[str]
-    name: ClassVar[str]
     mode: ClassVar[str]
     metadata_schema: ClassVar[dict[str, Any]]
     path_rule: ClassVar[PathRule | None] = None
 
     def __repr__(self) -> str:
         return f"<connector type {self.connector_id}>"
+
+    @property
+    def name(self) -> str:
+        """The type's display name: its schema's title."""
+        return self.metadata_schema["title"]
 
     @property
     def secret_fields(self) -> list[str]:

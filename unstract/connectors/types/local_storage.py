@@ -12,7 +12,6 @@ class LocalStorage(FileStoreType):
     """Files under an absolute root directory."""
 
     connector_id = "local_storage"
-    name = "Local storage"
     # fmt: off
     metadata_schema = {
         "$schema": DRAFT7, "title": "Local storage", "type": "object",

@@ -11,7 +11,6 @@ class PostgreSQL(DatabaseType):
     """A server database; a table may be named `schema.name`, else the connector's schema is used."""
 
     connector_id = "postgresql"
-    name = "PostgreSQL"
     dialect = "postgresql"
     schema_qualified_tables = True
     # fmt: off
@@ -29,7 +28,7 @@ class PostgreSQL(DatabaseType):
 
     def url(self, metadata: dict, allowed_roots: list[str] | None) -> URL:
         """host, database and user are required; an empty password connects without one."""
-        required(metadata, ("host", "database", "user"), "PostgreSQL")
+        required(metadata, ("host", "database", "user"), self.name)
         return URL.create(
             "postgresql+psycopg",
             username=metadata["user"],

@@ -10,7 +10,6 @@ class S3(FileStoreType):
     """Objects of one bucket; the access key and secret are optional (unsigned requests without)."""
 
     connector_id = "s3"
-    name = "S3 / S3-compatible"
     # fmt: off
     metadata_schema = {
         "$schema": DRAFT7, "title": "S3 / S3-compatible", "type": "object",

@@ -15,7 +15,6 @@ class SQLite(DatabaseType):
     """A file database; tables are never schema-qualified."""
 
     connector_id = "sqlite"
-    name = "SQLite"
     dialect = "sqlite"
     # fmt: off
     metadata_schema = {
