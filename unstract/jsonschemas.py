@@ -9,6 +9,8 @@ from typing import Any
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
+from unstract.connectors import registry
+
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
 _IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -104,47 +106,6 @@ DESTINATION_FILESYSTEM: dict[str, Any] = {
     },
 }
 
-# §5.5 Connector metadata: connector_id -> metadata_schema
-CONNECTOR_METADATA: dict[str, dict[str, Any]] = {
-    "local_storage": {
-        "$schema": _DRAFT7, "title": "Local storage", "type": "object",
-        "additionalProperties": False, "required": ["path"],
-        "properties": {
-            "path": {"title": "Root directory",
-                     "description": "Absolute; must resolve inside an allowed root.",
-                     "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}},
-    "s3": {
-        "$schema": _DRAFT7, "title": "S3 / S3-compatible", "type": "object",
-        "additionalProperties": False, "required": ["bucket"],
-        "properties": {
-            "bucket": {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"},
-            "endpoint_url": {"description": "Empty for AWS; set for S3-compatible servers.", "type": "string",
-                             "default": "", "pattern": "^(https?://.+)?$"},
-            "key": {"title": "Access key id", "type": "string", "maxLength": 128, "default": ""},
-            "secret": {"title": "Secret access key", "type": "string", "maxLength": 256, "default": "",
-                       "writeOnly": True},
-            "region": {"type": "string", "maxLength": 64, "default": "us-east-1"},
-            "prefix": {"description": "Key prefix used as the root.", "type": "string", "maxLength": 1000,
-                       "default": "", "pattern": "^(?!/)(?!(?:.*/)?\\.\\.(?:/|$)).*$"}}},
-    "sqlite": {
-        "$schema": _DRAFT7, "title": "SQLite", "type": "object",
-        "additionalProperties": False, "required": ["path"],
-        "properties": {
-            "path": {"title": "Database file",
-                     "description": "Absolute; its directory must be inside an allowed root.",
-                     "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}},
-    "postgresql": {
-        "$schema": _DRAFT7, "title": "PostgreSQL", "type": "object",
-        "additionalProperties": False, "required": ["host", "database", "user"],
-        "properties": {
-            "host": {"type": "string", "minLength": 1, "maxLength": 255},
-            "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5432},
-            "database": {"type": "string", "minLength": 1, "maxLength": 63},
-            "user": {"type": "string", "minLength": 1, "maxLength": 63},
-            "password": {"type": "string", "maxLength": 256, "default": "", "writeOnly": True},
-            "schema": {"type": "string", "default": "public", "pattern": _IDENTIFIER}}},
-}
-
 # §5.6 Tool settings: tool_id -> settings_schema
 _FIELD_RULE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
@@ -174,6 +135,11 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
             "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE}}},
 }
 # fmt: on
+
+# §5.5 Connector metadata: connector_id -> metadata_schema, each declared by its connector type module
+CONNECTOR_METADATA: dict[str, dict[str, Any]] = {
+    connector_id: connector.metadata_schema for connector_id, connector in registry.TYPES.items()
+}
 
 # §2.5: (endpoint_type, connection_type) -> configuration schema
 ENDPOINT_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
@@ -364,8 +330,8 @@ def schema_for_query(type_: str, entity: str) -> dict[str, Any]:
 
 def secret_fields(connector_id: str) -> list[str]:
     """Names of the writeOnly (secret) properties of a connector type; [] for an unknown type."""
-    properties = CONNECTOR_METADATA.get(connector_id, {}).get("properties", {})
-    return [name for name, prop in properties.items() if prop.get("writeOnly") is True]
+    connector = registry.find(connector_id)
+    return connector.secret_fields if connector is not None else []
 
 
 def file_extension(file_name: str) -> str | None:

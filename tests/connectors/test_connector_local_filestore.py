@@ -14,8 +14,8 @@ from unstract.connectors.filestore import (
     FileEntry,
     LocalFileStore,
     PathEscapeError,
-    open_file_store,
 )
+from unstract.connectors.registry import open_file_store
 
 
 @pytest.fixture()

@@ -14,7 +14,8 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from unstract.connectors.filestore import ConnectorError, PathEscapeError, open_file_store
+from unstract.connectors.filestore import ConnectorError, PathEscapeError
+from unstract.connectors.registry import open_file_store
 from unstract.connectors.s3 import S3FileStore
 
 KEY, SECRET = "AKIAMOTOTESTKEY", "moto-test-secret-value"

@@ -1,4 +1,4 @@
-"""Pure I/O adapters (file stores, database destinations); no Flask, no models."""
+"""Pure I/O adapters (file stores, database destinations) and the registry of connector types; no Flask, no models."""
 
 from unstract.connectors.errors import ConnectorError, PathEscapeError
 

@@ -30,13 +30,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import quoted_name
 
+from unstract.connectors import registry
 from unstract.connectors.errors import ConnectorError
-from unstract.connectors.paths import check_sqlite_path
 
 __all__ = ["ConnectorError", "DatabaseTarget", "dispose_engines", "engine_for", "write_row"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")  # always used with fullmatch (no "$\n" gap)
-DATABASE_CONNECTORS = ("sqlite", "postgresql")
 DEFAULT_AGENT = "Unstract/DBWriter"
 ENGINE_CACHE_SIZE = 16
 
@@ -65,20 +64,20 @@ class DatabaseTarget:
     json_column: str = "data"
     agent_name: str | None = None
     include_timestamp: bool = False
+    connector_id: str = ""
 
     @classmethod
     def from_connector(
         cls, connector_id: str, metadata: dict, config: dict, *, allowed_roots: list[str] | None = None
     ) -> "DatabaseTarget":
         """Validate connector metadata and §5.3 settings; pass allowed_roots to re-check a SQLite path."""
-        if connector_id not in DATABASE_CONNECTORS:
-            raise ConnectorError(f"connector type '{connector_id}' is not a database.")
-        schema, table = _split_table(connector_id, config.get("table", ""), metadata)
+        kind = registry.database_type(connector_id)
+        schema, table = _split_table(kind, config.get("table", ""), metadata)
         file_path, execution_id, json_column = _column_names(config)
         include_agent = bool(config.get("includeAgent", False))
         return cls(
-            dialect=connector_id,
-            url=_url(connector_id, metadata, allowed_roots),
+            dialect=kind.dialect,
+            url=kind.url(metadata, allowed_roots),
             table=table,
             schema=schema,
             label=str(config.get("table")),
@@ -87,6 +86,7 @@ class DatabaseTarget:
             json_column=json_column,
             agent_name=str(config.get("agentName") or DEFAULT_AGENT) if include_agent else None,
             include_timestamp=bool(config.get("includeTimestamp", False)),
+            connector_id=connector_id,
         )
 
     def column_names(self) -> list[str]:
@@ -96,18 +96,18 @@ class DatabaseTarget:
         return names + (["created_at"] if self.include_timestamp else [])
 
 
-def _split_table(connector_id: str, value: object, metadata: dict) -> tuple[str | None, str]:
-    """Split `name` or `schema.name`; a schema prefix is PostgreSQL-only, else the connector's schema."""
+def _split_table(kind: registry.DatabaseType, value: object, metadata: dict) -> tuple[str | None, str]:
+    """Split `name` or `schema.name`; a schema prefix only where the type has schemas, else its default."""
     if not value:
         raise ConnectorError("no destination table is configured.")
     schema, _, name = str(value).rpartition(".")
     _identifier(name, "table name")
     if schema:
         _identifier(schema, "schema name")
-        if connector_id != "postgresql":
+        if not kind.schema_qualified_tables:
             raise ConnectorError("a schema-qualified table name needs a PostgreSQL connector.")
-    if connector_id == "postgresql" and not schema:
-        schema = _identifier(metadata.get("schema") or "public", "schema name")
+    if not schema and (default := kind.default_schema(metadata)) is not None:
+        schema = _identifier(default, "schema name")
     return schema or None, name
 
 
@@ -126,44 +126,10 @@ def _column_names(config: dict) -> tuple[str, str, str]:
     return file_path, execution_id, json_column
 
 
-def _url(connector_id: str, metadata: dict, allowed_roots: list[str] | None) -> URL:
-    """Build the connection URL with URL.create, so no value is ever spliced into a string."""
-    if connector_id == "sqlite":
-        path = metadata.get("path", "")
-        if not isinstance(path, str) or not os.path.isabs(path):
-            raise ConnectorError("the SQLite path must be absolute.")
-        if allowed_roots is not None and not check_sqlite_path(path, allowed_roots):
-            raise ConnectorError(
-                f"SQLite path '{path}' is not inside an allowed root with an existing directory."
-            )
-        parent, name = os.path.split(path)
-        return URL.create("sqlite", database=os.path.join(os.path.realpath(parent), name))
-    for required in ("host", "database", "user"):
-        if not metadata.get(required):
-            raise ConnectorError(f"the PostgreSQL connector has no {required}.")
-    return URL.create(
-        "postgresql+psycopg",
-        username=metadata["user"],
-        password=metadata.get("password") or None,
-        host=metadata["host"],
-        port=int(metadata.get("port") or 5432),
-        database=metadata["database"],
-    )
-
-
 def _create_engine(target: DatabaseTarget) -> Engine:
-    """A small pool per destination database; bound values stay out of error messages."""
-    if target.dialect == "sqlite":
-        return create_engine(target.url, hide_parameters=True, connect_args={"timeout": 30})
-    return create_engine(
-        target.url,
-        hide_parameters=True,
-        pool_size=2,
-        max_overflow=3,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        connect_args={"connect_timeout": 10},
-    )
+    """A pool per destination database, shaped by its connector type; bound values stay out of errors."""
+    options = registry.database_type(target.connector_id).engine_options()
+    return create_engine(target.url, hide_parameters=True, **options)
 
 
 def engine_for(target: DatabaseTarget) -> Engine:

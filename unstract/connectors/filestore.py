@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from unstract.connectors.errors import ConnectorError, PathEscapeError
-from unstract.connectors.paths import check_local_storage_path, is_inside
+from unstract.connectors.paths import is_inside
 
 __all__ = [
     "ConnectorError",
@@ -23,7 +23,6 @@ __all__ = [
     "check_unique_suffix",
     "folder_parts",
     "json_body",
-    "open_file_store",
     "relative_parts",
 ]
 
@@ -296,29 +295,6 @@ def _fsync_directory(path: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def open_file_store(connector_id: str, metadata: dict, allowed_roots: list[str]) -> FileStore:
-    """Build the store of a FILESYSTEM connector, re-checking the local root rule at use time (§2.3)."""
-    if connector_id == "local_storage":
-        path = metadata.get("path", "")
-        if not check_local_storage_path(path, allowed_roots):
-            raise ConnectorError(
-                f"local storage path '{path}' is not an existing directory inside an allowed root."
-            )
-        return LocalFileStore(path)
-    if connector_id == "s3":
-        from unstract.connectors.s3 import S3FileStore
-
-        return S3FileStore(
-            bucket=metadata.get("bucket", ""),
-            prefix=metadata.get("prefix", ""),
-            key=metadata.get("key", ""),
-            secret=metadata.get("secret", ""),
-            region=metadata.get("region", "") or "us-east-1",
-            endpoint_url=metadata.get("endpoint_url", ""),
-        )
-    raise ConnectorError(f"connector type '{connector_id}' is not a file store.")
 
 
 def __getattr__(name: str):

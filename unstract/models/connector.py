@@ -7,15 +7,12 @@ import uuid
 from sqlalchemy import ForeignKey, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from unstract.connectors import registry
 from unstract.extensions import db
 from unstract.models.base import JSONType, Timestamps, uuid_pk
 
-CONNECTOR_MODES = {
-    "local_storage": "FILE_SYSTEM",
-    "s3": "FILE_SYSTEM",
-    "sqlite": "DATABASE",
-    "postgresql": "DATABASE",
-}
+# connector_id -> connector_mode, as each connector type declares it
+CONNECTOR_MODES = registry.connector_modes()
 
 
 class Connector(Timestamps, db.Model):

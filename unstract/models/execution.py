@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from unstract.extensions import db
 from unstract.models.base import JSONType, Timestamps, UTCDateTime, uuid_pk
+from unstract.models.plan import ExecutionPlan
 
 
 class Status(StrEnum):
@@ -101,6 +102,19 @@ class Execution(Timestamps, db.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def run_plan(self) -> ExecutionPlan:
+        """The plan column as a typed value, read once per stored value (jobs ask for it per file)."""
+        raw = self.plan
+        cached = self.__dict__.get("_run_plan")
+        if cached is None or cached[0] is not raw:
+            cached = self.__dict__["_run_plan"] = (raw, ExecutionPlan.from_json(raw))
+        return cached[1]
+
+    @run_plan.setter
+    def run_plan(self, value: ExecutionPlan) -> None:
+        self.plan = value.to_json()
 
 
 class FileExecution(Timestamps, db.Model):

@@ -3,40 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from unstract import errors
-from unstract.connectors.paths import check_local_storage_path, check_sqlite_path
+from unstract.connectors import registry
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.jsonschemas import CONNECTOR_METADATA, load_document, secret_fields
-from unstract.models import CONNECTOR_MODES, Connector, WorkflowEndpoint
+from unstract.jsonschemas import load_document
+from unstract.models import Connector, WorkflowEndpoint
 from unstract.policy import Requester
 from unstract.services import secrets
 from unstract.services.validation import commit_or_duplicate, raise_if_any
 
 # Body fields in the order of §2.3; error entries follow this order.
 FIELDS = ("connector_name", "connector_id", "connector_metadata")
-CONNECTOR_IDS = tuple(sorted(CONNECTOR_MODES))
+CONNECTOR_IDS = tuple(sorted(registry.TYPES))
 MODES = ("FILE_SYSTEM", "DATABASE")
-TYPE_NAMES = {
-    "local_storage": "Local storage",
-    "s3": "S3 / S3-compatible",
-    "sqlite": "SQLite",
-    "postgresql": "PostgreSQL",
-}
+TYPE_NAMES = {connector.connector_id: connector.name for connector in registry.all_types()}
 ORDERING = {"connector_name": Connector.connector_name, "created_at": Connector.created_at}
 DEFAULT_ORDERING = "connector_name"
 PRIMARY_KEY = Connector.id
 DUPLICATE_NAME = "A connector with this name already exists."
 TYPE_CHANGED = "Connector type cannot be changed."
-PATH_RULES: dict[str, tuple[Callable[[str, list[str]], bool], str]] = {
-    "local_storage": (check_local_storage_path, "Path must be an existing directory inside an allowed root."),
-    "sqlite": (check_sqlite_path, "Path must be inside an allowed root and its directory must exist."),
-}
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -82,8 +73,8 @@ def present(connector: Connector) -> dict:
 
 def connector_types() -> list[dict]:
     """The §2.4 items, ordered by connector_id."""
-    return [{"connector_id": cid, "name": TYPE_NAMES[cid], "connector_mode": CONNECTOR_MODES[cid],
-             "metadata_schema": CONNECTOR_METADATA[cid]} for cid in CONNECTOR_IDS]
+    return [{"connector_id": t.connector_id, "name": t.name, "connector_mode": t.mode,
+             "metadata_schema": t.metadata_schema} for t in registry.all_types()]
 
 
 # --- Validation ----------------------------------------------------------------------------------
@@ -97,18 +88,15 @@ def _name_taken(who: Requester, name: str, connector: Connector | None) -> bool:
 
 
 def _path_error(connector_id: str, document: dict, roots: list[str]) -> FieldMessage | None:
-    """The §2.3 path rule for local_storage and sqlite connectors."""
-    rule = PATH_RULES.get(connector_id)
-    path = document.get("path")
-    if rule is None or not isinstance(path, str) or rule[0](path, roots):
-        return None
-    return FieldMessage("path_not_allowed", rule[1], "connector_metadata.path")
+    """The connector type's path rule (§2.3), as a message on connector_metadata.path."""
+    message = registry.get(connector_id).path_error(document, roots)
+    return None if message is None else FieldMessage("path_not_allowed", message, "connector_metadata.path")
 
 
 def check_metadata(connector_id: str, document: dict,
                    roots: list[str]) -> tuple[dict | None, list[FieldMessage]]:
     """Fill defaults, validate against the type's schema (§5.5) and apply the path rules."""
-    loaded, problems = load_document(document, CONNECTOR_METADATA[connector_id], "connector_metadata")
+    loaded, problems = load_document(document, registry.get(connector_id).metadata_schema, "connector_metadata")
     messages = [FieldMessage(p.code, p.detail, p.attr) for p in problems]
     if not any(m.attr == "connector_metadata.path" for m in messages):
         path_error = _path_error(connector_id, document, roots)
@@ -120,7 +108,7 @@ def check_metadata(connector_id: str, document: dict,
 def _split_secrets(connector_id: str, sent: dict, stored: dict) -> tuple[dict, dict]:
     """PATCH keep rule: an absent or masked secret keeps its stored value (not re-validated)."""
     document, kept = dict(sent), {}
-    for name in secret_fields(connector_id):
+    for name in registry.get(connector_id).secret_fields:
         if name not in document or document[name] == secrets.MASK:
             document.pop(name, None)
             kept[name] = stored.get(name, "")
@@ -142,7 +130,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, 
     raise_if_any(messages, FIELDS)
     connector_id = data["connector_id"]
     connector = Connector(organization_id=who.org.id, connector_name=data["connector_name"],
-                          connector_id=connector_id, connector_mode=CONNECTOR_MODES[connector_id],
+                          connector_id=connector_id, connector_mode=registry.get(connector_id).mode,
                           connector_metadata=secrets.seal_metadata(connector_id, metadata, secret_key),
                           created_by=who.user_id)
     db.session.add(connector)

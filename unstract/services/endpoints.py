@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, case, select
 
 from unstract import errors
+from unstract.connectors import registry
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import load_document, settings_schema_for
@@ -108,10 +109,16 @@ def _column_errors(config: dict) -> list[FieldMessage]:
     return messages
 
 
+def _takes_schema_prefix(connector_id: str) -> bool:
+    """False only for a database type without schemas (SQLite), where `schema.name` names no table."""
+    connector_type = registry.find(connector_id)
+    return not isinstance(connector_type, registry.DatabaseType) or connector_type.schema_qualified_tables
+
+
 def _database_errors(config: dict, connector: Connector | None) -> list[FieldMessage]:
     """The DESTINATION+DATABASE rules a schema cannot express."""
     messages = _column_errors(config)
-    if "." in config["table"] and connector is not None and connector.connector_id == "sqlite":
+    if "." in config["table"] and connector is not None and not _takes_schema_prefix(connector.connector_id):
         messages.append(FieldMessage("invalid", SCHEMA_QUALIFIED, "configuration.table"))
     return messages
 

@@ -80,7 +80,7 @@ def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
 
 def destination_type(execution: Execution) -> str | None:
     """The connection type of the run plan's destination (None before the plan is stored)."""
-    return ((execution.plan or {}).get("destination") or {}).get("connection_type")
+    return execution.run_plan.destination_type
 
 
 def pretty_json(value) -> str:

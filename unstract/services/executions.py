@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
@@ -22,6 +22,7 @@ from unstract.models import (
     Workflow,
 )
 from unstract.models.base import utcnow
+from unstract.models.plan import ExecutionPlan
 from unstract.policy import Requester, get_visible_workflow
 from unstract.services import execution_state as state
 from unstract.services import queueing
@@ -93,7 +94,7 @@ def _check_stoppable(execution: Execution, workflow: Workflow) -> Execution:
     return execution
 
 
-def _check_startable(workflow: Workflow) -> dict:
+def _check_startable(workflow: Workflow) -> ExecutionPlan:
     """Active workflow with runnable endpoints; returns the validated plan (§1.6 start checks)."""
     if not workflow.is_active:
         raise errors.ValidationFailed("Workflow is inactive.", code="workflow_inactive")
@@ -113,21 +114,21 @@ def _check_throttle(who: Requester, settings: Settings) -> None:
 def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> Execution:
     plan = _check_startable(workflow)
     _check_throttle(who, settings)
-    source_type = plan["source"]["connection_type"]
+    source_type = plan.source.connection_type
     uploads = _check_uploads(command, source_type, plan, settings)
     execution = Execution(
         id=uuid.uuid4(), workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
         execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
         execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
         use_file_history=_use_history(command, source_type), timeout=command.timeout,
-        total_steps=len(plan["tools"]), plan=None,
+        total_steps=len(plan.tools), plan=None,
     )
     execution_id = execution.id
     upload_dir = state.run_dirs(settings.data_dir, execution_id)[0]
     try:
         if uploads is not None:
             kept, dropped = stage_parts(command.parts, uploads, upload_dir)
-            execution.plan = {"uploads": [k.as_dict() for k in kept], "duplicates": dropped}
+            execution.run_plan = ExecutionPlan(uploads=tuple(kept), duplicates=tuple(dropped))
         db.session.add(execution)
         db.session.commit()
         queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
@@ -137,7 +138,8 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
     return execution
 
 
-def _check_uploads(command: ExecuteCommand, source_type: str, plan: dict, settings: Settings) -> list | None:
+def _check_uploads(command: ExecuteCommand, source_type: str, plan: ExecutionPlan,
+                   settings: Settings) -> list | None:
     if source_type != "API":
         if command.parts:
             raise errors.field_error("files", "uploads_not_allowed",
@@ -145,7 +147,7 @@ def _check_uploads(command: ExecuteCommand, source_type: str, plan: dict, settin
         return None
     if not command.parts:
         raise errors.field_error("files", "required", "At least one file is required when the source is API.")
-    groups = (plan["source"]["configuration"] or {}).get("fileExtensions") or []
+    groups = plan.source.settings.get("fileExtensions") or []
     return check_parts(command.parts, settings.max_upload_files, groups)
 
 
@@ -186,8 +188,7 @@ def _resume_steps(execution: Execution, workflow: Workflow, action: str) -> None
     if execution.workflow_id != workflow.id or execution.execution_type != ExecutionType.STEP \
             or execution.status in TERMINAL:
         raise _invalid_execution()
-    plan = dict(execution.plan or {})
-    plan["run_to_end"] = action == "CONTINUE"
+    plan = replace(execution.run_plan, run_to_end=action == "CONTINUE").to_json()
     accepted = db.session.execute(
         update(Execution).where(Execution.id == execution.id, Execution.status == Status.EXECUTING,
                                 Execution.awaiting_action.is_(True), Execution.stop_requested.is_(False))
@@ -240,7 +241,7 @@ def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> ExecuteResult:
 def execute_response(execution: Execution) -> dict:
     """The exact response keys of §1.6."""
     terminal = execution.status in TERMINAL
-    destination = ((execution.plan or {}).get("destination") or {}).get("connection_type")
+    destination = execution.run_plan.destination_type
     result = None
     if terminal and destination == "API":
         files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)
@@ -258,7 +259,7 @@ def execute_response(execution: Execution) -> dict:
 
 def present_file_result(fe: FileExecution, execution: Execution) -> dict:
     """One item of the execute response's `result` list (§1.6)."""
-    tools = [tool["tool_id"] for tool in (execution.plan or {}).get("tools", [])]
+    tools = execution.run_plan.tool_ids
     return {
         "file_name": fe.file_name,
         "file_execution_id": str(fe.id),

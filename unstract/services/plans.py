@@ -3,74 +3,81 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
+from unstract.connectors import registry
 from unstract.jsonschemas import load_document, settings_schema_for
-from unstract.models import CONNECTOR_MODES, Workflow, WorkflowEndpoint
+from unstract.models import Workflow, WorkflowEndpoint
+from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan, ToolStep
 from unstract.tools.registry import TOOLS
 
 CONNECTION_MODES = {"FILESYSTEM": "FILE_SYSTEM", "DATABASE": "DATABASE"}
-DEFAULT_TOOL_CHAIN = [{"tool_id": "text_extractor", "metadata": {"normalize_whitespace": False, "max_pages": None}}]
+DEFAULT_TOOL_CHAIN = (ToolStep("text_extractor", {"normalize_whitespace": False, "max_pages": None}),)
 
 
 class PlanError(Exception):
     """The workflow cannot run as configured; the message is user-facing (§1.6)."""
 
 
-def _endpoint_snapshot(endpoint: WorkflowEndpoint | None) -> dict:
+def _endpoint_snapshot(endpoint: WorkflowEndpoint | None) -> EndpointSnapshot:
     if endpoint is None:
-        return {"connection_type": "", "connector": None, "configuration": None}
+        return EndpointSnapshot()
     connector = endpoint.connector
-    return {
-        "connection_type": endpoint.connection_type,
-        "configuration": copy.deepcopy(endpoint.configuration),
-        "connector": None if connector is None else {
-            "id": str(connector.id),
-            "connector_id": connector.connector_id,
-            # Secrets stay sealed here; workers open them with the secret key when connecting.
-            "metadata": copy.deepcopy(connector.connector_metadata),
-        },
-    }
+    return EndpointSnapshot(
+        connection_type=endpoint.connection_type,
+        configuration=copy.deepcopy(endpoint.configuration),
+        # Secrets stay sealed here; workers open them with the secret key when connecting.
+        connector=None if connector is None else ConnectorSnapshot(
+            str(connector.id), connector.connector_id, copy.deepcopy(connector.connector_metadata)),
+    )
 
 
-def build_plan(workflow: Workflow) -> dict:
+def build_plan(workflow: Workflow) -> ExecutionPlan:
     """Both endpoints and the tool chain in step order; no tools means text extraction (§4.4)."""
-    tools = [{"tool_id": t.tool_id, "metadata": copy.deepcopy(t.metadata_)}
-             for t in sorted(workflow.tool_instances, key=lambda t: t.step)]
-    return {
-        "source": _endpoint_snapshot(workflow.endpoint("SOURCE")),
-        "destination": _endpoint_snapshot(workflow.endpoint("DESTINATION")),
-        "tools": tools or copy.deepcopy(DEFAULT_TOOL_CHAIN),
-    }
+    tools = tuple(ToolStep(t.tool_id, copy.deepcopy(t.metadata_))
+                  for t in sorted(workflow.tool_instances, key=lambda t: t.step))
+    return ExecutionPlan(
+        source=_endpoint_snapshot(workflow.endpoint("SOURCE")),
+        destination=_endpoint_snapshot(workflow.endpoint("DESTINATION")),
+        tools=tools or copy.deepcopy(DEFAULT_TOOL_CHAIN),
+    )
 
 
-def _check_endpoint(kind: str, endpoint_type: str, snapshot: dict) -> dict:
+def _check_connector(kind: str, snapshot: EndpointSnapshot) -> None:
+    """The endpoint's connector must exist and be of the mode its connection type needs."""
+    connector = snapshot.connector
+    if connector is None:
+        raise PlanError(f"The {kind} connector is not configured.")
+    connector_type = registry.find(connector.connector_id)
+    if connector_type is None or connector_type.mode != CONNECTION_MODES[snapshot.connection_type]:
+        raise PlanError(f"The {kind} connector type {connector.connector_id} cannot serve "
+                        f"connection type {snapshot.connection_type}.")
+
+
+def _check_endpoint(kind: str, endpoint_type: str, snapshot: EndpointSnapshot) -> dict:
     """Validate one endpoint snapshot; returns its configuration with defaults filled."""
-    connection_type = snapshot["connection_type"]
+    connection_type = snapshot.connection_type
     if not connection_type:
         raise PlanError(f"The {kind} connection type is missing.")
-    connector = snapshot["connector"]
     if connection_type in CONNECTION_MODES:
-        if connector is None:
-            raise PlanError(f"The {kind} connector is not configured.")
-        if CONNECTOR_MODES.get(connector["connector_id"]) != CONNECTION_MODES[connection_type]:
-            raise PlanError(f"The {kind} connector type {connector['connector_id']} cannot serve "
-                            f"connection type {connection_type}.")
+        _check_connector(kind, snapshot)
     schema = settings_schema_for(endpoint_type, connection_type)
-    configuration, problems = load_document(snapshot["configuration"] or {}, schema or {}, "configuration")
+    configuration, problems = load_document(snapshot.configuration or {}, schema or {}, "configuration")
     if problems:
         raise PlanError(f"The {kind} configuration is invalid: {problems[0].attr}: {problems[0].detail}.")
     table = (configuration or {}).get("table", "")
-    if connection_type == "DATABASE" and "." in table and connector["connector_id"] != "postgresql":
+    if connection_type == "DATABASE" and "." in table \
+            and not registry.database_type(snapshot.connector.connector_id).schema_qualified_tables:
         raise PlanError("A schema-qualified table name requires a postgresql connector.")
     return configuration
 
 
-def validate_plan(plan: dict) -> dict:
+def validate_plan(plan: ExecutionPlan) -> ExecutionPlan:
     """Raise PlanError with the contract's message; returns the plan with configurations filled."""
-    checked = copy.deepcopy(plan)
-    checked["source"]["configuration"] = _check_endpoint("source", "SOURCE", plan["source"])
-    checked["destination"]["configuration"] = _check_endpoint("destination", "DESTINATION", plan["destination"])
-    for tool in checked["tools"]:
-        if tool["tool_id"] not in TOOLS:
-            raise PlanError(f"Unknown tool '{tool['tool_id']}'.")
-    return checked
+    source = replace(plan.source, configuration=_check_endpoint("source", "SOURCE", plan.source))
+    destination = replace(plan.destination,
+                          configuration=_check_endpoint("destination", "DESTINATION", plan.destination))
+    for tool in plan.tools:
+        if tool.tool_id not in TOOLS:
+            raise PlanError(f"Unknown tool '{tool.tool_id}'.")
+    return replace(plan, source=source, destination=destination)

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 from unstract import errors
 from unstract.jsonschemas import extension_allowed, mime_type_for
+from unstract.models.plan import PlannedUpload
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -20,18 +21,6 @@ class UploadPart:
 
     filename: str
     stream: BinaryIO
-
-
-@dataclass
-class StagedUpload:
-    name: str
-    staged_path: str
-    sha256: str
-    size: int
-    mime_type: str
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def sanitized_name(filename: str) -> str:
@@ -66,12 +55,12 @@ def _stage_one(part: UploadPart, target: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def stage_parts(parts: list[UploadPart], names: list[str], directory: Path) -> tuple[list[StagedUpload], list[tuple]]:
+def stage_parts(parts: list[UploadPart], names: list[str], directory: Path) -> tuple[list[PlannedUpload], list[tuple]]:
     """Write parts to `directory`; drop exact duplicates. Returns (kept, [(dropped name, first name)])."""
     directory.mkdir(parents=True, exist_ok=True)
-    kept: list[StagedUpload] = []
+    kept: list[PlannedUpload] = []
     dropped: list[tuple] = []
-    by_hash: dict[str, StagedUpload] = {}
+    by_hash: dict[str, PlannedUpload] = {}
     by_name: dict[str, str] = {}
     for index, (part, name) in enumerate(zip(parts, names, strict=True)):
         target = directory / f"{index:04d}"
@@ -83,7 +72,7 @@ def stage_parts(parts: list[UploadPart], names: list[str], directory: Path) -> t
             target.unlink()
             dropped.append((name, by_hash[sha].name))
             continue
-        staged = StagedUpload(name, str(target), sha, size, mime_type_for(name))
+        staged = PlannedUpload(name, str(target), sha, size, mime_type_for(name))
         by_hash[sha] = staged
         kept.append(staged)
     return kept, dropped

@@ -6,26 +6,29 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from unstract.config import Settings
+from unstract.connectors import registry
 from unstract.connectors.database import DatabaseTarget, write_row
 from unstract.connectors.errors import ConnectorError
-from unstract.connectors.filestore import FileEntry, FileStore, open_file_store
+from unstract.connectors.filestore import FileEntry, FileStore
 from unstract.jsonschemas import extension_allowed, mime_type_for
 from unstract.models import Execution, FileExecution
 from unstract.models.base import utcnow
+from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan
 from unstract.services.secrets import open_metadata
 
 MAX_DEPTH = 10
 
 
-def connector_metadata(snapshot: dict, secret_key: str) -> dict:
-    connector = snapshot["connector"]
-    return open_metadata(connector["connector_id"], connector["metadata"], secret_key)
+def connector_metadata(connector: ConnectorSnapshot, secret_key: str) -> dict:
+    """The snapshot's metadata with its secrets opened (in memory only, for this connection)."""
+    return open_metadata(connector.connector_id, connector.metadata, secret_key)
 
 
-def open_store(snapshot: dict, settings: Settings, secret_key: str) -> FileStore:
-    connector = snapshot["connector"]
-    return open_file_store(connector["connector_id"], connector_metadata(snapshot, secret_key),
-                           settings.local_storage_roots)
+def open_store(endpoint: EndpointSnapshot, settings: Settings, secret_key: str) -> FileStore:
+    """The file store of a FILESYSTEM endpoint, opened by its connector type."""
+    connector = endpoint.connector
+    return registry.open_file_store(connector.connector_id, connector_metadata(connector, secret_key),
+                                    settings.local_storage_roots)
 
 
 def normalize_folder(folder: str) -> str:
@@ -68,19 +71,19 @@ def ordered(entries: list[FileEntry], order: str) -> list[FileEntry]:
     return entries
 
 
-def excluded_output_prefix(plan: dict) -> str | None:
+def excluded_output_prefix(plan: ExecutionPlan) -> str | None:
     """Files under the destination's output folder on the same connector are not candidates."""
-    source, destination = plan["source"], plan["destination"]
-    same = (destination["connection_type"] == "FILESYSTEM" and source["connector"] and destination["connector"]
-            and source["connector"]["id"] == destination["connector"]["id"])
-    return normalize_folder(destination["configuration"]["outputFolder"]) if same else None
+    source, destination = plan.source.connector, plan.destination.connector
+    same = (plan.destination.connection_type == "FILESYSTEM" and source and destination
+            and source.id == destination.id)
+    return normalize_folder(plan.destination.settings["outputFolder"]) if same else None
 
 
-def read_source(fe: FileExecution, plan: dict, settings: Settings, secret_key: str) -> bytes:
+def read_source(fe: FileExecution, plan: ExecutionPlan, settings: Settings, secret_key: str) -> bytes:
     """The staged upload or the file under the source connector; FileNotFoundError when gone."""
     if fe.file_path is None:
         return Path(fe.staged_path or "").read_bytes()
-    with open_store(plan["source"], settings, secret_key) as store:
+    with open_store(plan.source, settings, secret_key) as store:
         return store.read_bytes(fe.file_path)
 
 
@@ -92,16 +95,16 @@ def destination_relative_path(fe: FileExecution) -> str:
 def write_destination(fe: FileExecution, execution: Execution, output: dict, settings: Settings,
                       secret_key: str) -> str | None:
     """Idempotent write keyed by the file execution id (§6); returns a description of the target."""
-    destination = execution.plan["destination"]
-    kind, config = destination["connection_type"], destination["configuration"] or {}
+    destination = execution.run_plan.destination
+    kind, config = destination.connection_type, destination.settings
     if kind == "FILESYSTEM":
         folder = normalize_folder(config.get("outputFolder", "output"))
         with open_store(destination, settings, secret_key) as store:
             target = "/".join(part for part in (folder, destination_relative_path(fe)) if part)
             return store.write_json_atomic(target, output, str(fe.id))
     if kind == "DATABASE":
-        connector = destination["connector"]
-        target = DatabaseTarget.from_connector(connector["connector_id"], connector_metadata(destination, secret_key),
+        connector = destination.connector
+        target = DatabaseTarget.from_connector(connector.connector_id, connector_metadata(connector, secret_key),
                                                config, allowed_roots=settings.local_storage_roots)
         return write_row(target, file_execution_id=str(fe.id), file_path=fe.file_path or fe.file_name,
                          execution_id=str(execution.id), output=output, now=utcnow())

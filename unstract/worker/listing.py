@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from itertools import chain, islice
 
@@ -15,6 +15,7 @@ from unstract.connectors.filestore import FileEntry
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
+from unstract.models.plan import ExecutionPlan
 from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing
 from unstract.services.plans import PlanError, build_plan, validate_plan
@@ -42,10 +43,10 @@ def claim(execution_id: uuid.UUID, ctx: JobContext) -> Execution | None:
         db.session.rollback()
         return None
     execution = db.session.get(Execution, execution_id, populate_existing=True)
-    if "tools" not in (execution.plan or {}):
+    if not execution.run_plan.has_snapshot:
         workflow = db.session.get(Workflow, execution.workflow_id)
-        execution.plan = {**(execution.plan or {}), **build_plan(workflow)}
-        execution.total_steps = len(execution.plan["tools"])
+        execution.run_plan = execution.run_plan.with_snapshot(build_plan(workflow))
+        execution.total_steps = len(execution.run_plan.tools)
     db.session.commit()
     return execution
 
@@ -55,12 +56,12 @@ def run_listing(execution_id: uuid.UUID, ctx: JobContext) -> None:
     if execution is None:
         return
     log = state.run_log(execution)
-    tools = [t["tool_id"] for t in execution.plan["tools"]]
+    tools = execution.run_plan.tool_ids
     log.info(Stage.INITIALIZE, f"Execution started (attempt {execution.attempts}); {len(tools)} tool step(s): "
                                f"{', '.join(tools)}.")
     log.commit()
     try:
-        plan = validate_plan(execution.plan)
+        plan = validate_plan(execution.run_plan)
     except PlanError as exc:
         state.fail_execution(execution_id, str(exc), ctx.data_dir)
         return
@@ -74,10 +75,10 @@ def run_listing(execution_id: uuid.UUID, ctx: JobContext) -> None:
     _after_listing(execution_id, file_ids, ctx)
 
 
-def _select_and_commit(execution: Execution, plan: dict, ctx: JobContext) -> list[uuid.UUID]:
+def _select_and_commit(execution: Execution, plan: ExecutionPlan, ctx: JobContext) -> list[uuid.UUID]:
     """Insert the selected file executions; returns their ids in file-number order (1, 2, …)."""
     log = state.run_log(execution)
-    if plan["source"]["connection_type"] == "API":
+    if plan.source.connection_type == "API":
         file_ids = _upload_rows(execution, log)
     else:
         file_ids = _filesystem_rows(execution, plan, ctx, log)
@@ -86,8 +87,9 @@ def _select_and_commit(execution: Execution, plan: dict, ctx: JobContext) -> lis
         db.session.rollback()
         return []
     execution.total_files = len(file_ids)
-    kept = {k: v for k, v in execution.plan.items() if k in ("uploads", "duplicates")}
-    execution.plan = plan | kept | {"batch_size": batch_size(len(file_ids), ctx)}
+    stored = execution.run_plan
+    execution.run_plan = replace(plan, uploads=stored.uploads, duplicates=stored.duplicates,
+                                 batch_size=batch_size(len(file_ids), ctx))
     log.flush()
     db.session.commit()
     return file_ids
@@ -107,23 +109,24 @@ def _new_file_execution(execution: Execution, number: int, **fields) -> FileExec
 
 
 def _upload_rows(execution: Execution, log) -> list[uuid.UUID]:
-    rows = []
-    for number, upload in enumerate(execution.plan.get("uploads", []), start=1):
+    rows, plan = [], execution.run_plan
+    for number, upload in enumerate(plan.uploads or (), start=1):
         rows.append(_new_file_execution(
-            execution, number, file_name=upload["name"], file_path=None, file_size=upload["size"],
-            file_hash=upload["sha256"], mime_type=upload["mime_type"], staged_path=upload["staged_path"]))
-    for dropped, first in execution.plan.get("duplicates", []):
+            execution, number, file_name=upload.name, file_path=None, file_size=upload.size,
+            file_hash=upload.sha256, mime_type=upload.mime_type, staged_path=upload.staged_path))
+    duplicates = plan.duplicates or ()
+    for dropped, first in duplicates:
         log.info(Stage.SOURCE, f"Skipping duplicate upload '{dropped}' (same content as '{first}').")
-    log.info(Stage.SOURCE, f"Found {len(rows) + len(execution.plan.get('duplicates', []))} matching file(s); "
+    log.info(Stage.SOURCE, f"Found {len(rows) + len(duplicates)} matching file(s); "
                            f"selected {len(rows)} for processing.")
     db.session.add_all(rows)
     return [row.id for row in rows]
 
 
-def _filesystem_rows(execution: Execution, plan: dict, ctx: JobContext, log) -> list[uuid.UUID]:
-    config = plan["source"]["configuration"]
+def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
+    config = plan.source.settings
     max_files = config.get("maxFiles", 100)
-    with io.open_store(plan["source"], ctx.settings, ctx.secret_key) as store:
+    with io.open_store(plan.source, ctx.settings, ctx.secret_key) as store:
         for folder in io.source_folders(config):
             if folder and not store.is_dir(folder):
                 raise ListingError(f"The provided path '{folder}' is not a valid directory.")
@@ -254,7 +257,7 @@ def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobC
     execution.phase = Phase.PROCESSING
     execution.lease_expires_at = None
     db.session.commit()
-    size = execution.plan["batch_size"]
+    size = execution.run_plan.batch_size
     jobs = ((queueing.file_batch_job_id(execution_id, index), tuple(str(fe_id) for fe_id in batch))
             for index, batch in enumerate(queueing.batched(file_ids, size)))
     try:

@@ -21,6 +21,7 @@ from unstract.models import (
     Status,
 )
 from unstract.models.base import utcnow
+from unstract.models.plan import BATCH_SIZE_KEY
 from unstract.services import execution_state as state
 from unstract.services import queueing
 from unstract.worker import runner
@@ -87,7 +88,7 @@ def _orphaned_pending_files(ctx: JobContext, result: ReapResult) -> None:
     cutoff = utcnow() - timedelta(seconds=ctx.lease_seconds)
     rows = db.session.execute(select(
         FileExecution.id, FileExecution.execution_id, FileExecution.file_number,
-        Execution.plan["batch_size"].as_integer(),
+        Execution.plan[BATCH_SIZE_KEY].as_integer(),
     ).join(Execution).where(
         FileExecution.status == Status.PENDING, FileExecution.modified_at < cutoff,
         Execution.phase == Phase.PROCESSING, Execution.status == Status.EXECUTING)).all()

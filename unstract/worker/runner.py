@@ -185,7 +185,7 @@ def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLo
 
 def read_source(fe: FileExecution, execution: Execution, ctx: JobContext) -> bytes:
     try:
-        return io.read_source(fe, execution.plan, ctx.settings, ctx.secret_key)
+        return io.read_source(fe, execution.run_plan, ctx.settings, ctx.secret_key)
     except (FileNotFoundError, IsADirectoryError):
         raise FileFailed(f"Source file not found: {fe.file_path or fe.file_name}.") from None
     except ConnectorError as exc:
@@ -195,18 +195,18 @@ def read_source(fe: FileExecution, execution: Execution, ctx: JobContext) -> byt
 def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, previous: dict | None,
              log: RunLog) -> dict:
     """Run one tool step; a tool failure fails the file with `<tool_id>: <message>`."""
-    tool = execution.plan["tools"][step - 1]
-    log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool['tool_id']}.",
+    tool = execution.run_plan.tool(step)
+    log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
              file_execution_id=fe.id, step=step)
     try:
-        result = tool_runner().run(tool["tool_id"], source, fe.mime_type, previous, tool["metadata"],
+        result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool.metadata,
                                    timeout=current_app.config["UNSTRACT_SETTINGS"].tool_timeout_seconds)
     except ToolError as exc:
-        message = f"{tool['tool_id']}: {exc}"
+        message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
         raise FileFailed(message) from None
     for warning in result.warnings:
-        log.warn(Stage.TOOL, f"{tool['tool_id']}: {warning}", file_execution_id=fe.id, step=step)
+        log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
     return result.output
 
 

@@ -42,7 +42,7 @@ def run_steps(execution_id: uuid.UUID, ctx: JobContext) -> None:
     execution = claim(execution_id, ctx)
     if execution is None:
         return
-    last = execution.total_steps if (execution.plan or {}).get("run_to_end") else execution.next_step
+    last = execution.total_steps if execution.run_plan.run_to_end else execution.next_step
     with execution_heartbeat(ctx.app, execution_id, Phase.RUNNING_STEP, ctx.lease_seconds):
         for fe in _open_files(execution_id):
             if runner.stop_requested(execution_id):
@@ -90,7 +90,7 @@ def _advance(fe: FileExecution, execution: Execution, last: int, ctx: JobContext
             output = runner.run_tools(fe, execution, source, [step], log, previous)
             _save(step_file(ctx, execution.id, fe.id, step), output)
             text = json.dumps(output, ensure_ascii=False)[:OUTPUT_LOG_LIMIT]
-            tool_id = execution.plan["tools"][step - 1]["tool_id"]
+            tool_id = execution.run_plan.tool(step).tool_id
             log.info(Stage.TOOL, f"Step {step}/{execution.total_steps} ({tool_id}) output: {text}",
                      file_execution_id=fe.id, step=step)
             fe.steps_done = step

@@ -1,0 +1,1 @@
+"""One module per connector type; registry.py lists them."""
