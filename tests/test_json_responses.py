@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from unstract.models.wire import StoredJSON
+from unstract.fastpath import StoredJSON
 
 
 @dataclass

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.factories import make_execution, make_history, make_workflow
 from tests.support import sql_statements
 from unstract.extensions import db
+from unstract.fastpath import StoredJSON, WireText, wire_timestamp
 from unstract.models import Execution, FileHistory
-from unstract.models.wire import StoredJSON, WireText, wire_timestamp
 from unstract.paging import page_rows
 from unstract.services import file_history
 from unstract.services.execution_pages import page_of

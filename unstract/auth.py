@@ -18,6 +18,7 @@ from wtforms.validators import ValidationError as CSRFValidationError
 
 from unstract import errors
 from unstract.extensions import db, login_manager
+from unstract.fastpath import SAFE_METHODS, start_writing
 from unstract.models import (
     TIER_METHODS,
     ApiKey,
@@ -30,7 +31,6 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
-from unstract.sessions import SAFE_METHODS, start_writing
 
 ORG_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 API_BASE = "/api/v1/unstract/"

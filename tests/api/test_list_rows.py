@@ -17,8 +17,8 @@ from unstract.api.file_histories.schemas import FileHistorySchema
 from unstract.api.workflows.schemas import WorkflowSchema
 from unstract.auth import Requester
 from unstract.extensions import db
+from unstract.fastpath import StoredJSON, WireText, wire_timestamp
 from unstract.models import ToolInstance, User
-from unstract.models.wire import StoredJSON, WireText, wire_timestamp
 from unstract.paging import page_rows
 from unstract.services import execution_queries as queries
 from unstract.services import file_history

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, delete, not_, select, type_coerce
+from sqlalchemy import Select, bindparam, delete, not_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +17,7 @@ from unstract import errors, jsonschemas
 from unstract.auth import Requester, is_owner, visible_workflows
 from unstract.errors import FieldMessage
 from unstract.extensions import db
+from unstract.fastpath import start_writing, text_uuid, wire_column
 from unstract.models import (
     NON_TERMINAL,
     EndpointType,
@@ -33,10 +34,8 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
-from unstract.models.wire import WireUuid, wire_column
 from unstract.paging import list_columns
 from unstract.services import sharing
-from unstract.sessions import start_writing
 
 # Writable fields in the order of the §1.0 table; error entries follow this order.
 WRITABLE_FIELDS = (
@@ -113,16 +112,11 @@ def related_rows(workflows: Sequence) -> dict[str, Related]:
             for workflow in workflows}
 
 
-def _as_text(column):
-    """A UUID column compared with ids as text (bound through models.wire.WireUuid)."""
-    return type_coerce(column, WireUuid())
-
-
 # Built once: a page's statements differ only in their ids.
 _MEMBERS = (select(*(wire_column(column) for column in (WorkflowMembership.workflow_id, WorkflowMembership.role,
                                                          WorkflowMembership.user_id, User.email)))
             .join(User, User.id == WorkflowMembership.user_id)
-            .where(_as_text(WorkflowMembership.workflow_id).in_(bindparam("ids", expanding=True)))
+            .where(text_uuid(WorkflowMembership.workflow_id).in_(bindparam("ids", expanding=True)))
             .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
 
 
@@ -149,7 +143,7 @@ TOOL_INSTANCE_COLUMNS = tuple(wire_column(column) for column in (
     ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step, ToolInstance.metadata_,
     ToolInstance.created_at, ToolInstance.modified_at))
 _TOOL_INSTANCES = (select(*TOOL_INSTANCE_COLUMNS)
-                   .where(_as_text(ToolInstance.workflow_id).in_(bindparam("ids", expanding=True)))
+                   .where(text_uuid(ToolInstance.workflow_id).in_(bindparam("ids", expanding=True)))
                    .order_by(ToolInstance.workflow_id, ToolInstance.step))
 # What `present` reads of a workflow, the creator's e-mail included: what its reads select (paging.page_rows).
 LIST_COLUMNS = ("id", "workflow_name", "description", "is_active", "status", "workflow_owner", "deployment_type",

@@ -1,6 +1,6 @@
 """JSON responses encoded by orjson: the documents Flask's own provider writes, several times faster (a
 page of 50 workflows: 0.25 ms with the standard library, 0.015 ms with orjson), and JSON read as stored
-text (models.wire.StoredJSON) embedded as it is (an `orjson.Fragment`) instead of parsed and encoded again.
+text (fastpath.wire.StoredJSON) embedded as it is (an `orjson.Fragment`) instead of parsed and encoded again.
 
 Only responses change; `dumps`/`loads` (templates' `tojson`, request bodies) stay the standard library's.
 Differences from the standard library's output are in form only: non-ASCII text is sent as UTF-8 rather
@@ -14,7 +14,7 @@ import json
 import orjson
 from flask.json.provider import DefaultJSONProvider
 
-from unstract.models.wire import StoredJSON
+from unstract.fastpath.wire import StoredJSON
 
 # Keys that are not text become text as json.dumps makes them; dates and dataclasses go to `default`,
 # which writes them as Flask always has (dates as HTTP dates).

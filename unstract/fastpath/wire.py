@@ -5,21 +5,20 @@ documents. Read through the models' own types, each becomes a `uuid.UUID`, an aw
 stores both as text, so that is a parse) or a parsed document, which the response turns back into text.
 Read through the types below, each comes out of the database once as text: `WireText` for the canonical
 UUID (8-4-4-4-12, lower case) and the timestamp of §0.7 (`2026-01-31T12:00:00.000000Z`), which the API's
-fields pass through as it is (unstract.schemas.fields), and the stored JSON text, which the response embeds as it is.
+fields pass through as it is (fastpath.dump), and the stored JSON text, which the response embeds as it is.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 
 from sqlalchemy import JSON, String, Text, TypeDecorator, Uuid, cast, type_coerce
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.functions import FunctionElement
-
-from unstract.models.base import UTCDateTime
 
 
 class WireText(str):
@@ -151,10 +150,19 @@ def wire_column(attribute: InstrumentedAttribute):
     """A mapped column as a SELECT column labelled by its attribute name: UUIDs and timestamps as
     WireText, JSON documents as StoredJSON, other values as the model reads them."""
     column_type = attribute.property.columns[0].type
-    for model_type, wire_type in _WIRE_TYPES:
+    for model_type, wire_type in _wire_types():
         if isinstance(column_type, model_type):
             return type_coerce(attribute, wire_type).label(attribute.key)
     return attribute.label(attribute.key)
 
 
-_WIRE_TYPES = ((Uuid, WireUuid()), (UTCDateTime, WireTimestamp()), (JSON, WireJSON()))
+def text_uuid(column):
+    """A UUID column compared with ids given as text or `uuid.UUID` (bound through WireUuid)."""
+    return type_coerce(column, WireUuid())
+
+
+@cache
+def _wire_types() -> tuple:
+    from unstract.models.base import UTCDateTime  # here: the models import the session, which imports this
+
+    return ((Uuid, WireUuid()), (UTCDateTime, WireTimestamp()), (JSON, WireJSON()))
