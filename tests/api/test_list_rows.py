@@ -12,14 +12,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from flask import current_app
 
 from tests.factories import add_membership, make_execution, make_file_execution, make_history, make_log, make_workflow
-from unstract.api.executions.schemas import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
-from unstract.api.file_histories.schemas import FileHistorySchema
-from unstract.api.workflows.schemas import WorkflowSchema
 from unstract.auth import Requester
 from unstract.extensions import db
 from unstract.fastpath import StoredJSON, WireText, wire_timestamp
 from unstract.models import ToolInstance, User
 from unstract.paging import page_rows
+from unstract.schemas.representations import (
+    ExecutionLogSchema,
+    ExecutionSchema,
+    FileExecutionSchema,
+    FileHistorySchema,
+    WorkflowSchema,
+)
 from unstract.services import execution_queries as queries
 from unstract.services import file_history
 from unstract.services import workflows as workflow_service

@@ -13,6 +13,7 @@ from unstract import errors
 from unstract.auth import Requester, is_owner
 from unstract.extensions import db
 from unstract.models import FileHistory, Workflow
+from unstract.schemas.representations import FileHistorySchema, read_attributes, row_values
 
 BATCH_SIZE = 500
 VACUUM_AFTER = 10_000  # rows deleted by one clear from which PostgreSQL's visibility map is refreshed
@@ -122,29 +123,14 @@ def max_execution_count(workflow: Workflow) -> int:
     return current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count
 
 
-# The attributes present_history reads: what a list page selects (paging.page_rows).
-HISTORY_COLUMNS = ("id", "workflow_id", "cache_key", "provider_file_uuid", "file_path", "status", "execution_count",
-                   "error", "result", "metadata_", "created_at", "modified_at")
+# The attributes the representation reads: what a list page selects (paging.page_rows).
+HISTORY_COLUMNS = read_attributes(FileHistorySchema, FileHistory)
 
 
 def present_history(row: FileHistory, max_count: int) -> dict:
-    """The FileHistory representation of §1.15 with the computed limit fields."""
-    return {
-        "id": row.id,
-        "workflow": row.workflow_id,
-        "cache_key": row.cache_key,
-        "provider_file_uuid": row.provider_file_uuid,
-        "file_path": row.file_path,
-        "status": row.status,
-        "execution_count": row.execution_count,
-        "error": row.error,
-        "result": row.result,
-        "metadata": row.metadata_,
-        "created_at": row.created_at,
-        "modified_at": row.modified_at,
-        "max_execution_count": max_count,
-        "has_exceeded_limit": row.execution_count >= max_count,
-    }
+    """The FileHistory representation of §1.15: its columns and the computed limit fields."""
+    return {**row_values(row, HISTORY_COLUMNS), "max_execution_count": max_count,
+            "has_exceeded_limit": row.execution_count >= max_count}
 
 
 # --- Deleting ----------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from unstract.api.file_histories.schemas import (
     FileHistoryClearResultSchema,
     FileHistoryClearSchema,
     FileHistoryQueryArgsSchema,
-    FileHistorySchema,
 )
 from unstract.auth import get_visible_workflow, requester
 from unstract.models import FileHistory
+from unstract.schemas.representations import FileHistorySchema
 from unstract.services import file_history
 
 blp = api_blueprint("file_histories", __name__, "File history of workflows")

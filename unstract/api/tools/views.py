@@ -17,11 +17,11 @@ from unstract.api.common import (
 from unstract.api.tools.schemas import (
     ToolInstanceCreateSchema,
     ToolInstanceQueryArgsSchema,
-    ToolInstanceSchema,
     ToolInstanceUpdateSchema,
     ToolSchema,
 )
 from unstract.auth import get_visible_workflow, requester
+from unstract.schemas.representations import ToolInstanceSchema
 from unstract.services import tool_instances
 
 blp = api_blueprint("tools", __name__, "Tools and tool instances")

@@ -27,12 +27,12 @@ from unstract.api.workflows.schemas import (
     SettingsSchemaQueryArgsSchema,
     WorkflowCreateSchema,
     WorkflowQueryArgsSchema,
-    WorkflowSchema,
     WorkflowUsersSchema,
     WorkflowWriteSchema,
 )
 from unstract.auth import get_visible_workflow, requester
 from unstract.errors import FieldMessage
+from unstract.schemas.representations import WorkflowSchema
 from unstract.services import sharing, workflows
 
 blp = api_blueprint("workflows", __name__, "Workflows")
