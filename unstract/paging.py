@@ -35,8 +35,8 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, co
     then only its rows are read in full (rows_of_keys); not for queries with `page_keys_first=False`.
 
     `columns`: for a SELECT of one entity, plain rows of only these attributes (by name, or labelled SQL
-    expressions) instead of ORM objects, with UUIDs and timestamps read as the API's text (unstract.fastpath);
-    several times cheaper to build, for pages that are only read and presented."""
+    expressions) instead of ORM objects, with UUIDs and timestamps read as the API's text (unstract.fastpath),
+    for pages that are only read and presented (no identity map, no instance state)."""
     options = query.get_execution_options()
     key = single_key(query) if scalars and options.get("page_keys_first", True) else None
     if key is None:
@@ -54,8 +54,8 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, co
 def rows_of_keys(query: Select, key, keys: Select, size: int) -> Select:
     """The rows of the page's `keys`, in the query's order.
 
-    SQLite reads them by key (`WHERE id IN (keys)`): joined to the keys as a subquery, it took twice as long
-    as for the keys alone (80 ms instead of 40 for the 200,000 matches of a broad path prefix).
+    SQLite reads them by key (`WHERE id IN (keys)`): joined to the keys as a subquery, it materializes the
+    keys at a cost well above the keys query's own (docs/PERFORMANCE.md, item 21).
     PostgreSQL, and orderings on other tables than the entity's (which would need the join), keep it."""
     if db.session.get_bind().dialect.name == "sqlite":
         ordering = ordering_of(query)  # the query's own ORDER BY, re-applied to the rows

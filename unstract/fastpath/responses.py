@@ -1,6 +1,6 @@
-"""JSON responses encoded by orjson: the documents Flask's own provider writes, several times faster (a
-page of 50 workflows: 0.25 ms with the standard library, 0.015 ms with orjson), and JSON read as stored
+"""JSON responses encoded by orjson: the documents Flask's own provider writes, and JSON read as stored
 text (fastpath.wire.StoredJSON) embedded as it is (an `orjson.Fragment`) instead of parsed and encoded again.
+What it buys: docs/PERFORMANCE.md, items 20 and 23.
 
 Only responses change; `dumps`/`loads` (templates' `tojson`, request bodies) stay the standard library's.
 Differences from the standard library's output are in form only: non-ASCII text is sent as UTF-8 rather

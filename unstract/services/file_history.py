@@ -166,8 +166,8 @@ def clear_histories(workflow: Workflow, flt: HistoryFilter, *, dry_run: bool = F
 
 def vacuum_histories() -> None:
     """VACUUM (ANALYZE) during and after a large clear on PostgreSQL: until the pages it touched are marked
-    all-visible again, every count of the table reads them (15x slower after 100,000 of 1,000,000 rows,
-    measured), so listings running meanwhile slow down with every batch; autovacuum waits for 20 % of a
+    all-visible again, every count of the table reads them (docs/PERFORMANCE.md, item 10),
+    so listings running meanwhile slow down with every batch; autovacuum waits for 20 % of a
     table to change, if it runs at all. It blocks neither reads nor writes."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM (ANALYZE) file_history")

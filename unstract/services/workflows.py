@@ -98,8 +98,7 @@ class Related:
 def related_rows(workflows: Sequence) -> dict[str, Related]:
     """The memberships (with their users' e-mails) and tool instances of `workflows` (plain rows of
     LIST_COLUMNS), by workflow id: two queries whatever their number, read as plain rows with ids as
-    text (models.wire). For a page of 50 workflows this is several times cheaper than loading the
-    same rows as ORM objects."""
+    text (unstract.fastpath), not as ORM objects (docs/PERFORMANCE.md, item 17)."""
     ids = [workflow.id for workflow in workflows]
     if not ids:
         return {}
