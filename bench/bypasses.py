@@ -43,8 +43,6 @@ def _patches() -> dict[str, Callable[[], list]]:
         "dump": lambda: [mock.patch.object(dump.FastDumpSchema, "_serialize", Schema._serialize)],
         # Flask's standard-library JSON instead of orjson (stored JSON is parsed and encoded again)
         "orjson": lambda: [mock.patch.object(responses.ORJSONProvider, "response", DefaultJSONProvider.response)],
-        # JSON columns parsed on the way out of the database instead of embedded as their stored text
-        "stored_json": lambda: [mock.patch.object(wire, "StoredJSON", json.loads)],
         # UUIDs and timestamps read as objects and formatted by the fields instead of read as the API's text
         "wire_text": lambda: [mock.patch.object(wire, "WireText", _as_objects)],
         # GETs in transactions (BEGIN … ROLLBACK on PostgreSQL) instead of through the AUTOCOMMIT view
@@ -54,7 +52,7 @@ def _patches() -> dict[str, Callable[[], list]]:
     }
 
 
-NAMES = ("dump", "orjson", "stored_json", "wire_text", "autocommit", "sqlite_in")
+NAMES = ("dump", "orjson", "wire_text", "autocommit", "sqlite_in")
 
 
 @contextmanager

@@ -105,7 +105,7 @@ class ToolInstanceSchema(BaseSchema):
 
 
 class WorkflowToolInstanceSchema(ToolInstanceSchema):
-    """A tool instance inside a workflow: its metadata as stored (the list reads it as stored text)."""
+    """A tool instance inside a workflow: its metadata documented as any JSON value, as it always was."""
 
     metadata = fields.Raw(attribute="metadata_")
 
