@@ -392,6 +392,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def measure_rounds(app, dataset: Dataset, args: argparse.Namespace, variants: list) -> tuple[dict, list[str]]:
+    """Every selected case, round after round, once per variant (None: every bypass on; a name: without it,
+    bench.bypasses); the median of the rounds per variant, and the plans."""
+    rounds: dict = {variant: [] for variant in variants}
+    plans: list[str] = []
+    for number in range(1, args.rounds + 1):
+        for variant in variants:
+            print(f"\n# round {number} of {args.rounds}" + (f", without {variant}" if variant else ""), flush=True)
+            with bypasses.without(variant):
+                results, round_plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps, only=args.only)
+            rounds[variant].append(results)
+            plans = plans or round_plans  # the statements and their plans are the same in every round
+    return {variant: combined(r) if args.rounds > 1 else r[0] for variant, r in rounds.items()}, plans
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     common.interrupt_on_sigterm()
@@ -400,17 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# {backend}, scale {args.scale}: loaded in {sum(dataset.load_s.values()):.0f} s "
               f"{dataset.load_s}; load average {common.machine_info()['load_at_start']}\n\n{HEADER}", flush=True)
         variants = [None, *filter(None, args.without.split(","))]
-        rounds: dict = {variant: [] for variant in variants}
-        plans: list[str] = []
-        for number in range(1, args.rounds + 1):
-            for variant in variants:
-                print(f"\n# round {number} of {args.rounds}" + (f", without {variant}" if variant else ""), flush=True)
-                with bypasses.without(variant):
-                    results, round_plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps,
-                                               only=args.only)
-                rounds[variant].append(results)
-                plans = plans or round_plans  # the statements and their plans are the same in every round
-        medians = {variant: combined(r) if args.rounds > 1 else r[0] for variant, r in rounds.items()}
+        medians, plans = measure_rounds(app, dataset, args, variants)
         results = medians[None]
         if args.rounds > 1:
             print(f"\n# median of {args.rounds} rounds\n{HEADER}\n" + "\n".join(table_row(r) for r in results))
