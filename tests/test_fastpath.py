@@ -92,12 +92,13 @@ def buildable(cls: type[fields.Field]) -> fields.Field | None:
         return None
 
 
-@pytest.mark.parametrize("field_class", stock_field_classes(), ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
+# Abstract or argument-heavy classes (Number, Mapping, Constant, Pluck, _TemporalField) are left out: their
+# concrete subclasses, which the schemas use, are all here.
+@pytest.mark.parametrize("field_class", [cls for cls in stock_field_classes() if buildable(cls) is not None],
+                         ids=lambda cls: f"{cls.__module__}.{cls.__name__}")
 def test_a_field_returns_the_types_the_plan_skips_as_they_are(field_class):
     """The dump skips `_serialize` for the value types `unchanged_types` names: it must return them as they are."""
     field = buildable(field_class)
-    if field is None:
-        pytest.skip("needs arguments this test does not guess")
     kinds = unchanged_types(field)
     if kinds is ANY_TYPE:
         values = [None, "x", 3, 2.5, [1], {"a": 1}, WireText("t")]
