@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Select, event, exists, func, or_, select
 
-from bench import common
+from bench import bypasses, common
 from bench.data import Dataset, loaded
 
 PAGE_SIZE = 50
@@ -385,9 +385,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1, help="measure every case this many times, one round "
                         "after the other, and report the median of the rounds (steadier on a noisy machine)")
     parser.add_argument("--out", type=Path, help="write results.json, plans.txt and report.md into DIR")
+    parser.add_argument("--without", default="", help="comma-separated bypasses (bench.bypasses.NAMES): each "
+                        "round also measures the cases with each one switched off, for an A/B in one run")
     parser.add_argument("--then", nargs="*", default=[], choices=["live_logs", "clear"],
                         help="on the same data, then run these benchmarks (clear last: it deletes rows)")
     return parser.parse_args(argv)
+
+
+def measure_rounds(app, dataset: Dataset, args: argparse.Namespace, variants: list) -> tuple[dict, list[str]]:
+    """Every selected case, round after round, once per variant (None: every bypass on; a name: without it,
+    bench.bypasses); the median of the rounds per variant, and the plans."""
+    rounds: dict = {variant: [] for variant in variants}
+    plans: list[str] = []
+    for number in range(1, args.rounds + 1):
+        for variant in variants:
+            print(f"\n# round {number} of {args.rounds}" + (f", without {variant}" if variant else ""), flush=True)
+            with bypasses.without(variant):
+                results, round_plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps, only=args.only)
+            rounds[variant].append(results)
+            plans = plans or round_plans  # the statements and their plans are the same in every round
+    return {variant: combined(r) if args.rounds > 1 else r[0] for variant, r in rounds.items()}, plans
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,22 +414,20 @@ def main(argv: list[str] | None = None) -> int:
     with loaded(args.scale, args.database_url) as (app, env, dataset):
         print(f"# {backend}, scale {args.scale}: loaded in {sum(dataset.load_s.values()):.0f} s "
               f"{dataset.load_s}; load average {common.machine_info()['load_at_start']}\n\n{HEADER}", flush=True)
-        rounds, plans = [], []
-        for number in range(1, args.rounds + 1):
-            if args.rounds > 1:
-                print(f"\n# round {number} of {args.rounds}", flush=True)
-            results, round_plans = run(app, dataset, budget_s=args.budget, max_reps=args.max_reps, only=args.only)
-            rounds.append(results)
-            plans = plans or round_plans  # the statements and their plans are the same in every round
-        results = combined(rounds) if args.rounds > 1 else rounds[0]
+        variants = [None, *filter(None, args.without.split(","))]
+        medians, plans = measure_rounds(app, dataset, args, variants)
+        results = medians[None]
         if args.rounds > 1:
             print(f"\n# median of {args.rounds} rounds\n{HEADER}\n" + "\n".join(table_row(r) for r in results))
+        if len(variants) > 1:
+            print(f"\n# without each bypass (median of the rounds)\n{bypasses.COMPARISON_HEADER}\n" + "\n".join(
+                row for variant in variants[1:] for row in bypasses.comparison(results, medians[variant], variant)))
         extra = {name: __import__(f"bench.{name}", fromlist=["run"]).run(app, env, dataset) for name in args.then}
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(
             {"backend": backend, "scale": args.scale, "machine": common.machine_info(), "load_s": dataset.load_s,
-             "lists": results, **extra}, indent=1, default=str))
+             "lists": results, "without": {v: r for v, r in medians.items() if v}, **extra}, indent=1, default=str))
         (args.out / "plans.txt").write_text("\n".join(plans))
         (args.out / "report.md").write_text(HEADER + "\n" + "\n".join(table_row(r) for r in results) + "\n")
     return 0

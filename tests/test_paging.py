@@ -3,7 +3,6 @@ variant for path prefixes on PostgreSQL, and a page past the end showing the las
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,8 +11,8 @@ from sqlalchemy import select
 from tests.factories import make_execution, make_history, make_workflow
 from tests.support import sql_statements
 from unstract.extensions import db
+from unstract.fastpath import WireText, wire_timestamp
 from unstract.models import Execution, FileHistory
-from unstract.models.wire import StoredJSON, WireText, wire_timestamp
 from unstract.paging import page_rows
 from unstract.services import file_history
 from unstract.services.execution_pages import page_of
@@ -57,9 +56,9 @@ def test_plain_pages_hold_the_chosen_attributes_with_uuids_and_timestamps_as_the
     histories = file_history.histories_query(workflow).order_by(FileHistory.file_path, FileHistory.id)
     names = ("id", "workflow_id", "file_path", "metadata_", "execution_count", "created_at", "modified_at")
     objects, rows = page_rows(histories, 2, 3), page_rows(histories, 2, 3, columns=names)
-    assert [json.loads(row.metadata_.text) for row in rows] == [{"n": 2}, {"n": 3}, {"n": 4}]
+    assert [row.metadata_ for row in rows] == [{"n": 2}, {"n": 3}, {"n": 4}]
     as_text = {uuid.UUID: str, datetime: wire_timestamp}
-    assert [tuple(json.loads(v.text) if isinstance(v, StoredJSON) else v for v in row) for row in rows] == [
+    assert [tuple(row) for row in rows] == [
         tuple(as_text.get(type(value), lambda v: v)(value) for value in (getattr(obj, name) for name in names))
         for obj in objects]
     assert all(type(row.id) is WireText and type(row.created_at) is WireText for row in rows)

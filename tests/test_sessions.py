@@ -1,4 +1,4 @@
-"""Safe-method requests read without a transaction; a GET that writes says so first (unstract/sessions.py)."""
+"""Safe-method requests read without a transaction; a GET that writes says so first (unstract/fastpath/sessions.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from sqlalchemy import event, select
 
 from tests.factories import make_histories, make_workflow
 from unstract.extensions import db
+from unstract.fastpath import start_writing
+from unstract.fastpath.sessions import READ_ONLY
 from unstract.models import ApiKey, FileHistory, Organization
-from unstract.sessions import READ_ONLY, start_writing
 
 
 def dbapi_autocommit(dbapi_connection) -> bool:

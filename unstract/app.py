@@ -9,8 +9,7 @@ from sqlalchemy import event
 
 from unstract.config import flask_config, read_settings
 from unstract.extensions import csrf, db, login_manager, migrate, rq
-from unstract.json_responses import ORJSONProvider
-from unstract.sessions import register_read_only_requests
+from unstract.fastpath import ORJSONProvider, register_read_only_requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"

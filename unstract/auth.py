@@ -15,11 +15,16 @@ from wtforms.validators import ValidationError as CSRFValidationError
 
 from unstract import errors
 from unstract.extensions import db, login_manager
+from unstract.fastpath import SAFE_METHODS, start_writing
 from unstract.http_errors import request_too_large
-from unstract.models import ApiKey, Organization, OrgMembership, User
+from unstract.models import (
+    ApiKey,
+    Organization,
+    OrgMembership,
+    User,
+)
 from unstract.models.base import utcnow
 from unstract.policy import Requester, hash_api_key, is_valid_org_id, key_allows
-from unstract.sessions import SAFE_METHODS, start_writing
 
 API_BASE = "/api/v1/unstract/"
 

@@ -14,7 +14,7 @@ from sqlalchemy.sql import util as sql_util
 from sqlalchemy.sql import visitors
 
 from unstract.extensions import db
-from unstract.models.wire import wire_column
+from unstract.fastpath import ordering_of, wire_column
 
 
 def count_rows(query: Select) -> int:
@@ -35,8 +35,8 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, co
     then only its rows are read in full (rows_of_keys); not for queries with `page_keys_first=False`.
 
     `columns`: for a SELECT of one entity, plain rows of only these attributes (by name, or labelled SQL
-    expressions) instead of ORM objects, with UUIDs and timestamps read as the API's text (models.wire);
-    several times cheaper to build, for pages that are only read and presented."""
+    expressions) instead of ORM objects, with UUIDs and timestamps read as the API's text (unstract.fastpath),
+    for pages that are only read and presented (no identity map, no instance state)."""
     options = query.get_execution_options()
     key = single_key(query) if scalars and options.get("page_keys_first", True) else None
     if key is None:
@@ -54,11 +54,11 @@ def page_rows(query: Select, offset: int, size: int, *, scalars: bool = True, co
 def rows_of_keys(query: Select, key, keys: Select, size: int) -> Select:
     """The rows of the page's `keys`, in the query's order.
 
-    SQLite reads them by key (`WHERE id IN (keys)`): joined to the keys as a subquery, it took twice as long
-    as for the keys alone (80 ms instead of 40 for the 200,000 matches of a broad path prefix).
+    SQLite reads them by key (`WHERE id IN (keys)`): joined to the keys as a subquery, it materializes the
+    keys at a cost well above the keys query's own (docs/PERFORMANCE.md, item 21).
     PostgreSQL, and orderings on other tables than the entity's (which would need the join), keep it."""
     if db.session.get_bind().dialect.name == "sqlite":
-        ordering = query._order_by_clauses  # noqa: SLF001 - the query's own ORDER BY, re-applied to the rows
+        ordering = ordering_of(query)  # the query's own ORDER BY, re-applied to the rows
         if all(column.table is key.table for clause in ordering for column in visitors.iterate(clause)
                if isinstance(column, Column)):
             entity = query.column_descriptions[0]["entity"]
@@ -71,7 +71,7 @@ def rows_of_keys(query: Select, key, keys: Select, size: int) -> Select:
 @cache
 def list_columns(entity: type, columns: tuple) -> tuple:
     """The SELECT columns of a plain page: the attributes of `entity` named in `columns`, labelled by name
-    (models.wire), and the labelled expressions among them as they are."""
+    (unstract.fastpath), and the labelled expressions among them as they are."""
     return tuple(wire_column(getattr(entity, name)) if isinstance(name, str) else name for name in columns)
 
 
@@ -87,7 +87,7 @@ def fenced_keys(query: Select, key) -> Select:
     path prefix of one month's folder). `OFFSET 0` keeps the inner query from being merged into the
     outer one, so it is planned for its filter alone, and the cost is bounded by the number of matches,
     which the page's count reads anyway."""
-    ordering = query._order_by_clauses  # noqa: SLF001 - the query's own ORDER BY, re-aimed at the subquery
+    ordering = ordering_of(query)  # the query's own ORDER BY, re-aimed at the subquery
     columns = {element.key: element for clause in ordering for element in visitors.iterate(clause)
                if isinstance(element, Column) and element.key != key.key}
     matches = query.with_only_columns(key, *columns.values()).order_by(None).offset(0).subquery("matches")

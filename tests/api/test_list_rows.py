@@ -12,14 +12,18 @@ from datetime import UTC, datetime, timedelta, timezone
 from flask import current_app
 
 from tests.factories import add_membership, make_execution, make_file_execution, make_history, make_log, make_workflow
-from unstract.api.executions.schemas import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
-from unstract.api.file_histories.schemas import FileHistorySchema
-from unstract.api.workflows.schemas import WorkflowSchema
 from unstract.extensions import db
+from unstract.fastpath import WireText, wire_timestamp
 from unstract.models import ToolInstance, User
-from unstract.models.wire import StoredJSON, WireText, wire_timestamp
 from unstract.paging import page_rows
 from unstract.policy import Requester
+from unstract.schemas.representations import (
+    ExecutionLogSchema,
+    ExecutionSchema,
+    FileExecutionSchema,
+    FileHistorySchema,
+    WorkflowSchema,
+)
 from unstract.services import execution_queries as queries
 from unstract.services import file_history
 from unstract.services import workflows as workflow_service
@@ -78,11 +82,6 @@ def as_api_text(value):
     return wire_timestamp(value) if isinstance(value, datetime) else value
 
 
-def parsed(value):
-    """A plain row's value with its stored JSON text parsed."""
-    return json.loads(value.text) if isinstance(value, StoredJSON) else value
-
-
 def test_the_workflow_list_reads_workflows_members_and_tools_as_the_models_hold_them(world):
     owner, member, admin = world.users["owner"], world.users["member"], world.users["admin"]
     shared = make_workflow(owner, "acme", viewers=[member])
@@ -96,7 +95,7 @@ def test_the_workflow_list_reads_workflows_members_and_tools_as_the_models_hold_
     objects = page_rows(query, 0, 50)
     rows = page_rows(query, 0, 50, columns=workflow_service.LIST_COLUMNS)
     names = [name for name in workflow_service.LIST_COLUMNS if isinstance(name, str)]
-    assert len(rows) == 2 and [{name: parsed(getattr(row, name)) for name in names} for row in rows] == \
+    assert len(rows) == 2 and [{name: getattr(row, name) for name in names} for row in rows] == \
         [{name: as_api_text(getattr(obj, name)) for name in names} for obj in objects]
     assert [row.created_by_email for row in rows] == [db.session.get(User, obj.created_by).email for obj in objects]
     presented = {item["workflow_name"]: item for item in workflow_service.present_page(rows, who)}
@@ -105,7 +104,7 @@ def test_the_workflow_list_reads_workflows_members_and_tools_as_the_models_hold_
         owners = [m.user for m in obj.memberships if m.role == "owner"]
         assert item["owner_emails"] == [user.email for user in owners] and item["is_owner"]
         assert item["shared_users"] == [str(m.user_id) for m in obj.memberships if m.role == "viewer"]
-        assert [{key: parsed(value) for key, value in tool.items()} for tool in item["tool_instances"]] == \
+        assert [dict(tool) for tool in item["tool_instances"]] == \
             [{key: as_api_text(value) for key, value in workflow_service.present_tool_instance(tool).items()}
              for tool in obj.tool_instances]
     assert [tool["step"] for tool in presented[shared.workflow_name]["tool_instances"]] == [1, 2]

@@ -13,6 +13,13 @@ from unstract import errors
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
 from unstract.policy import Requester, prebuilt_visibility, visibility_parameters
+from unstract.schemas.representations import (
+    ExecutionLogSchema,
+    ExecutionSchema,
+    FileExecutionSchema,
+    read_attributes,
+    row_values,
+)
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 
@@ -88,56 +95,26 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
     return query.order_by(ExecutionLog.event_time.asc(), ExecutionLog.id.asc())
 
 
-# --- Presenters (model -> representation; the API schemas format ids and timestamps) -----------
+# --- Presenters (model or plain row -> the values its schema dumps; unstract.schemas.representations) --
 
-# The attributes each presenter reads: what a list page selects (paging.page_rows).
-EXECUTION_COLUMNS = ("id", "workflow_id", "execution_mode", "execution_type", "status", "total_files",
-                     "successful_files", "failed_files", "error_message", "attempts", "execution_time",
-                     "use_file_history", "awaiting_action", "next_step", "total_steps", "created_at", "modified_at")
-FILE_EXECUTION_COLUMNS = ("id", "file_number", "file_name", "file_path", "file_size", "file_hash", "mime_type",
-                          "status", "execution_time", "execution_error", "result", "attempts", "created_at",
-                          "modified_at")
-LOG_COLUMNS = ("id", "execution_id", "file_execution_id", "event_time", "data")
+# The attributes each representation reads: what a list page selects (paging.page_rows).
+EXECUTION_COLUMNS = read_attributes(ExecutionSchema, Execution)
+FILE_EXECUTION_COLUMNS = read_attributes(FileExecutionSchema, FileExecution)
+LOG_COLUMNS = read_attributes(ExecutionLogSchema, ExecutionLog)
 
 
 def present_execution(execution: Execution, workflow_name: str) -> dict:
-    """The Execution representation of §1.13."""
-    return {
-        "id": execution.id,
-        "workflow": execution.workflow_id,
-        "workflow_name": workflow_name,
-        "pipeline_id": None,
-        "execution_mode": execution.execution_mode,
-        "execution_method": "DIRECT",
-        "execution_type": execution.execution_type,
-        "execution_log_id": str(execution.id),
-        "status": execution.status,
-        "total_files": execution.total_files,
-        "successful_files": execution.successful_files,
-        "failed_files": execution.failed_files,
-        "error_message": execution.error_message,
-        "attempts": execution.attempts,
-        "execution_time": round(execution.execution_time or 0.0, 3),
-        "use_file_history": execution.use_file_history,
-        "awaiting_action": execution.awaiting_action,
-        "next_step": execution.next_step,
-        "total_steps": execution.total_steps,
-        "created_at": execution.created_at,
-        "modified_at": execution.modified_at,
-    }
+    """The Execution representation of §1.13: its columns and what is computed from them."""
+    return {**row_values(execution, EXECUTION_COLUMNS), "workflow_name": workflow_name, "pipeline_id": None,
+            "execution_method": "DIRECT", "execution_log_id": str(execution.id),
+            "execution_time": round(execution.execution_time or 0.0, 3)}
 
 
 def present_file_execution(fe: FileExecution) -> dict:
     """The file execution item of §2.8."""
-    return {name: getattr(fe, name) for name in FILE_EXECUTION_COLUMNS}
+    return row_values(fe, FILE_EXECUTION_COLUMNS)
 
 
 def present_log(row: ExecutionLog) -> dict:
     """The log item of §1.14; `data` is returned exactly as stored."""
-    return {
-        "id": row.id,
-        "wf_execution": row.execution_id,
-        "file_execution": row.file_execution_id,
-        "event_time": row.event_time,
-        "data": row.data,
-    }
+    return row_values(row, LOG_COLUMNS)

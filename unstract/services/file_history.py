@@ -12,6 +12,7 @@ from unstract import errors
 from unstract.extensions import db
 from unstract.models import FileHistory, Workflow
 from unstract.policy import Requester, is_owner
+from unstract.schemas.representations import FileHistorySchema, read_attributes, row_values
 
 BATCH_SIZE = 500
 VACUUM_AFTER = 10_000  # rows deleted by one clear from which PostgreSQL's visibility map is refreshed
@@ -114,29 +115,14 @@ def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
     return row
 
 
-# The attributes present_history reads: what a list page selects (paging.page_rows).
-HISTORY_COLUMNS = ("id", "workflow_id", "cache_key", "provider_file_uuid", "file_path", "status", "execution_count",
-                   "error", "result", "metadata_", "created_at", "modified_at")
+# The attributes the representation reads: what a list page selects (paging.page_rows).
+HISTORY_COLUMNS = read_attributes(FileHistorySchema, FileHistory)
 
 
 def present_history(row: FileHistory, max_count: int) -> dict:
-    """The FileHistory representation of §1.15 with the computed limit fields."""
-    return {
-        "id": row.id,
-        "workflow": row.workflow_id,
-        "cache_key": row.cache_key,
-        "provider_file_uuid": row.provider_file_uuid,
-        "file_path": row.file_path,
-        "status": row.status,
-        "execution_count": row.execution_count,
-        "error": row.error,
-        "result": row.result,
-        "metadata": row.metadata_,
-        "created_at": row.created_at,
-        "modified_at": row.modified_at,
-        "max_execution_count": max_count,
-        "has_exceeded_limit": row.execution_count >= max_count,
-    }
+    """The FileHistory representation of §1.15: its columns and the computed limit fields."""
+    return {**row_values(row, HISTORY_COLUMNS), "max_execution_count": max_count,
+            "has_exceeded_limit": row.execution_count >= max_count}
 
 
 # --- Deleting ----------------------------------------------------------------------------------
@@ -172,8 +158,8 @@ def clear_histories(workflow: Workflow, flt: HistoryFilter, *, dry_run: bool = F
 
 def vacuum_histories() -> None:
     """VACUUM (ANALYZE) during and after a large clear on PostgreSQL: until the pages it touched are marked
-    all-visible again, every count of the table reads them (15x slower after 100,000 of 1,000,000 rows,
-    measured), so listings running meanwhile slow down with every batch; autovacuum waits for 20 % of a
+    all-visible again, every count of the table reads them (docs/PERFORMANCE.md, item 10),
+    so listings running meanwhile slow down with every batch; autovacuum waits for 20 % of a
     table to change, if it runs at all. It blocks neither reads nor writes."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("VACUUM (ANALYZE) file_history")

@@ -17,12 +17,14 @@ from unstract.extensions import db
 from unstract.jsonschemas import FieldError
 from unstract.models import ToolInstance, Workflow
 from unstract.policy import Requester, get_visible_workflow
+from unstract.schemas.representations import ToolInstanceSchema, read_attributes, row_values
 from unstract.services.validation import raise_if_any
 from unstract.tools.registry import TOOLS, load_tool_settings
 
 # Body fields in the order of §2.7; error entries follow this order.
 FIELDS = ("workflow_id", "tool_id", "metadata", "step")
 TOOL_IDS = tuple(sorted(TOOLS))
+TOOL_INSTANCE_ATTRIBUTES = read_attributes(ToolInstanceSchema, ToolInstance)
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -47,10 +49,8 @@ def get_instance(who: Requester, instance_id: uuid.UUID, *, owner: bool = False)
 
 
 def present(instance: ToolInstance) -> dict:
-    """The §2.7 representation."""
-    return {"id": instance.id, "workflow": instance.workflow_id, "tool_id": instance.tool_id,
-            "step": instance.step, "metadata": instance.metadata_, "created_at": instance.created_at,
-            "modified_at": instance.modified_at}
+    """The §2.7 representation: the values its schema dumps."""
+    return row_values(instance, TOOL_INSTANCE_ATTRIBUTES)
 
 
 # --- Validation ----------------------------------------------------------------------------------

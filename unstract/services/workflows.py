@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, delete, not_, select, type_coerce
+from sqlalchemy import Select, bindparam, delete, not_, select
 from sqlalchemy import update as update_rows
 
 from unstract import errors, jsonschemas
 from unstract.errors import FieldMessage
 from unstract.extensions import db
+from unstract.fastpath import start_writing, text_uuid, wire_column
 from unstract.models import (
     NON_TERMINAL,
     EndpointType,
@@ -31,12 +32,11 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
-from unstract.models.wire import WireUuid, wire_column
 from unstract.paging import list_columns
 from unstract.policy import Requester, is_owner, visible_workflows
+from unstract.schemas.representations import WorkflowSchema, WorkflowToolInstanceSchema, read_attributes, row_values
 from unstract.services import sharing
 from unstract.services.validation import commit_or_duplicate, raise_if_any
-from unstract.sessions import start_writing
 
 # Writable fields in the order of the §1.0 table; error entries follow this order.
 WRITABLE_FIELDS = (
@@ -98,8 +98,7 @@ class Related:
 def related_rows(workflows: Sequence) -> dict[str, Related]:
     """The memberships (with their users' e-mails) and tool instances of `workflows` (plain rows of
     LIST_COLUMNS), by workflow id: two queries whatever their number, read as plain rows with ids as
-    text (models.wire). For a page of 50 workflows this is several times cheaper than loading the
-    same rows as ORM objects."""
+    text (unstract.fastpath), not as ORM objects (docs/PERFORMANCE.md, item 17)."""
     ids = [workflow.id for workflow in workflows]
     if not ids:
         return {}
@@ -113,16 +112,11 @@ def related_rows(workflows: Sequence) -> dict[str, Related]:
             for workflow in workflows}
 
 
-def _as_text(column):
-    """A UUID column compared with ids as text (bound through models.wire.WireUuid)."""
-    return type_coerce(column, WireUuid())
-
-
 # Built once: a page's statements differ only in their ids.
 _MEMBERS = (select(*(wire_column(column) for column in (WorkflowMembership.workflow_id, WorkflowMembership.role,
                                                          WorkflowMembership.user_id, User.email)))
             .join(User, User.id == WorkflowMembership.user_id)
-            .where(_as_text(WorkflowMembership.workflow_id).in_(bindparam("ids", expanding=True)))
+            .where(text_uuid(WorkflowMembership.workflow_id).in_(bindparam("ids", expanding=True)))
             .order_by(WorkflowMembership.created_at, WorkflowMembership.id))
 
 
@@ -145,37 +139,28 @@ def _tool_instances(ids: list[str]) -> dict[str, list[dict]]:
     return tools
 
 
-TOOL_INSTANCE_COLUMNS = tuple(wire_column(column) for column in (
-    ToolInstance.id, ToolInstance.workflow_id, ToolInstance.tool_id, ToolInstance.step, ToolInstance.metadata_,
-    ToolInstance.created_at, ToolInstance.modified_at))
+TOOL_INSTANCE_ATTRIBUTES = read_attributes(WorkflowToolInstanceSchema, ToolInstance)
+TOOL_INSTANCE_COLUMNS = list_columns(ToolInstance, TOOL_INSTANCE_ATTRIBUTES)
 _TOOL_INSTANCES = (select(*TOOL_INSTANCE_COLUMNS)
-                   .where(_as_text(ToolInstance.workflow_id).in_(bindparam("ids", expanding=True)))
+                   .where(text_uuid(ToolInstance.workflow_id).in_(bindparam("ids", expanding=True)))
                    .order_by(ToolInstance.workflow_id, ToolInstance.step))
-# What `present` reads of a workflow, the creator's e-mail included: what its reads select (paging.page_rows).
-LIST_COLUMNS = ("id", "workflow_name", "description", "is_active", "status", "workflow_owner", "deployment_type",
-                "source_settings", "destination_settings", "max_file_execution_count", "shared_to_org",
-                "created_by", "modified_by", "created_at", "modified_at",
+# What `present` reads of a workflow: its schema's columns, and the creator's e-mail (paging.page_rows).
+WORKFLOW_ATTRIBUTES = read_attributes(WorkflowSchema, Workflow)
+LIST_COLUMNS = (*WORKFLOW_ATTRIBUTES,
                 select(User.email).where(User.id == Workflow.created_by).scalar_subquery().label("created_by_email"))
 
 
 def present_tool_instance(tool) -> dict:
     """A tool instance (the model, or a row of TOOL_INSTANCE_COLUMNS) as §2.4 shows it."""
-    return {"id": tool.id, "workflow": tool.workflow_id, "tool_id": tool.tool_id, "step": tool.step,
-            "metadata": tool.metadata_, "created_at": tool.created_at, "modified_at": tool.modified_at}
+    return row_values(tool, TOOL_INSTANCE_ATTRIBUTES)
 
 
 def present(workflow, who: Requester, related: Related) -> dict:
-    """The Workflow representation of §1.0 as seen by `who` (`workflow`: a plain row of LIST_COLUMNS)."""
+    """The Workflow representation of §1.0 as seen by `who` (`workflow`: a plain row of LIST_COLUMNS): its
+    columns and what is computed from the related rows."""
     return {
-        "id": workflow.id, "workflow_name": workflow.workflow_name, "description": workflow.description,
-        "is_active": workflow.is_active, "status": workflow.status, "workflow_owner": workflow.workflow_owner,
-        "deployment_type": workflow.deployment_type, "source_settings": workflow.source_settings,
-        "destination_settings": workflow.destination_settings,
-        "max_file_execution_count": workflow.max_file_execution_count,
-        "shared_to_org": workflow.shared_to_org,
+        **row_values(workflow, WORKFLOW_ATTRIBUTES),
         "shared_users": list(related.viewer_ids),
-        "created_by": workflow.created_by, "modified_by": workflow.modified_by,
-        "created_at": workflow.created_at, "modified_at": workflow.modified_at,
         "organization": who.org.org_id, "is_owner": who.is_admin or str(who.user_id) in related.owner_ids,
         "created_by_email": related.creator_email,
         "owner_emails": list(related.owner_emails), "co_owners_count": len(related.owner_emails),

@@ -13,7 +13,6 @@ from unstract.schemas.fields import (
     StrictBoolean,
     StrictInteger,
     Text,
-    Timestamp,
     UUIDField,
     min_value,
 )
@@ -85,22 +84,6 @@ class FileHistoryClearSchema(BaseSchema):
             count_min=data["execution_count_min"], count_max=data["execution_count_max"],
             path_pattern=path_pattern(data["file_path"]))}
 
-
-class FileHistorySchema(BaseSchema):
-    id = UUIDField()
-    workflow = UUIDField()
-    cache_key = fields.String()
-    provider_file_uuid = fields.String(allow_none=True)
-    file_path = fields.String(allow_none=True)
-    status = fields.String()
-    execution_count = fields.Integer()
-    error = fields.String()
-    result = fields.Raw(allow_none=True)
-    metadata = fields.Raw()
-    created_at = Timestamp()
-    modified_at = Timestamp()
-    max_execution_count = fields.Integer()
-    has_exceeded_limit = fields.Boolean()
 
 
 class FileHistoryClearResultSchema(BaseSchema):

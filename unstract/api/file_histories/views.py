@@ -19,11 +19,11 @@ from unstract.api.file_histories.schemas import (
     FileHistoryClearResultSchema,
     FileHistoryClearSchema,
     FileHistoryQueryArgsSchema,
-    FileHistorySchema,
 )
 from unstract.auth import requester
 from unstract.models import FileHistory, Workflow
 from unstract.policy import get_visible_workflow
+from unstract.schemas.representations import FileHistorySchema
 from unstract.services import file_history, file_outcomes
 
 blp = api_blueprint("file_histories", __name__, "File history of workflows")

@@ -9,7 +9,6 @@ from unstract.schemas.fields import (
     JSONObject,
     StrictInteger,
     Text,
-    Timestamp,
     UUIDField,
     min_value,
     one_of,
@@ -23,15 +22,6 @@ class ToolSchema(BaseSchema):
     description = fields.String()
     settings_schema = fields.Dict()
 
-
-class ToolInstanceSchema(BaseSchema):
-    id = UUIDField()
-    workflow = UUIDField()
-    tool_id = fields.String()
-    step = fields.Integer()
-    metadata = fields.Dict()
-    created_at = Timestamp()
-    modified_at = Timestamp()
 
 
 class ToolInstanceQueryArgsSchema(BaseSchema):

@@ -17,12 +17,12 @@ from unstract.api.common import (
 from unstract.api.tools.schemas import (
     ToolInstanceCreateSchema,
     ToolInstanceQueryArgsSchema,
-    ToolInstanceSchema,
     ToolInstanceUpdateSchema,
     ToolSchema,
 )
 from unstract.auth import requester
 from unstract.policy import get_visible_workflow
+from unstract.schemas.representations import ToolInstanceSchema
 from unstract.services import tool_instances
 
 blp = api_blueprint("tools", __name__, "Tools and tool instances")

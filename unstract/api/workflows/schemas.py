@@ -13,7 +13,6 @@ from unstract.schemas.fields import (
     StrictBoolean,
     StrictInteger,
     Text,
-    Timestamp,
     UUIDField,
     max_length,
     max_value,
@@ -33,41 +32,6 @@ def safe_text(label: str, attr: str):
 
 
 # --- Output --------------------------------------------------------------------------------------
-
-class WorkflowToolInstanceSchema(BaseSchema):
-    id = UUIDField()
-    workflow = UUIDField()
-    tool_id = fields.String()
-    step = fields.Integer()
-    metadata = fields.Raw()
-    created_at = Timestamp()
-    modified_at = Timestamp()
-
-
-class WorkflowSchema(BaseSchema):
-    id = UUIDField()
-    workflow_name = fields.String()
-    description = fields.String()
-    is_active = fields.Boolean()
-    status = fields.String()
-    workflow_owner = UUIDField(allow_none=True)
-    deployment_type = fields.String()
-    source_settings = fields.Raw(allow_none=True)
-    destination_settings = fields.Raw(allow_none=True)
-    max_file_execution_count = fields.Integer(allow_none=True)
-    shared_to_org = fields.Boolean()
-    shared_users = fields.List(UUIDField())
-    created_by = UUIDField(allow_none=True)
-    modified_by = UUIDField(allow_none=True)
-    created_at = Timestamp()
-    modified_at = Timestamp()
-    organization = fields.String()
-    is_owner = fields.Boolean()
-    created_by_email = fields.String(allow_none=True)
-    owner_emails = fields.List(fields.String())
-    co_owners_count = fields.Integer()
-    tool_instances = fields.List(fields.Nested(WorkflowToolInstanceSchema))
-
 
 class CanUpdateSchema(BaseSchema):
     can_update = fields.Boolean()

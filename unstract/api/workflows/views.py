@@ -27,13 +27,13 @@ from unstract.api.workflows.schemas import (
     SettingsSchemaQueryArgsSchema,
     WorkflowCreateSchema,
     WorkflowQueryArgsSchema,
-    WorkflowSchema,
     WorkflowUsersSchema,
     WorkflowWriteSchema,
 )
 from unstract.auth import requester
 from unstract.errors import FieldMessage
 from unstract.policy import get_visible_workflow
+from unstract.schemas.representations import WorkflowSchema
 from unstract.services import sharing, workflows
 
 blp = api_blueprint("workflows", __name__, "Workflows")

@@ -2,10 +2,12 @@
 
 A request that only reads gains nothing from a transaction: PostgreSQL runs READ COMMITTED, where
 every statement takes its own snapshot anyway, and pysqlite never opens one for a SELECT. Leaving
-out BEGIN and ROLLBACK saves two round trips per request on PostgreSQL, about a millisecond of a
-four-millisecond list request. A GET that writes (the contract's clear-file-marker, an API key's
-last use) calls `start_writing()` first, and the rest of its request runs in transactions as any
-POST does; a write without it is refused, so one cannot slip into a read-only request unnoticed.
+out BEGIN and ROLLBACK saves two round trips per request on PostgreSQL (docs/PERFORMANCE.md, item 13).
+Relies on `Session.get_bind` as Flask-SQLAlchemy's override point and on AUTOCOMMIT engines handing
+out driver connections in autocommit mode (tests/test_fastpath.py). A GET that writes (the contract's
+clear-file-marker, an API key's last use) calls `start_writing()` first, and the rest of its request
+runs in transactions as any POST does; a write without it is refused, so none slips into a read-only
+request unnoticed.
 """
 
 from __future__ import annotations

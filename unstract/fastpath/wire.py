@@ -1,25 +1,23 @@
 """Reading columns straight into the text the API shows, for list pages.
 
-A list page of 50 executions holds a few hundred UUIDs and timestamps, a page of 50 logs 50 JSON
-documents. Read through the models' own types, each becomes a `uuid.UUID`, an aware `datetime` (SQLite
-stores both as text, so that is a parse) or a parsed document, which the response turns back into text.
-Read through the types below, each comes out of the database once as text: `WireText` for the canonical
-UUID (8-4-4-4-12, lower case) and the timestamp of §0.7 (`2026-01-31T12:00:00.000000Z`), which the API's
-fields pass through as it is (unstract.schemas.fields), and the stored JSON text, which the response embeds as it is.
+A list page of 50 executions holds a few hundred UUIDs and timestamps. Read through the models' own
+types, each becomes a `uuid.UUID` or an aware `datetime` (SQLite stores both as text, so that is a parse),
+which the response turns back into text. Read through the types below, each comes out of the database
+once as text: `WireText` for the canonical UUID (8-4-4-4-12, lower case) and the timestamp of §0.7
+(`2026-01-31T12:00:00.000000Z`), which the API's fields pass through as it is (fastpath.dump).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 
-from sqlalchemy import JSON, String, Text, TypeDecorator, Uuid, cast, type_coerce
+from sqlalchemy import String, TypeDecorator, Uuid, cast, type_coerce
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.functions import FunctionElement
-
-from unstract.models.base import UTCDateTime
 
 
 class WireText(str):
@@ -120,41 +118,23 @@ def _sqlite_timestamp(stored: str | None) -> WireText | None:
     return WireText(wire_timestamp(datetime.fromisoformat(stored)))
 
 
-class StoredJSON:
-    """A JSON document as its stored text, which the API's JSON responses embed as it is
-    (unstract.json_responses)."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __repr__(self) -> str:
-        return f"StoredJSON({self.text!r})"
-
-
-class WireJSON(TypeDecorator):
-    """A JSON column read as its stored text (StoredJSON) and sent as it is instead of being parsed and
-    encoded again."""
-
-    impl = Text
-    cache_ok = True
-
-    def column_expression(self, column):
-        return type_coerce(cast(column, Text), self)  # jsonb as text on PostgreSQL; the stored text on SQLite
-
-    def result_processor(self, dialect, coltype):
-        return lambda value: None if value is None else StoredJSON(value)
-
-
 def wire_column(attribute: InstrumentedAttribute):
     """A mapped column as a SELECT column labelled by its attribute name: UUIDs and timestamps as
-    WireText, JSON documents as StoredJSON, other values as the model reads them."""
+    WireText, other values as the model reads them."""
     column_type = attribute.property.columns[0].type
-    for model_type, wire_type in _WIRE_TYPES:
+    for model_type, wire_type in _wire_types():
         if isinstance(column_type, model_type):
             return type_coerce(attribute, wire_type).label(attribute.key)
     return attribute.label(attribute.key)
 
 
-_WIRE_TYPES = ((Uuid, WireUuid()), (UTCDateTime, WireTimestamp()), (JSON, WireJSON()))
+def text_uuid(column):
+    """A UUID column compared with ids given as text or `uuid.UUID` (bound through WireUuid)."""
+    return type_coerce(column, WireUuid())
+
+
+@cache
+def _wire_types() -> tuple:
+    from unstract.models.base import UTCDateTime  # here: the models import the session, which imports this
+
+    return ((Uuid, WireUuid()), (UTCDateTime, WireTimestamp()))
