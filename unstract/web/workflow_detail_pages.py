@@ -1,6 +1,6 @@
 """Workflow detail: source and destination configuration, and sharing (issue 4, item 3).
 
-Routes of the `web_workflows` blueprint (one blueprint for the workflows area, split over modules).
+Routes of the `web_workflows` blueprint (web.workflows_blueprint), shared by the workflows area's page modules.
 
 Every section posts to its own route; htmx swaps the section, a plain form gets the whole page back
 (303 to the page on success, the page with the section's errors otherwise). The services are the API's.
@@ -29,7 +29,7 @@ from unstract.web.workflow_sections import (
     run_section,
     sharing_section,
 )
-from unstract.web.workflows_pages import bp, hx_redirect
+from unstract.web.workflows_blueprint import bp, hx_redirect
 
 
 def page(who: Requester, workflow: Workflow, status: int = 200, **sections):

@@ -20,7 +20,7 @@ from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import ROW_ACTION, apply_row_action, read_form
 from unstract.web.workflow_detail_pages import page, section_response
 from unstract.web.workflow_sections import ToolForm, step_instance, tool_form, tools_section
-from unstract.web.workflows_pages import bp
+from unstract.web.workflows_blueprint import bp
 
 
 def _owned(workflow_id: uuid.UUID) -> tuple[Requester, Workflow]:

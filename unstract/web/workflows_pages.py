@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
@@ -15,8 +15,8 @@ from unstract.models.base import utcnow
 from unstract.services import workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import errors_by_attr
+from unstract.web.workflows_blueprint import bp, hx_redirect
 
-bp = Blueprint("web_workflows", __name__)
 TABLE_ID = "workflow-table"
 
 
@@ -35,13 +35,6 @@ def ago(value: datetime | None) -> str:
         if seconds < limit:
             return "just now" if unit is None else f"{seconds // size} {unit} ago"
     return value.strftime("%Y-%m-%d")
-
-
-def hx_redirect(url: str):
-    """Navigate: htmx follows HX-Redirect, a plain form follows 303."""
-    if is_htmx():
-        return "", 200, {"HX-Redirect": url}
-    return redirect(url, 303)
 
 
 # --- The form (the API's rules for the writable fields it shows) --------------------------------
@@ -187,7 +180,3 @@ def delete(workflow_id: uuid.UUID):
         return ""
     flash(f"Workflow “{name}” deleted.", "success")
     return hx_redirect(url_for(".index"))
-
-
-# The rest of the workflows area registers its routes on `bp` (detail, tools, runs).
-from unstract.web import runs_pages, workflow_detail_pages, workflow_tools_pages  # noqa: E402, F401
