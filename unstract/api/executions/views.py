@@ -6,16 +6,10 @@ from flask.views import MethodView
 
 from unstract.api import api_blueprint
 from unstract.api.common import apply_ordering, documented, load_query, page_schema, paginate
-from unstract.api.executions.schemas import (
-    ExecutionLogSchema,
-    ExecutionQueryArgsSchema,
-    ExecutionSchema,
-    FileExecutionQueryArgsSchema,
-    FileExecutionSchema,
-    LogQueryArgsSchema,
-)
+from unstract.api.executions.schemas import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
 from unstract.auth import get_visible_workflow, requester
 from unstract.models import Execution, FileExecution
+from unstract.schemas.execution_input import ExecutionQueryArgsSchema, FileExecutionQueryArgsSchema, LogQueryArgsSchema
 from unstract.services import execution_queries as queries
 
 blp = api_blueprint("executions", __name__, "Executions, file executions and logs")

@@ -14,14 +14,10 @@ from unstract.api.common import (
     paginate,
     require_json_content_type,
 )
-from unstract.api.file_histories.schemas import (
-    FileHistoryClearResultSchema,
-    FileHistoryClearSchema,
-    FileHistoryQueryArgsSchema,
-    FileHistorySchema,
-)
+from unstract.api.file_histories.schemas import FileHistoryClearResultSchema, FileHistorySchema
 from unstract.auth import get_visible_workflow, requester
 from unstract.models import FileHistory
+from unstract.schemas.file_history_input import FileHistoryClearSchema, FileHistoryQueryArgsSchema
 from unstract.services import file_history
 
 blp = api_blueprint("file_histories", __name__, "File history of workflows")
