@@ -16,6 +16,7 @@ from sqlalchemy import Select
 from unstract import errors
 from unstract.auth import request_too_large
 from unstract.errors import FieldMessage
+from unstract.pager import has_next, page_exists
 from unstract.paging import count_rows, page_rows
 from unstract.schemas.fields import BaseSchema
 from unstract.schemas.parsing import PageArgsSchema, load_schema, page_args, parse, text_problems
@@ -134,7 +135,7 @@ def invalid_page() -> errors.NotFound:
 
 
 def envelope(page: int, size: int, count: int, items: list) -> dict:
-    return {"count": count, "next": page_url(page + 1) if page * size < count else None,
+    return {"count": count, "next": page_url(page + 1) if has_next(page, count, size) else None,
             "previous": page_url(page - 1) if page > 1 else None, "results": items}
 
 
@@ -148,7 +149,7 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
     (paging.page_rows), for presenters that read nothing else."""
     page, size = _page_args()
     offset = (page - 1) * size
-    if page > 1 and offset >= (MAX_ROWS if count is None else count):
+    if not page_exists(page, MAX_ROWS if count is None else count, size):
         raise invalid_page()
     rows = page_rows(query, offset, size, scalars=scalars, columns=columns)
     if count is None:
@@ -163,7 +164,7 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
 def paginate_list(items: list, present: Callable | None = None) -> dict:
     """`paginate` for an in-memory list already in its final order."""
     page, size = _page_args()
-    if page > 1 and (page - 1) * size >= len(items):
+    if not page_exists(page, len(items), size):
         raise invalid_page()
     rows = items[(page - 1) * size:page * size]
     return envelope(page, size, len(items), [present(row) for row in rows] if present else rows)

@@ -124,7 +124,7 @@ def page_args(args: Mapping) -> tuple[int, int]:
     return loaded["page"], min(loaded["page_size"], MAX_PAGE_SIZE)
 
 
-def page_number(raw: str | None) -> int:
-    """A page number as the API reads it; where the API answers 400 a page shows the first page."""
-    number, problems = parse_value(PageArgsSchema().fields["page"], raw or "1")
-    return 1 if problems else number
+def page_number(raw: str | None, default: int = 1) -> int:
+    """A page number as the API reads it; where the API answers 400, a page shows `default` instead."""
+    number, problems = parse_value(PageArgsSchema().fields["page"], raw)
+    return default if problems else number

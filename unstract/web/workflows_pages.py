@@ -12,8 +12,10 @@ from werkzeug.datastructures import MultiDict
 from unstract.auth import get_visible_workflow
 from unstract.errors import FieldMessage, ValidationFailed
 from unstract.models.base import utcnow
+from unstract.schemas.parsing import parse
+from unstract.schemas.workflow_input import WorkflowWriteSchema
 from unstract.services import workflow_pages, workflows
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import current_requester, is_htmx, request_page
 from unstract.web.schema_forms import errors_by_attr
 from unstract.web.workflows_blueprint import bp, hx_redirect
 
@@ -37,47 +39,19 @@ def ago(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-# --- The form (the API's rules for the writable fields it shows) --------------------------------
+# --- The form (the API's write schema, for the writable fields it shows) ---------------------------
 
-def _text(form: MultiDict, attr: str, label: str, limit: int, *, trim: bool, required: bool,
-          data: dict, problems: list[FieldMessage]) -> None:
-    """One text field: blank, max_length and unsafe_content, as the API parses it (§1.0)."""
-    value = form.get(attr, "")
-    value = value.strip() if trim else value
-    if required and not value.strip():
-        problems.append(FieldMessage("blank", "This field may not be blank.", attr))
-    elif len(value) > limit:
-        problems.append(FieldMessage("max_length", f"Ensure this field has no more than {limit} characters.", attr))
-    elif (unsafe := workflows.unsafe_content(label, value)) is not None:
-        problems.append(FieldMessage("unsafe_content", unsafe, attr))
-    else:
-        data[attr] = value
-
-
-def _retries(form: MultiDict, data: dict, problems: list[FieldMessage]) -> None:
-    raw = form.get("max_file_execution_count", "").strip()
-    if not raw:
-        data["max_file_execution_count"] = None
-    elif not raw.isdigit():
-        problems.append(FieldMessage("invalid", "A valid integer is required.", "max_file_execution_count"))
-    elif int(raw) < 1:
-        problems.append(FieldMessage("min_value", "Ensure this value is greater than or equal to 1.",
-                                     "max_file_execution_count"))
-    else:
-        data["max_file_execution_count"] = int(raw)
+FORM_FIELDS = ("workflow_name", "description")
 
 
 def parse_form(form: MultiDict, *, retries: bool = False) -> tuple[dict, list[FieldMessage]]:
-    """The valid part of a create/edit post and its field errors; the service adds its own (unique)."""
-    data: dict = {}
-    problems: list[FieldMessage] = []
-    _text(form, "workflow_name", "Workflow name", workflow_pages.workflow_name_limit(), trim=True,
-          required=True, data=data, problems=problems)
-    _text(form, "description", "Description", workflow_pages.description_limit(), trim=False,
-          required=False, data=data, problems=problems)
+    """The valid part of a create/edit post and its field errors; the service adds its own (unique).
+    An input left empty is sent as "" (the retry limit as null), so a form never misses a field."""
+    fields = (*FORM_FIELDS, "max_file_execution_count") if retries else FORM_FIELDS
+    data: dict = {attr: form.get(attr, "") for attr in FORM_FIELDS}
     if retries:
-        _retries(form, data, problems)
-    return data, problems
+        data["max_file_execution_count"] = form.get("max_file_execution_count", "").strip() or None
+    return parse(WorkflowWriteSchema(only=fields), data)
 
 
 def _values(form: MultiDict | dict) -> dict:
@@ -87,17 +61,12 @@ def _values(form: MultiDict | dict) -> dict:
 
 # --- List -------------------------------------------------------------------------------------
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() else 1
-
-
 @bp.get("/")
 @login_required
 def index():
     """Workflows visible in the current organization; htmx asks for the table only (search, pages)."""
     who = current_requester()
-    listing = workflow_pages.list_page(who, search=request.args.get("search", "").strip(), page=_page_number())
+    listing = workflow_pages.list_page(who, search=request.args.get("search", "").strip(), page=request_page())
     if is_htmx() and not request.headers.get("HX-Boosted"):
         return render_template("workflows/_table.html", listing=listing)
     return render_template("workflows/index.html", listing=listing, values=_values({}), errors={})
