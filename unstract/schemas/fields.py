@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, missing, validate
 from unstract.models.wire import WireText, wire_timestamp
 
 INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+BLANK = "This field may not be blank."
 
 
 class BaseSchema(Schema):
@@ -191,7 +192,7 @@ class Text(fields.String):
             raise self.make_error("invalid")
         value = value.strip() if self.trim else value
         if not self.allow_blank and value == "":
-            raise ValidationError("This field may not be blank.")
+            raise ValidationError(BLANK)
         return value
 
 

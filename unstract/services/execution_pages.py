@@ -14,7 +14,6 @@ from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
 from unstract.models.base import utcnow
 from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
-from unstract.querying import like_prefix
 from unstract.services.execution_queries import LogFilter, logs_query
 
 
@@ -112,13 +111,6 @@ def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 # --- File history ------------------------------------------------------------------------------
-
-def path_prefix_pattern(prefix: str | None) -> str | None:
-    """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it (§0.9)."""
-    if not prefix:
-        return None
-    return like_prefix(prefix.lower())
-
 
 def workflow_name_matches(workflow: Workflow, typed: str) -> bool:
     """The confirmation of "clear all markers": the exact workflow name, outer spaces ignored."""

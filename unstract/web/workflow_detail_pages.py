@@ -18,6 +18,9 @@ from unstract.auth import Requester, get_visible_workflow, is_owner
 from unstract.errors import Conflict, FieldMessage, ValidationFailed
 from unstract.jsonschemas import settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, Workflow, WorkflowEndpoint
+from unstract.schemas.fields import UUIDField
+from unstract.schemas.parsing import parse, parse_value
+from unstract.schemas.workflow_input import OwnerCreateSchema, WorkflowWriteSchema
 from unstract.services import endpoints, sharing, workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form
@@ -30,6 +33,8 @@ from unstract.web.workflow_sections import (
     sharing_section,
 )
 from unstract.web.workflows_blueprint import bp, hx_redirect
+
+SHARING_FIELDS = ("shared_to_org", "shared_users")
 
 
 def page(who: Requester, workflow: Workflow, status: int = 200, **sections):
@@ -76,10 +81,7 @@ def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[di
     problems: list[FieldMessage] = []
     raw = form.get("connector_instance_id", "").strip()
     if raw:
-        try:
-            data["connector_instance_id"] = uuid.UUID(raw)
-        except ValueError:
-            problems.append(FieldMessage("invalid", "Must be a valid UUID.", "connector_instance_id"))
+        data["connector_instance_id"], problems = parse_value(UUIDField(), raw, "connector_instance_id")
     schema = settings_schema_for(endpoint.endpoint_type, connection_type)
     if connection_type and schema is not None:
         data["configuration"], more = read_form(schema, form, "configuration")
@@ -132,16 +134,6 @@ def _endpoint_response(who: Requester, workflow: Workflow, section: EndpointSect
 
 # --- Sharing ----------------------------------------------------------------------------------
 
-def _uuid_list(values: list[str], attr: str) -> tuple[list[uuid.UUID], list[FieldMessage]]:
-    ids, problems = [], []
-    for index, value in enumerate(values):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            problems.append(FieldMessage("invalid", "Must be a valid UUID.", f"{attr}.{index}"))
-    return ids, problems
-
-
 @bp.post("/workflows/<uuid:workflow_id>/sharing")
 @login_required
 def save_sharing(workflow_id: uuid.UUID):
@@ -149,8 +141,8 @@ def save_sharing(workflow_id: uuid.UUID):
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id, owner=True)
     raw = request.form.getlist("shared_users")
-    shared, problems = _uuid_list(raw, "shared_users")
-    data = {"shared_to_org": "shared_to_org" in request.form, "shared_users": shared}
+    data, problems = parse(WorkflowWriteSchema(only=SHARING_FIELDS),
+                           {"shared_to_org": "shared_to_org" in request.form, "shared_users": raw})
     try:
         workflows.update(who, workflow, data, problems)
     except ValidationFailed as exc:
@@ -166,10 +158,10 @@ def _member_id(form: MultiDict) -> uuid.UUID:
     raw = form.get("user_id", "").strip()
     if not raw:
         raise ValidationFailed("Choose a member.", code="required", attr="user_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValidationFailed("Must be a valid UUID.", attr="user_id") from None
+    data, problems = parse(OwnerCreateSchema(), {"user_id": raw})
+    if problems:
+        raise ValidationFailed.of(problems)
+    return data["user_id"]
 
 
 @bp.post("/workflows/<uuid:workflow_id>/owners")
