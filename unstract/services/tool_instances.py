@@ -15,7 +15,6 @@ from unstract import errors
 from unstract.auth import Requester, get_visible_workflow
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.jsonschemas import FieldError
 from unstract.models import ToolInstance, Workflow
 from unstract.tools.registry import TOOLS, load_tool_settings
 
@@ -54,8 +53,8 @@ def present(instance: ToolInstance) -> dict:
 
 # --- Validation ----------------------------------------------------------------------------------
 
-def _messages(problems: Sequence[FieldError]) -> list[FieldMessage]:
-    return [FieldMessage(p.code, p.detail, p.attr) for p in problems]
+def _messages(problems: Sequence[FieldMessage]) -> list[FieldMessage]:
+    return list(problems)
 
 
 def _field_order(message: FieldMessage) -> int:
