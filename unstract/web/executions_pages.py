@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -19,6 +18,7 @@ from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.web.context import current_requester, first_messages, is_htmx, request_page
+from unstract.web.formatting import clock, duration, number, plural
 
 bp = Blueprint("web_executions", __name__)
 
@@ -32,39 +32,12 @@ STOP_POLLING = 286  # htmx cancels a polling trigger on this status
 SWAPPED_STATUSES = (200, 400, 409)  # static/app.js lets htmx swap these; other refusals answer 200 + message
 
 
-# --- Formatting helpers for the templates of this area ------------------------------------------
+# --- Helpers for the templates of this area ------------------------------------------
 
-def duration(seconds: float | None) -> str:
-    """Seconds as an operator reads them: 0.42 s, 12.3 s, 4 min 05 s, 2 h 03 min."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def number(value: int) -> str:
-    """An integer with thousands separators (12,408)."""
-    return f"{value:,}"
-
-
-def plural(count: int, one: str, many: str) -> str:
-    """"1 entry", "12,408 entries"."""
-    return f"{count:,} {one if count == 1 else many}"
-
-
-def clock(value: datetime) -> str:
-    """Time of day with milliseconds, for log lines."""
-    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-
-
-def page_url(number: int) -> str:
+def page_url(page_no: int) -> str:
     """This request's URL (same query) on another page."""
     args = request.args.to_dict(flat=False)
-    args["page"] = [str(number)]
+    args["page"] = [str(page_no)]
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 

@@ -16,7 +16,8 @@ from unstract.services import execution_pages as pages
 from unstract.services import file_history, workflows
 from unstract.services.file_history import HistoryFilter
 from unstract.web.context import current_requester, first_messages, is_htmx, request_page
-from unstract.web.executions_pages import plural, template_helpers
+from unstract.web.executions_pages import template_helpers
+from unstract.web.formatting import plural
 
 bp = Blueprint("web_history", __name__)
 bp.context_processor(template_helpers)
