@@ -117,15 +117,7 @@ def _submitted(form: MultiDict, connector=None) -> tuple[dict, dict, list[FieldM
 @login_required
 def create():
     """Create a connector; field errors are shown next to their fields (400)."""
-    who = current_requester()
-    data, shown, problems, connector_id = _submitted(request.form)
-    try:
-        created = connectors.create(who, data, problems, **_write_settings())
-    except errors.ValidationFailed as exc:
-        return _form_page(who, connector_id, document=shown, name=request.form.get("connector_name", ""),
-                          messages=exc.messages, status=400)
-    flash(f"Connector “{created['connector_name']}” created.", "success")
-    return redirect(url_for("web_connectors.index"), code=303)
+    return _save(current_requester())
 
 
 @bp.get("/connectors/<uuid:connector_id>/edit")
@@ -144,14 +136,21 @@ def edit(connector_id: uuid.UUID):
 def update(connector_id: uuid.UUID):
     """Save name and metadata; an untouched secret keeps its stored value."""
     who = current_requester()
-    connector = connectors.get_editable(who, connector_id)
-    data, shown, problems, _ = _submitted(request.form, connector)
+    return _save(who, connectors.get_editable(who, connector_id))
+
+
+def _save(who, connector=None):
+    """Create (no connector) or update through the API's service; the form again with its errors."""
+    data, shown, problems, connector_id = _submitted(request.form, connector)
     try:
-        saved = connectors.update(who, connector, data, problems, **_write_settings())
+        if connector is None:
+            saved = connectors.create(who, data, problems, **_write_settings())
+        else:
+            saved = connectors.update(who, connector, data, problems, **_write_settings())
     except errors.ValidationFailed as exc:
-        return _form_page(who, connector.connector_id, connector=connector, document=shown,
+        return _form_page(who, connector_id, connector=connector, document=shown,
                           name=request.form.get("connector_name", ""), messages=exc.messages, status=400)
-    flash(f"Connector “{saved['connector_name']}” saved.", "success")
+    flash(f"Connector “{saved['connector_name']}” {'created' if connector is None else 'saved'}.", "success")
     return redirect(url_for("web_connectors.index"), code=303)
 
 

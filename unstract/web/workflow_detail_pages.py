@@ -32,7 +32,7 @@ from unstract.web.workflow_sections import (
     run_section,
     sharing_section,
 )
-from unstract.web.workflows_blueprint import bp, hx_redirect
+from unstract.web.workflows_blueprint import bp, hx_redirect, owned_workflow
 
 SHARING_FIELDS = ("shared_to_org", "shared_users")
 
@@ -93,8 +93,7 @@ def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[di
 @login_required
 def endpoint_form(workflow_id: uuid.UUID, slug: str):
     """The form for another connection type, with its defaults (a preview: nothing is saved)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     endpoint = _endpoint(workflow, slug)
     wanted = request.args.get("connection_type")
     allowed = ALLOWED_CONNECTION_TYPES[EndpointType(endpoint.endpoint_type)]
@@ -109,8 +108,7 @@ def endpoint_form(workflow_id: uuid.UUID, slug: str):
 @login_required
 def save_endpoint(workflow_id: uuid.UUID, slug: str):
     """Configure the source or destination through the API's endpoint service (§2.5 rules)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     endpoint = _endpoint(workflow, slug)
     data, problems = parse_endpoint_form(endpoint, request.form)
     try:
@@ -138,8 +136,7 @@ def _endpoint_response(who: Requester, workflow: Workflow, section: EndpointSect
 @login_required
 def save_sharing(workflow_id: uuid.UUID):
     """Shared users and the org-wide switch, through the workflow update service (§1.4)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     raw = request.form.getlist("shared_users")
     data, problems = parse(WorkflowWriteSchema(only=SHARING_FIELDS),
                            {"shared_to_org": "shared_to_org" in request.form, "shared_users": raw})
@@ -168,8 +165,7 @@ def _member_id(form: MultiDict) -> uuid.UUID:
 @login_required
 def add_owner(workflow_id: uuid.UUID):
     """Make a member a co-owner (a viewer is promoted), §2.2."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     try:
         sharing.add_owner(workflow, _member_id(request.form))
     except ValidationFailed as exc:
@@ -183,8 +179,7 @@ def add_owner(workflow_id: uuid.UUID):
 @login_required
 def remove_owner(workflow_id: uuid.UUID, user_id: uuid.UUID):
     """Remove a co-owner; never the last one (409 shown in the section)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     try:
         sharing.remove_owner(workflow, user_id)
     except Conflict as exc:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, redirect
 
-from unstract.web.context import is_htmx
+from unstract.auth import Requester, get_visible_workflow
+from unstract.models import Workflow
+from unstract.web.context import current_requester, is_htmx
 
 bp = Blueprint("web_workflows", __name__)
 
@@ -14,3 +18,9 @@ def hx_redirect(url: str):
     if is_htmx():
         return "", 200, {"HX-Redirect": url}
     return redirect(url, 303)
+
+
+def owned_workflow(workflow_id: uuid.UUID) -> tuple[Requester, Workflow]:
+    """The requester and a workflow they own (404 when they cannot see it, 403 when they only view it)."""
+    who = current_requester()
+    return who, get_visible_workflow(who, workflow_id, owner=True)

@@ -9,7 +9,6 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
-from unstract.auth import get_visible_workflow
 from unstract.errors import FieldMessage, ValidationFailed
 from unstract.models.base import utcnow
 from unstract.schemas.parsing import parse
@@ -17,7 +16,7 @@ from unstract.schemas.workflow_input import WorkflowWriteSchema
 from unstract.services import workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx, request_page
 from unstract.web.schema_forms import errors_by_attr
-from unstract.web.workflows_blueprint import bp, hx_redirect
+from unstract.web.workflows_blueprint import bp, hx_redirect, owned_workflow
 
 TABLE_ID = "workflow-table"
 
@@ -77,8 +76,7 @@ def index():
 @login_required
 def toggle_active(workflow_id: uuid.UUID):
     """Flip the active switch (owners); htmx gets the row back, a plain form goes back to the list."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     workflows.toggle_active(who, workflow)
     if not is_htmx():
         return redirect(url_for(".index"), 303)
@@ -114,8 +112,7 @@ def create():
 @login_required
 def edit(workflow_id: uuid.UUID):
     """Rename, describe, set the retry limit (owners)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     if request.method == "GET":
         stored = {"workflow_name": workflow.workflow_name, "description": workflow.description,
                   "max_file_execution_count": workflow.max_file_execution_count}
@@ -139,8 +136,7 @@ def _edit_page(workflow, values: dict, errors: dict, status: int = 200):
 @login_required
 def delete(workflow_id: uuid.UUID):
     """Confirm, then delete a workflow with its runs and history (owners)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     if request.method == "GET":
         return render_template("workflows/delete.html", workflow_id=workflow.id, name=workflow.workflow_name)
     name = workflow.workflow_name
