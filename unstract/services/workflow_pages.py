@@ -142,15 +142,6 @@ def is_visible(who: Requester, workflow_id: uuid.UUID) -> bool:
     return bool(db.session.scalar(query))
 
 
-def workflow_name_limit() -> int:
-    """The stored length of a workflow name (the API's max_length)."""
-    return Workflow.__table__.c.workflow_name.type.length
-
-
-def description_limit() -> int:
-    return Workflow.__table__.c.description.type.length
-
-
 # --- Detail page ------------------------------------------------------------------------------
 
 def org_members(who: Requester) -> list[Member]:
