@@ -32,7 +32,7 @@ STOP_POLLING = 286  # htmx cancels a polling trigger on this status
 SWAPPED_STATUSES = (200, 400, 409)  # static/app.js lets htmx swap these; other refusals answer 200 + message
 
 
-# --- Helpers for the templates of this area ------------------------------------------
+# --- Helpers for the templates of this area ---------------------------------------------------
 
 def page_url(page_no: int) -> str:
     """This request's URL (same query) on another page."""
