@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from unstract.connectors import registry
+from unstract.errors import FieldMessage
 
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
@@ -211,13 +211,9 @@ _CODE_BY_KEYWORD = {
 }
 
 
-@dataclass(frozen=True)
-class FieldError:
-    """One validation message for the error envelope (attr null = the whole body)."""
-
-    attr: str | None
-    code: str
-    detail: str
+def FieldError(attr: str | None, code: str, detail: str) -> FieldMessage:
+    """The envelope's one message type, built in the order the document mappers know (attr null = whole body)."""
+    return FieldMessage(code, detail, attr)
 
 
 def fill_defaults(document: Any, schema: dict[str, Any]) -> Any:
@@ -244,17 +240,17 @@ def _fill_in_place(value: Any, schema: Any) -> None:
             _fill_in_place(item, schema["items"])
 
 
-def validate_document(document: Any, schema: dict[str, Any], attr_prefix: str) -> list[FieldError]:
+def validate_document(document: Any, schema: dict[str, Any], attr_prefix: str) -> list[FieldMessage]:
     """Validate document against a draft-07 schema and map the errors as §5 says."""
     if not isinstance(document, dict):
         return [FieldError(attr_prefix, "invalid", "Must be a JSON object.")]
-    errors: list[FieldError] = []
+    errors: list[FieldMessage] = []
     for error in Draft7Validator(schema).iter_errors(document):
         errors.extend(_map_error(error, attr_prefix))
     return sorted(errors, key=lambda e: (e.attr or "", e.code))
 
 
-def _map_error(error: ValidationError, attr_prefix: str) -> list[FieldError]:
+def _map_error(error: ValidationError, attr_prefix: str) -> list[FieldMessage]:
     """Turn one validator error into one or more field errors."""
     keyword = str(error.validator)
     base = _join_attr(attr_prefix, list(error.absolute_path))
@@ -292,7 +288,7 @@ def _unknown_keys(error: ValidationError) -> list[str]:
 
 def load_document(
     document: Any, schema: dict[str, Any], attr_prefix: str
-) -> tuple[dict[str, Any] | None, list[FieldError]]:
+) -> tuple[dict[str, Any] | None, list[FieldMessage]]:
     """Fill defaults, then validate; return the filled document when it is valid."""
     filled = fill_defaults(document, schema)
     errors = validate_document(filled, schema, attr_prefix)

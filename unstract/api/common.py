@@ -4,74 +4,24 @@ from __future__ import annotations
 
 import copy
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, fields
 from sqlalchemy import Select
 
 from unstract import errors
 from unstract.errors import FieldMessage
 from unstract.http_errors import request_too_large
+from unstract.pager import has_next, page_exists
 from unstract.paging import count_rows, page_rows
-from unstract.schemas.fields import BaseSchema, StrictInteger, min_value
+from unstract.schemas.fields import BaseSchema
+from unstract.schemas.parsing import PageArgsSchema, load_schema, page_args, parse, text_problems
 
-# Marshmallow's stock texts, translated to the contract's (§0.10).
-STOCK_MESSAGES = {
-    "Missing data for required field.": "This field is required.",
-    "Field may not be null.": "This field may not be null.",
-    "Not a valid UUID.": "Must be a valid UUID.",
-    "Not a valid integer.": "A valid integer is required.",
-    "Not a valid boolean.": "Must be a valid boolean.",
-    "Not a valid mapping type.": "Must be a JSON object.",
-    "Not a valid list.": "Expected a list of items.",
-}
-MESSAGE_CODES = [
-    (re.compile(r"^This field is required\."), "required"),
-    (re.compile(r"^This field may not be null\."), "null"),
-    (re.compile(r"^This field may not be blank\."), "blank"),
-    (re.compile(r"^Ensure this field has no more than"), "max_length"),
-    (re.compile(r"^Ensure this field has at least"), "min_length"),
-    (re.compile(r"^Ensure this value is greater than or equal to"), "min_value"),
-    (re.compile(r"^Ensure this value is less than or equal to"), "max_value"),
-    (re.compile(r"is not a valid choice"), "invalid_choice"),
-]
 JSON_TYPES = ("application/json",)
-MAX_PAGE_SIZE = 1000
 MAX_ROWS = 2**62  # more rows than any table holds: a page past it is invalid without asking the database
-
-
-def message_code(detail: str) -> str:
-    return next((code for pattern, code in MESSAGE_CODES if pattern.search(detail)), "invalid")
-
-
-def flatten_messages(messages, prefix: str | None = None) -> list[FieldMessage]:
-    """Marshmallow's nested {field: [msg] | {index: ...}} -> envelope entries with dotted attrs."""
-    if isinstance(messages, Mapping):
-        out: list[FieldMessage] = []
-        for key, value in messages.items():
-            attr = str(key) if prefix is None else f"{prefix}.{key}"
-            if key == "_schema":
-                attr = prefix
-            out.extend(flatten_messages(value, attr))
-        return out
-    if isinstance(messages, FieldMessage):
-        return [messages]
-    if isinstance(messages, list | tuple):
-        return [m for item in messages for m in flatten_messages(item, prefix)]
-    detail = STOCK_MESSAGES.get(str(messages), str(messages))
-    return [FieldMessage(message_code(detail), detail, prefix)]
-
-
-def load_schema(schema: Schema, data: Mapping, *, partial: bool = False) -> dict:
-    """schema.load, with failures raised as the contract's 400 envelope."""
-    try:
-        return schema.load(data, partial=partial)
-    except ValidationError as exc:
-        raise errors.ValidationFailed.of(flatten_messages(exc.messages)) from None
 
 
 # --- Bodies ---------------------------------------------------------------------------------
@@ -101,31 +51,6 @@ def _parse_json(raw: bytes):
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise errors.ValidationFailed("JSON parse error.", code="parse_error") from None
-
-
-def text_problems(value, attr: str | None = None) -> list[FieldMessage]:
-    """NUL and lone surrogate characters anywhere in a parsed body or query (no database stores them)."""
-    problems, stack = [], [(attr, value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(list(item.items())))
-            stack.extend((path, k) for k in item if isinstance(k, str))
-        elif isinstance(item, list):
-            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in reversed(list(enumerate(item))))
-        elif isinstance(item, str):
-            problems.extend(_string_problems(item, path))
-    return problems
-
-
-def _string_problems(text: str, attr: str | None) -> list[FieldMessage]:
-    if "\x00" in text:
-        return [FieldMessage("null_characters_not_allowed", "Null characters are not allowed.", attr)]
-    surrogate = next((ch for ch in text if "\ud800" <= ch <= "\udfff"), None)
-    if surrogate is not None:
-        return [FieldMessage("surrogate_characters_not_allowed",
-                             f"Surrogate characters are not allowed: U+{ord(surrogate):X}.", attr)]
-    return []
 
 
 def _raise_text_problems(value) -> None:
@@ -162,11 +87,7 @@ def load_body(schema: Schema, *, partial: bool = False) -> dict:
 
 def parse_body(schema: Schema, *, partial: bool = False) -> tuple[dict, list[FieldMessage]]:
     """The valid part of the body and the parse errors, for services that add their own rules."""
-    try:
-        return schema.load(json_object(), partial=partial), []
-    except ValidationError as exc:
-        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-        return valid, flatten_messages(exc.messages)
+    return parse(schema, json_object(), partial=partial)
 
 
 def load_query(schema: Schema) -> dict:
@@ -190,26 +111,12 @@ def apply_ordering(query: Select, raw: str | None, allowed: Mapping, default: st
     return query.order_by(*terms, pk.asc())
 
 
-def status_list(raw: str | None, choices: Iterable[str], attr: str = "status") -> list[str]:
-    """Comma list of exact upper-case statuses; empty items ignored."""
-    items = [part.strip() for part in (raw or "").split(",") if part.strip()]
-    allowed = set(choices)
-    for item in items:
-        if item not in allowed:
-            raise errors.field_error(attr, "invalid_choice", f'"{item}" is not a valid choice.')
-    return items
-
-
 # --- Pagination (§0.8) ------------------------------------------------------------------------
 
-class PageArgsSchema(BaseSchema):
-    page = StrictInteger(load_default=1, validate=min_value(1))
-    page_size = StrictInteger(load_default=50, validate=min_value(1))
-
-
-def page_args() -> tuple[int, int]:
-    args = load_query(PageArgsSchema())
-    return args["page"], min(args["page_size"], MAX_PAGE_SIZE)
+def _page_args() -> tuple[int, int]:
+    args = request.args.to_dict(flat=True)
+    _raise_text_problems(args)
+    return page_args(args)
 
 
 def page_url(page: int) -> str:
@@ -227,7 +134,7 @@ def invalid_page() -> errors.NotFound:
 
 
 def envelope(page: int, size: int, count: int, items: list) -> dict:
-    return {"count": count, "next": page_url(page + 1) if page * size < count else None,
+    return {"count": count, "next": page_url(page + 1) if has_next(page, count, size) else None,
             "previous": page_url(page - 1) if page > 1 else None, "results": items}
 
 
@@ -239,9 +146,9 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
     `present` turns each row into its representation; `present_rows` the whole page at once. `columns`
     reads only these attributes of the entity (and labelled expressions), as plain rows
     (paging.page_rows), for presenters that read nothing else."""
-    page, size = page_args()
+    page, size = _page_args()
     offset = (page - 1) * size
-    if page > 1 and offset >= (MAX_ROWS if count is None else count):
+    if not page_exists(page, MAX_ROWS if count is None else count, size):
         raise invalid_page()
     rows = page_rows(query, offset, size, scalars=scalars, columns=columns)
     if count is None:
@@ -255,8 +162,8 @@ def paginate(query: Select, present: Callable | None = None, *, count: int | Non
 
 def paginate_list(items: list, present: Callable | None = None) -> dict:
     """`paginate` for an in-memory list already in its final order."""
-    page, size = page_args()
-    if page > 1 and (page - 1) * size >= len(items):
+    page, size = _page_args()
+    if not page_exists(page, len(items), size):
         raise invalid_page()
     rows = items[(page - 1) * size:page * size]
     return envelope(page, size, len(items), [present(row) for row in rows] if present else rows)

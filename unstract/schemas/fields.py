@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, validate
 from unstract.fastpath import FastDumpSchema, WireText, passes_wire_text, wire_timestamp
 
 INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+BLANK = "This field may not be blank."
 
 
 class BaseSchema(FastDumpSchema):
@@ -104,7 +105,7 @@ class Text(fields.String):
             raise self.make_error("invalid")
         value = value.strip() if self.trim else value
         if not self.allow_blank and value == "":
-            raise ValidationError("This field may not be blank.")
+            raise ValidationError(BLANK)
         return value
 
 

@@ -3,48 +3,25 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Select, func, select
 
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
 from unstract.models.base import utcnow
+from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
-from unstract.querying import like_prefix
 from unstract.services.execution_queries import LogFilter, logs_query
-
-
-@dataclass
-class Page:
-    """One page of rows plus what the pager needs; `number` is clamped to the last page."""
-
-    items: list
-    count: int
-    number: int
-    size: int
-    pages: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.pages = max(1, math.ceil(self.count / self.size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.pages
 
 
 def page_of(query: Select, number: int, size: int, present: Callable | None = None) -> Page:
     """Rows of page `number` (1-based) of an ordered query; a page past the end shows the last one.
     The pager needs the total, so the count always runs; the rows are read keys first (unstract.paging)."""
     count = count_rows(query)
-    number = min(max(number, 1), max(1, math.ceil(count / size)))
+    number = clamp(number, count, size)
     rows = page_rows(query, (number - 1) * size, size)
     return Page([present(row) for row in rows] if present else rows, count, number, size)
 
@@ -134,13 +111,6 @@ def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 # --- File history ------------------------------------------------------------------------------
-
-def path_prefix_pattern(prefix: str | None) -> str | None:
-    """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it (§0.9)."""
-    if not prefix:
-        return None
-    return like_prefix(prefix.lower())
-
 
 def workflow_name_matches(workflow: Workflow, typed: str) -> bool:
     """The confirmation of "clear all markers": the exact workflow name, outer spaces ignored."""

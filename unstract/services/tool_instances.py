@@ -14,7 +14,6 @@ from sqlalchemy import Select, select
 from unstract import errors
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.jsonschemas import FieldError
 from unstract.models import ToolInstance, Workflow
 from unstract.policy import Requester, get_visible_workflow
 from unstract.schemas.representations import ToolInstanceSchema, read_attributes, row_values
@@ -55,8 +54,8 @@ def present(instance: ToolInstance) -> dict:
 
 # --- Validation ----------------------------------------------------------------------------------
 
-def _messages(problems: Sequence[FieldError]) -> list[FieldMessage]:
-    return [FieldMessage(p.code, p.detail, p.attr) for p in problems]
+def _messages(problems: Sequence[FieldMessage]) -> list[FieldMessage]:
+    return list(problems)
 
 
 def _too_high(limit: int) -> FieldMessage:

@@ -7,7 +7,6 @@ fixed number of queries per page.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import Connector, Execution, OrgMembership, User, Workflow, WorkflowMembership, WorkflowRole
+from unstract.pager import clamp, page_count
 from unstract.policy import Requester, is_owner, visible_workflows
 from unstract.services import workflows
 
@@ -60,7 +60,7 @@ class WorkflowPage:
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pages", max(1, math.ceil(self.total / self.page_size)))
+        object.__setattr__(self, "pages", page_count(self.total, self.page_size))
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ def list_page(who: Requester, *, search: str | None = None, page: int = 1,
     """
     base = _with_owners(workflows.list_query(who, search=search or None))
     total = db.session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    pages = max(1, math.ceil(total / page_size))
-    page = min(max(page, 1), pages)
+    page = clamp(page, total, page_size)
     ordered = base.order_by(Workflow.modified_at.desc(), Workflow.id.asc())
     found = list(db.session.scalars(ordered.limit(page_size).offset((page - 1) * page_size)))
     runs = last_runs([w.id for w in found])
@@ -141,15 +140,6 @@ def is_visible(who: Requester, workflow_id: uuid.UUID) -> bool:
     """Whether the requester may see the workflow (§0.4)."""
     query = select(visible_workflows(who).where(Workflow.id == workflow_id).exists())
     return bool(db.session.scalar(query))
-
-
-def workflow_name_limit() -> int:
-    """The stored length of a workflow name (the API's max_length)."""
-    return Workflow.__table__.c.workflow_name.type.length
-
-
-def description_limit() -> int:
-    return Workflow.__table__.c.description.type.length
 
 
 # --- Detail page ------------------------------------------------------------------------------

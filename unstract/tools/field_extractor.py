@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from unstract.errors import FieldMessage
 from unstract.jsonschemas import FieldError
 from unstract.tools import ToolError, ToolOutput, text_extractor
 
@@ -140,9 +141,9 @@ def _to_date(raw: str) -> str:
     raise _ConversionFailed(raw)
 
 
-def check_field_rules(rules: list[Any]) -> list[FieldError]:
+def check_field_rules(rules: list[Any]) -> list[FieldMessage]:
     """The §2.7 checks that a schema cannot express: regex compiles, group exists, names unique."""
-    errors: list[FieldError] = []
+    errors: list[FieldMessage] = []
     seen: set[str] = set()
     for index, rule in enumerate(rules):
         if not isinstance(rule, dict):
@@ -151,10 +152,10 @@ def check_field_rules(rules: list[Any]) -> list[FieldError]:
     return errors
 
 
-def _check_rule(index: int, rule: dict[str, Any], seen: set[str]) -> list[FieldError]:
+def _check_rule(index: int, rule: dict[str, Any], seen: set[str]) -> list[FieldMessage]:
     """Errors of one rule, sorted by attr; records its name in seen."""
     prefix = f"metadata.rules.{index}"
-    errors: list[FieldError] = []
+    errors: list[FieldMessage] = []
     try:
         regex = re.compile(rule.get("pattern", ""), re.MULTILINE)
     except (re.error, RecursionError, OverflowError) as exc:

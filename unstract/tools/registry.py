@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from unstract.errors import FieldMessage
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError, load_document
 from unstract.tools import ToolOutput, field_extractor, text_extractor
 
@@ -51,7 +52,7 @@ TOOLS: dict[str, ToolSpec] = {
 }
 
 
-def load_tool_settings(tool_id: str, metadata: Any) -> tuple[dict[str, Any] | None, list[FieldError]]:
+def load_tool_settings(tool_id: str, metadata: Any) -> tuple[dict[str, Any] | None, list[FieldMessage]]:
     """Fill defaults into and validate a tool instance's metadata; the filled settings when valid."""
     spec = TOOLS.get(tool_id)
     if spec is None:

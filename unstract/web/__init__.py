@@ -17,12 +17,17 @@ def register_web(app: Flask) -> None:
         keys_pages,
         orgs_pages,
         overview_pages,
+        runs_pages,
+        workflow_detail_pages,
+        workflow_tools_pages,
         workflows_pages,
     )
 
-    for module in (auth_pages, orgs_pages, workflows_pages, executions_pages, history_pages,
-                   connectors_pages, keys_pages, overview_pages):
-        app.register_blueprint(module.bp)
+    pages = (auth_pages, orgs_pages, workflows_pages, workflow_detail_pages, workflow_tools_pages, runs_pages,
+             executions_pages, history_pages, connectors_pages, keys_pages, overview_pages)
+    # The workflows area's four modules share one blueprint (web.workflows_blueprint): register each once.
+    for blueprint in dict.fromkeys(module.bp for module in pages):
+        app.register_blueprint(blueprint)
 
     @app.before_request
     def _csrf_for_pages():

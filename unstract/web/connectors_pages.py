@@ -11,6 +11,8 @@ from werkzeug.datastructures import MultiDict
 from unstract import errors
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import CONNECTOR_METADATA, secret_fields
+from unstract.schemas.connector_input import ConnectorCreateSchema
+from unstract.schemas.parsing import parse
 from unstract.services import connector_listing, connectors
 from unstract.services.secrets import MASK
 from unstract.web.context import current_requester, is_htmx
@@ -19,7 +21,6 @@ from unstract.web.schema_forms import FormField, build_fields, errors_by_attr, r
 bp = Blueprint("web_connectors", __name__)
 PREFIX = "connector_metadata"
 DEFAULT_TYPE = "local_storage"
-NAME_MAX = 128
 FORM_ATTRS = ("connector_name", "connector_id")
 
 
@@ -52,20 +53,6 @@ def metadata_from_form(connector_id: str, form: MultiDict, *, editing: bool) -> 
     bad = {problem.attr for problem in problems}
     sent = {key: value for key, value in shown.items() if f"{PREFIX}.{key}" not in bad}
     return sent, shown, problems
-
-
-def _name_from_form(form: MultiDict) -> tuple[dict, list[FieldMessage]]:
-    """connector_name as the API schema reads it: required, trimmed, not blank, at most 128 characters."""
-    raw = form.get("connector_name")
-    if raw is None:
-        return {}, [FieldMessage("required", "This field is required.", "connector_name")]
-    name = raw.strip()
-    if not name:
-        return {}, [FieldMessage("blank", "This field may not be blank.", "connector_name")]
-    if len(name) > NAME_MAX:
-        detail = f"Ensure this field has no more than {NAME_MAX} characters."
-        return {}, [FieldMessage("max_length", detail, "connector_name")]
-    return {"connector_name": name}, []
 
 
 def _write_settings() -> dict:
@@ -114,13 +101,13 @@ def new():
 
 def _submitted(form: MultiDict, connector=None) -> tuple[dict, dict, list[FieldMessage], str]:
     """(body for the service, metadata to show again, problems found while reading, type to show)."""
-    data, problems = _name_from_form(form)
     connector_id = connector.connector_id if connector is not None else form.get("connector_id", "")
+    posted = {"connector_name": form.get("connector_name"), "connector_id": connector_id}
+    fields = FORM_ATTRS if connector is None else ("connector_name",)  # the type of a connector is fixed
+    data, problems = parse(ConnectorCreateSchema(only=fields),
+                           {key: value for key, value in posted.items() if value is not None})
     if connector_id not in connectors.CONNECTOR_IDS:
-        problems.append(FieldMessage("invalid_choice", f'"{connector_id}" is not a valid choice.', "connector_id"))
         return data, {}, problems, DEFAULT_TYPE
-    if connector is None:
-        data["connector_id"] = connector_id
     data["connector_metadata"], shown, parse_problems = metadata_from_form(
         connector_id, form, editing=connector is not None)
     return data, shown, problems + parse_problems, connector_id
@@ -130,15 +117,7 @@ def _submitted(form: MultiDict, connector=None) -> tuple[dict, dict, list[FieldM
 @login_required
 def create():
     """Create a connector; field errors are shown next to their fields (400)."""
-    who = current_requester()
-    data, shown, problems, connector_id = _submitted(request.form)
-    try:
-        created = connectors.create(who, data, problems, **_write_settings())
-    except errors.ValidationFailed as exc:
-        return _form_page(who, connector_id, document=shown, name=request.form.get("connector_name", ""),
-                          messages=exc.messages, status=400)
-    flash(f"Connector “{created['connector_name']}” created.", "success")
-    return redirect(url_for("web_connectors.index"), code=303)
+    return _save(current_requester())
 
 
 @bp.get("/connectors/<uuid:connector_id>/edit")
@@ -157,14 +136,21 @@ def edit(connector_id: uuid.UUID):
 def update(connector_id: uuid.UUID):
     """Save name and metadata; an untouched secret keeps its stored value."""
     who = current_requester()
-    connector = connectors.get_editable(who, connector_id)
-    data, shown, problems, _ = _submitted(request.form, connector)
+    return _save(who, connectors.get_editable(who, connector_id))
+
+
+def _save(who, connector=None):
+    """Create (no connector) or update through the API's service; the form again with its errors."""
+    data, shown, problems, connector_id = _submitted(request.form, connector)
     try:
-        saved = connectors.update(who, connector, data, problems, **_write_settings())
+        if connector is None:
+            saved = connectors.create(who, data, problems, **_write_settings())
+        else:
+            saved = connectors.update(who, connector, data, problems, **_write_settings())
     except errors.ValidationFailed as exc:
-        return _form_page(who, connector.connector_id, connector=connector, document=shown,
+        return _form_page(who, connector_id, connector=connector, document=shown,
                           name=request.form.get("connector_name", ""), messages=exc.messages, status=400)
-    flash(f"Connector “{saved['connector_name']}” saved.", "success")
+    flash(f"Connector “{saved['connector_name']}” {'created' if connector is None else 'saved'}.", "success")
     return redirect(url_for("web_connectors.index"), code=303)
 
 

@@ -8,8 +8,9 @@ from flask import abort, request, session
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from unstract.errors import DomainError
+from unstract.errors import DomainError, FieldMessage
 from unstract.policy import Requester
+from unstract.schemas.parsing import page_number
 from unstract.services import accounts
 
 log = logging.getLogger(__name__)
@@ -62,3 +63,16 @@ def errors_by_field(error: DomainError, known: set[str] | None = None) -> dict[s
         attr = message.attr if known is None or message.attr in known else None
         grouped.setdefault(attr, []).append(message.detail)
     return grouped
+
+
+def first_messages(messages: list[FieldMessage]) -> dict[str | None, str]:
+    """attr -> its first message, in the order they came (a filter bar shows one line per input)."""
+    grouped: dict[str | None, str] = {}
+    for message in messages:
+        grouped.setdefault(message.attr, message.detail)
+    return grouped
+
+
+def request_page() -> int:
+    """`page` of the query string as the API reads it; a page the API would refuse shows the first page."""
+    return page_number(request.args.get("page"))

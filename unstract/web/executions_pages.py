@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -12,10 +11,14 @@ from werkzeug.routing import BuildError
 from unstract import errors
 from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
+from unstract.schemas.execution_input import ExecutionQueryArgsSchema, LogQueryArgsSchema
+from unstract.schemas.fields import Text, one_of
+from unstract.schemas.parsing import parse, parse_value
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
 from unstract.services.executions import ExecuteCommand, execute
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import current_requester, first_messages, is_htmx, request_page
+from unstract.web.formatting import clock, duration, number, plural
 
 bp = Blueprint("web_executions", __name__)
 
@@ -23,45 +26,18 @@ LIST_PAGE_SIZE = 25
 FILES_PAGE_SIZE = 100
 LOG_TAIL = 500  # rows shown when the panel (re)loads
 LOG_BATCH = 500  # rows appended per poll at most
-ACTIONS = ("STOP", "NEXT", "CONTINUE")
-EXECUTION_LEVEL = "null"
+ACTION = Text(validate=one_of(("STOP", "NEXT", "CONTINUE")))  # the actions a page offers
+LOG_ARGS = ("log_level", "file_execution_id", "after")
 STOP_POLLING = 286  # htmx cancels a polling trigger on this status
 SWAPPED_STATUSES = (200, 400, 409)  # static/app.js lets htmx swap these; other refusals answer 200 + message
 
 
-# --- Formatting helpers for the templates of this area ------------------------------------------
+# --- Helpers for the templates of this area ---------------------------------------------------
 
-def duration(seconds: float | None) -> str:
-    """Seconds as an operator reads them: 0.42 s, 12.3 s, 4 min 05 s, 2 h 03 min."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def number(value: int) -> str:
-    """An integer with thousands separators (12,408)."""
-    return f"{value:,}"
-
-
-def plural(count: int, one: str, many: str) -> str:
-    """"1 entry", "12,408 entries"."""
-    return f"{count:,} {one if count == 1 else many}"
-
-
-def clock(value: datetime) -> str:
-    """Time of day with milliseconds, for log lines."""
-    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-
-
-def page_url(number: int) -> str:
+def page_url(page_no: int) -> str:
     """This request's URL (same query) on another page."""
     args = request.args.to_dict(flat=False)
-    args["page"] = [str(number)]
+    args["page"] = [str(page_no)]
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
@@ -83,52 +59,19 @@ bp.context_processor(template_helpers)
 
 # --- Request parsing ---------------------------------------------------------------------------
 
-def page_number() -> int:
-    """`page` from the query string; anything but a positive integer means the first page."""
-    raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
-
-
 def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
-    """Statuses from repeated or comma-separated `status` values (exact upper case, as §1.12)."""
-    items = [part.strip() for value in values for part in value.split(",") if part.strip()]
-    unknown = next((item for item in items if item not in STATUS_VALUES), None)
-    if unknown is not None:
-        return [], f'"{unknown}" is not a valid choice.'
-    return list(dict.fromkeys(items)), None
+    """Statuses from repeated or comma-separated `status` values, read as the API reads them (§1.12)."""
+    loaded, messages = parse(ExecutionQueryArgsSchema(only=("status",)), {"status": ",".join(values)})
+    return ([], messages[0].detail) if messages else (list(loaded["status"]), None)
 
 
 def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
-    """`log_level`, `file_execution_id` and `after` with the meaning and messages of §1.14."""
-    problems: dict[str, str] = {}
-    level = args.get("log_level", "") or None
-    if level is not None and level not in tuple(LogLevel):
-        problems["log_level"] = f'"{level}" is not a valid choice.'
-        level = None
-    scope, file_id = args.get("file_execution_id", ""), None
-    if scope and scope != EXECUTION_LEVEL:
-        try:
-            file_id = uuid.UUID(scope)
-        except ValueError:
-            problems["file_execution_id"] = "Must be a valid UUID or null."
-    after, after_problem = _cursor(args.get("after"))
-    if after_problem:
-        problems["after"] = after_problem
-    flt = queries.LogFilter(file_execution_id=file_id, execution_level_only=scope == EXECUTION_LEVEL,
-                            min_level=level, after=after)
-    return flt, problems
-
-
-def _cursor(raw: str | None) -> tuple[int | None, str | None]:
-    if raw is None or raw == "":
-        return None, None
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return None, "A valid integer is required."
-    if value < 0:
-        return None, "Ensure this value is greater than or equal to 0."
-    return value, None
+    """`log_level`, `file_execution_id` and `after` as the API reads them (§1.14); empty inputs are absent."""
+    present = {name: args[name] for name in LOG_ARGS if args.get(name, "") != ""}
+    loaded, messages = parse(LogQueryArgsSchema(), present)
+    if messages:  # the valid level stays chosen in the panel
+        return queries.LogFilter(min_level=loaded.get("log_level")), first_messages(messages)
+    return loaded, {}
 
 
 # --- View data ---------------------------------------------------------------------------------
@@ -136,7 +79,7 @@ def _cursor(raw: str | None) -> tuple[int | None, str | None]:
 def live_context(execution: Execution, workflow: Workflow, who: Requester, *, message: str | None = None) -> dict:
     """What the live header and the file table show."""
     query = queries.file_executions_query(execution).order_by(FileExecution.file_number)
-    files = pages.page_of(query, page_number(), FILES_PAGE_SIZE)
+    files = pages.page_of(query, request_page(), FILES_PAGE_SIZE)
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
             "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
             "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json,
@@ -196,7 +139,7 @@ def index(workflow_id: uuid.UUID):
     workflow = get_visible_workflow(current_requester(), workflow_id, owner=True)
     statuses, problem = parse_statuses(request.args.getlist("status"))
     query = queries.executions_query(workflow, statuses).order_by(Execution.created_at.desc(), Execution.id)
-    rows = None if problem else pages.page_of(query, page_number(), LIST_PAGE_SIZE)
+    rows = None if problem else pages.page_of(query, request_page(), LIST_PAGE_SIZE)
     template = "executions/_list.html" if is_htmx() else "executions/index.html"
     return render_template(template, workflow=workflow, page=rows, statuses=statuses, problem=problem,
                            status_choices=STATUS_VALUES), 400 if problem else 200
@@ -247,8 +190,9 @@ def action(execution_id: uuid.UUID):
 
 def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:
     """Send one action with timeout 0; returns (message for the user, HTTP status)."""
-    if name not in ACTIONS:
-        return f'"{name}" is not a valid choice.', 400
+    _, problems = parse_value(ACTION, name)
+    if problems:
+        return problems[0].detail, 400
     command = ExecuteCommand(workflow_id=workflow.id, execution_id=execution.id, action=name, timeout=0)
     try:
         execute(who, command, current_app.config["UNSTRACT_SETTINGS"])

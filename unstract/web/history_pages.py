@@ -10,11 +10,14 @@ from flask_login import login_required
 from unstract import errors
 from unstract.models import FileHistory, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
+from unstract.schemas.file_history_input import FileHistoryQueryArgsSchema
+from unstract.schemas.parsing import page_number, parse
 from unstract.services import execution_pages as pages
 from unstract.services import file_history, file_outcomes, workflows
 from unstract.services.file_history import HistoryFilter
-from unstract.web.context import current_requester, is_htmx
-from unstract.web.executions_pages import page_number, parse_statuses, plural, template_helpers
+from unstract.web.context import current_requester, first_messages, is_htmx, request_page
+from unstract.web.executions_pages import template_helpers
+from unstract.web.formatting import plural
 
 bp = Blueprint("web_history", __name__)
 bp.context_processor(template_helpers)
@@ -23,42 +26,26 @@ PAGE_SIZE = 50
 STATUS_CHOICES = ("COMPLETED", "ERROR")  # what the engine writes (§3.13); the filter accepts every status
 ORDERINGS = {"-created_at": "Newest first", "-modified_at": "Last processed",
              "-execution_count": "Most executions", "file_path": "Path"}
-NOT_INTEGER = "A valid integer is required."
-NEGATIVE = "Ensure this value is greater than or equal to 0."
+COUNT_BOUNDS = ("execution_count_min", "execution_count_max")
 NAME_MISMATCH = "Type the workflow name exactly as shown to confirm."
 
 
 # --- Request parsing ---------------------------------------------------------------------------
 
 def parse_filters(source) -> tuple[dict, HistoryFilter, dict[str, str]]:
-    """The API's filters (§1.15) from query or form values: what to redisplay, the filter, field problems."""
-    problems: dict[str, str] = {}
-    statuses, problem = parse_statuses(source.getlist("status"))
-    if problem:
-        problems["status"] = problem
-    bounds = {}
-    for name in ("execution_count_min", "execution_count_max"):
-        bounds[name], problem = _count_bound(source.get(name, ""))
-        if problem:
-            problems[name] = problem
+    """The API's filters (§1.15) from query or form values: what to redisplay, the filter, field problems.
+    Empty inputs are absent filters; repeated `status` values count as one comma list."""
     path = source.get("file_path", "")
-    form = {"status": statuses, "execution_count_min": source.get("execution_count_min", "").strip(),
-            "execution_count_max": source.get("execution_count_max", "").strip(), "file_path": path,
+    args = {"status": ",".join(source.getlist("status")), "file_path": path,
+            **{name: source.get(name, "").strip() or None for name in COUNT_BOUNDS}}
+    loaded, messages = parse(FileHistoryQueryArgsSchema(), args)
+    problems = first_messages(messages)
+    flt = HistoryFilter() if problems else loaded["filter"]
+    statuses = loaded.get("status", ()) if problems else flt.statuses  # the valid part, when some is not
+    form = {"status": list(statuses), **{name: source.get(name, "").strip() for name in COUNT_BOUNDS},
+            "file_path": path,
             "ordering": source.get("ordering", "") if source.get("ordering") in ORDERINGS else "-created_at"}
-    flt = HistoryFilter(statuses=tuple(statuses), count_min=bounds["execution_count_min"],
-                        count_max=bounds["execution_count_max"], path_pattern=pages.path_prefix_pattern(path))
     return form, flt, problems
-
-
-def _count_bound(raw: str) -> tuple[int | None, str | None]:
-    raw = raw.strip()
-    if raw == "":
-        return None, None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None, NOT_INTEGER
-    return (None, NEGATIVE) if value < 0 else (value, None)
 
 
 # --- View data ---------------------------------------------------------------------------------
@@ -83,8 +70,7 @@ def results_context(workflow: Workflow, who: Requester, source, **extra) -> dict
 
 
 def _page(source) -> int:
-    raw = source.get("page", "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else page_number()
+    return page_number(source.get("page"), default=request_page())
 
 
 def render_page(workflow: Workflow, who: Requester, source, *, status: int = 200, **extra):
@@ -145,7 +131,7 @@ def confirm_delete(workflow_id: uuid.UUID, history_id: uuid.UUID):
     workflow = get_visible_workflow(current_requester(), workflow_id, owner=True)
     row = file_history.get_history(workflow, history_id)
     template = "history/_confirm_row.html" if is_htmx() else "history/confirm_delete.html"
-    return render_template(template, workflow=workflow, row=row, page_no=page_number())
+    return render_template(template, workflow=workflow, row=row, page_no=request_page())
 
 
 @bp.post("/workflows/<uuid:workflow_id>/history/<uuid:history_id>/delete")

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from unstract.services import overview
 from unstract.web.context import current_requester, is_htmx
+from unstract.web.formatting import duration
 
 bp = Blueprint("web_overview", __name__)
 
@@ -98,14 +99,8 @@ def slowest_bars(rows: list[dict]) -> dict:
 
 
 def format_seconds(seconds: float) -> str:
-    """Human duration: 850 ms, 12.4 s, 3 min 05 s, 1 h 02 min."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    """A chart label: 850 ms, 12.4 s, 3 min 05 s, 1 h 02 min (the dashboard's durations, compact)."""
+    return duration(seconds, compact=True)
 
 
 def _charts(data: dict) -> dict:

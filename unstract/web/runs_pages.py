@@ -18,7 +18,7 @@ from unstract.services.uploads import UploadPart
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.workflow_detail_pages import section_response
 from unstract.web.workflow_sections import run_section
-from unstract.web.workflows_pages import bp, hx_redirect
+from unstract.web.workflows_blueprint import bp, hx_redirect
 
 RUN_ERRORS = (ValidationFailed, Conflict, Throttled, QueueUnavailable)
 # htmx swaps 400/409 responses (static/app.js); the other refusals come back as 200 with their message.

@@ -33,10 +33,11 @@ from werkzeug.datastructures import MultiDict
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import fill_defaults
+from unstract.schemas.fields import BLANK, StrictInteger
+from unstract.schemas.parsing import REQUIRED, parse_value
 
 ROW_ACTION = "_row"
 SCALAR_WIDGETS = ("checkbox", "number", "select", "password", "text")
-_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 @dataclass
@@ -253,9 +254,8 @@ def _read_number(prop: Mapping, raw: str, name: str) -> tuple[bool, Any, list[Fi
     if raw == "":
         return "null" in _types(prop), None, []
     if "integer" in _types(prop):
-        if _INTEGER.match(raw):
-            return True, int(raw), []
-        return True, raw, [FieldMessage("invalid", "A valid integer is required.", name)]
+        number, problems = parse_value(StrictInteger(), raw, name)
+        return True, raw if problems else number, problems
     try:
         return True, float(raw), []
     except ValueError:
@@ -311,11 +311,11 @@ def friendly(message: FieldMessage) -> str:
     """A service's field message in words for a form (the API keeps the validator's wording)."""
     detail = message.detail
     if message.code == "required":
-        return "This field is required."
+        return REQUIRED
     if detail.startswith("[]") and ("should be non-empty" in detail or "is too short" in detail):
         return "Add at least one."
     if detail.startswith("'' ") and (message.code == "min_length" or " does not match " in detail):
-        return "This field may not be blank."
+        return BLANK
     if " does not match " in detail:
         return f"{detail.split(' does not match ', 1)[0]} is not in the expected format."
     return detail

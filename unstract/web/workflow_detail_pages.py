@@ -1,6 +1,6 @@
 """Workflow detail: source and destination configuration, and sharing (issue 4, item 3).
 
-Routes of the `web_workflows` blueprint (one blueprint for the workflows area, split over modules).
+Routes of the `web_workflows` blueprint (web.workflows_blueprint), shared by the workflows area's page modules.
 
 Every section posts to its own route; htmx swaps the section, a plain form gets the whole page back
 (303 to the page on success, the page with the section's errors otherwise). The services are the API's.
@@ -18,6 +18,9 @@ from unstract.errors import Conflict, FieldMessage, ValidationFailed
 from unstract.jsonschemas import settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, Workflow, WorkflowEndpoint
 from unstract.policy import Requester, get_visible_workflow, is_owner
+from unstract.schemas.fields import UUIDField
+from unstract.schemas.parsing import parse, parse_value
+from unstract.schemas.workflow_input import OwnerCreateSchema, WorkflowWriteSchema
 from unstract.services import endpoints, sharing, workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form
@@ -29,7 +32,9 @@ from unstract.web.workflow_sections import (
     run_section,
     sharing_section,
 )
-from unstract.web.workflows_pages import bp, hx_redirect
+from unstract.web.workflows_blueprint import bp, hx_redirect, owned_workflow
+
+SHARING_FIELDS = ("shared_to_org", "shared_users")
 
 
 def page(who: Requester, workflow: Workflow, status: int = 200, **sections):
@@ -76,10 +81,7 @@ def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[di
     problems: list[FieldMessage] = []
     raw = form.get("connector_instance_id", "").strip()
     if raw:
-        try:
-            data["connector_instance_id"] = uuid.UUID(raw)
-        except ValueError:
-            problems.append(FieldMessage("invalid", "Must be a valid UUID.", "connector_instance_id"))
+        data["connector_instance_id"], problems = parse_value(UUIDField(), raw, "connector_instance_id")
     schema = settings_schema_for(endpoint.endpoint_type, connection_type)
     if connection_type and schema is not None:
         data["configuration"], more = read_form(schema, form, "configuration")
@@ -91,8 +93,7 @@ def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[di
 @login_required
 def endpoint_form(workflow_id: uuid.UUID, slug: str):
     """The form for another connection type, with its defaults (a preview: nothing is saved)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     endpoint = _endpoint(workflow, slug)
     wanted = request.args.get("connection_type")
     allowed = ALLOWED_CONNECTION_TYPES[EndpointType(endpoint.endpoint_type)]
@@ -107,8 +108,7 @@ def endpoint_form(workflow_id: uuid.UUID, slug: str):
 @login_required
 def save_endpoint(workflow_id: uuid.UUID, slug: str):
     """Configure the source or destination through the API's endpoint service (§2.5 rules)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     endpoint = _endpoint(workflow, slug)
     data, problems = parse_endpoint_form(endpoint, request.form)
     try:
@@ -132,25 +132,14 @@ def _endpoint_response(who: Requester, workflow: Workflow, section: EndpointSect
 
 # --- Sharing ----------------------------------------------------------------------------------
 
-def _uuid_list(values: list[str], attr: str) -> tuple[list[uuid.UUID], list[FieldMessage]]:
-    ids, problems = [], []
-    for index, value in enumerate(values):
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            problems.append(FieldMessage("invalid", "Must be a valid UUID.", f"{attr}.{index}"))
-    return ids, problems
-
-
 @bp.post("/workflows/<uuid:workflow_id>/sharing")
 @login_required
 def save_sharing(workflow_id: uuid.UUID):
     """Shared users and the org-wide switch, through the workflow update service (§1.4)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     raw = request.form.getlist("shared_users")
-    shared, problems = _uuid_list(raw, "shared_users")
-    data = {"shared_to_org": "shared_to_org" in request.form, "shared_users": shared}
+    data, problems = parse(WorkflowWriteSchema(only=SHARING_FIELDS),
+                           {"shared_to_org": "shared_to_org" in request.form, "shared_users": raw})
     try:
         workflows.update(who, workflow, data, problems)
     except ValidationFailed as exc:
@@ -166,18 +155,17 @@ def _member_id(form: MultiDict) -> uuid.UUID:
     raw = form.get("user_id", "").strip()
     if not raw:
         raise ValidationFailed("Choose a member.", code="required", attr="user_id")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ValidationFailed("Must be a valid UUID.", attr="user_id") from None
+    data, problems = parse(OwnerCreateSchema(), {"user_id": raw})
+    if problems:
+        raise ValidationFailed.of(problems)
+    return data["user_id"]
 
 
 @bp.post("/workflows/<uuid:workflow_id>/owners")
 @login_required
 def add_owner(workflow_id: uuid.UUID):
     """Make a member a co-owner (a viewer is promoted), §2.2."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     try:
         sharing.add_owner(workflow, _member_id(request.form))
     except ValidationFailed as exc:
@@ -191,8 +179,7 @@ def add_owner(workflow_id: uuid.UUID):
 @login_required
 def remove_owner(workflow_id: uuid.UUID, user_id: uuid.UUID):
     """Remove a co-owner; never the last one (409 shown in the section)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     try:
         sharing.remove_owner(workflow, user_id)
     except Conflict as exc:

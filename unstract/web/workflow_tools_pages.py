@@ -13,26 +13,23 @@ from flask_login import login_required
 
 from unstract.errors import ValidationFailed
 from unstract.models import ToolInstance, Workflow
-from unstract.policy import Requester, get_visible_workflow
+from unstract.policy import Requester
 from unstract.services import tool_instances
 from unstract.tools.registry import TOOLS
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import is_htmx
 from unstract.web.schema_forms import ROW_ACTION, apply_row_action, read_form
 from unstract.web.workflow_detail_pages import page, section_response
 from unstract.web.workflow_sections import ToolForm, step_instance, tool_form, tools_section
-from unstract.web.workflows_pages import bp
+from unstract.web.workflows_blueprint import bp, owned_workflow
 
 
-def _owned(workflow_id: uuid.UUID) -> tuple[Requester, Workflow]:
-    who = current_requester()
-    return who, get_visible_workflow(who, workflow_id, owner=True)
-
-
-def _step(workflow: Workflow, instance_id: uuid.UUID) -> ToolInstance:
+def _owned_step(workflow_id: uuid.UUID, instance_id: uuid.UUID) -> tuple[Requester, Workflow, ToolInstance]:
+    """The requester, their workflow and one of its steps (404 for a step of another workflow)."""
+    who, workflow = owned_workflow(workflow_id)
     instance = step_instance(workflow, instance_id)
     if instance is None:
         abort(404)
-    return instance
+    return who, workflow, instance
 
 
 def _settings(tool_id: str) -> tuple[dict, list]:
@@ -68,7 +65,7 @@ def _with_row_action(tool_id: str, instance: ToolInstance | None = None) -> Tool
 @login_required
 def add_tool_form(workflow_id: uuid.UUID):
     """The add-a-step form for the chosen tool (its settings start at their defaults)."""
-    who, workflow = _owned(workflow_id)
+    who, workflow = owned_workflow(workflow_id)
     form = tool_form(request.args.get("tool_id", ""), {}, None, is_open=True)
     return _form_only(who, workflow, form, "workflows/_tool_add.html")
 
@@ -77,7 +74,7 @@ def add_tool_form(workflow_id: uuid.UUID):
 @login_required
 def add_tool(workflow_id: uuid.UUID):
     """Append a step (POST tool_instance/ rules); a row button only redraws the form."""
-    who, workflow = _owned(workflow_id)
+    who, workflow = owned_workflow(workflow_id)
     tool_id = request.form.get("tool_id", "")
     if request.form.get(ROW_ACTION):
         return _form_only(who, workflow, _with_row_action(tool_id), "workflows/_tool_add.html")
@@ -93,8 +90,7 @@ def add_tool(workflow_id: uuid.UUID):
 @login_required
 def save_tool(workflow_id: uuid.UUID, instance_id: uuid.UUID):
     """Save a step's settings (PATCH tool_instance/ rules); a row button only redraws the form."""
-    who, workflow = _owned(workflow_id)
-    instance = _step(workflow, instance_id)
+    who, workflow, instance = _owned_step(workflow_id, instance_id)
     if request.form.get(ROW_ACTION):
         return _form_only(who, workflow, _with_row_action(instance.tool_id, instance), "workflows/_tool_step.html")
     document, problems = _settings(instance.tool_id)
@@ -110,8 +106,7 @@ def save_tool(workflow_id: uuid.UUID, instance_id: uuid.UUID):
 @login_required
 def move_tool(workflow_id: uuid.UUID, instance_id: uuid.UUID):
     """Move a step one place up or down (the others are renumbered by the service)."""
-    who, workflow = _owned(workflow_id)
-    instance = _step(workflow, instance_id)
+    who, workflow, instance = _owned_step(workflow_id, instance_id)
     offset = {"up": -1, "down": 1}.get(request.form.get("direction", ""))
     if offset is None:
         abort(400)
@@ -128,8 +123,7 @@ def move_tool(workflow_id: uuid.UUID, instance_id: uuid.UUID):
 @login_required
 def delete_tool(workflow_id: uuid.UUID, instance_id: uuid.UUID):
     """Remove a step; later steps move up."""
-    who, workflow = _owned(workflow_id)
-    instance = _step(workflow, instance_id)
+    who, workflow, instance = _owned_step(workflow_id, instance_id)
     name, step = TOOLS[instance.tool_id].name if instance.tool_id in TOOLS else instance.tool_id, instance.step
     tool_instances.delete_instance(instance)
     return _tools(who, workflow, message=f"Step {step} removed: {name}.")

@@ -5,18 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.datastructures import MultiDict
 
 from unstract.errors import FieldMessage, ValidationFailed
 from unstract.models.base import utcnow
-from unstract.policy import get_visible_workflow
+from unstract.schemas.parsing import parse
+from unstract.schemas.workflow_input import WorkflowWriteSchema
 from unstract.services import workflow_pages, workflows
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import current_requester, is_htmx, request_page
 from unstract.web.schema_forms import errors_by_attr
+from unstract.web.workflows_blueprint import bp, hx_redirect, owned_workflow
 
-bp = Blueprint("web_workflows", __name__)
 TABLE_ID = "workflow-table"
 
 
@@ -37,54 +38,19 @@ def ago(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def hx_redirect(url: str):
-    """Navigate: htmx follows HX-Redirect, a plain form follows 303."""
-    if is_htmx():
-        return "", 200, {"HX-Redirect": url}
-    return redirect(url, 303)
+# --- The form (the API's write schema, for the writable fields it shows) ---------------------------
 
-
-# --- The form (the API's rules for the writable fields it shows) --------------------------------
-
-def _text(form: MultiDict, attr: str, label: str, limit: int, *, trim: bool, required: bool,
-          data: dict, problems: list[FieldMessage]) -> None:
-    """One text field: blank, max_length and unsafe_content, as the API parses it (§1.0)."""
-    value = form.get(attr, "")
-    value = value.strip() if trim else value
-    if required and not value.strip():
-        problems.append(FieldMessage("blank", "This field may not be blank.", attr))
-    elif len(value) > limit:
-        problems.append(FieldMessage("max_length", f"Ensure this field has no more than {limit} characters.", attr))
-    elif (unsafe := workflows.unsafe_content(label, value)) is not None:
-        problems.append(FieldMessage("unsafe_content", unsafe, attr))
-    else:
-        data[attr] = value
-
-
-def _retries(form: MultiDict, data: dict, problems: list[FieldMessage]) -> None:
-    raw = form.get("max_file_execution_count", "").strip()
-    if not raw:
-        data["max_file_execution_count"] = None
-    elif not raw.isdigit():
-        problems.append(FieldMessage("invalid", "A valid integer is required.", "max_file_execution_count"))
-    elif int(raw) < 1:
-        problems.append(FieldMessage("min_value", "Ensure this value is greater than or equal to 1.",
-                                     "max_file_execution_count"))
-    else:
-        data["max_file_execution_count"] = int(raw)
+FORM_FIELDS = ("workflow_name", "description")
 
 
 def parse_form(form: MultiDict, *, retries: bool = False) -> tuple[dict, list[FieldMessage]]:
-    """The valid part of a create/edit post and its field errors; the service adds its own (unique)."""
-    data: dict = {}
-    problems: list[FieldMessage] = []
-    _text(form, "workflow_name", "Workflow name", workflow_pages.workflow_name_limit(), trim=True,
-          required=True, data=data, problems=problems)
-    _text(form, "description", "Description", workflow_pages.description_limit(), trim=False,
-          required=False, data=data, problems=problems)
+    """The valid part of a create/edit post and its field errors; the service adds its own (unique).
+    An input left empty is sent as "" (the retry limit as null), so a form never misses a field."""
+    fields = (*FORM_FIELDS, "max_file_execution_count") if retries else FORM_FIELDS
+    data: dict = {attr: form.get(attr, "") for attr in FORM_FIELDS}
     if retries:
-        _retries(form, data, problems)
-    return data, problems
+        data["max_file_execution_count"] = form.get("max_file_execution_count", "").strip() or None
+    return parse(WorkflowWriteSchema(only=fields), data)
 
 
 def _values(form: MultiDict | dict) -> dict:
@@ -94,17 +60,12 @@ def _values(form: MultiDict | dict) -> dict:
 
 # --- List -------------------------------------------------------------------------------------
 
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() else 1
-
-
 @bp.get("/")
 @login_required
 def index():
     """Workflows visible in the current organization; htmx asks for the table only (search, pages)."""
     who = current_requester()
-    listing = workflow_pages.list_page(who, search=request.args.get("search", "").strip(), page=_page_number())
+    listing = workflow_pages.list_page(who, search=request.args.get("search", "").strip(), page=request_page())
     if is_htmx() and not request.headers.get("HX-Boosted"):
         return render_template("workflows/_table.html", listing=listing)
     return render_template("workflows/index.html", listing=listing, values=_values({}), errors={})
@@ -115,8 +76,7 @@ def index():
 @login_required
 def toggle_active(workflow_id: uuid.UUID):
     """Flip the active switch (owners); htmx gets the row back, a plain form goes back to the list."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     workflows.toggle_active(who, workflow)
     if not is_htmx():
         return redirect(url_for(".index"), 303)
@@ -152,8 +112,7 @@ def create():
 @login_required
 def edit(workflow_id: uuid.UUID):
     """Rename, describe, set the retry limit (owners)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     if request.method == "GET":
         stored = {"workflow_name": workflow.workflow_name, "description": workflow.description,
                   "max_file_execution_count": workflow.max_file_execution_count}
@@ -177,8 +136,7 @@ def _edit_page(workflow, values: dict, errors: dict, status: int = 200):
 @login_required
 def delete(workflow_id: uuid.UUID):
     """Confirm, then delete a workflow with its runs and history (owners)."""
-    who = current_requester()
-    workflow = get_visible_workflow(who, workflow_id, owner=True)
+    who, workflow = owned_workflow(workflow_id)
     if request.method == "GET":
         return render_template("workflows/delete.html", workflow_id=workflow.id, name=workflow.workflow_name)
     name = workflow.workflow_name
@@ -187,7 +145,3 @@ def delete(workflow_id: uuid.UUID):
         return ""
     flash(f"Workflow “{name}” deleted.", "success")
     return hx_redirect(url_for(".index"))
-
-
-# The rest of the workflows area registers its routes on `bp` (detail, tools, runs).
-from unstract.web import runs_pages, workflow_detail_pages, workflow_tools_pages  # noqa: E402, F401

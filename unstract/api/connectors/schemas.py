@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.schemas.fields import BaseSchema, JSONObject, Text, Timestamp, UUIDField, max_length, one_of
-from unstract.services import connectors
+from unstract.schemas.fields import BaseSchema, Timestamp, UUIDField
 
 
 class ConnectorSchema(BaseSchema):
@@ -24,25 +23,3 @@ class ConnectorTypeSchema(BaseSchema):
     name = fields.String()
     connector_mode = fields.String()
     metadata_schema = fields.Dict()
-
-
-class ConnectorCreateSchema(BaseSchema):
-    """Body of POST connector/, fields in the order of §2.3."""
-
-    connector_name = Text(required=True, trim=True, allow_blank=False, validate=max_length(128))
-    connector_id = Text(required=True, validate=one_of(connectors.CONNECTOR_IDS))
-    connector_metadata = JSONObject(required=True)
-
-
-class ConnectorUpdateSchema(BaseSchema):
-    """Body of PATCH connector/{id}/: any subset; the type is compared with the stored one."""
-
-    connector_name = Text(trim=True, allow_blank=False, validate=max_length(128))
-    connector_id = Text()
-    connector_metadata = JSONObject()
-
-
-class ConnectorQueryArgsSchema(BaseSchema):
-    connector_id = Text(load_default=None, validate=one_of(connectors.CONNECTOR_IDS))
-    connector_mode = Text(load_default=None, validate=one_of(connectors.MODES))
-    ordering = Text(load_default=None)

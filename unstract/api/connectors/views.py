@@ -16,14 +16,9 @@ from unstract.api.common import (
     parse_body,
     require_json_content_type,
 )
-from unstract.api.connectors.schemas import (
-    ConnectorCreateSchema,
-    ConnectorQueryArgsSchema,
-    ConnectorSchema,
-    ConnectorTypeSchema,
-    ConnectorUpdateSchema,
-)
+from unstract.api.connectors.schemas import ConnectorSchema, ConnectorTypeSchema
 from unstract.auth import requester
+from unstract.schemas.connector_input import ConnectorCreateSchema, ConnectorQueryArgsSchema, ConnectorUpdateSchema
 from unstract.services import connectors
 
 blp = api_blueprint("connectors", __name__, "Connectors")

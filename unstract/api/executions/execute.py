@@ -8,9 +8,10 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
-from unstract.api.common import documented, json_object, load_schema, unsupported_media_type
+from unstract.api.common import documented, json_object, unsupported_media_type
 from unstract.api.executions.execute_schemas import ExecuteFormSchema, ExecuteResponseSchema, ExecuteSchema
 from unstract.auth import requester
+from unstract.schemas.parsing import load_schema
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.services.uploads import UploadPart
 

@@ -6,14 +6,10 @@ from flask.views import MethodView
 
 from unstract.api import api_blueprint
 from unstract.api.common import apply_ordering, documented, load_query, page_schema, paginate
-from unstract.api.executions.schemas import (
-    ExecutionQueryArgsSchema,
-    FileExecutionQueryArgsSchema,
-    LogQueryArgsSchema,
-)
 from unstract.auth import requester
 from unstract.models import Execution, FileExecution
 from unstract.policy import get_visible_workflow
+from unstract.schemas.execution_input import ExecutionQueryArgsSchema, FileExecutionQueryArgsSchema, LogQueryArgsSchema
 from unstract.schemas.representations import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
 from unstract.services import execution_queries as queries
 

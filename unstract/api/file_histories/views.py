@@ -15,14 +15,11 @@ from unstract.api.common import (
     paginate,
     require_json_content_type,
 )
-from unstract.api.file_histories.schemas import (
-    FileHistoryClearResultSchema,
-    FileHistoryClearSchema,
-    FileHistoryQueryArgsSchema,
-)
+from unstract.api.file_histories.schemas import FileHistoryClearResultSchema
 from unstract.auth import requester
 from unstract.models import FileHistory, Workflow
 from unstract.policy import get_visible_workflow
+from unstract.schemas.file_history_input import FileHistoryClearSchema, FileHistoryQueryArgsSchema
 from unstract.schemas.representations import FileHistorySchema
 from unstract.services import file_history, file_outcomes
 

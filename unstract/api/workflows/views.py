@@ -6,46 +6,33 @@ import uuid
 
 from flask import current_app
 from flask.views import MethodView
-from marshmallow import Schema, ValidationError
 
 from unstract.api import api_blueprint
 from unstract.api.common import (
     apply_ordering,
     documented,
-    flatten_messages,
-    json_object,
     load_body,
     load_query,
     page_schema,
     paginate,
+    parse_body,
     require_json_content_type,
 )
-from unstract.api.workflows.schemas import (
-    CanUpdateSchema,
-    ClearFileMarkerSchema,
+from unstract.api.workflows.schemas import CanUpdateSchema, ClearFileMarkerSchema, WorkflowUsersSchema
+from unstract.auth import requester
+from unstract.policy import get_visible_workflow
+from unstract.schemas.representations import WorkflowSchema
+from unstract.schemas.workflow_input import (
     OwnerCreateSchema,
     SettingsSchemaQueryArgsSchema,
     WorkflowCreateSchema,
     WorkflowQueryArgsSchema,
-    WorkflowUsersSchema,
     WorkflowWriteSchema,
 )
-from unstract.auth import requester
-from unstract.errors import FieldMessage
-from unstract.policy import get_visible_workflow
-from unstract.schemas.representations import WorkflowSchema
 from unstract.services import sharing, workflows
 
 blp = api_blueprint("workflows", __name__, "Workflows")
 CLEARED = "File marker cleared successfully."
-
-
-def parse_write_body(schema: Schema, *, partial: bool = False) -> tuple[dict, list[FieldMessage]]:
-    """The valid part of the body and the field errors, so the service can add its own in order."""
-    try:
-        return schema.load(json_object(), partial=partial), []
-    except ValidationError as exc:
-        return exc.valid_data or {}, flatten_messages(exc.messages)
 
 
 @blp.route("/workflow/")
@@ -69,7 +56,7 @@ class Workflows(MethodView):
         """Create a workflow owned by the requester."""
         require_json_content_type()
         who = requester()
-        data, field_errors = parse_write_body(WorkflowCreateSchema())
+        data, field_errors = parse_body(WorkflowCreateSchema())
         return workflows.create(who, data, field_errors)
 
 
@@ -105,7 +92,7 @@ class WorkflowById(MethodView):
         require_json_content_type()
         who = requester()
         workflow = get_visible_workflow(who, workflow_id, owner=True)
-        data, field_errors = parse_write_body(WorkflowWriteSchema(), partial=partial)
+        data, field_errors = parse_body(WorkflowWriteSchema(), partial=partial)
         return workflows.update(who, workflow, data, field_errors)
 
 

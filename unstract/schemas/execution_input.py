@@ -1,4 +1,4 @@
-"""Schemas of the execution read endpoints: executions, file executions and logs (§1.12–§1.14, §2.8)."""
+"""Input of the execution read endpoints, shared by the API and the dashboard: status lists, log filters."""
 
 from __future__ import annotations
 
