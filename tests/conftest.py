@@ -10,14 +10,13 @@ import redis
 
 from tests.support import (
     ApiClient,
+    build_app,
     remove_tree,
     reset_postgres_schema,
     start_embedded_redis,
     test_database_url,
     truncate_all,
 )
-from unstract.app import create_app
-from unstract.config import read_settings
 from unstract.extensions import db
 
 
@@ -46,23 +45,6 @@ def base_env(tmp_path_factory, redis_url):
         "UNSTRACT_LOCAL_STORAGE_ROOTS": str(storage),
         "UNSTRACT_BOOTSTRAP": "0",
     }
-
-
-def build_app(env: dict, **config):
-    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
-    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
-                              "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
-    application.before_request(_forget_previous_request)
-    return application
-
-
-def _forget_previous_request():
-    """Tests keep one app context pushed, so `g` outlives a request; a real server starts each request
-    with a fresh `g`. Drop what Flask-Login and Flask-WTF cached there for the previous client."""
-    from flask import g
-
-    for key in ("_login_user", "csrf_token"):
-        g.pop(key, None)
 
 
 @pytest.fixture(scope="session")

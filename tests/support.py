@@ -1,4 +1,4 @@
-"""Test helpers: real Redis server start-up, database reset, and an API client with a Bearer key."""
+"""Test helpers: the test app, real Redis server start-up, database reset, and an API client with a Bearer key."""
 
 from __future__ import annotations
 
@@ -13,10 +13,31 @@ from pathlib import Path
 
 import pytest
 import redis
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from unstract.app import create_app
+from unstract.config import read_settings
 from unstract.extensions import db
+
+
+def build_app(env: dict, **config) -> Flask:
+    """The application on the settings read from `env`, as every test fixture builds it."""
+    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
+    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
+                              "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
+    application.before_request(_forget_previous_request)
+    return application
+
+
+def _forget_previous_request():
+    """Tests keep one app context pushed, so `g` outlives a request; a real server starts each request
+    with a fresh `g`. Drop what Flask-Login and Flask-WTF cached there for the previous client."""
+    from flask import g
+
+    for key in ("_login_user", "csrf_token"):
+        g.pop(key, None)
 
 
 def start_embedded_redis(directory: Path) -> tuple[subprocess.Popen, str]:

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, create_engine, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from tests.support import postgres_server_url, requires_postgres
 from unstract.extensions import db
 from unstract.models import Execution, Organization

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileHistory, Organization
 from unstract.models.base import utcnow

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.engine.harness import add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Organization
 

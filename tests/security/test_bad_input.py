@@ -12,8 +12,8 @@ import uuid
 import pytest
 
 from tests.factories import make_histories
+from tests.security.matrix import MATRIX, fill, request_for
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, fill, request_for
 from tests.support import ApiClient
 from unstract.extensions import db
 from unstract.models import Workflow

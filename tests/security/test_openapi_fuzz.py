@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.security.matrix import MATRIX, RULE_VARIABLE
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, RULE_VARIABLE
 from unstract.extensions import db
 from unstract.models import Workflow
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from tests.security.matrix import MATRIX, RULE_VARIABLE, fill, request_for
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, RULE_VARIABLE, fill, request_for
 from unstract.extensions import db
 from unstract.models import Connector, FileHistory, ToolInstance, Workflow
 
