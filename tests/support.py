@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -100,6 +101,13 @@ def sql_statements():
         yield sent
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
+
+
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def remove_tree(path: Path) -> None:

@@ -49,6 +49,7 @@ def _execute(world, workflow) -> Execution:
     return uuid.UUID(response.json["execution_id"])
 
 
+@pytest.mark.slow
 def test_s3_folder_to_s3_output(app, world, acme, s3_endpoint):
     client = _s3_client(s3_endpoint)
     bucket = f"b{uuid.uuid4().hex[:10]}"
@@ -70,6 +71,7 @@ def test_s3_folder_to_s3_output(app, world, acme, s3_endpoint):
     assert body.endswith(b"\n")
 
 
+@pytest.mark.slow
 def test_missing_s3_folder_fails_the_execution(app, world, acme, s3_endpoint):
     client = _s3_client(s3_endpoint)
     bucket = f"b{uuid.uuid4().hex[:10]}"

@@ -33,6 +33,8 @@ from tests.security.scene import build_scene
 from unstract.extensions import db
 from unstract.models import Workflow
 
+pytestmark = pytest.mark.slow
+
 PREFIX = "/api/v1/unstract/{org_id}/"
 OPERATIONS = sorted((PREFIX + RULE_VARIABLE.sub(r"{\1}", rule), method) for rule, method in MATRIX)
 # Not `negative_data_rejection`: the contract accepts some schema-violating bodies on purpose (names are
