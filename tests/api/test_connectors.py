@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
+from tests.api.calls import errors_of, local, post_local
 from tests.factories import acme_workflow, configure, make_connector, organization
 from tests.support import ApiClient
 from unstract.extensions import db
@@ -18,24 +19,6 @@ from unstract.models import Connector
 from unstract.services.secrets import open_metadata
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    assert response.json["type"] == "validation_error"
-    return response.json["errors"]
-
-
-def local(storage_root, name: str = "inbox") -> str:
-    folder = storage_root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder)
-
-
-def post_local(api, storage_root, name: str = "Inbox", folder: str = "inbox"):
-    body = {"connector_name": name, "connector_id": "local_storage",
-            "connector_metadata": {"path": local(storage_root, folder)}}
-    return api.post("connector/", json=body)
 
 
 def post_postgres(api, name: str = "Warehouse", **metadata):

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.api.calls import errors_of
 from tests.factories import acme_workflow, endpoint_id, make_connector
 from tests.support import ApiClient
 from unstract.extensions import db
@@ -38,11 +39,6 @@ def filesystem(setup) -> dict:
 
 def patch(world, endpoint, body, who="owner"):
     return world.api(who).patch(f"workflow/endpoint/{endpoint}/", json=body)
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    return response.json["errors"]
 
 
 def invalid(detail: str, attr: str) -> list[dict]:

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from tests.api.calls import errors_of
 from tests.factories import acme_workflow
 from tests.support import ApiClient
 from unstract.jsonschemas import TOOL_SETTINGS
@@ -26,11 +27,6 @@ def steps(api, workflow_id) -> list[tuple[str, int]]:
     """(id, step) of the workflow's instances as the API lists them."""
     results = api.get(f"tool_instance/?workflow_id={workflow_id}").json["results"]
     return [(row["id"], row["step"]) for row in results]
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    return response.json["errors"]
 
 
 def error(code: str, detail: str, attr: str) -> dict:

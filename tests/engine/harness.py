@@ -28,5 +28,9 @@ def run_jobs(app) -> None:
 
     bind_app(app)
     with app.app_context():
-        build_worker(app).work(burst=True, with_scheduler=False, logging_level="WARNING")
+        worker = build_worker(app)
+        # RQ 3.0 stops its pubsub thread with redis-py 8.2's stop(), which waits out the thread's 60 s
+        # poll when the subscription is not confirmed yet. This worker never receives commands: no pubsub.
+        worker.subscribe = lambda: None
+        worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
     db.session.rollback()

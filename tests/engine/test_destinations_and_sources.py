@@ -14,14 +14,9 @@ from tests.engine.harness import INVOICE_RULES, run_jobs
 from tests.factories import add_tool, configure, make_connector, make_workflow
 from tests.support import postgres_server_url, requires_postgres
 from unstract.extensions import db
-from unstract.models import Execution, Organization
+from unstract.models import Execution
 
 INVOICE = b"Invoice Number: INV-7\nTotal: 12.50\n"
-
-
-@pytest.fixture
-def acme(world):
-    return db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
 
 
 @pytest.fixture(scope="module")
