@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -11,8 +12,11 @@ import redis
 from tests.support import (
     ApiClient,
     build_app,
+    empty_directory,
     remove_tree,
     reset_postgres_schema,
+    restore_rows,
+    snapshot_rows,
     start_embedded_redis,
     test_database_url,
     truncate_all,
@@ -85,8 +89,7 @@ def _clean_state(app, redis_url):
     for run_files in ("uploads", "executions"):
         remove_tree(settings.data_dir / run_files)
     for root in settings.local_storage_roots:
-        remove_tree(__import__("pathlib").Path(root))
-        os.makedirs(root, exist_ok=True)
+        empty_directory(Path(root))
 
 
 @pytest.fixture
@@ -101,29 +104,42 @@ def client(app):
     return app.test_client()
 
 
+PEOPLE = {
+    "admin": ("admin@acme.test", "acme", "admin"),
+    "owner": ("owner@acme.test", "acme", "member"),
+    "viewer": ("viewer@acme.test", "acme", "member"),
+    "member": ("member@acme.test", "acme", "member"),
+    "outsider": ("outsider@other.test", "other", "member"),
+}
+
+
+@pytest.fixture(scope="session")
+def world_rows() -> dict:
+    """The rows the first `world` wrote, written again as they were for every later test."""
+    return {}
+
+
 @pytest.fixture
-def world(app):
+def world(app, world_rows):
     """Org `acme` with an admin, an owner, a viewer and a plain member; org `other` with an outsider.
 
     `world.api(name, tier)` returns an ApiClient authenticated with a fresh key of that tier.
     """
     from unstract.services import accounts
 
-    accounts.create_org("acme", "Acme")
-    accounts.create_org("other", "Other")
-    people = {
-        "admin": ("admin@acme.test", "acme", "admin"),
-        "owner": ("owner@acme.test", "acme", "member"),
-        "viewer": ("viewer@acme.test", "acme", "member"),
-        "member": ("member@acme.test", "acme", "member"),
-        "outsider": ("outsider@other.test", "other", "member"),
-    }
-    users = {name: accounts.add_user(email, "password123", org, role) for name, (email, org, role)
-             in people.items()}
+    if world_rows:
+        restore_rows(world_rows)
+    else:
+        accounts.create_org("acme", "Acme")
+        accounts.create_org("other", "Other")
+        for email, org, role in PEOPLE.values():
+            accounts.add_user(email, "password123", org, role)
+        world_rows.update(snapshot_rows())
+    users = {name: accounts.find_user(email) for name, (email, _, _) in PEOPLE.items()}
 
     def api(name: str, tier: str = "full_access", org_id: str | None = None) -> ApiClient:
-        email, home_org, _ = people[name]
+        email, home_org, _ = PEOPLE[name]
         key = accounts.create_api_key(home_org, email, tier)
         return ApiClient(app.test_client(), org_id or "acme", key)
 
-    return SimpleNamespace(users=users, api=api, people=people)
+    return SimpleNamespace(users=users, api=api, people=PEOPLE)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from unstract.app import create_app
@@ -86,6 +86,20 @@ def truncate_all() -> None:
     db.session.commit()
 
 
+def snapshot_rows() -> dict:
+    """Every row of every non-empty application table, by table, in dependency order."""
+    rows = {table: [dict(row) for row in db.session.execute(select(table)).mappings()]
+            for table in db.metadata.sorted_tables}
+    return {table: table_rows for table, table_rows in rows.items() if table_rows}
+
+
+def restore_rows(rows: dict) -> None:
+    """Write a snapshot back into empty tables (the same ids, hashes and timestamps)."""
+    for table, table_rows in rows.items():
+        db.session.execute(insert(table), table_rows)
+    db.session.commit()
+
+
 @contextmanager
 def sql_statements():
     """Every SQL statement the application's engine sends while the block runs (yields the growing list)."""
@@ -112,6 +126,14 @@ def free_port() -> int:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def empty_directory(path: Path) -> None:
+    """`path` as an existing, empty directory (an empty one is left alone: most tests write nothing)."""
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    remove_tree(path)
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def test_database_url(tmp_dir: Path) -> str:

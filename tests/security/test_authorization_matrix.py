@@ -77,6 +77,7 @@ def test_every_api_route_has_exactly_one_matrix_row(app):
     assert set(MATRIX) - routes == set(), "rows of MATRIX for routes that no longer exist"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("rule", "method"), list(MATRIX), ids=[f"{m} {r}" for r, m in MATRIX])
 def test_permission_table(world, client, storage_root, co_owner, rule, method):
     requirement, success, query, body = MATRIX[(rule, method)]

@@ -18,6 +18,8 @@ from tests.support import ApiClient
 from unstract.extensions import db
 from unstract.models import Workflow
 
+pytestmark = pytest.mark.slow  # every route that takes a body, each with a fresh scene
+
 BODY_ROWS = [key for key, row in MATRIX.items() if row[3] is not None]
 BODY_IDS = [f"{method} {rule}" for rule, method in BODY_ROWS]
 LIST_RULES = ["workflow/", "workflow/<uuid:workflow_id>/execution/", "workflow/execution/<uuid:execution_id>/files/",
