@@ -101,14 +101,15 @@ def restore_rows(rows: dict) -> None:
 
 
 @contextmanager
-def sql_statements():
-    """Every SQL statement the application's engine sends while the block runs (yields the growing list)."""
+def sql_statements(describe=None):
+    """Every SQL statement the application's engine sends while the block runs (yields the growing list);
+    `describe(connection, statement)` makes each entry (default: the statement)."""
     from sqlalchemy import event
 
-    sent: list[str] = []
+    sent: list = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
+        sent.append(describe(conn, statement) if describe else statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:

@@ -1,5 +1,4 @@
-"""Dashboard fixtures: logged-in test clients and page users, the usual workflow, and for the browser tests
-the app served on a loopback port with Debian's Chromium driven by Playwright."""
+"""Dashboard fixtures: logged-in clients and page users, the usual workflow, a live server and Chromium."""
 
 from __future__ import annotations
 

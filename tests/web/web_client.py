@@ -1,5 +1,4 @@
-"""The one way tests log in (a Flask test client or a browser page, always through the real form),
-and helpers for the dashboard's pages and fragments.
+"""The one way tests log in (test client or browser, always through the real form), and page helpers.
 
 The tests share one app context (tests/conftest.py), and Flask keeps `g` for the whole context: Flask-Login
 caches the request's user in `g._login_user` and Flask-WTF the rendered CSRF token in `g.csrf_token`. Left
