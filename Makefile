@@ -6,12 +6,13 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint install
+.PHONY: help run test test-fast lint install
 
 help:
 	@echo "make run    serve on http://127.0.0.1:5000 (SQLite, embedded Redis, workers; no setup needed)"
 	@echo "make test   run the tests; pass pytest options with PYTEST_ARGS='-k cli -x'"
 	@echo "make lint   ruff check and the import contracts (lint-imports, pyproject.toml)"
+	@echo "make test-fast  the inner loop: the tests without a browser, processes or servers (marks browser, slow)"
 
 install: $(STAMP)
 
@@ -20,6 +21,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -x -m "not browser and not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -10,14 +11,16 @@ import redis
 
 from tests.support import (
     ApiClient,
+    build_app,
+    empty_directory,
     remove_tree,
     reset_postgres_schema,
+    restore_rows,
+    snapshot_rows,
     start_embedded_redis,
     test_database_url,
     truncate_all,
 )
-from unstract.app import create_app
-from unstract.config import read_settings
 from unstract.extensions import db
 
 
@@ -46,23 +49,6 @@ def base_env(tmp_path_factory, redis_url):
         "UNSTRACT_LOCAL_STORAGE_ROOTS": str(storage),
         "UNSTRACT_BOOTSTRAP": "0",
     }
-
-
-def build_app(env: dict, **config):
-    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
-    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
-                              "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
-    application.before_request(_forget_previous_request)
-    return application
-
-
-def _forget_previous_request():
-    """Tests keep one app context pushed, so `g` outlives a request; a real server starts each request
-    with a fresh `g`. Drop what Flask-Login and Flask-WTF cached there for the previous client."""
-    from flask import g
-
-    for key in ("_login_user", "csrf_token"):
-        g.pop(key, None)
 
 
 @pytest.fixture(scope="session")
@@ -103,8 +89,7 @@ def _clean_state(app, redis_url):
     for run_files in ("uploads", "executions"):
         remove_tree(settings.data_dir / run_files)
     for root in settings.local_storage_roots:
-        remove_tree(__import__("pathlib").Path(root))
-        os.makedirs(root, exist_ok=True)
+        empty_directory(Path(root))
 
 
 @pytest.fixture
@@ -119,30 +104,43 @@ def client(app):
     return app.test_client()
 
 
+PEOPLE = {
+    "admin": ("admin@acme.test", "acme", "admin"),
+    "owner": ("owner@acme.test", "acme", "member"),
+    "viewer": ("viewer@acme.test", "acme", "member"),
+    "member": ("member@acme.test", "acme", "member"),
+    "outsider": ("outsider@other.test", "other", "member"),
+}
+
+
+@pytest.fixture(scope="session")
+def world_rows() -> dict:
+    """The rows the first `world` wrote, written again as they were for every later test."""
+    return {}
+
+
 @pytest.fixture
-def world(app):
+def world(app, world_rows):
     """Org `acme` with an admin, an owner, a viewer and a plain member; org `other` with an outsider.
 
     `world.api(name, tier)` returns an ApiClient authenticated with a fresh key of that tier.
     """
     from unstract.services import accounts
 
-    accounts.create_org("acme", "Acme")
-    accounts.create_org("other", "Other")
-    people = {
-        "admin": ("admin@acme.test", "acme", "admin"),
-        "owner": ("owner@acme.test", "acme", "member"),
-        "viewer": ("viewer@acme.test", "acme", "member"),
-        "member": ("member@acme.test", "acme", "member"),
-        "outsider": ("outsider@other.test", "other", "member"),
-    }
-    method = app.config["UNSTRACT_PASSWORD_HASH"]
-    users = {name: accounts.add_user(email, "password123", org, role, password_method=method)
-             for name, (email, org, role) in people.items()}
+    if world_rows:
+        restore_rows(world_rows)
+    else:
+        accounts.create_org("acme", "Acme")
+        accounts.create_org("other", "Other")
+        for email, org, role in PEOPLE.values():
+            accounts.add_user(email, "password123", org, role,
+                              password_method=app.config["UNSTRACT_PASSWORD_HASH"])
+        world_rows.update(snapshot_rows())
+    users = {name: accounts.find_user(email) for name, (email, _, _) in PEOPLE.items()}
 
     def api(name: str, tier: str = "full_access", org_id: str | None = None) -> ApiClient:
-        email, home_org, _ = people[name]
+        email, home_org, _ = PEOPLE[name]
         key = accounts.create_api_key(home_org, email, tier)
         return ApiClient(app.test_client(), org_id or "acme", key)
 
-    return SimpleNamespace(users=users, api=api, people=people)
+    return SimpleNamespace(users=users, api=api, people=PEOPLE)

@@ -1,9 +1,12 @@
-"""Rows for tests, written straight through the models (no API, no engine).
+"""Rows for tests, written straight through the models (no API, no engine): the one factories module.
 
 Every factory commits, so API requests made afterwards see the rows, and accepts any model
 column as a keyword to override its default. Typical use with the `world` fixture:
 
     workflow = make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
+    inbox = make_connector("acme", "Inbox", "local_storage", {"path": str(storage_root)})
+    configure(workflow, "SOURCE", "FILESYSTEM", inbox, folders=["in"])
+    add_tool(workflow, "text_extractor")
     execution = make_execution(workflow, status="COMPLETED", total_files=2)
     first = make_file_execution(execution, status="COMPLETED")
     make_log(execution, "Processing file 'a.txt' (attempt 1).", file_execution=first)
@@ -12,16 +15,27 @@ column as a keyword to override its default. Typical use with the `world` fixtur
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
+import uuid
 from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
 from tests.support import ApiClient
 from unstract.extensions import db
+from unstract.jsonschemas import (
+    DESTINATION_DATABASE,
+    DESTINATION_FILESYSTEM,
+    SOURCE_API,
+    SOURCE_FILESYSTEM,
+    fill_defaults,
+)
 from unstract.models import (
+    CONNECTOR_MODES,
     LEVEL_ORDER,
+    Connector,
     EndpointType,
     Execution,
     ExecutionLog,
@@ -29,6 +43,7 @@ from unstract.models import (
     FileHistory,
     Organization,
     Stage,
+    ToolInstance,
     User,
     Workflow,
     WorkflowEndpoint,
@@ -36,6 +51,8 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.models.base import utcnow
+from unstract.services.secrets import seal_metadata
+from unstract.tools.registry import TOOLS
 
 _sequence = itertools.count(1)
 
@@ -48,9 +65,12 @@ def sha256_of(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _org(org: Organization | str) -> Organization:
+def organization(org: Organization | str | uuid.UUID) -> Organization:
+    """An Organization given itself, its `org_id` string or its primary key."""
     if isinstance(org, Organization):
         return org
+    if isinstance(org, uuid.UUID):
+        return db.session.get(Organization, org)
     return db.session.scalar(select(Organization).where(Organization.org_id == org))
 
 
@@ -71,7 +91,7 @@ def make_workflow(owner_user: User, org: Organization | str, *, viewers: tuple[U
     """
     values = {"workflow_name": f"Workflow {_next()}", "workflow_owner": owner_user.id,
               "created_by": owner_user.id, "modified_by": owner_user.id, **fields}
-    workflow = Workflow(organization_id=_org(org).id, **values)
+    workflow = Workflow(organization_id=organization(org).id, **values)
     workflow.memberships.append(WorkflowMembership(user_id=owner_user.id, role=WorkflowRole.OWNER))
     for viewer in viewers:
         workflow.memberships.append(WorkflowMembership(user_id=viewer.id, role=WorkflowRole.VIEWER))
@@ -80,9 +100,57 @@ def make_workflow(owner_user: User, org: Organization | str, *, viewers: tuple[U
     return _save(workflow)
 
 
+def acme_workflow(world, name: str = "Invoices", *, viewers: tuple[str, ...] = ("viewer",), **fields) -> Workflow:
+    """The usual scene: a workflow of acme owned by `owner`, shared with the named `world` users as viewers."""
+    return make_workflow(world.users["owner"], "acme", workflow_name=name,
+                         viewers=[world.users[viewer] for viewer in viewers], **fields)
+
+
 def add_membership(workflow: Workflow, user: User, role: str = WorkflowRole.VIEWER) -> WorkflowMembership:
     """Share `workflow` with `user` as viewer (default) or co-owner."""
     return _save(WorkflowMembership(workflow_id=workflow.id, user_id=user.id, role=role))
+
+
+def endpoint_id(workflow_id: uuid.UUID, endpoint_type: str) -> uuid.UUID:
+    return db.session.scalar(select(WorkflowEndpoint.id).where(
+        WorkflowEndpoint.workflow_id == workflow_id, WorkflowEndpoint.endpoint_type == endpoint_type))
+
+
+# --- Connectors, endpoints and tools -----------------------------------------------------------
+
+SCHEMAS = {("SOURCE", "FILESYSTEM"): SOURCE_FILESYSTEM, ("SOURCE", "API"): SOURCE_API,
+           ("DESTINATION", "FILESYSTEM"): DESTINATION_FILESYSTEM, ("DESTINATION", "DATABASE"): DESTINATION_DATABASE,
+           ("DESTINATION", "API"): {}}
+
+
+def make_connector(org: Organization | str | uuid.UUID, name: str = "Inbox", connector_id: str = "local_storage",
+                   metadata: dict | None = None, *, created_by: User | None = None,
+                   secret_key: str = "test-secret-key") -> Connector:
+    """A connector row without the API's checks; its secrets are sealed as the API would store them."""
+    metadata = metadata if metadata is not None else {"path": "/nowhere"}
+    connector = Connector(organization_id=organization(org).id, connector_name=name, connector_id=connector_id,
+                          connector_metadata=seal_metadata(connector_id, metadata, secret_key),
+                          connector_mode=CONNECTOR_MODES[connector_id],
+                          created_by=created_by.id if created_by else None)
+    return _save(connector)
+
+
+def configure(workflow: Workflow, endpoint_type: str, connection_type: str, connector=None, **config) -> None:
+    """Point one endpoint at `connector` with `config` completed by the settings schema's defaults."""
+    endpoint = workflow.endpoint(endpoint_type)
+    endpoint.connection_type = connection_type
+    endpoint.connector_instance_id = connector.id if connector else None
+    endpoint.configuration = fill_defaults(copy.deepcopy(config), SCHEMAS[(endpoint_type, connection_type)])
+    db.session.commit()
+
+
+def add_tool(workflow: Workflow, tool_id: str, **settings) -> None:
+    """Append a tool step with `settings` completed by the tool's defaults."""
+    step = len(workflow.tool_instances) + 1
+    metadata = fill_defaults(settings, TOOLS[tool_id].settings_schema)
+    db.session.add(ToolInstance(workflow_id=workflow.id, tool_id=tool_id, step=step, metadata_=metadata))
+    db.session.commit()
+    db.session.refresh(workflow)
 
 
 # --- Executions --------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Test helpers: real Redis server start-up, database reset, and an API client with a Bearer key."""
+"""Test helpers: the test app, real Redis server start-up, database reset, and an API client with a Bearer key."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -13,10 +14,31 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from flask import Flask
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
+from unstract.app import create_app
+from unstract.config import read_settings
 from unstract.extensions import db
+
+
+def build_app(env: dict, **config) -> Flask:
+    """The application on the settings read from `env`, as every test fixture builds it."""
+    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
+    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
+                              "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
+    application.before_request(_forget_previous_request)
+    return application
+
+
+def _forget_previous_request():
+    """Tests keep one app context pushed, so `g` outlives a request; a real server starts each request
+    with a fresh `g`. Drop what Flask-Login and Flask-WTF cached there for the previous client."""
+    from flask import g
+
+    for key in ("_login_user", "csrf_token"):
+        g.pop(key, None)
 
 
 def start_embedded_redis(directory: Path) -> tuple[subprocess.Popen, str]:
@@ -64,15 +86,30 @@ def truncate_all() -> None:
     db.session.commit()
 
 
+def snapshot_rows() -> dict:
+    """Every row of every non-empty application table, by table, in dependency order."""
+    rows = {table: [dict(row) for row in db.session.execute(select(table)).mappings()]
+            for table in db.metadata.sorted_tables}
+    return {table: table_rows for table, table_rows in rows.items() if table_rows}
+
+
+def restore_rows(rows: dict) -> None:
+    """Write a snapshot back into empty tables (the same ids, hashes and timestamps)."""
+    for table, table_rows in rows.items():
+        db.session.execute(insert(table), table_rows)
+    db.session.commit()
+
+
 @contextmanager
-def sql_statements():
-    """Every SQL statement the application's engine sends while the block runs (yields the growing list)."""
+def sql_statements(describe=None):
+    """Every SQL statement the application's engine sends while the block runs (yields the growing list);
+    `describe(connection, statement)` makes each entry (default: the statement)."""
     from sqlalchemy import event
 
-    sent: list[str] = []
+    sent: list = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
+        sent.append(describe(conn, statement) if describe else statement)
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
@@ -81,8 +118,23 @@ def sql_statements():
         event.remove(db.engine, "before_cursor_execute", record)
 
 
+def free_port() -> int:
+    """A loopback TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def empty_directory(path: Path) -> None:
+    """`path` as an existing, empty directory (an empty one is left alone: most tests write nothing)."""
+    if path.is_dir() and not any(path.iterdir()):
+        return
+    remove_tree(path)
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def test_database_url(tmp_dir: Path) -> str:

@@ -178,10 +178,12 @@ def test_worker_without_redis_url_or_embedded_socket_exits_2(unstract, tmp_path)
     assert_fails(result, 2, "REDIS_URL is not set and no embedded Redis socket was found.")
 
 
+@pytest.mark.slow
 def test_worker_burst_on_an_empty_queue_exits_0(unstract):
     assert unstract("worker", "--burst").exit_code == 0
 
 
+@pytest.mark.slow
 def test_worker_uses_the_embedded_socket_when_redis_url_is_unset(unstract, tmp_path):
     process, _ = start_embedded_redis(tmp_path)
     try:
@@ -231,6 +233,7 @@ def test_a_non_integer_integer_variable_makes_every_command_exit_2(unstract, arg
     assert org("acme") is None
 
 
+@pytest.mark.slow
 def test_console_script_returns_the_exit_codes(base_env):
     """The installed entry point, as a real process."""
     script = Path(sys.executable).with_name("unstract")

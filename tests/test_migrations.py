@@ -7,8 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 
-from tests.conftest import build_app
-from tests.support import requires_postgres, scratch_postgres_database
+from tests.support import build_app, requires_postgres, scratch_postgres_database
 from unstract.app import MIGRATIONS_DIR
 from unstract.extensions import db
 

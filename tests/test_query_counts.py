@@ -7,9 +7,9 @@ import itertools
 import pytest
 from flask import current_app
 
-from tests.api.factories import make_connector
 from tests.factories import (
     add_membership,
+    make_connector,
     make_execution,
     make_file_execution,
     make_histories,
@@ -62,7 +62,7 @@ def grow(world, kind: str, n: int) -> str:
     if kind == "connectors":
         for _ in range(n):
             creator = ("owner", "viewer", "member", "admin")[next(NAMES) % 4]
-            make_connector(world, f"Store {next(NAMES)}", creator=creator)
+            make_connector("acme", f"Store {next(NAMES)}", created_by=world.users[creator])
         return "connector/?page_size=50"
     workflow = add_workflows(world, 1)[0]
     execution = make_execution(workflow, status="COMPLETED")

@@ -8,12 +8,10 @@ import time
 
 import pytest
 
-from tests.test_serve import Served, serve_env, unstract_command
+from tests.engine.workers import SLOW_RULE
+from tests.serving import Served, serve_env, unstract_command
 
 pytestmark = pytest.mark.slow
-
-# ~1 s of real work per file (exponential backtracking), so the run is still going when we restart.
-SLOW_RULE = {"name": "slow", "pattern": r"^(a+)+$", "group": 0}
 
 
 def _json(served, path, key, body=None):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.factories import make_histories, make_workflow
+from tests.support import sql_statements
 from unstract.extensions import db
 from unstract.fastpath import start_writing
 from unstract.fastpath.sessions import READ_ONLY
@@ -23,16 +24,11 @@ def dbapi_autocommit(dbapi_connection) -> bool:
 @contextmanager
 def statements_and_modes():
     """(statement, whether its driver connection was in autocommit) for every statement sent."""
-    seen: list[tuple[str, bool]] = []
+    def describe(conn, statement):
+        return statement, dbapi_autocommit(conn.connection.dbapi_connection)
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, dbapi_autocommit(conn.connection.dbapi_connection)))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sql_statements(describe) as seen:
         yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def fresh_request_session() -> None:

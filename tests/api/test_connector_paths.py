@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.calls import errors_of, local, post_local
+
 PATH_DIRECTORY = "Path must be an existing directory inside an allowed root."
 PATH_SQLITE = "Path must be inside an allowed root and its directory must exist."
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    return response.json["errors"]
-
-
-def local(storage_root, name: str = "inbox") -> str:
-    folder = storage_root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder)
-
-
-def post_local(api, storage_root, name: str = "Inbox", folder: str = "inbox"):
-    body = {"connector_name": name, "connector_id": "local_storage",
-            "connector_metadata": {"path": local(storage_root, folder)}}
-    return api.post("connector/", json=body)
 
 
 def test_local_storage_path_outside_the_roots_is_not_allowed(world, tmp_path):

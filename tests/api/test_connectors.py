@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
-from tests.api.factories import make_connector, make_workflow, org, use_connector
+from tests.api.calls import errors_of, local, post_local
+from tests.factories import acme_workflow, configure, make_connector, organization
 from tests.support import ApiClient
 from unstract.extensions import db
 from unstract.jsonschemas import CONNECTOR_METADATA
@@ -18,24 +19,6 @@ from unstract.models import Connector
 from unstract.services.secrets import open_metadata
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    assert response.json["type"] == "validation_error"
-    return response.json["errors"]
-
-
-def local(storage_root, name: str = "inbox") -> str:
-    folder = storage_root / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return str(folder)
-
-
-def post_local(api, storage_root, name: str = "Inbox", folder: str = "inbox"):
-    body = {"connector_name": name, "connector_id": "local_storage",
-            "connector_metadata": {"path": local(storage_root, folder)}}
-    return api.post("connector/", json=body)
 
 
 def post_postgres(api, name: str = "Warehouse", **metadata):
@@ -211,13 +194,13 @@ def test_duplicate_name_is_unique_error_listed_before_metadata_errors(world, sto
 
 
 def test_same_name_in_another_org_is_allowed(world, storage_root):
-    make_connector(world, "Inbox", creator="outsider", org_id="other")
+    make_connector("other", "Inbox", created_by=world.users["outsider"])
     assert post_local(world.api("owner"), storage_root).status_code == 201
 
 
 def test_duplicate_inserted_concurrently_is_the_same_unique_error(world, storage_root):
     """Another writer commits the same name between the check and the insert; the index decides."""
-    acme = org().id
+    acme = organization("acme").id
     owner_id = world.users["owner"].id
 
     def sneak_in(session, _context, _instances):
@@ -247,7 +230,7 @@ def test_list_is_ordered_by_name_and_filters_by_type_and_mode(world, storage_roo
     post_postgres(api, "a-warehouse")
     api.post("connector/", json={"connector_name": "c-bucket", "connector_id": "s3",
                                  "connector_metadata": {"bucket": "bkt"}})
-    make_connector(world, "elsewhere", creator="outsider", org_id="other")
+    make_connector("other", "elsewhere", created_by=world.users["outsider"])
     names = [row["connector_name"] for row in api.get("connector/").json["results"]]
     assert names == ["a-warehouse", "b-files", "c-bucket"]
     files = api.get("connector/?connector_mode=FILE_SYSTEM").json["results"]
@@ -275,7 +258,7 @@ def test_list_rejects_unknown_ordering_field(world):
 
 
 def test_connector_of_another_org_or_malformed_id_is_not_found(world):
-    foreign = make_connector(world, "Theirs", creator="outsider", org_id="other")
+    foreign = make_connector("other", "Theirs", created_by=world.users["outsider"])
     api = world.api("owner")
     for path in (f"connector/{foreign.id}/", "connector/not-a-uuid/", f"connector/{uuid.uuid4()}/"):
         response = api.get(path)
@@ -331,9 +314,9 @@ def test_delete_removes_an_unused_connector(world, storage_root):
 
 
 def test_delete_of_a_connector_in_use_is_a_conflict(world):
-    connector = make_connector(world)
+    connector = make_connector("acme", created_by=world.users["owner"])
     for name in ("One", "Two"):
-        use_connector(make_workflow(world, name).id, "SOURCE", connector, "FILESYSTEM")
+        configure(acme_workflow(world, name), "SOURCE", "FILESYSTEM", connector)
     response = world.api("owner").delete(f"connector/{connector.id}/")
     assert response.status_code == 409
     assert response.json == {"type": "client_error", "errors": [
@@ -387,7 +370,8 @@ MATRIX = [
 
 @pytest.mark.parametrize(("who", "list_", "get", "post", "patch", "delete"), MATRIX)
 def test_authorization_matrix(world, app, storage_root, who, list_, get, post, patch, delete):
-    connector = make_connector(world, "Shared", metadata={"path": local(storage_root, "shared")})
+    connector = make_connector("acme", "Shared", metadata={"path": local(storage_root, "shared")},
+                               created_by=world.users["owner"])
     api = _client(world, app, who)
     assert api.get("connector/").status_code == list_
     assert api.get("connector/types/").status_code == list_
@@ -398,7 +382,7 @@ def test_authorization_matrix(world, app, storage_root, who, list_, get, post, p
 
 
 def test_permission_is_checked_before_the_body(world):
-    connector = make_connector(world)
+    connector = make_connector("acme", created_by=world.users["owner"])
     response = world.api("member").patch(f"connector/{connector.id}/", json={"connector_name": ""})
     assert response.status_code == 403
     assert response.json["errors"][0]["code"] == "permission_denied"

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from tests.api.factories import endpoint_id, make_connector, make_workflow
+from tests.api.calls import errors_of
+from tests.factories import acme_workflow, endpoint_id, make_connector
 from tests.support import ApiClient
 from unstract.extensions import db
 from unstract.models import WorkflowEndpoint
@@ -22,11 +23,11 @@ DB_DEFAULTS = {"table": "invoices", "includeAgent": False, "agentName": "Unstrac
 @pytest.fixture
 def setup(world):
     """A private workflow of `owner` shared with `viewer`, and one connector of each mode."""
-    workflow = make_workflow(world)
-    files = make_connector(world, "Files", "local_storage")
-    lite = make_connector(world, "Lite", "sqlite", metadata={"path": "/x/out.db"})
-    warehouse = make_connector(world, "Warehouse", "postgresql", metadata={"host": "h", "database": "d",
-                                                                          "user": "u"})
+    workflow = acme_workflow(world)
+    files = make_connector("acme", "Files", "local_storage", created_by=world.users["owner"])
+    lite = make_connector("acme", "Lite", "sqlite", {"path": "/x/out.db"}, created_by=world.users["owner"])
+    warehouse = make_connector("acme", "Warehouse", "postgresql", {"host": "h", "database": "d", "user": "u"},
+                               created_by=world.users["owner"])
     return {"workflow": workflow.id, "source": endpoint_id(workflow.id, "SOURCE"),
             "destination": endpoint_id(workflow.id, "DESTINATION"), "files": files.id, "lite": lite.id,
             "warehouse": warehouse.id}
@@ -38,11 +39,6 @@ def filesystem(setup) -> dict:
 
 def patch(world, endpoint, body, who="owner"):
     return world.api(who).patch(f"workflow/endpoint/{endpoint}/", json=body)
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    return response.json["errors"]
 
 
 def invalid(detail: str, attr: str) -> list[dict]:
@@ -137,7 +133,7 @@ def test_api_rule_applies_to_the_stored_connector_too(world, setup):
 
 
 def test_connector_must_belong_to_the_org(world, setup):
-    foreign = make_connector(world, "Theirs", creator="outsider", org_id="other")
+    foreign = make_connector("other", "Theirs", created_by=world.users["outsider"])
     for connector in (foreign.id, uuid.uuid4()):
         response = patch(world, setup["source"], {"connection_type": "FILESYSTEM",
                                                   "connector_instance_id": str(connector)})
@@ -273,7 +269,7 @@ def client_for(world, app, who: str) -> ApiClient:
 
 @pytest.mark.parametrize(("who", "shared", "list_", "get", "patch_"), MATRIX)
 def test_authorization_matrix(world, app, who, shared, list_, get, patch_):
-    workflow = make_workflow(world, shared_to_org=shared)
+    workflow = acme_workflow(world, shared_to_org=shared)
     source = endpoint_id(workflow.id, "SOURCE")
     api = client_for(world, app, who)
     assert api.get(f"workflow/{workflow.id}/endpoint/").status_code == list_

@@ -16,16 +16,6 @@ from unstract.models import FileHistory
 BASE = datetime(2026, 11, 28, 10, 15, 30, 123456, tzinfo=UTC)
 
 
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
-def api(world):
-    return world.api("owner")
-
-
 def at(seconds: float) -> datetime:
     return BASE + timedelta(seconds=seconds)
 

@@ -17,16 +17,6 @@ NO_FILTER = {"code": "no_filter", "attr": None, "detail": (
     "must be provided.")}
 
 
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
-def api(world):
-    return world.api("owner")
-
-
 def remaining(workflow) -> int:
     db.session.expire_all()
     return db.session.scalar(select(func.count()).where(FileHistory.workflow_id == workflow.id))

@@ -23,11 +23,6 @@ def workflow(world):
     return make_workflow(world.users["owner"], "acme")
 
 
-@pytest.fixture
-def api(world):
-    return world.api("owner")
-
-
 def at(seconds: float) -> datetime:
     return BASE + timedelta(seconds=seconds)
 

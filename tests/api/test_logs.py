@@ -14,11 +14,6 @@ BASE = datetime(2026, 11, 28, 10, 15, 32, 431000, tzinfo=UTC)
 
 
 @pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
 def execution(workflow):
     return make_execution(workflow)
 

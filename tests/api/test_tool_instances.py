@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from tests.api.factories import make_workflow
+from tests.api.calls import errors_of
+from tests.factories import acme_workflow
 from tests.support import ApiClient
 from unstract.jsonschemas import TOOL_SETTINGS
 
@@ -15,7 +16,7 @@ RULES = {"rules": [{"name": "total", "pattern": r"Total:\s*(\S+)", "group": 1}]}
 
 @pytest.fixture
 def workflow(world):
-    return make_workflow(world).id
+    return acme_workflow(world).id
 
 
 def add(api, workflow_id, tool_id="text_extractor", **body):
@@ -26,11 +27,6 @@ def steps(api, workflow_id) -> list[tuple[str, int]]:
     """(id, step) of the workflow's instances as the API lists them."""
     results = api.get(f"tool_instance/?workflow_id={workflow_id}").json["results"]
     return [(row["id"], row["step"]) for row in results]
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    return response.json["errors"]
 
 
 def error(code: str, detail: str, attr: str) -> dict:
@@ -125,7 +121,7 @@ def test_field_extractor_regex_group_and_name_rules(world, workflow):
 
 
 def test_body_is_validated_before_the_workflow_lookup(world, workflow):
-    hidden = make_workflow(world, "Hidden", viewers=()).id
+    hidden = acme_workflow(world, "Hidden", viewers=()).id
     assert add(world.api("member"), hidden, "nope").status_code == 400
     assert add(world.api("member"), hidden).status_code == 404
     assert add(world.api("member"), uuid.uuid4()).status_code == 404
@@ -181,7 +177,7 @@ def test_patch_step_range_is_one_to_n(world, workflow):
 def test_patch_metadata_is_validated_for_the_stored_tool_and_ignores_tool_and_workflow(world, workflow):
     api = world.api("owner")
     instance = add(api, workflow, "field_extractor", metadata=RULES).json
-    other = make_workflow(world, "Other").id
+    other = acme_workflow(world, "Other").id
     response = api.patch(f"tool_instance/{instance['id']}/", json={
         "metadata": {"rules": [{"name": "n", "pattern": "x"}]}, "tool_id": "text_extractor",
         "workflow_id": str(other)})
@@ -230,7 +226,7 @@ def client_for(world, app, who: str) -> ApiClient:
 
 @pytest.mark.parametrize(("who", "shared", "list_", "get", "post", "patch", "delete"), MATRIX)
 def test_authorization_matrix(world, app, who, shared, list_, get, post, patch, delete):
-    workflow_id = make_workflow(world, shared_to_org=shared).id
+    workflow_id = acme_workflow(world, shared_to_org=shared).id
     instance = add(world.api("owner"), workflow_id).json["id"]
     api = client_for(world, app, who)
     assert api.get(f"tool_instance/?workflow_id={workflow_id}").status_code == list_

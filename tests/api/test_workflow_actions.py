@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import delete, select
 
+from tests.api.calls import create
 from unstract import jsonschemas
 from unstract.extensions import db
 from unstract.models import (
@@ -20,12 +21,6 @@ from unstract.models import (
     User,
     WorkflowMembership,
 )
-
-
-def create(api, name: str = "Invoices", **fields) -> dict:
-    response = api.post("workflow/", json={"workflow_name": name, **fields})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def uid(world, name: str) -> str:

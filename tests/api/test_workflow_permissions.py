@@ -84,6 +84,7 @@ def expected_error(role: str, status: int, method: str) -> dict | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", list(MATRIX))
 def test_authorization_matrix(world, app, route):
     method, path, body, statuses = MATRIX[route]

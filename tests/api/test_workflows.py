@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, event, insert, select, update
 
+from tests.api.calls import create, errors_of
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import (
@@ -36,18 +37,6 @@ REPRESENTATION_KEYS = [
     "created_by", "modified_by", "created_at", "modified_at", "organization", "is_owner", "created_by_email",
     "owner_emails", "co_owners_count", "tool_instances",
 ]
-
-
-def create(api, name: str = "Invoices", **fields) -> dict:
-    response = api.post("workflow/", json={"workflow_name": name, **fields})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def errors_of(response) -> list[dict]:
-    assert response.status_code == 400, response.json
-    assert response.json["type"] == "validation_error"
-    return response.json["errors"]
 
 
 def uid(world, name: str) -> str:

@@ -1,51 +1,18 @@
 """The §6.2 DATABASE destination on real SQLite files (and PostgreSQL when TEST_DATABASE_URL is set)."""
 
 import json
-import socket
 import sqlite3
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event
 
-from unstract.connectors.database import DatabaseTarget, dispose_engines, engine_for, write_row
+from tests.connectors.destination import NOW, settings, write
+from tests.support import free_port
+from unstract.connectors.database import DatabaseTarget, engine_for
 from unstract.connectors.errors import ConnectorError
-
-NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-
-
-def settings(**overrides):
-    """The §5.3 configuration with its defaults filled in, as services pass it."""
-    base = {
-        "table": "invoices",
-        "includeAgent": False,
-        "agentName": "Unstract/DBWriter",
-        "includeTimestamp": False,
-        "filePath": "file_path",
-        "executionId": "execution_id",
-        "columnMode": "Write JSON to a single column",
-        "singleColumnName": "data",
-    }
-    return base | overrides
-
-
-def write(target, file_execution_id=None, output=None, **kwargs):
-    return write_row(
-        target,
-        file_execution_id=file_execution_id or str(uuid.uuid4()),
-        file_path=kwargs.get("file_path", "inbox/a.pdf"),
-        execution_id=kwargs.get("execution_id", str(uuid.uuid4())),
-        output=output if output is not None else {"total": 1},
-        now=kwargs.get("now", NOW),
-    )
-
-
-@pytest.fixture(autouse=True)
-def _close_pools():
-    yield
-    dispose_engines()
 
 
 @pytest.fixture()
@@ -240,12 +207,6 @@ def test_sqlite_concurrent_writers_to_a_new_table_all_succeed(db_path):
         thread.join()
     assert errors == []
     assert len(rows(db_path)) == 20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_postgresql_connection_failure_is_a_safe_connector_error():

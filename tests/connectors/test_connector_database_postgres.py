@@ -2,49 +2,26 @@
 
 import threading
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Column, MetaData, Table, Text, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema, DropSchema
 
+from tests.connectors.destination import NOW, settings, write
 from tests.support import postgres_server_url, requires_postgres
-from unstract.connectors.database import DatabaseTarget, dispose_engines, write_row
+from unstract.connectors.database import DatabaseTarget
 from unstract.connectors.errors import ConnectorError
 
 PG_URL = postgres_server_url() or ""
 
 pytestmark = requires_postgres
 
-NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
-
-
-def settings(**overrides):
-    base = {
-        "table": "invoices",
-        "includeAgent": False,
-        "agentName": "Unstract/DBWriter",
-        "includeTimestamp": False,
-        "filePath": "file_path",
-        "executionId": "execution_id",
-        "columnMode": "Write JSON to a single column",
-        "singleColumnName": "data",
-    }
-    return base | overrides
-
-
 @pytest.fixture(scope="module")
 def admin():
     engine = create_engine(PG_URL)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def _close_pools():
-    yield
-    dispose_engines()
 
 
 @pytest.fixture()
@@ -78,17 +55,6 @@ def schema_name(admin):
     yield name
     with admin.begin() as conn:
         conn.execute(DropSchema(name, cascade=True))
-
-
-def write(target, file_execution_id=None, output=None, **kwargs):
-    return write_row(
-        target,
-        file_execution_id=file_execution_id or str(uuid.uuid4()),
-        file_path=kwargs.get("file_path", "inbox/a.pdf"),
-        execution_id=kwargs.get("execution_id", str(uuid.uuid4())),
-        output=output if output is not None else {"total": 1},
-        now=NOW,
-    )
 
 
 def read_rows(admin, name, schema="public"):

@@ -6,7 +6,6 @@ real HTTP server on 127.0.0.1, so s3fs/aiobotocore go through their full request
 
 import hashlib
 import json
-import socket
 import uuid
 from datetime import UTC
 
@@ -14,17 +13,14 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.support import free_port
 from unstract.connectors.filestore import ConnectorError, PathEscapeError
 from unstract.connectors.registry import open_file_store
 from unstract.connectors.s3 import S3FileStore
 
+pytestmark = pytest.mark.slow
+
 KEY, SECRET = "AKIAMOTOTESTKEY", "moto-test-secret-value"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from rq.job import Job, JobStatus
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
+from tests.factories import add_tool, configure, make_workflow
 from unstract.extensions import db, rq
 from unstract.models import Execution, FileExecution, Organization
 from unstract.models.base import utcnow

@@ -10,18 +10,13 @@ import pytest
 from sqlalchemy import Column, MetaData, Table, create_engine, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from tests.support import postgres_server_url, requires_postgres
 from unstract.extensions import db
-from unstract.models import Execution, Organization
+from unstract.models import Execution
 
 INVOICE = b"Invoice Number: INV-7\nTotal: 12.50\n"
-
-
-@pytest.fixture
-def acme(world):
-    return db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +44,7 @@ def _execute(world, workflow) -> Execution:
     return uuid.UUID(response.json["execution_id"])
 
 
+@pytest.mark.slow
 def test_s3_folder_to_s3_output(app, world, acme, s3_endpoint):
     client = _s3_client(s3_endpoint)
     bucket = f"b{uuid.uuid4().hex[:10]}"
@@ -70,6 +66,7 @@ def test_s3_folder_to_s3_output(app, world, acme, s3_endpoint):
     assert body.endswith(b"\n")
 
 
+@pytest.mark.slow
 def test_missing_s3_folder_fails_the_execution(app, world, acme, s3_endpoint):
     client = _s3_client(s3_endpoint)
     bucket = f"b{uuid.uuid4().hex[:10]}"

@@ -7,17 +7,12 @@ import json
 
 import pytest
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
-from unstract.models import Execution, ExecutionLog, FileExecution, FileHistory, Organization
+from unstract.models import Execution, ExecutionLog, FileExecution, FileHistory
 
 INVOICE_TXT = b"ACME Corp\nInvoice Number: INV-1001\nTotal: $1,250.50\n"
-
-
-@pytest.fixture
-def acme(world):
-    return db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
 
 
 @pytest.fixture

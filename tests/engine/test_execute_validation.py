@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-from tests.engine.harness import configure
-from tests.factories import make_workflow
+from tests.factories import configure, make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, Organization
 
@@ -114,7 +113,7 @@ def world_root():
 def test_uploads_to_a_folder_source_are_refused(world):
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
     workflow = make_workflow(world.users["owner"], acme)
-    from tests.engine.harness import make_connector
+    from tests.factories import make_connector
     connector = make_connector(acme.id, "L", "local_storage", {"path": str(world_root())})
     configure(workflow, "SOURCE", "FILESYSTEM", connector)
     configure(workflow, "DESTINATION", "API")

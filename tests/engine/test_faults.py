@@ -8,32 +8,11 @@ import uuid
 
 import pytest
 
-from tests.engine.harness import add_tool, configure, make_connector
-from tests.engine.workers import wait_until, workers
-from tests.factories import make_workflow
+from tests.engine.workers import file_executions, slow_folder_workflow, wait_until, workers
 from unstract.extensions import db
-from unstract.models import Execution, FileExecution, Organization
+from unstract.models import Execution
 
 pytestmark = pytest.mark.slow
-
-# `^(a+)+$` backtracks exponentially on "a"*24 + "!": about a second of real work per file, a window
-# wide enough to kill a worker in the middle of one. The regex holds the GIL, so the lease (4 s here)
-# must outlast one file or the heartbeat cannot renew it in time.
-SLOW_RULE = {"name": "slow", "pattern": r"^(a+)+$", "group": 0}
-SLOW_TEXT = "a" * 24 + "!\n"
-
-
-def _slow_folder_workflow(world, storage_root, files: int, *, slow: bool = True):
-    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
-    (storage_root / "in").mkdir(exist_ok=True)
-    for n in range(files):
-        (storage_root / "in" / f"doc-{n:03d}.txt").write_text(f"{SLOW_TEXT if slow else ''}document {n}\n")
-    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
-    workflow = make_workflow(world.users["owner"], acme)
-    configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=1000)
-    configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
-    add_tool(workflow, "field_extractor", rules=[SLOW_RULE] if slow else [{"name": "n", "pattern": r"\d+"}])
-    return str(workflow.id)
 
 
 def _start(world, workflow_id: str) -> str:
@@ -46,19 +25,15 @@ def _execution(execution_id):
     return db.session.get(Execution, execution_id, populate_existing=True)
 
 
-def _files(execution_id):
-    return db.session.scalars(db.select(FileExecution).where(FileExecution.execution_id == execution_id)).all()
-
-
 def test_killed_worker_mid_file_is_recovered_and_each_file_has_one_result(world, base_env, storage_root, tmp_path):
-    workflow_id = _slow_folder_workflow(world, storage_root, files=6)
+    workflow_id = slow_folder_workflow(world, storage_root, files=6)
     with workers(base_env, tmp_path, count=2, UNSTRACT_FILE_LEASE_SECONDS=4) as processes:
         execution_id = _start(world, workflow_id)
-        wait_until(lambda: sum(f.status == "EXECUTING" for f in _files(execution_id)) >= 2, timeout=60)
+        wait_until(lambda: sum(f.status == "EXECUTING" for f in file_executions(execution_id)) >= 2, timeout=60)
         os.killpg(processes[0].pid, signal.SIGKILL)  # mid-file: both workers hold a file now
         execution = wait_until(lambda: _execution(execution_id).status in ("COMPLETED", "ERROR")
                                and _execution(execution_id), timeout=90)
-    files = _files(execution_id)
+    files = file_executions(execution_id)
     assert execution.status == "COMPLETED" and execution.successful_files == 6
     assert {f.status for f in files} == {"COMPLETED"}
     assert max(f.attempts for f in files) >= 2  # the killed worker's file ran once more elsewhere
@@ -67,25 +42,25 @@ def test_killed_worker_mid_file_is_recovered_and_each_file_has_one_result(world,
 
 
 def test_two_executions_over_the_same_files_process_each_file_once(world, base_env, storage_root, tmp_path):
-    workflow_id = _slow_folder_workflow(world, storage_root, files=50, slow=False)
+    workflow_id = slow_folder_workflow(world, storage_root, files=50, slow=False)
     with workers(base_env, tmp_path, count=2):
         first, second = _start(world, workflow_id), _start(world, workflow_id)
         wait_until(lambda: all(_execution(e).status in ("COMPLETED", "ERROR") for e in (first, second)),
                    timeout=120)
-    selected = [f.file_path for e in (first, second) for f in _files(e)]
+    selected = [f.file_path for e in (first, second) for f in file_executions(e)]
     assert sorted(selected) == sorted(f"in/doc-{n:03d}.txt" for n in range(50))
     assert _execution(first).total_files + _execution(second).total_files == 50
     assert len(list((storage_root / "out" / "in").iterdir())) == 50
 
 
 def test_stop_during_a_long_execution_stops_within_one_file(world, base_env, storage_root, tmp_path):
-    workflow_id = _slow_folder_workflow(world, storage_root, files=8)
+    workflow_id = slow_folder_workflow(world, storage_root, files=8)
     with workers(base_env, tmp_path, count=1, UNSTRACT_FILE_LEASE_SECONDS=4):
         execution_id = _start(world, workflow_id)
-        wait_until(lambda: any(f.status == "EXECUTING" for f in _files(execution_id)), timeout=60)
+        wait_until(lambda: any(f.status == "EXECUTING" for f in file_executions(execution_id)), timeout=60)
         response = world.api("owner").post("workflow/execute/", json={
             "workflow_id": workflow_id, "execution_id": execution_id, "execution_action": "STOP", "timeout": 10})
         assert response.status_code == 200, response.json
     assert response.json["execution_status"] == "STOPPED"
-    statuses = [f.status for f in _files(execution_id)]
+    statuses = [f.status for f in file_executions(execution_id)]
     assert statuses.count("STOPPED") >= 6 and "EXECUTING" not in statuses and "PENDING" not in statuses

@@ -6,20 +6,13 @@ import io
 import uuid
 from datetime import timedelta
 
-import pytest
-
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
-from unstract.models import Execution, ExecutionLog, FileHistory, Organization
+from unstract.models import Execution, ExecutionLog, FileHistory
 from unstract.models.base import utcnow
 
 REQUIRED_TOTAL = [{"name": "total", "pattern": r"Total: (\d+)", "group": 1, "type": "number", "required": True}]
-
-
-@pytest.fixture
-def acme(world):
-    return db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
 
 
 def _folder_workflow(world, acme, storage_root, rules, **source):

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from click.testing import CliRunner
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
+from tests.factories import add_tool, configure, make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, FileHistory, FileReservation, Organization
 from unstract.models.base import utcnow

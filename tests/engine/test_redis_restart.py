@@ -7,8 +7,7 @@ import uuid
 
 import pytest
 
-from tests.engine.test_faults import _files, _slow_folder_workflow
-from tests.engine.workers import wait_until, workers
+from tests.engine.workers import file_executions, slow_folder_workflow, wait_until, workers
 from tests.support import ApiClient, start_embedded_redis
 from unstract.extensions import db
 from unstract.models import Execution
@@ -22,12 +21,12 @@ def test_workers_survive_a_redis_restart_and_the_run_finishes(world, base_env, m
     process, url = start_embedded_redis(redis_dir)
     api = ApiClient(make_app(REDIS_URL=url).test_client(), "acme",
                     accounts.create_api_key("acme", "owner@acme.test", "full_access"))
-    workflow_id = _slow_folder_workflow(world, storage_root, files=8)
+    workflow_id = slow_folder_workflow(world, storage_root, files=8)
     try:
         with workers({**base_env, "REDIS_URL": url}, tmp_path, count=2, UNSTRACT_FILE_LEASE_SECONDS=4):
             response = api.post("workflow/execute/", json={"workflow_id": workflow_id, "timeout": 0})
             execution_id = uuid.UUID(response.json["execution_id"])
-            wait_until(lambda: sum(f.status == "COMPLETED" for f in _files(execution_id)) >= 2, timeout=60)
+            wait_until(lambda: sum(f.status == "COMPLETED" for f in file_executions(execution_id)) >= 2, timeout=60)
             process.terminate()
             process.wait(timeout=10)
             down = api.post("workflow/execute/", json={"workflow_id": workflow_id, "timeout": 0})
@@ -40,7 +39,7 @@ def test_workers_survive_a_redis_restart_and_the_run_finishes(world, base_env, m
     finally:
         process.terminate()
     assert execution.status == "COMPLETED" and execution.successful_files == 8
-    files = _files(execution_id)
+    files = file_executions(execution_id)
     assert {f.status for f in files} == {"COMPLETED"}
     assert sorted(p.name for p in (storage_root / "out" / "in").iterdir()) == \
         sorted(f"{f.file_name}.json" for f in files)

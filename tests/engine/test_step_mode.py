@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.harness import INVOICE_RULES, add_tool, configure, invoice_folder, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
+from tests.factories import add_tool, configure, make_workflow
 from unstract.extensions import db
 from unstract.models import ExecutionLog, Organization
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 
-from tests.engine.harness import add_tool, configure, make_connector, run_jobs
-from tests.factories import make_workflow
+import pytest
+
+from tests.engine.harness import run_jobs
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Organization
 
@@ -14,6 +16,7 @@ from unstract.models import Execution, FileExecution, Organization
 HANGING_RULE = {"name": "hang", "pattern": r"^(a+)+$", "group": 0}
 
 
+@pytest.mark.slow
 def test_hanging_tool_times_out_and_other_files_complete(world, make_app, storage_root):
     app = make_app(UNSTRACT_TOOL_TIMEOUT_SECONDS=3)
     acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))

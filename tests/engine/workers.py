@@ -1,4 +1,4 @@
-"""Real `unstract worker` processes for fault and concurrency tests."""
+"""Real `unstract worker` processes for fault and concurrency tests, and the slow workflow they run."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.factories import add_tool, configure, make_connector, make_workflow
 from unstract.extensions import db
+from unstract.models import FileExecution, Organization
+
+# `^(a+)+$` backtracks exponentially on "a"*24 + "!": about a second of real work per file, a window
+# wide enough to kill a worker in the middle of one. The regex holds the GIL, so the lease (4 s here)
+# must outlast one file or the heartbeat cannot renew it in time.
+SLOW_RULE = {"name": "slow", "pattern": r"^(a+)+$", "group": 0}
+SLOW_TEXT = "a" * 24 + "!\n"
 
 
 def worker_env(base_env: dict, **overrides) -> dict:
@@ -78,3 +86,21 @@ def wait_until(predicate, timeout: float, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s\n{describe_runs()}")
+
+
+def slow_folder_workflow(world, storage_root, files: int, *, slow: bool = True) -> str:
+    """A folder-to-folder workflow of acme over `files` documents, each about a second of work when `slow`."""
+    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
+    (storage_root / "in").mkdir(exist_ok=True)
+    for n in range(files):
+        (storage_root / "in" / f"doc-{n:03d}.txt").write_text(f"{SLOW_TEXT if slow else ''}document {n}\n")
+    connector = make_connector(acme.id, "Local", "local_storage", {"path": str(storage_root)})
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=1000)
+    configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
+    add_tool(workflow, "field_extractor", rules=[SLOW_RULE] if slow else [{"name": "n", "pattern": r"\d+"}])
+    return str(workflow.id)
+
+
+def file_executions(execution_id) -> list[FileExecution]:
+    return db.session.scalars(db.select(FileExecution).where(FileExecution.execution_id == execution_id)).all()

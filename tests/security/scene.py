@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from tests.api.factories import endpoint_id, make_connector
-from tests.engine.harness import add_tool, configure
 from tests.factories import (
     add_membership,
+    add_tool,
+    configure,
+    endpoint_id,
+    make_connector,
     make_execution,
     make_file_execution,
     make_history,
@@ -54,8 +56,8 @@ def build_scene(world, org_id: str, owner: str, root: Path, *, viewers: tuple[st
     folder = root / f"{org_id}-{serial}"
     folder.mkdir(parents=True, exist_ok=True)
     metadata = {"path": str(folder)}
-    used = make_connector(world, f"Used {serial}", metadata=metadata, creator=owner, org_id=org_id)
-    free = make_connector(world, f"Free {serial}", metadata=metadata, creator=owner, org_id=org_id)
+    used = make_connector(org_id, f"Used {serial}", metadata=metadata, created_by=world.users[owner])
+    free = make_connector(org_id, f"Free {serial}", metadata=metadata, created_by=world.users[owner])
     user = world.users[owner]
     scene = {"connector_id": str(free.id), "serial": serial, "folder": str(folder)}
     for kind, shared in (("private", False), ("shared", True)):

@@ -3,15 +3,14 @@
 `MATRIX` has one row per (rule, method) of the URL map under the org base; a route added without a row
 fails `test_every_api_route_has_exactly_one_matrix_row`. Each row names what §0.5 requires and how to
 make a request that succeeds for a requester who has that right; path ids are filled in from the rule's
-own variables with the ids of real objects (tests/security/scene.py).
+own variables with the ids of real objects (tests/security/scene.py). The rows live in tests/security/matrix.py.
 """
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.security.matrix import MATRIX, fill, request_for
 from tests.security.scene import build_scene
 from tests.support import ApiClient
 from unstract.services import accounts
@@ -26,58 +25,12 @@ REFUSED = {
     "creator": {"viewer": 403, "org_shared": 403, "unrelated": 403},
 }
 
-# (rule under the base, method) -> (requirement, success status, query, body). Placeholders in the
-# query and body are scene ids: {workflow_id}, {instance_id}, {history_id}, {user_id}, {member}, {n}.
-MATRIX = {
-    ("workflow/", "GET"): ("member", 200, "", None),
-    ("workflow/", "POST"): ("member", 201, "", {"workflow_name": "Created {n}"}),
-    ("workflow/<uuid:workflow_id>/", "GET"): ("visible", 200, "", None),
-    ("workflow/<uuid:workflow_id>/", "PUT"): ("owner", 200, "", {"workflow_name": "Renamed {n}"}),
-    ("workflow/<uuid:workflow_id>/", "PATCH"): ("owner", 200, "", {"description": "changed"}),
-    ("workflow/<uuid:workflow_id>/", "DELETE"): ("owner", 204, "", None),
-    ("workflow/active/<uuid:workflow_id>/", "PUT"): ("owner", 200, "", None),
-    ("workflow/<uuid:workflow_id>/can-update/", "GET"): ("visible", 200, "", None),
-    ("workflow/<uuid:workflow_id>/clear-file-marker/", "GET"): ("owner", 200, "", None),
-    ("workflow/<uuid:workflow_id>/clear-file-marker/", "POST"): ("owner", 200, "", None),
-    ("workflow/schema/", "GET"): ("member", 200, "?type=dest&entity=db", None),
-    ("workflow/<uuid:workflow_id>/users/", "GET"): ("visible", 200, "", None),
-    ("workflow/<uuid:workflow_id>/owners/", "POST"): ("owner", 200, "", {"user_id": "{member}"}),
-    ("workflow/<uuid:workflow_id>/owners/<uuid:user_id>/", "DELETE"): ("owner", 204, "", None),
-    ("workflow/<uuid:workflow_id>/execution/", "GET"): ("owner", 200, "", None),
-    ("workflow/execution/<uuid:execution_id>/", "GET"): ("visible", 200, "", None),
-    ("workflow/execution/<uuid:execution_id>/files/", "GET"): ("visible", 200, "", None),
-    ("workflow/execution/<uuid:execution_id>/logs/", "GET"): ("visible", 200, "", None),
-    ("workflow/execute/", "POST"): ("visible", 202, "", {"workflow_id": "{workflow_id}", "timeout": 0}),
-    ("workflow/<uuid:workflow_id>/file-histories/", "GET"): ("visible", 200, "", None),
-    ("workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/", "GET"): ("visible", 200, "", None),
-    ("workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/", "DELETE"): ("owner", 204, "", None),
-    ("workflow/<uuid:workflow_id>/file-histories/clear/", "POST"): ("owner", 200, "", {"ids": ["{history_id}"]}),
-    ("workflow/<uuid:workflow_id>/endpoint/", "GET"): ("visible", 200, "", None),
-    ("workflow/endpoint/<uuid:endpoint_id>/", "GET"): ("visible", 200, "", None),
-    ("workflow/endpoint/<uuid:endpoint_id>/", "PATCH"): ("owner", 200, "", {"connection_type": "FILESYSTEM"}),
-    ("connector/", "GET"): ("member", 200, "", None),
-    ("connector/", "POST"): ("member", 201, "", {"connector_name": "New {n}", "connector_id": "local_storage",
-                                                 "connector_metadata": {"path": "{folder}"}}),
-    ("connector/types/", "GET"): ("member", 200, "", None),
-    ("connector/<uuid:connector_id>/", "GET"): ("member", 200, "", None),
-    ("connector/<uuid:connector_id>/", "PATCH"): ("creator", 200, "", {"connector_name": "Renamed {n}"}),
-    ("connector/<uuid:connector_id>/", "DELETE"): ("creator", 204, "", None),
-    ("tool/", "GET"): ("member", 200, "", None),
-    ("tool_instance/", "GET"): ("visible", 200, "?workflow_id={workflow_id}", None),
-    ("tool_instance/", "POST"): ("owner", 201, "", {"workflow_id": "{workflow_id}", "tool_id": "text_extractor"}),
-    ("tool_instance/<uuid:instance_id>/", "GET"): ("visible", 200, "", None),
-    ("tool_instance/<uuid:instance_id>/", "PATCH"): ("owner", 200, "", {"step": 1}),
-    ("tool_instance/<uuid:instance_id>/", "DELETE"): ("owner", 204, "", None),
-    ("member/", "GET"): ("member", 200, "", None),
-}
-
 ERRORS = {
     401: {"code": "not_authenticated", "detail": "Authentication credentials were not provided.", "attr": None},
     403: {"code": "permission_denied", "detail": "You do not have permission to perform this action.",
           "attr": None},
     404: {"code": "not_found", "detail": "Not found.", "attr": None},
 }
-RULE_VARIABLE = re.compile(r"<uuid:(\w+)>")
 
 
 def api_rules(app) -> set[tuple[str, str]]:
@@ -103,24 +56,6 @@ def expected_error(status: int, role: str, method: str) -> dict | None:
     return ERRORS.get(status)
 
 
-def fill(template, values: dict):
-    """Format every string of a nested body template with the scene's ids."""
-    if isinstance(template, dict):
-        return {key: fill(value, values) for key, value in template.items()}
-    if isinstance(template, list):
-        return [fill(item, values) for item in template]
-    return template.format(**values) if isinstance(template, str) else template
-
-
-def request_for(rule: str, query: str, scene: dict, role: str, extra: dict) -> tuple[str, dict]:
-    """The concrete path and the placeholder values for one role (org-shared member: the shared workflow)."""
-    ids = scene["shared" if role == "org_shared" else "private"]
-    values = {**ids, "connector_id": scene["connector_id"], "user_id": scene["user_id"],
-              "folder": scene["folder"], "n": scene["serial"], **extra}
-    path = RULE_VARIABLE.sub(lambda match: values[match.group(1)], rule)
-    return path + query.format(**values), values
-
-
 def caller(world, client, role: str) -> ApiClient:
     """Every caller aims at org acme; the outsider's key belongs to org other."""
     if role == "anonymous":
@@ -142,6 +77,7 @@ def test_every_api_route_has_exactly_one_matrix_row(app):
     assert set(MATRIX) - routes == set(), "rows of MATRIX for routes that no longer exist"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("rule", "method"), list(MATRIX), ids=[f"{m} {r}" for r, m in MATRIX])
 def test_permission_table(world, client, storage_root, co_owner, rule, method):
     requirement, success, query, body = MATRIX[(rule, method)]

@@ -12,11 +12,13 @@ import uuid
 import pytest
 
 from tests.factories import make_histories
+from tests.security.matrix import MATRIX, fill, request_for
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, fill, request_for
 from tests.support import ApiClient
 from unstract.extensions import db
 from unstract.models import Workflow
+
+pytestmark = pytest.mark.slow  # every route that takes a body, each with a fresh scene
 
 BODY_ROWS = [key for key, row in MATRIX.items() if row[3] is not None]
 BODY_IDS = [f"{method} {rule}" for rule, method in BODY_ROWS]

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from tests.engine.harness import add_tool, configure, run_jobs
-from tests.factories import make_workflow
+from tests.engine.harness import run_jobs
+from tests.factories import add_tool, configure, make_workflow
 from unstract.extensions import db
 from unstract.models import Connector, Execution, ExecutionLog, FileExecution
 

@@ -28,10 +28,12 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.security.matrix import MATRIX, RULE_VARIABLE
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, RULE_VARIABLE
 from unstract.extensions import db
 from unstract.models import Workflow
+
+pytestmark = pytest.mark.slow
 
 PREFIX = "/api/v1/unstract/{org_id}/"
 OPERATIONS = sorted((PREFIX + RULE_VARIABLE.sub(r"{\1}", rule), method) for rule, method in MATRIX)

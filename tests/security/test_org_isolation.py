@@ -7,12 +7,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from tests.security.matrix import MATRIX, RULE_VARIABLE, fill, request_for
 from tests.security.scene import build_scene
-from tests.security.test_authorization_matrix import MATRIX, RULE_VARIABLE, fill, request_for
 from unstract.extensions import db
 from unstract.models import Connector, FileHistory, ToolInstance, Workflow
 
 NOT_FOUND = {"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}]}
+pytestmark = pytest.mark.slow  # every id-taking route, twice, each with two orgs of objects
+
 ID_ROWS = [key for key in MATRIX if RULE_VARIABLE.search(key[0]) or "{workflow_id}" in str(MATRIX[key][2:])]
 
 

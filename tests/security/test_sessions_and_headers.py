@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-
-def _login(client, email="owner@acme.test", password="password123"):
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token}), token
+from tests.web.web_client import submit_login
 
 
 def test_session_cookie_is_httponly_and_samesite_lax(client, world):
-    response, _ = _login(client)
+    response, _ = submit_login(client, "owner@acme.test")
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and cookie.startswith("session=")
@@ -20,12 +14,12 @@ def test_session_cookie_is_httponly_and_samesite_lax(client, world):
 
 def test_secure_cookie_when_configured(world, make_app):
     client = make_app(UNSTRACT_SECURE_COOKIES=1).test_client()
-    response, _ = _login(client)
+    response, _ = submit_login(client, "owner@acme.test")
     assert "Secure" in response.headers["Set-Cookie"]
 
 
 def test_session_writes_to_the_api_need_the_csrf_header(client, world):
-    _, token = _login(client)
+    _, token = submit_login(client, "owner@acme.test")
     url = "/api/v1/unstract/acme/workflow/"
     refused = client.post(url, json={"workflow_name": "By session"})
     assert refused.status_code == 403
@@ -48,13 +42,13 @@ def test_login_form_without_csrf_token_is_refused(client, world):
 
 def test_repeated_failures_are_throttled_even_for_the_right_password(client, world):
     for _ in range(5):
-        response, _ = _login(client, password="wrong-password")
+        response, _ = submit_login(client, "owner@acme.test", "wrong-password")
         assert response.status_code == 200 and b"Invalid email or password." in response.data
-    response, _ = _login(client)
+    response, _ = submit_login(client, "owner@acme.test")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert b"Too many failed login attempts" in response.data
-    other, _ = _login(client, email="viewer@acme.test")
+    other, _ = submit_login(client, "viewer@acme.test")
     assert other.status_code == 302  # another account is not locked out
 
 

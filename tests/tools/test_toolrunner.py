@@ -10,6 +10,8 @@ import pytest
 from unstract.tools import ToolError
 from unstract.worker.toolrunner import ToolRunner, ToolTimeout
 
+pytestmark = pytest.mark.slow
+
 HANGING_RULES = {"rules": [{"name": "hang", "pattern": r"^(a+)+$", "group": 0}]}
 TOTAL_RULES = {"rules": [{"name": "total", "pattern": r"Total: (\d+)", "group": 1, "type": "number"}]}
 

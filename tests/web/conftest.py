@@ -1,9 +1,7 @@
-"""Browser tests: the app served on a loopback port, Debian's Chromium driven by Playwright."""
+"""Dashboard fixtures: logged-in clients and page users, the usual workflow, a live server and Chromium."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from pathlib import Path
 
@@ -11,12 +9,38 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.engine.workers import workers
+from tests.factories import acme_workflow
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.web.web_client import PageUser, browser_login, web_login
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
-# Flags the machine needs: no sandbox as root, and no background traffic to a closed network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+@pytest.fixture
+def owner_client(client, world):
+    """The `client` fixture logged in as the owner; its CSRF token is `client.csrf`."""
+    web_login(client, "owner@acme.test")
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, world):
+    web_login(client, "viewer@acme.test")
+    return client
+
+
+@pytest.fixture
+def owner(app, world):
+    return PageUser(app, "owner@acme.test")
+
+
+@pytest.fixture
+def viewer(app, world):
+    return PageUser(app, "viewer@acme.test")
+
+
+@pytest.fixture
+def workflow(world):
+    """`Invoices` of acme, owned by the owner and shared with the viewer."""
+    return acme_workflow(world)
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +77,7 @@ def page(browser, live_server):
 def login(page):
     """Log in through the form; returns the page on the dashboard."""
     def do(email: str, password: str = "password123"):
-        page.goto("/login")
-        page.fill("input[name=email]", email)
-        page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(lambda url: not url.endswith("/login"))
-        return page
+        return browser_login(page, email, password)
     return do
 
 
@@ -67,9 +86,3 @@ def live_worker(base_env, tmp_path):
     """One real `unstract worker` process on the test database and Redis."""
     with workers(base_env, tmp_path, count=1) as processes:
         yield processes[0]
-
-
-def screenshot(page, name: str) -> None:
-    """Keep a picture of the page for the README (docs/screenshots/<name>.png)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.web.conftest import screenshot
+from tests.web.browser import screenshot
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,8 @@ import html
 import pytest
 
 from tests.factories import make_execution, make_workflow
-from tests.web.page_users import PageUser, text
+from tests.web.web_client import PageUser
+from tests.web.web_client import html as text
 
 BAD_INTEGERS = ["abc", "1.5", "true", "9" * 30 + "x"]
 

@@ -9,9 +9,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.engine.harness import configure
-from tests.factories import make_workflow
-from tests.web.conftest import screenshot
+from tests.factories import configure, make_workflow
+from tests.web.browser import screenshot
 from tests.web.web_client import htmx, web_login
 from unstract.extensions import db
 from unstract.models import Connector

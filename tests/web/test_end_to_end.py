@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.factories import make_execution, make_file_execution, make_log, make_workflow
-from tests.web.conftest import screenshot
+from tests.web.browser import screenshot
 from unstract.extensions import db
 from unstract.models import Execution
 

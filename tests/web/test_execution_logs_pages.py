@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import insert
 
 from tests.factories import make_execution, make_file_execution, make_log, make_workflow
-from tests.web.page_users import PageUser, text
+from tests.web.web_client import PageUser
+from tests.web.web_client import html as text
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, ExecutionLog
 from unstract.models.base import utcnow
@@ -27,16 +28,6 @@ def poller(response) -> str:
     match = re.search(r'<div id="log-poller".*?></div>', text(response), re.S)
     assert match, "no poller in the response"
     return match.group(0)
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
-def viewer(app, world):
-    return PageUser(app, "viewer@acme.test")
 
 
 @pytest.fixture

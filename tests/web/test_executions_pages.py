@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.factories import make_execution, make_file_execution, make_workflow
-from tests.web.page_users import PageUser, text
+from tests.web.web_client import PageUser
+from tests.web.web_client import html as text
 from unstract.extensions import db
 from unstract.models import Execution
 
@@ -35,21 +36,6 @@ def log_ids(response) -> list[int]:
 def fresh(execution_id) -> Execution:
     db.session.rollback()
     return db.session.get(Execution, execution_id, populate_existing=True)
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
-def owner(app, world):
-    return as_user(app, "owner@acme.test")
-
-
-@pytest.fixture
-def viewer(app, world):
-    return as_user(app, "viewer@acme.test")
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import make_histories, make_history, make_workflow
-from tests.web.page_users import PageUser, text
+from tests.web.web_client import PageUser
+from tests.web.web_client import html as text
 from unstract.extensions import db
 from unstract.models import FileHistory
 
@@ -23,21 +24,6 @@ def remaining(workflow) -> int:
     db.session.rollback()
     query = select(func.count()).select_from(FileHistory).where(FileHistory.workflow_id == workflow.id)
     return db.session.scalar(query)
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
-
-
-@pytest.fixture
-def owner(app, world):
-    return PageUser(app, "owner@acme.test")
-
-
-@pytest.fixture
-def viewer(app, world):
-    return PageUser(app, "viewer@acme.test")
 
 
 def url(workflow, tail: str = "") -> str:

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.web.conftest import screenshot
+from tests.web.browser import screenshot
 from tests.web.web_client import htmx, web_login
 from unstract.extensions import db
 from unstract.models import ApiKey

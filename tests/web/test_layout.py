@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.web_client import csrf_from, htmx, web_login
+from tests.web.web_client import htmx, submit_login, web_login
 from unstract.services import accounts
 
 PAGES = ["/overview", "/connectors", "/connectors/new", "/keys"]
@@ -108,8 +108,7 @@ def test_page_post_with_a_wrong_csrf_token_is_refused(client, world):
 
 
 def test_login_failure_keeps_the_message_and_the_email(client, world):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": "owner@acme.test", "password": "nope-nope", "csrf_token": token})
+    response, _ = submit_login(client, "owner@acme.test", "nope-nope")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Invalid email or password." in html

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import make_execution, make_file_execution, make_workflow
-from tests.web.conftest import screenshot
+from tests.web.browser import screenshot
 from tests.web.web_client import htmx, web_login
 from unstract.models.base import utcnow
 from unstract.services import accounts, overview

@@ -9,25 +9,12 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from tests.engine.harness import add_tool, configure, make_connector
-from tests.factories import make_execution, make_workflow
-from tests.web.test_workflows_pages import html, is_full_page, post
-from tests.web.web_client import htmx, web_login
+from tests.factories import add_tool, configure, make_connector, make_execution, make_workflow
+from tests.web.web_client import html, htmx, is_full_page, post, web_login
 from unstract.extensions import db
 from unstract.models import Execution
 
 EXECUTION_URL = re.compile(r"^/executions/([0-9a-f-]{36})$")
-
-
-@pytest.fixture
-def owner_client(client, world):
-    client.csrf = web_login(client, "owner@acme.test")
-    return client
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
 
 
 @pytest.fixture

@@ -6,23 +6,10 @@ import uuid
 
 import pytest
 
-from tests.engine.harness import add_tool, configure, make_connector
-from tests.factories import add_membership, make_workflow
-from tests.web.test_workflows_pages import XSS_NAME, html, is_full_page, post
-from tests.web.web_client import htmx, web_login
+from tests.factories import add_membership, add_tool, configure, make_connector, make_workflow
+from tests.web.web_client import XSS_NAME, html, htmx, is_full_page, post, web_login
 from unstract.extensions import db
 from unstract.models import Workflow, WorkflowRole
-
-
-@pytest.fixture
-def owner_client(client, world):
-    client.csrf = web_login(client, "owner@acme.test")
-    return client
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
 
 
 @pytest.fixture

@@ -5,23 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.engine.harness import add_tool
-from tests.factories import make_workflow
-from tests.web.test_workflows_pages import html, is_full_page, post
-from tests.web.web_client import htmx, web_login
+from tests.factories import add_tool, make_workflow
+from tests.web.web_client import html, htmx, is_full_page, post, web_login
 from unstract.extensions import db
 from unstract.models import ToolInstance
-
-
-@pytest.fixture
-def owner_client(client, world):
-    client.csrf = web_login(client, "owner@acme.test")
-    return client
-
-
-@pytest.fixture
-def workflow(world):
-    return make_workflow(world.users["owner"], "acme", workflow_name="Invoices", viewers=[world.users["viewer"]])
 
 
 def steps(workflow_id) -> list[tuple[str, int, dict]]:

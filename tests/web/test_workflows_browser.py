@@ -7,10 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.engine.harness import add_tool, configure, make_connector
-from tests.factories import make_execution, make_workflow
-from tests.web.conftest import screenshot
-from tests.web.test_workflows_pages import XSS_NAME
+from tests.factories import add_tool, configure, make_connector, make_execution, make_workflow
+from tests.web.browser import screenshot
+from tests.web.web_client import XSS_NAME
 from unstract.services import accounts
 
 pytestmark = pytest.mark.browser

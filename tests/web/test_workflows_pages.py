@@ -9,20 +9,10 @@ import pytest
 from sqlalchemy import event, select
 
 from tests.factories import make_execution, make_workflow
-from tests.web.web_client import htmx, web_login
+from tests.web.web_client import XSS_NAME, html, htmx, is_full_page, post, put, web_login
 from unstract.extensions import db
 from unstract.models import Workflow
 from unstract.models.base import utcnow
-
-XSS_NAME = "<img src=x onerror=alert(1)>"
-
-
-def html(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def is_full_page(text: str) -> bool:
-    return text.lstrip().lower().startswith("<!doctype html>")
 
 
 def table_names(text: str) -> list[str]:
@@ -32,27 +22,6 @@ def table_names(text: str) -> list[str]:
 def stored(workflow_id) -> Workflow:
     db.session.expire_all()
     return db.session.get(Workflow, workflow_id)
-
-
-@pytest.fixture
-def owner_client(client, world):
-    client.csrf = web_login(client, "owner@acme.test")
-    return client
-
-
-@pytest.fixture
-def viewer_client(client, world):
-    client.csrf = web_login(client, "viewer@acme.test")
-    return client
-
-
-def post(client, url, data=None, headers=None, **kwargs):
-    """A form post carrying the session's CSRF token (htmx sends it as a header, forms as a field)."""
-    return client.post(url, data={"csrf_token": client.csrf, **(data or {})}, headers=headers or {}, **kwargs)
-
-
-def put(client, url, headers=None):
-    return client.put(url, headers={"X-CSRFToken": client.csrf, **(headers or {})})
 
 
 # --- List, search, pages ------------------------------------------------------------------------
