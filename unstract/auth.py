@@ -74,7 +74,7 @@ def load_user(user_id: str) -> User | None:
         return None
 
 
-# --- The API guard (§0.2, §0.3, §0.6 steps 1–5) -------------------------------------------------
+# --- The API guard (docs/API.md, Authentication; Order of checks, steps 1–5) ---------------------
 
 def org_id_from_path(path: str) -> str | None:
     if not path.startswith(API_BASE):
@@ -189,7 +189,7 @@ def requester() -> Requester:
     return g.requester
 
 
-# --- Workflow visibility and ownership (§0.4) ---------------------------------------------------
+# --- Workflow visibility and ownership (docs/API.md, Visibility and ownership) ------------------
 
 def _membership_exists(user_id, roles: tuple[str, ...]):
     """EXISTS a membership of `user_id` (a value or a bound parameter) in Workflow with one of `roles`."""

@@ -1,4 +1,4 @@
-"""The §6.2 DATABASE destination on real SQLite files (and PostgreSQL when TEST_DATABASE_URL is set)."""
+"""The DATABASE destination on real SQLite files (and PostgreSQL when TEST_DATABASE_URL is set)."""
 
 import json
 import socket
@@ -17,7 +17,7 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
 def settings(**overrides):
-    """The §5.3 configuration with its defaults filled in, as services pass it."""
+    """The DATABASE destination configuration with its defaults filled in, as services pass it."""
     base = {
         "table": "invoices",
         "includeAgent": False,

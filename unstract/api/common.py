@@ -20,7 +20,7 @@ from unstract.errors import FieldMessage
 from unstract.paging import count_rows, page_rows
 from unstract.schemas.fields import BaseSchema, StrictInteger, min_value
 
-# Marshmallow's stock texts, translated to the contract's (§0.10).
+# Marshmallow's stock texts, translated to the API's (docs/API.md, Errors).
 STOCK_MESSAGES = {
     "Missing data for required field.": "This field is required.",
     "Field may not be null.": "This field may not be null.",
@@ -180,7 +180,7 @@ def load_query(schema: Schema) -> dict:
 # --- Ordering ---------------------------------------------------------------------------------
 
 def apply_ordering(query: Select, raw: str | None, allowed: Mapping, default: str, pk) -> Select:
-    """ORDER BY the requested fields (400 for unknown ones), then the primary key (§0.9)."""
+    """ORDER BY the requested fields (400 for unknown ones), then the primary key (docs/API.md, Ordering)."""
     terms = []
     for item in [part.strip() for part in (raw or default).split(",") if part.strip()] or [default]:
         name = item.lstrip("-")
@@ -201,7 +201,7 @@ def status_list(raw: str | None, choices: Iterable[str], attr: str = "status") -
     return items
 
 
-# --- Pagination (§0.8) ------------------------------------------------------------------------
+# --- Pagination (docs/API.md, Pagination) ---------------------------------------------------------
 
 class PageArgsSchema(BaseSchema):
     page = StrictInteger(load_default=1, validate=min_value(1))
@@ -295,7 +295,7 @@ class ErrorItemSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    """The error envelope of every API error (§0.10); documentation only."""
+    """The error envelope of every API error (docs/API.md, Errors); documentation only."""
 
     type = fields.String(required=True, validate=validate.OneOf(["validation_error", "client_error",
                                                                  "server_error"]))
@@ -307,7 +307,7 @@ def error_response_name(status: int) -> str:
 
 
 def register_error_responses(spec) -> None:
-    """One response component per error status: the envelope with that status's `type` (§0.10).
+    """One response component per error status: the envelope with that status's `type` (docs/API.md, Errors).
 
     Expects `Api.ERROR_SCHEMA = ErrorSchema`, which flask-smorest registers as the `Error` component.
     """
@@ -331,7 +331,7 @@ def document_error_responses(doc: dict, _doc_info: dict, **_kwargs) -> dict:
 
 def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
                paginated: bool = False, multipart: bool = False):
-    """Describe the request for OpenAPI while the view parses it itself, after lookups (§0.6).
+    """Describe the request for OpenAPI while the view parses it itself, after lookups (docs/API.md, Order of checks).
 
     A `patch` view reads any subset of the body, so its body is documented with no required field.
     """

@@ -1,4 +1,4 @@
-"""Marshmallow fields and validators that speak the contract's codes and messages (§0.10)."""
+"""Marshmallow fields and validators that speak the API's error codes and messages (docs/API.md, Errors)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 
 
 class BaseSchema(Schema):
-    """Unknown and read-only fields are ignored (§0.1). Dumps take a shorter path than marshmallow's
+    """Unknown and read-only fields are ignored (docs/API.md). Dumps take a shorter path than marshmallow's
     own (see `_serialize`), with the same output."""
 
     class Meta:
@@ -101,7 +101,7 @@ def _value_for_key(obj, key: str):
 
 
 class Timestamp(fields.DateTime):
-    """ISO-8601 UTC with microseconds and Z (§0.7)."""
+    """ISO-8601 UTC with microseconds and Z (docs/API.md, Timestamps and formats)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None or type(value) is WireText:

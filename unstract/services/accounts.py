@@ -1,4 +1,4 @@
-"""Organizations, users, memberships and API keys (§3.1–§3.4, §7.1)."""
+"""Organizations, users, memberships and API keys (the models of org_user.py; the CLI's commands)."""
 
 from __future__ import annotations
 
@@ -117,7 +117,7 @@ MEMBER_ORDERING = {"email": User.email, "created_at": OrgMembership.created_at}
 
 
 def members_query(who: Requester, ordering: str | None):
-    """Members of the requester's org as (User, OrgMembership) rows, ordered per §2.1."""
+    """Members of the requester's org as (User, OrgMembership) rows, ordered as GET member/ asks."""
     from unstract.api.common import apply_ordering
 
     query = (select(User, OrgMembership).join(OrgMembership, OrgMembership.user_id == User.id)

@@ -1,4 +1,4 @@
-"""Connector use cases: list, read, create, update, delete, and the connector types (§2.3, §2.4)."""
+"""Connector use cases: list, read, create, update, delete, and the connector types."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from unstract.jsonschemas import CONNECTOR_METADATA, load_document, secret_field
 from unstract.models import CONNECTOR_MODES, Connector, WorkflowEndpoint
 from unstract.services import secrets
 
-# Body fields in the order of §2.3; error entries follow this order.
+# Body fields in their documented order; error entries follow this order.
 FIELDS = ("connector_name", "connector_id", "connector_metadata")
 CONNECTOR_IDS = tuple(sorted(CONNECTOR_MODES))
 MODES = ("FILE_SYSTEM", "DATABASE")
@@ -42,7 +42,7 @@ PATH_RULES: dict[str, tuple[Callable[[str, list[str]], bool], str]] = {
 
 def list_query(who: Requester, *, connector_id: str | None = None,
                connector_mode: str | None = None) -> Select:
-    """The org's connectors matching the §2.3 filters (ordering is applied by the caller)."""
+    """The org's connectors matching the list filters (ordering is applied by the caller)."""
     query = select(Connector).where(Connector.organization_id == who.org.id)
     if connector_id is not None:
         query = query.where(Connector.connector_id == connector_id)
@@ -69,7 +69,7 @@ def get_editable(who: Requester, connector_id: uuid.UUID) -> Connector:
 
 
 def present(connector: Connector) -> dict:
-    """The §2.3 representation; secrets are masked."""
+    """The connector representation; secrets are masked."""
     return {
         "id": connector.id, "connector_name": connector.connector_name,
         "connector_id": connector.connector_id,
@@ -80,7 +80,7 @@ def present(connector: Connector) -> dict:
 
 
 def connector_types() -> list[dict]:
-    """The §2.4 items, ordered by connector_id."""
+    """The items of GET connector/types/, ordered by connector_id."""
     return [{"connector_id": cid, "name": TYPE_NAMES[cid], "connector_mode": CONNECTOR_MODES[cid],
              "metadata_schema": CONNECTOR_METADATA[cid]} for cid in CONNECTOR_IDS]
 
@@ -96,7 +96,7 @@ def _name_taken(who: Requester, name: str, connector: Connector | None) -> bool:
 
 
 def _path_error(connector_id: str, document: dict, roots: list[str]) -> FieldMessage | None:
-    """The §2.3 path rule for local_storage and sqlite connectors."""
+    """The path rule for local_storage and sqlite connectors (docs/API.md, Connectors)."""
     rule = PATH_RULES.get(connector_id)
     path = document.get("path")
     if rule is None or not isinstance(path, str) or rule[0](path, roots):
@@ -106,7 +106,7 @@ def _path_error(connector_id: str, document: dict, roots: list[str]) -> FieldMes
 
 def check_metadata(connector_id: str, document: dict,
                    roots: list[str]) -> tuple[dict | None, list[FieldMessage]]:
-    """Fill defaults, validate against the type's schema (§5.5) and apply the path rules."""
+    """Fill defaults, validate against the type's metadata schema and apply the path rules."""
     loaded, problems = load_document(document, CONNECTOR_METADATA[connector_id], "connector_metadata")
     messages = [FieldMessage(p.code, p.detail, p.attr) for p in problems]
     if not any(m.attr == "connector_metadata.path" for m in messages):

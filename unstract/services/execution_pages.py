@@ -111,7 +111,7 @@ def log_tail(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
 
 
 def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
-    """Up to `limit` rows with an id above `flt.after`, in reading order (the API's cursor, §1.14).
+    """Up to `limit` rows with an id above `flt.after`, in reading order (the API's `after` cursor of logs/).
 
     The batch is bounded by id first, so a truncated batch never skips a row the next poll needs.
     """
@@ -136,7 +136,7 @@ def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
 # --- File history ------------------------------------------------------------------------------
 
 def path_prefix_pattern(prefix: str | None) -> str | None:
-    """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it (§0.9)."""
+    """LIKE pattern (backslash escape) for a case-insensitive path prefix, as the API builds it."""
     if not prefix:
         return None
     return like_prefix(prefix.lower())

@@ -1,4 +1,4 @@
-"""Reading executions, file executions and logs (§1.12–§1.14, §2.8); the engine writes them."""
+"""Reading executions, file executions and logs; the engine writes them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution,
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 
-# Ordering fields each list accepts, mapped to columns (the view applies them, §0.9).
+# Ordering fields each list accepts, mapped to columns (the view applies them, docs/API.md, Ordering and filters).
 EXECUTION_ORDERING = {"created_at": Execution.created_at, "execution_time": Execution.execution_time}
 FILE_EXECUTION_ORDERING = {
     "file_number": FileExecution.file_number,
@@ -101,7 +101,7 @@ LOG_COLUMNS = ("id", "execution_id", "file_execution_id", "event_time", "data")
 
 
 def present_execution(execution: Execution, workflow_name: str) -> dict:
-    """The Execution representation of §1.13."""
+    """The Execution representation."""
     return {
         "id": execution.id,
         "workflow": execution.workflow_id,
@@ -128,12 +128,12 @@ def present_execution(execution: Execution, workflow_name: str) -> dict:
 
 
 def present_file_execution(fe: FileExecution) -> dict:
-    """The file execution item of §2.8."""
+    """The file execution item of GET workflow/execution/{id}/files/."""
     return {name: getattr(fe, name) for name in FILE_EXECUTION_COLUMNS}
 
 
 def present_log(row: ExecutionLog) -> dict:
-    """The log item of §1.14; `data` is returned exactly as stored."""
+    """The log item of GET workflow/execution/{id}/logs/; `data` is returned exactly as stored."""
     return {
         "id": row.id,
         "wf_execution": row.execution_id,

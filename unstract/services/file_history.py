@@ -1,4 +1,4 @@
-"""Reading and clearing a workflow's file history (§1.15–§1.18, §4.6)."""
+"""Reading and clearing a workflow's file history (docs/EXECUTION.md, File history)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
 
 
 def max_execution_count(workflow: Workflow) -> int:
-    """The workflow's retry limit, or UNSTRACT_MAX_FILE_EXECUTION_COUNT when it has none (§4.6)."""
+    """The workflow's retry limit, or UNSTRACT_MAX_FILE_EXECUTION_COUNT when it has none."""
     if workflow.max_file_execution_count is not None:
         return workflow.max_file_execution_count
     return current_app.config["UNSTRACT_SETTINGS"].max_file_execution_count
@@ -128,7 +128,7 @@ HISTORY_COLUMNS = ("id", "workflow_id", "cache_key", "provider_file_uuid", "file
 
 
 def present_history(row: FileHistory, max_count: int) -> dict:
-    """The FileHistory representation of §1.15 with the computed limit fields."""
+    """The FileHistory representation with the computed limit fields."""
     return {
         "id": row.id,
         "workflow": row.workflow_id,
@@ -203,6 +203,6 @@ def _delete_batch(ids: list[uuid.UUID]) -> int:
 
 
 def present_clear(count: int, *, dry_run: bool) -> dict:
-    """The body of POST …/file-histories/clear/ (§1.18)."""
+    """The body of POST …/file-histories/clear/."""
     verb = "would be deleted" if dry_run else "deleted"
     return {"deleted_count": count, "message": f"{count} file history records {verb}"}

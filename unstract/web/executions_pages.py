@@ -90,7 +90,7 @@ def page_number() -> int:
 
 
 def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
-    """Statuses from repeated or comma-separated `status` values (exact upper case, as §1.12)."""
+    """Statuses from repeated or comma-separated `status` values (exact upper case, as the API's list filter)."""
     items = [part.strip() for value in values for part in value.split(",") if part.strip()]
     unknown = next((item for item in items if item not in STATUS_VALUES), None)
     if unknown is not None:
@@ -99,7 +99,7 @@ def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
 
 
 def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
-    """`log_level`, `file_execution_id` and `after` with the meaning and messages of §1.14."""
+    """`log_level`, `file_execution_id` and `after` with the meaning and messages of the API's logs/ query."""
     problems: dict[str, str] = {}
     level = args.get("log_level", "") or None
     if level is not None and level not in tuple(LogLevel):
@@ -192,7 +192,7 @@ def lookup(who: Requester, execution_id: uuid.UUID) -> tuple[Execution, Workflow
 @bp.get("/workflows/<uuid:workflow_id>/executions")
 @login_required
 def index(workflow_id: uuid.UUID):
-    """A workflow's executions, newest first, filtered by status (owners only, like §1.12)."""
+    """A workflow's executions, newest first, filtered by status (owners only, like GET workflow/{id}/execution/)."""
     workflow = get_visible_workflow(current_requester(), workflow_id, owner=True)
     statuses, problem = parse_statuses(request.args.getlist("status"))
     query = queries.executions_query(workflow, statuses).order_by(Execution.created_at.desc(), Execution.id)
@@ -232,7 +232,7 @@ def logs(execution_id: uuid.UUID):
 @bp.post("/executions/<uuid:execution_id>/action")
 @login_required
 def action(execution_id: uuid.UUID):
-    """STOP, NEXT or CONTINUE through the execute protocol (§1.6; visible workflows may execute)."""
+    """STOP, NEXT or CONTINUE through the execute protocol (docs/EXECUTION.md, The execute call; visible workflows)."""
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     message, status = run_action(who, execution, workflow, request.form.get("action", ""))

@@ -48,7 +48,7 @@ def hx_redirect(url: str):
 
 def _text(form: MultiDict, attr: str, label: str, limit: int, *, trim: bool, required: bool,
           data: dict, problems: list[FieldMessage]) -> None:
-    """One text field: blank, max_length and unsafe_content, as the API parses it (§1.0)."""
+    """One text field: blank, max_length and unsafe_content, as the API parses it."""
     value = form.get(attr, "")
     value = value.strip() if trim else value
     if required and not value.strip():

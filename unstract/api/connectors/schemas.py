@@ -1,4 +1,4 @@
-"""Schemas of the connector resource (§2.3, §2.4)."""
+"""Schemas of the connector resource and the connector types."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class ConnectorTypeSchema(BaseSchema):
 
 
 class ConnectorCreateSchema(BaseSchema):
-    """Body of POST connector/, fields in the order of §2.3."""
+    """Body of POST connector/, fields in their documented order."""
 
     connector_name = Text(required=True, trim=True, allow_blank=False, validate=max_length(128))
     connector_id = Text(required=True, validate=one_of(connectors.CONNECTOR_IDS))

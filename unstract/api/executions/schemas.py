@@ -1,4 +1,4 @@
-"""Schemas of the execution read endpoints: executions, file executions and logs (§1.12–§1.14, §2.8)."""
+"""Schemas of the execution read endpoints: executions, file executions and logs."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class StatusList(fields.Field):
 
 
 def status_query() -> StatusList:
-    """The `status` query parameter shared by the list endpoints (§1.12)."""
+    """The `status` query parameter shared by the list endpoints (exact upper-case statuses, comma-separated)."""
     metadata = {"type": "string", "description": "Comma-separated statuses."}
     return StatusList(load_default=tuple, metadata=metadata)
 

@@ -1,4 +1,4 @@
-"""Schemas of the file history endpoints (§1.15–§1.18)."""
+"""Schemas of the file history endpoints: list, one row, delete one, bulk clear."""
 
 from __future__ import annotations
 
