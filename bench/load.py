@@ -227,7 +227,7 @@ def drain(app, execution_ids: list[str], timeout: float) -> tuple[dict[str, int]
 
 
 def file_outcome(app, execution_ids: list[str]) -> dict:
-    """Status counts of the file executions of those executions, their sizes, files skipped (§4.7)."""
+    """Status counts of those executions' file executions, sizes, skipped files (docs/EXECUTION.md, Reservations)."""
     import uuid
 
     from sqlalchemy import func, select

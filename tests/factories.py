@@ -182,7 +182,7 @@ def _next_file_number(execution: Execution) -> int:
 def make_log(execution: Execution, message: str = "Log message.", *, level: str = "INFO",
              stage: str = Stage.PROCESSING, file_execution: FileExecution | None = None,
              step: int | None = None, event_time: datetime | None = None) -> ExecutionLog:
-    """A log row whose `data` document has the §1.14 shape (as the engine writes it)."""
+    """A log row whose `data` document has the shape of the logs/ endpoint's items (as the engine writes it)."""
     event_time = event_time or utcnow()
     file_execution_id = file_execution.id if file_execution else None
     data = {

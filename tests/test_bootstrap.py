@@ -1,4 +1,4 @@
-"""First-start bootstrap (§7.2): exactly the default org, its admin and the demo workflow, once."""
+"""First-start bootstrap: exactly the default org, its admin and the demo workflow, once."""
 
 from __future__ import annotations
 

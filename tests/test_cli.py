@@ -1,4 +1,4 @@
-"""The `unstract` command (§7.1): output and exit codes 0 (ok), 1 (conflict/unknown), 2 (bad input)."""
+"""The `unstract` command: output and exit codes 0 (ok), 1 (conflict/unknown), 2 (bad input)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The §5 schema documents: defaults, draft-07 validation, error mapping, lookups and the §4.5 table."""
+"""The settings documents: defaults, draft-07 validation, error mapping, lookups and the extension table."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Connector secrets (§2.3): sealed with a SECRET_KEY-derived Fernet key, masked on output."""
+"""Connector secrets (docs/API.md, Connectors): sealed with a SECRET_KEY-derived Fernet key, masked on output."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def load_user(user_id: str) -> User | None:
         return None
 
 
-# --- The API guard (§0.2, §0.3, §0.6 steps 1–5) -------------------------------------------------
+# --- The API guard (docs/API.md, Authentication; Order of checks, steps 1–5) ---------------------
 
 def org_id_from_path(path: str) -> str | None:
     if not path.startswith(API_BASE):

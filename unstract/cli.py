@@ -1,4 +1,4 @@
-"""The `unstract` command (§7.1): Flask's CLI group plus org/user/apikey/serve/worker/reap."""
+"""The `unstract` command: Flask's CLI group plus org/user/apikey/serve/worker/reap (README, Command line)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ NO_REDIS_MESSAGE = "REDIS_URL is not set and no embedded Redis socket was found.
 
 
 class CommandFailed(click.ClickException):
-    """A message on stderr and an exit code of §7.1 (1 conflict/unknown object, 2 invalid input)."""
+    """A message on stderr and an exit code (1 conflict/unknown object, 2 invalid input)."""
 
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
@@ -163,7 +163,7 @@ def serve_command(workers: int | None) -> None:
 @click.command("reap")
 @with_appcontext
 def reap_command() -> None:
-    """Recover stuck executions once (§4.10)."""
+    """Recover stuck executions once (docs/EXECUTION.md, Recovery)."""
     from unstract.worker.reaper import reap_once
 
     result = reap_once()

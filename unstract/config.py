@@ -1,4 +1,4 @@
-"""Configuration read once from the environment, with defaults for the embedded mode (§7.3)."""
+"""Configuration read once from the environment, with defaults for the embedded mode (README, Configuration)."""
 
 from __future__ import annotations
 

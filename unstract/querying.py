@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def like_prefix(value: str) -> str:
-    """A LIKE pattern matching `value` literally as a prefix (escape char is backslash; §0.9)."""
+    """A LIKE pattern matching `value` literally as a prefix (backslash escapes; docs/API.md, Ordering and filters)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 

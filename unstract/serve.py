@@ -1,4 +1,4 @@
-"""`unstract serve` (§7.1): migrate and bootstrap, then run embedded Redis, N RQ workers and waitress."""
+"""`unstract serve`: migrate and bootstrap, then run embedded Redis, N RQ workers and waitress."""
 
 from __future__ import annotations
 

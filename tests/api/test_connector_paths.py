@@ -1,4 +1,4 @@
-"""Path rules of local_storage and sqlite connectors (§2.3): real paths inside the allowed roots."""
+"""Path rules of local_storage and sqlite connectors (docs/API.md, Connectors): real paths inside the allowed roots."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Connectors and connector types (§2.3, §2.4): validation, path rules, secrets, permissions."""
+"""Connectors and connector types (docs/API.md, Connectors): validation, path rules, secrets, permissions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Workflow endpoints (§2.5): listing, the PATCH rules in their order, configuration schemas, permissions."""
+"""Workflow endpoints: listing, the PATCH rules in their order, configuration schemas, permissions."""
 
 from __future__ import annotations
 

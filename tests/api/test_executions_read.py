@@ -1,4 +1,4 @@
-"""Reading executions and file executions: §1.12, §1.13, §2.8."""
+"""Reading executions and file executions: a workflow's executions, one execution, its files."""
 
 from __future__ import annotations
 

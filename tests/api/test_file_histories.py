@@ -1,4 +1,4 @@
-"""File history: list, one row, delete one, and who may do what (§1.15–§1.18, §4.6)."""
+"""File history: list, one row, delete one, and who may do what (docs/EXECUTION.md, File history)."""
 
 from __future__ import annotations
 

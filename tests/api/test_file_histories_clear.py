@@ -1,4 +1,4 @@
-"""POST workflow/{workflow_id}/file-histories/clear/ (§1.18): filters, guard, ids mode, dry run, batches."""
+"""POST workflow/{workflow_id}/file-histories/clear/: filters, guard, ids mode, dry run, batches."""
 
 from __future__ import annotations
 

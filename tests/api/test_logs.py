@@ -1,4 +1,4 @@
-"""GET workflow/execution/{id}/logs/ (§1.14)."""
+"""GET workflow/execution/{id}/logs/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GET member/ (§2.1) and the pagination rules every list shares (§0.8)."""
+"""GET member/ and the pagination rules every list shares (docs/API.md, Pagination)."""
 
 
 def test_members_are_listed_by_email_with_roles(world):

@@ -1,4 +1,4 @@
-"""Tools and tool instances (§2.6, §2.7): settings validation, step numbering, permissions."""
+"""Tools and tool instances: settings validation, step numbering, permissions."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Workflow actions: active toggle, can-update, clear-file-marker, settings schema, users, co-owners
-(§1.7–§1.11, §2.2)."""
+(active/, can-update/, clear-file-marker/, schema/, users/, owners/)."""
 
 from __future__ import annotations
 

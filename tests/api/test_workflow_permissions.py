@@ -1,4 +1,4 @@
-"""Authorization matrix of the workflow-management routes (§0.2–§0.6) for every kind of requester."""
+"""Authorization matrix of the workflow-management routes (docs/API.md, Authentication to Order of checks)."""
 
 from __future__ import annotations
 

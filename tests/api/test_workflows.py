@@ -1,4 +1,4 @@
-"""Workflow CRUD, list filters, ordering, pagination, writable-field validation and sharing (§1.0–§1.5)."""
+"""Workflow CRUD, list filters, ordering, pagination, writable-field validation and sharing."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 
 
 def settings(**overrides):
-    """The §5.3 configuration with its defaults filled in, as services pass it."""
+    """The DATABASE destination configuration with its defaults filled in, as services pass it."""
     base = {
         "table": "invoices",
         "includeAgent": False,

@@ -1,4 +1,4 @@
-"""The §6.2 DATABASE destination on real SQLite files (and PostgreSQL when TEST_DATABASE_URL is set)."""
+"""The DATABASE destination on real SQLite files (and PostgreSQL when TEST_DATABASE_URL is set)."""
 
 import json
 import sqlite3

@@ -1,4 +1,4 @@
-"""The §6.2 DATABASE destination on a real PostgreSQL server (tests.support.postgres_server_url)."""
+"""The DATABASE destination on a real PostgreSQL server (tests.support.postgres_server_url)."""
 
 import threading
 import uuid

@@ -1,4 +1,4 @@
-"""LocalFileStore on real files: §4.5 walks, confined reads and the §6.1 atomic write."""
+"""LocalFileStore on real files: listing walks, confined reads and the atomic destination write."""
 
 import hashlib
 import json

@@ -1,4 +1,4 @@
-"""Path rules of §2.3: realpath (symlinks followed) must stay inside an allowed root."""
+"""Path rules of connectors: realpath (symlinks followed) must stay inside an allowed root."""
 
 import os
 

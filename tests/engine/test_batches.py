@@ -1,5 +1,5 @@
 """Files processed in batches per RQ job: the fan-out, the reaper's view of batches, and the heartbeat
-that keeps a running batch's waiting files out of the reaper's hands (§4.8, §4.10 rule 2)."""
+that keeps a running batch's waiting files out of the reaper's hands (docs/EXECUTION.md, Batches; Recovery, rule 2)."""
 
 from __future__ import annotations
 

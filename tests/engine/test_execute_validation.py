@@ -1,4 +1,4 @@
-"""Bad input and refused starts on POST workflow/execute/ (§1.6): the envelope, never a 5xx."""
+"""Bad input and refused starts on POST workflow/execute/ (EXECUTION.md, The execute call): envelope, never a 5xx."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Crashes and races with real forked `unstract worker` processes (§4.7, §4.10)."""
+"""Crashes and races with real forked `unstract worker` processes (docs/EXECUTION.md, Claims and leases; Recovery)."""
 
 from __future__ import annotations
 

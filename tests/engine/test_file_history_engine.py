@@ -1,4 +1,4 @@
-"""File history as the engine writes and reads it (§4.6): counts, limits, reuse, interval expiry."""
+"""File history as the engine writes and reads it (docs/EXECUTION.md, File history): counts, limits, reuse, expiry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Recovery of stuck executions (§4.10), one rule at a time, with real rows and a real queue."""
+"""Recovery of stuck executions (docs/EXECUTION.md, Recovery), one rule at a time, with real rows and a real queue."""
 
 from __future__ import annotations
 

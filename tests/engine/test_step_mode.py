@@ -1,4 +1,4 @@
-"""Step mode (§4.2, §4.4): START pauses before step 1, NEXT runs one step, CONTINUE runs to the end."""
+"""Step mode (docs/EXECUTION.md, Step mode): START pauses before step 1, NEXT runs one step, CONTINUE the rest."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A tool that raises or hangs fails its own file only (§4.8 step 4); the others complete."""
+"""A tool that raises or hangs fails its own file only (docs/EXECUTION.md, Tools); the others complete."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The §0.5 permission table over every API route x every kind of requester, checked against the routing table.
+"""docs/API.md's permission table over every API route x every kind of requester, checked against the routing table.
 
 `MATRIX` has one row per (rule, method) of the URL map under the org base; a route added without a row
-fails `test_every_api_route_has_exactly_one_matrix_row`. Each row names what §0.5 requires and how to
+fails `test_every_api_route_has_exactly_one_matrix_row`. Each row names what the table requires and how to
 make a request that succeeds for a requester who has that right; path ids are filled in from the rule's
 own variables with the ids of real objects (tests/security/scene.py). The rows live in tests/security/matrix.py.
 """
@@ -17,7 +17,7 @@ from unstract.services import accounts
 
 BASE = "/api/v1/unstract/<org_id>/"
 ROLES = ("owner", "viewer", "org_shared", "unrelated", "admin", "other_org", "anonymous", "read_key")
-# Who is refused what, by requirement; a role not named here succeeds (§0.3–§0.5).
+# Who is refused what, by requirement; a role not named here succeeds (docs/API.md, Visibility and ownership).
 REFUSED = {
     "member": {},
     "visible": {"unrelated": 404},
@@ -115,7 +115,7 @@ def test_tier_rule_read_write_changes_but_cannot_delete(world, storage_root):
 
 
 def test_the_tier_is_checked_before_the_object_exists(world):
-    """A read key gets 403 even for an unknown id: the tier is step 4, the lookup step 8 (§0.6)."""
+    """A read key gets 403 for an unknown id too: tier is step 4, lookup step 8 (docs/API.md, Order of checks)."""
     response = world.api("owner", "read").delete("workflow/00000000-0000-4000-8000-000000000000/")
     assert response.status_code == 403
     assert response.json["errors"][0]["code"] == "api_key_permission"

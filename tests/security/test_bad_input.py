@@ -1,6 +1,6 @@
 """Bad input that fuzzers rarely produce: deep or huge JSON, wrong content types, odd characters, long paths.
 
-Whatever arrives, the answer is a 4xx in the error envelope (§0.7, §0.10), never a 500.
+Whatever arrives, the answer is a 4xx in the error envelope (docs/API.md, Request bodies; Errors), never a 500.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_a_charset_parameter_is_accepted(owner, scene, rule, method):
 
 @pytest.mark.parametrize(("rule", "method"), BODY_ROWS, ids=BODY_IDS)
 def test_the_content_type_is_checked_before_the_lookup(world, rule, method):
-    """Step 7 (415) comes before step 8 (404) in §0.6, so an unknown id still gets 415."""
+    """Step 7 (415) comes before step 8 (404) in docs/API.md, Order of checks, so an unknown id still gets 415."""
     path = rule.replace("<uuid:", "").replace(">", "")
     for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id"):
         path = path.replace(name, UNKNOWN)

@@ -38,8 +38,8 @@ pytestmark = pytest.mark.slow
 PREFIX = "/api/v1/unstract/{org_id}/"
 OPERATIONS = sorted((PREFIX + RULE_VARIABLE.sub(r"{\1}", rule), method) for rule, method in MATRIX)
 # Not `negative_data_rejection`: the contract accepts some schema-violating bodies on purpose (names are
-# trimmed before their maxLength applies, §1.0; file-history clear ignores the other filters when `ids` is
-# given, §1.18). Negative cases still run, under the checks below.
+# trimmed before their maxLength applies; file-history clear ignores the other filters when `ids` is
+# given). Negative cases still run, under the checks below.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 # UNSTRACT_FUZZ_EXAMPLES raises the bound for a longer hunt outside CI.

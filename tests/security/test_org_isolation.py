@@ -1,4 +1,4 @@
-"""Org isolation (§0.3): an id of another organization behaves like an unknown one, in paths and in bodies."""
+"""Org isolation (docs/API.md, Organizations and roles): another org's id behaves like an unknown one, anywhere."""
 
 from __future__ import annotations
 

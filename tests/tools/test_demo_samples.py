@@ -1,4 +1,4 @@
-"""The bundled demo documents and the demo workflow's two tool steps (§7.2)."""
+"""The bundled demo documents and the demo workflow's two tool steps (first-start bootstrap)."""
 
 from pathlib import Path
 

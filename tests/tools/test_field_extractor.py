@@ -1,4 +1,4 @@
-"""field_extractor (§4.11): matching, conversions, required failures and warnings; §2.7 rule checks."""
+"""field_extractor (docs/EXECUTION.md, Tools): matching, conversions, required failures, warnings; rule checks."""
 
 import pytest
 

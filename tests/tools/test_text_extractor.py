@@ -1,4 +1,4 @@
-"""text_extractor (§4.11): each MIME kind, PDF pages, decoding and whitespace."""
+"""text_extractor (docs/EXECUTION.md, Tools): each MIME kind, PDF pages, decoding and whitespace."""
 
 from pathlib import Path
 

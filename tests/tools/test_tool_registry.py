@@ -1,4 +1,4 @@
-"""The built-in tool registry (§2.6) and tool settings loading (§2.7, §5.6)."""
+"""The built-in tool registry and tool settings loading and validation."""
 
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError
 from unstract.tools import ToolOutput

@@ -1,4 +1,4 @@
-"""Swagger UI (§2.10) renders the OpenAPI document from local files under the page's CSP."""
+"""Swagger UI (/api/docs) renders the OpenAPI document from local files under the page's CSP."""
 
 from __future__ import annotations
 

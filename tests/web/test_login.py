@@ -1,4 +1,4 @@
-"""Login and logout in a real browser (§2.11)."""
+"""Login and logout in a real browser (docs/API.md, Authentication)."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, request
 from flask_smorest import Blueprint
 
+from unstract.api.description import API_DESCRIPTION
 from unstract.api.errors import ErrorSchema, document_error_responses, register_error_responses
 from unstract.auth import API_BASE, guard_api_request
 from unstract.extensions import api
@@ -32,7 +33,8 @@ def register_api(app: Flask) -> None:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}, {"cookieAuth": []}]},
+        API_SPEC_OPTIONS={"security": [{"bearerAuth": []}, {"cookieAuth": []}],
+                          "info": {"description": API_DESCRIPTION}},
     )
     api.ERROR_SCHEMA = ErrorSchema
     api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status (register_error_responses)

@@ -100,7 +100,7 @@ def load_query(schema: Schema) -> dict:
 # --- Ordering ---------------------------------------------------------------------------------
 
 def apply_ordering(query: Select, raw: str | None, allowed: Mapping, default: str, pk) -> Select:
-    """ORDER BY the requested fields (400 for unknown ones), then the primary key (§0.9)."""
+    """ORDER BY the requested fields (400 for unknown ones), then the primary key (docs/API.md, Ordering)."""
     terms = []
     for item in [part.strip() for part in (raw or default).split(",") if part.strip()] or [default]:
         name = item.lstrip("-")
@@ -111,7 +111,7 @@ def apply_ordering(query: Select, raw: str | None, allowed: Mapping, default: st
     return query.order_by(*terms, pk.asc())
 
 
-# --- Pagination (§0.8) ------------------------------------------------------------------------
+# --- Pagination (docs/API.md, Pagination) ---------------------------------------------------------
 
 def _page_args() -> tuple[int, int]:
     args = request.args.to_dict(flat=True)
@@ -192,7 +192,7 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 
 def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
                paginated: bool = False, multipart: bool = False):
-    """Describe the request for OpenAPI while the view parses it itself, after lookups (§0.6).
+    """Describe the request for OpenAPI while the view parses it itself, after lookups (docs/API.md, Order of checks).
 
     A `patch` view reads any subset of the body, so its body is documented with no required field.
     """

@@ -41,7 +41,7 @@ class ErrorItemSchema(Schema):
 
 
 class ErrorSchema(Schema):
-    """The error envelope of every API error (§0.10); documentation only."""
+    """The error envelope of every API error (docs/API.md, Errors); documentation only."""
 
     type = fields.String(required=True, validate=validate.OneOf(["validation_error", "client_error",
                                                                  "server_error"]))
@@ -53,7 +53,7 @@ def error_response_name(status: int) -> str:
 
 
 def register_error_responses(spec) -> None:
-    """One response component per error status: the envelope with that status's `type` (§0.10).
+    """One response component per error status: the envelope with that status's `type` (docs/API.md, Errors).
 
     Expects `Api.ERROR_SCHEMA = ErrorSchema`, which flask-smorest registers as the `Error` component.
     """

@@ -37,7 +37,7 @@ def _run_check(check, app: Flask) -> str:
 
 @meta.get("/healthz")
 def healthz():
-    """Database and Redis reachability, each within 2 seconds (§2.9)."""
+    """Database and Redis reachability, each within 2 seconds."""
     app = current_app._get_current_object()
     body = {"database": _run_check(_database_ok, app), "redis": _run_check(_redis_ok, app)}
     healthy = all(value == "ok" for value in body.values())
@@ -46,7 +46,7 @@ def healthz():
 
 @meta.get("/api/docs")
 def swagger_ui():
-    """Swagger UI from the application's own static files (§2.10)."""
+    """Swagger UI from the application's own static files (no other host)."""
     return render_template("api_docs.html")
 
 

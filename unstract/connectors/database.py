@@ -1,4 +1,4 @@
-"""The DATABASE destination of §6.2: one idempotent row per file execution, through SQLAlchemy Core."""
+"""The DATABASE destination: one idempotent row per file execution, through SQLAlchemy Core."""
 
 import json
 import os
@@ -44,7 +44,7 @@ _engines_lock = threading.Lock()
 
 
 def _identifier(value: object, what: str) -> str:
-    """Accept only plain identifiers (§5.3 patterns); everything else is refused before any SQL runs."""
+    """Accept only plain identifiers (the table and column patterns); everything else is refused before any SQL runs."""
     if not isinstance(value, str) or not IDENTIFIER.fullmatch(value):
         raise ConnectorError(f"invalid {what} {str(value)[:80]!r}.")
     return value
@@ -70,7 +70,7 @@ class DatabaseTarget:
     def from_connector(
         cls, connector_id: str, metadata: dict, config: dict, *, allowed_roots: list[str] | None = None
     ) -> "DatabaseTarget":
-        """Validate connector metadata and §5.3 settings; pass allowed_roots to re-check a SQLite path."""
+        """Validate connector metadata and destination settings; pass allowed_roots to re-check a SQLite path."""
         kind = registry.database_type(connector_id)
         schema, table = _split_table(kind, config.get("table", ""), metadata)
         file_path, execution_id, json_column = _column_names(config)
@@ -167,7 +167,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def _table(target: DatabaseTarget, metadata: MetaData | None = None) -> Table:
-    """The §6.2 table for the target's dialect; every identifier is force-quoted."""
+    """The destination table for the target's dialect; every identifier is force-quoted."""
     postgres = target.dialect == "postgresql"
     uuid_type = Uuid(as_uuid=False) if postgres else Text()
     columns = [

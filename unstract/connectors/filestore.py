@@ -1,4 +1,4 @@
-"""File stores of the FILESYSTEM connectors (§4.5 listing, §6.1 writes): local directories and S3."""
+"""File stores of the FILESYSTEM connectors (listing and destination writes): local directories and S3."""
 
 import contextlib
 import hashlib
@@ -52,12 +52,12 @@ def relative_parts(path: str) -> list[str]:
 
 
 def folder_parts(folder: str) -> list[str]:
-    """Split a listing folder; leading and trailing '/' are dropped first (§4.5 step 1)."""
+    """Split a listing folder; leading and trailing '/' are dropped first."""
     return relative_parts(folder.strip("/") if isinstance(folder, str) else folder)
 
 
 def json_body(payload: dict) -> bytes:
-    """Serialize an output object as §6.1 asks: UTF-8, non-ASCII kept, indent 2, final newline."""
+    """Serialize an output object for a FILESYSTEM destination: UTF-8, non-ASCII kept, indent 2, final newline."""
     return (json.dumps(payload, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
@@ -215,7 +215,7 @@ class LocalFileStore(FileStore):
         return os.fdopen(fd, "rb")
 
     def write_json_atomic(self, relative_path: str, payload: dict, unique_suffix: str) -> str:
-        """Write `<target>.<suffix>.tmp`, fsync it and rename it over the target (§6.1)."""
+        """Write `<target>.<suffix>.tmp`, fsync it and rename it over the target (never a partial file)."""
         parts = relative_parts(relative_path)
         if not parts:
             raise ConnectorError("the output path is empty.")
@@ -253,7 +253,7 @@ def _next_entry(iterator: Iterator[os.DirEntry]) -> os.DirEntry | None:
 
 
 def _is_real_dir(entry: os.DirEntry) -> bool:
-    """A directory that is not a symlink: linked directories are never descended (§4.5)."""
+    """A directory that is not a symlink: linked directories are never descended."""
     try:
         return entry.is_dir(follow_symlinks=False)
     except OSError:

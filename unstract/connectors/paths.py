@@ -1,4 +1,4 @@
-"""Path rules of §2.3: resolved real paths must stay inside the allowed roots."""
+"""Path rules of connectors: resolved real paths must stay inside the allowed roots (docs/API.md, Connectors)."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""Write the bundled demo documents (§7.2); deterministic, so re-running changes no byte.
+"""Write the bundled demo documents of the first-start bootstrap; deterministic, so re-running changes no byte.
 
 Run: python -m unstract.demo.make_samples [target directory]
 """

@@ -3,7 +3,7 @@
 A list page of 50 executions holds a few hundred UUIDs and timestamps. Read through the models' own
 types, each becomes a `uuid.UUID` or an aware `datetime` (SQLite stores both as text, so that is a parse),
 which the response turns back into text. Read through the types below, each comes out of the database
-once as text: `WireText` for the canonical UUID (8-4-4-4-12, lower case) and the timestamp of §0.7
+once as text: `WireText` for the canonical UUID (8-4-4-4-12, lower case) and the API's timestamp
 (`2026-01-31T12:00:00.000000Z`), which the API's fields pass through as it is (fastpath.dump).
 """
 
@@ -27,7 +27,7 @@ class WireText(str):
 
 
 def wire_timestamp(value: datetime) -> str:
-    """§0.7's form of a timestamp: ISO 8601 in UTC, with microseconds and Z. A naive value is UTC."""
+    """The API's form of a timestamp: ISO 8601 in UTC, with microseconds and Z. A naive value is UTC."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(timespec="microseconds") + "Z"
@@ -77,7 +77,7 @@ class WireUuid(TypeDecorator):
 
 
 class WireTimestamp(TypeDecorator):
-    """A UTCDateTime column read as §0.7's text. SQLite stores `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which
+    """A UTCDateTime column read as the API's text. SQLite stores `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, which
     only needs its T and Z; PostgreSQL formats it in the SELECT (timestamp_text)."""
 
     impl = String
@@ -93,7 +93,7 @@ class WireTimestamp(TypeDecorator):
 
 
 class timestamp_text(FunctionElement):  # noqa: N801 - an SQL function, named as SQLAlchemy names them
-    """A timestamp column as text: §0.7's on PostgreSQL, the stored text elsewhere (SQLite)."""
+    """A timestamp column as text: the API's on PostgreSQL, the stored text elsewhere (SQLite)."""
 
     type = String()
     inherit_cache = True

@@ -1,4 +1,4 @@
-"""Connectors: named file stores and databases of an organization (§3.7)."""
+"""Connectors: named file stores and databases of an organization."""
 
 from __future__ import annotations
 

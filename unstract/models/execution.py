@@ -1,4 +1,4 @@
-"""Executions and file executions with their status machines (§3.10, §3.11, §4.1)."""
+"""Executions and file executions with their status machines (docs/EXECUTION.md, Statuses)."""
 
 from __future__ import annotations
 

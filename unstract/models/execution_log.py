@@ -1,4 +1,4 @@
-"""Execution log rows, inserted directly by workers and the API (§3.12, §4.12)."""
+"""Execution log rows, inserted directly by workers and the API (docs/EXECUTION.md, Logs)."""
 
 from __future__ import annotations
 

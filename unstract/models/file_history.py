@@ -1,4 +1,4 @@
-"""File history (what was processed) and reservations (what is being processed) (§3.13, §3.14)."""
+"""File history (what was processed) and reservations (what is being processed): docs/EXECUTION.md, File history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Organizations, users, org memberships and API keys (§3.1–§3.4)."""
+"""Organizations, users, org memberships and API keys."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ApiKeyPermission(StrEnum):
     FULL_ACCESS = "full_access"
 
 
-# HTTP methods each API key tier allows (§0.2).
+# HTTP methods each API key tier allows (docs/API.md, Authentication).
 TIER_METHODS = {
     ApiKeyPermission.READ: {"GET", "HEAD", "OPTIONS"},
     ApiKeyPermission.READ_WRITE: {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"},

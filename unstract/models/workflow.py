@@ -1,4 +1,4 @@
-"""Workflows with their memberships, endpoints and tool instances (§3.5, §3.6, §3.8, §3.9)."""
+"""Workflows with their memberships, endpoints and tool instances."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from unstract.services import connectors
 
 
 class ConnectorCreateSchema(BaseSchema):
-    """Body of POST connector/, fields in the order of §2.3."""
+    """Body of POST connector/, fields in their documented order."""
 
     connector_name = Text(required=True, trim=True, allow_blank=False, validate=max_length(128))
     connector_id = Text(required=True, validate=one_of(connectors.CONNECTOR_IDS))

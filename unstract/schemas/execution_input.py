@@ -38,7 +38,7 @@ class StatusList(fields.Field):
 
 
 def status_query() -> StatusList:
-    """The `status` query parameter shared by the list endpoints (§1.12)."""
+    """The `status` query parameter shared by the list endpoints (exact upper-case statuses, comma-separated)."""
     metadata = {"type": "string", "description": "Comma-separated statuses."}
     return StatusList(load_default=tuple, metadata=metadata)
 

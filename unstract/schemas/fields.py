@@ -1,4 +1,4 @@
-"""Marshmallow fields and validators that speak the contract's codes and messages (§0.10)."""
+"""Marshmallow fields and validators that speak the API's error codes and messages (docs/API.md, Errors)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ BLANK = "This field may not be blank."
 
 
 class BaseSchema(FastDumpSchema):
-    """Unknown and read-only fields are ignored (§0.1); dumps take the fast path (unstract.fastpath)."""
+    """Unknown and read-only fields are ignored (docs/API.md, Request bodies); dumps take the fast path (unstract.fastpath)."""
 
     class Meta:
         unknown = "exclude"
@@ -23,7 +23,7 @@ class BaseSchema(FastDumpSchema):
 
 @passes_wire_text
 class Timestamp(fields.DateTime):
-    """ISO-8601 UTC with microseconds and Z (§0.7)."""
+    """ISO-8601 UTC with microseconds and Z (docs/API.md, Timestamps and formats)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None or type(value) is WireText:

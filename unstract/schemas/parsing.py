@@ -16,7 +16,7 @@ from unstract.errors import FieldMessage
 from unstract.schemas.fields import BaseSchema, StrictInteger, min_value
 
 REQUIRED = "This field is required."
-# Marshmallow's stock texts, translated to the contract's (§0.10).
+# Marshmallow's stock texts, translated to the API's (docs/API.md, Errors).
 STOCK_MESSAGES = {
     "Missing data for required field.": REQUIRED,
     "Field may not be null.": "This field may not be null.",
@@ -111,7 +111,7 @@ def _string_problems(text: str, attr: str | None) -> list[FieldMessage]:
     return []
 
 
-# --- Pages (§0.8) -----------------------------------------------------------------------------
+# --- Pages -----------------------------------------------------------------------------------
 
 class PageArgsSchema(BaseSchema):
     page = StrictInteger(load_default=1, validate=min_value(1))

@@ -23,7 +23,7 @@ from unstract.services import workflows
 
 
 def safe_text(label: str, attr: str):
-    """Validator for the `unsafe_content` rules of §1.0."""
+    """Validator for the `unsafe_content` rules of workflow names and descriptions."""
     def check(value: str) -> None:
         detail = workflows.unsafe_content(label, value)
         if detail is not None:
@@ -32,7 +32,7 @@ def safe_text(label: str, attr: str):
 
 
 class WorkflowWriteSchema(BaseSchema):
-    """Writable fields of §1.0, declared in the order of its table (the order of error entries)."""
+    """Writable fields of a workflow, declared in their documented order (the order of error entries)."""
 
     workflow_name = Text(required=True, trim=True, allow_blank=False,
                          validate=[max_length(128), safe_text("Workflow name", "workflow_name")])

@@ -1,4 +1,4 @@
-"""Organizations, users, memberships and API keys (§3.1–§3.4, §7.1)."""
+"""Organizations, users, memberships and API keys (the models of org_user.py; the CLI's commands)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A user's own API keys in one organization: list, create (plaintext shown once), revoke (§0.2, §3.4)."""
+"""A user's own API keys in one org: list, create (plaintext shown once), revoke (docs/API.md, Authentication)."""
 
 from __future__ import annotations
 

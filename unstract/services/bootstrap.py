@@ -1,4 +1,4 @@
-"""First-start bootstrap (§7.2): the default organization, its admin and the demo workflow."""
+"""First-start bootstrap: the default organization, its admin and the demo workflow."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def needs_bootstrap(settings: Settings) -> bool:
 
 
 def bootstrap(settings: Settings) -> BootstrapResult | None:
-    """Create the §7.2 rows in one transaction; None when there was nothing to do."""
+    """Create the bootstrap rows in one transaction; None when there was nothing to do."""
     if not needs_bootstrap(settings):
         return None
     try:
@@ -116,7 +116,7 @@ def copy_samples(first_root: Path) -> Path:
 
 
 def sample_files() -> list[Path]:
-    """The bundled demo documents (§7.2)."""
+    """The bundled demo documents (unstract/demo/samples)."""
     return sorted(p for p in SAMPLES_DIR.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
 
 

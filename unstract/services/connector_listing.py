@@ -13,7 +13,7 @@ from unstract.services import connectors
 
 
 def can_edit(who: Requester, connector: Connector) -> bool:
-    """The §0.5 rule for PATCH/DELETE connector/{id}/ (creator or org admin), as connectors.get_editable."""
+    """The rule for PATCH/DELETE connector/{id}/ (creator or org admin), as connectors.get_editable."""
     return who.is_admin or connector.created_by == who.user_id
 
 

@@ -1,4 +1,4 @@
-"""Connector use cases: list, read, create, update, delete, and the connector types (§2.3, §2.4)."""
+"""Connector use cases: list, read, create, update, delete, and the connector types."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from unstract.policy import Requester
 from unstract.services import secrets
 from unstract.services.validation import commit_or_duplicate, raise_if_any
 
-# Body fields in the order of §2.3; error entries follow this order.
+# Body fields in their documented order; error entries follow this order.
 FIELDS = ("connector_name", "connector_id", "connector_metadata")
 CONNECTOR_IDS = tuple(sorted(registry.TYPES))
 MODES = ("FILE_SYSTEM", "DATABASE")
@@ -34,7 +34,7 @@ TYPE_CHANGED = "Connector type cannot be changed."
 
 def list_query(who: Requester, *, connector_id: str | None = None,
                connector_mode: str | None = None) -> Select:
-    """The org's connectors matching the §2.3 filters (ordering is applied by the caller)."""
+    """The org's connectors matching the list filters (ordering is applied by the caller)."""
     query = select(Connector).where(Connector.organization_id == who.org.id)
     if connector_id is not None:
         query = query.where(Connector.connector_id == connector_id)
@@ -61,7 +61,7 @@ def get_editable(who: Requester, connector_id: uuid.UUID) -> Connector:
 
 
 def present(connector: Connector) -> dict:
-    """The §2.3 representation; secrets are masked."""
+    """The connector representation; secrets are masked."""
     return {
         "id": connector.id, "connector_name": connector.connector_name,
         "connector_id": connector.connector_id,
@@ -72,7 +72,7 @@ def present(connector: Connector) -> dict:
 
 
 def connector_types() -> list[dict]:
-    """The §2.4 items, ordered by connector_id."""
+    """The items of GET connector/types/, ordered by connector_id."""
     return [{"connector_id": t.connector_id, "name": t.name, "connector_mode": t.mode,
              "metadata_schema": t.metadata_schema} for t in registry.all_types()]
 
@@ -88,14 +88,14 @@ def _name_taken(who: Requester, name: str, connector: Connector | None) -> bool:
 
 
 def _path_error(connector_id: str, document: dict, roots: list[str]) -> FieldMessage | None:
-    """The connector type's path rule (§2.3), as a message on connector_metadata.path."""
+    """The connector type's path rule (docs/API.md, Connectors), as a message on connector_metadata.path."""
     message = registry.get(connector_id).path_error(document, roots)
     return None if message is None else FieldMessage("path_not_allowed", message, "connector_metadata.path")
 
 
 def check_metadata(connector_id: str, document: dict,
                    roots: list[str]) -> tuple[dict | None, list[FieldMessage]]:
-    """Fill defaults, validate against the type's schema (§5.5) and apply the path rules."""
+    """Fill defaults, validate against the type's metadata schema and apply the path rules."""
     loaded, problems = load_document(document, registry.get(connector_id).metadata_schema, "connector_metadata")
     messages = [FieldMessage(p.code, p.detail, p.attr) for p in problems]
     if not any(m.attr == "connector_metadata.path" for m in messages):

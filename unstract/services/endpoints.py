@@ -1,4 +1,4 @@
-"""Workflow endpoint use cases: list, read and configure a source or destination (§2.5)."""
+"""Workflow endpoint use cases: list, read and configure a source or destination."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from unstract.models import ALLOWED_CONNECTION_TYPES, Connector, EndpointType, W
 from unstract.policy import Requester, get_visible_workflow
 from unstract.services.validation import raise_if_any
 
-# Body fields in the order of §2.5; error entries follow this order.
+# Body fields in their documented order; error entries follow this order.
 FIELDS = ("connection_type", "connector_instance_id", "configuration")
 MODE_FOR_CONNECTION = {"FILESYSTEM": "FILE_SYSTEM", "DATABASE": "DATABASE"}
 API_TAKES_NO_CONNECTOR = "An API endpoint takes no connector."
@@ -52,7 +52,7 @@ def present_connector(connector: Connector | None) -> dict | None:
 
 
 def present(endpoint: WorkflowEndpoint) -> dict:
-    """The §2.5 representation."""
+    """The workflow endpoint representation."""
     return {
         "id": endpoint.id, "workflow": endpoint.workflow_id, "workflow_name": endpoint.workflow.workflow_name,
         "endpoint_type": endpoint.endpoint_type, "connection_type": endpoint.connection_type,
@@ -125,7 +125,7 @@ def _database_errors(config: dict, connector: Connector | None) -> list[FieldMes
 
 def _check_configuration(endpoint: WorkflowEndpoint, connection_type: str, data: dict,
                          connector: Connector | None) -> tuple[dict | None, list[FieldMessage]]:
-    """Fill defaults and validate against the (endpoint_type, connection_type) schema of §5."""
+    """Fill defaults and validate against the (endpoint_type, connection_type) schema (docs/API.md)."""
     document = _configuration_document(endpoint, connection_type, data)
     schema = settings_schema_for(endpoint.endpoint_type, connection_type) or {}
     loaded, problems = load_document(document, schema, "configuration")
@@ -156,7 +156,7 @@ def _store(endpoint: WorkflowEndpoint, connection_type: str, connector: Connecto
 
 def update(who: Requester, endpoint: WorkflowEndpoint, data: dict,
            field_errors: Sequence[FieldMessage]) -> dict:
-    """PATCH workflow/endpoint/{id}/: the §2.5 rules on the effective (sent, else stored) values."""
+    """PATCH workflow/endpoint/{id}/: the endpoint rules on the effective (sent, else stored) values."""
     raise_if_any(field_errors, FIELDS)
     connection_type = _effective_connection_type(endpoint, data)
     if connection_type == "":

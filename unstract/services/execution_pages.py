@@ -88,7 +88,7 @@ def log_tail(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
 
 
 def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
-    """Up to `limit` rows with an id above `flt.after`, in reading order (the API's cursor, §1.14).
+    """Up to `limit` rows with an id above `flt.after`, in reading order (the API's `after` cursor of logs/).
 
     The batch is bounded by id first, so a truncated batch never skips a row the next poll needs.
     """

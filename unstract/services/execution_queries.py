@@ -1,4 +1,4 @@
-"""Reading executions, file executions and logs (§1.12–§1.14, §2.8); the engine writes them."""
+"""Reading executions, file executions and logs; the engine writes them."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from unstract.schemas.representations import (
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 
-# Ordering fields each list accepts, mapped to columns (the view applies them, §0.9).
+# Ordering fields each list accepts, mapped to columns (the view applies them, docs/API.md, Ordering and filters).
 EXECUTION_ORDERING = {"created_at": Execution.created_at, "execution_time": Execution.execution_time}
 FILE_EXECUTION_ORDERING = {
     "file_number": FileExecution.file_number,
@@ -104,17 +104,17 @@ LOG_COLUMNS = read_attributes(ExecutionLogSchema, ExecutionLog)
 
 
 def present_execution(execution: Execution, workflow_name: str) -> dict:
-    """The Execution representation of §1.13: its columns and what is computed from them."""
+    """The Execution representation: its columns and what is computed from them."""
     return {**row_values(execution, EXECUTION_COLUMNS), "workflow_name": workflow_name, "pipeline_id": None,
             "execution_method": "DIRECT", "execution_log_id": str(execution.id),
             "execution_time": round(execution.execution_time or 0.0, 3)}
 
 
 def present_file_execution(fe: FileExecution) -> dict:
-    """The file execution item of §2.8."""
+    """The file execution item of GET workflow/execution/{id}/files/."""
     return row_values(fe, FILE_EXECUTION_COLUMNS)
 
 
 def present_log(row: ExecutionLog) -> dict:
-    """The log item of §1.14; `data` is returned exactly as stored."""
+    """The log item of GET workflow/execution/{id}/logs/; `data` is returned exactly as stored."""
     return row_values(row, LOG_COLUMNS)

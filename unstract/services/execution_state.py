@@ -1,4 +1,4 @@
-"""Every status write of executions and file executions goes through here (§4.1, §4.9).
+"""Every status write of executions and file executions goes through here (docs/EXECUTION.md, Statuses).
 
 Each write is a conditional UPDATE on a non-terminal current status, so a terminal status
 never changes and concurrent writers (jobs, reapers, STOP calls) cannot overwrite each other.
@@ -57,7 +57,7 @@ def transition_file(file_execution_id: uuid.UUID, to: str, *, when: tuple = (),
 
 
 def refresh_counters(execution_id: uuid.UUID) -> None:
-    """successful_files/failed_files = counts of COMPLETED/ERROR file executions (§4.8 step 8)."""
+    """successful_files/failed_files = counts of COMPLETED/ERROR file executions (recounted at finalization)."""
     def count(status: str):
         return (select(func.count()).select_from(FileExecution)
                 .where(FileExecution.execution_id == execution_id, FileExecution.status == status)
@@ -72,7 +72,7 @@ def refresh_counters(execution_id: uuid.UUID) -> None:
 
 def count_outcome(execution_id: uuid.UUID, status: str) -> None:
     """Add one file's outcome to the execution's counters, in the transaction of its conditional status
-    change: each file reaches a terminal status once, so the counters stay equal to the counts of §4.8
+    change: each file reaches a terminal status once, so the counters stay equal to the counts recorded at processing
     step 8 without recounting every file of the execution for each one (and an increment under the
     row lock cannot miss a concurrent outcome the way two concurrent recounts can)."""
     column = {Status.COMPLETED: Execution.successful_files, Status.ERROR: Execution.failed_files}.get(status)
@@ -160,7 +160,7 @@ def _closing_values(execution: Execution) -> dict:
 
 
 def finalize(execution_id: uuid.UUID, data_dir: Path) -> bool:
-    """Close an EXECUTING execution exactly once (conditional update); commits. §4.9."""
+    """Close an EXECUTING execution exactly once (conditional update); commits (docs/EXECUTION.md, Finalization)."""
     refresh_counters(execution_id)
     db.session.flush()
     execution = db.session.get(Execution, execution_id, populate_existing=True)
@@ -183,7 +183,7 @@ def finalize(execution_id: uuid.UUID, data_dir: Path) -> bool:
 
 
 def fail_execution(execution_id: uuid.UUID, message: str, data_dir: Path, *, stage: str = Stage.FINALIZE) -> bool:
-    """End a non-terminal execution in ERROR with `message`; its open files share the error. §4.9."""
+    """End a non-terminal execution in ERROR with `message`; its open files share it (EXECUTION.md, Finalization)."""
     execution = db.session.get(Execution, execution_id, populate_existing=True)
     if execution is None:
         return False

@@ -1,4 +1,4 @@
-"""The execute protocol (§1.6, §4.2, §4.3): create, start, step, stop and wait for executions."""
+"""The execute protocol (docs/EXECUTION.md, The execute call): create, start, step, stop and wait for executions."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ STEP_ACTIONS = ("NEXT", "CONTINUE")
 
 @dataclass
 class ExecuteCommand:
-    """A validated execute request body (§1.6)."""
+    """A validated execute request body."""
 
     workflow_id: uuid.UUID
     execution_id: uuid.UUID | None = None
@@ -95,7 +95,7 @@ def _check_stoppable(execution: Execution, workflow: Workflow) -> Execution:
 
 
 def _check_startable(workflow: Workflow) -> ExecutionPlan:
-    """Active workflow with runnable endpoints; returns the validated plan (§1.6 start checks)."""
+    """Active workflow with runnable endpoints; returns the validated plan (the start checks of execute)."""
     if not workflow.is_active:
         raise errors.ValidationFailed("Workflow is inactive.", code="workflow_inactive")
     try:
@@ -167,7 +167,7 @@ def _use_history(command: ExecuteCommand, source_type: str) -> bool:
 
 
 def _start_existing(execution: Execution, workflow: Workflow, command: ExecuteCommand) -> None:
-    """Second row of §4.2: an unclaimed PENDING execution of this workflow is (re)started."""
+    """Second row of the execute table: an unclaimed PENDING execution of this workflow is (re)started."""
     if execution.workflow_id != workflow.id or execution.status != Status.PENDING \
             or execution.phase != Phase.QUEUED:
         raise _invalid_execution()
@@ -184,7 +184,7 @@ def _start_existing(execution: Execution, workflow: Workflow, command: ExecuteCo
 
 
 def _resume_steps(execution: Execution, workflow: Workflow, action: str) -> None:
-    """NEXT/CONTINUE: one conditional update decides between two concurrent calls (§4.2)."""
+    """NEXT/CONTINUE: one conditional update decides between two concurrent calls (EXECUTION.md, Step mode)."""
     if execution.workflow_id != workflow.id or execution.execution_type != ExecutionType.STEP \
             or execution.status in TERMINAL:
         raise _invalid_execution()
@@ -204,7 +204,7 @@ def _resume_steps(execution: Execution, workflow: Workflow, action: str) -> None
 
 
 def request_stop(execution: Execution, data_dir: Path) -> None:
-    """Stop (§4.9): flag it, then stop what no job holds; jobs stop their own files at the next check."""
+    """Stop (docs/EXECUTION.md, Stop): flag it, then stop what no job holds; jobs stop their own files later."""
     execution_id = execution.id
     db.session.execute(update(Execution).where(Execution.id == execution_id, Execution.status.in_(
         (Status.PENDING, Status.EXECUTING))).values(stop_requested=True, modified_at=utcnow())
@@ -224,7 +224,7 @@ def request_stop(execution: Execution, data_dir: Path) -> None:
 
 
 def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> ExecuteResult:
-    """Poll the row every 0.5 s until terminal, paused (START/NEXT) or the timeout (§4.3)."""
+    """Poll the row every 0.5 s until terminal, paused (START/NEXT) or the timeout (EXECUTION.md, Sync and async)."""
     deadline = command.received_at + command.timeout
     stop_when_paused = command.action in ("START", "NEXT")
     while True:
@@ -239,7 +239,7 @@ def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> ExecuteResult:
 
 
 def execute_response(execution: Execution) -> dict:
-    """The exact response keys of §1.6."""
+    """The exact response keys of POST workflow/execute/."""
     terminal = execution.status in TERMINAL
     destination = execution.run_plan.destination_type
     result = None
@@ -258,7 +258,7 @@ def execute_response(execution: Execution) -> dict:
 
 
 def present_file_result(fe: FileExecution, execution: Execution) -> dict:
-    """One item of the execute response's `result` list (§1.6)."""
+    """One item of the execute response's `result` list."""
     tools = execution.run_plan.tool_ids
     return {
         "file_name": fe.file_name,

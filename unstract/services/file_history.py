@@ -1,4 +1,4 @@
-"""Reading and clearing a workflow's file history (§1.15–§1.18, §4.6)."""
+"""Reading and clearing a workflow's file history (docs/EXECUTION.md, File history)."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ HISTORY_COLUMNS = read_attributes(FileHistorySchema, FileHistory)
 
 
 def present_history(row: FileHistory, max_count: int) -> dict:
-    """The FileHistory representation of §1.15: its columns and the computed limit fields."""
+    """The FileHistory representation: its columns and the computed limit fields."""
     return {**row_values(row, HISTORY_COLUMNS), "max_execution_count": max_count,
             "has_exceeded_limit": row.execution_count >= max_count}
 
@@ -181,6 +181,6 @@ def _delete_batch(ids: list[uuid.UUID]) -> int:
 
 
 def present_clear(count: int, *, dry_run: bool) -> dict:
-    """The body of POST …/file-histories/clear/ (§1.18)."""
+    """The body of POST …/file-histories/clear/."""
     verb = "would be deleted" if dry_run else "deleted"
     return {"deleted_count": count, "message": f"{count} file history records {verb}"}

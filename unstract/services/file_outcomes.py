@@ -1,4 +1,4 @@
-"""File identities: history lookups, reservations and the history upsert (§4.6, §4.7)."""
+"""File identities: history lookups, reservations and the history upsert (docs/EXECUTION.md, File history)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def history_metadata(fe: FileExecution) -> dict:
 
 def record_outcome(workflow_id: uuid.UUID, fe: FileExecution, status: str, *, error: str = "",
                    result: dict | None = None) -> None:
-    """Upsert the identity's history row: count 1 on insert, +1 in SQL on conflict (§4.6 Writing)."""
+    """Upsert the identity's history row: count 1 on insert, +1 in SQL on conflict (EXECUTION.md, File history)."""
     now = utcnow()
     values = {
         "status": status, "error": error if status == Status.ERROR else "",

@@ -1,6 +1,6 @@
 """Numbers for the overview page: executions and files per day, failure rates, slowest workflows.
 
-Every query is limited to the requester's org and the workflows the requester may see (§0.4), groups in
+Every query is limited to the requester's org and the workflows the requester may see, groups in
 the database (one GROUP BY per figure) and buckets days in UTC on SQLite and PostgreSQL alike.
 """
 

@@ -1,4 +1,4 @@
-"""The run plan: a snapshot of endpoints and tools taken when a run starts (§4.4), and its checks (§1.6)."""
+"""The run plan: a snapshot of endpoints and tools taken when a run starts, and its checks (EXECUTION.md, Run plan)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ DEFAULT_TOOL_CHAIN = (ToolStep("text_extractor", {"normalize_whitespace": False,
 
 
 class PlanError(Exception):
-    """The workflow cannot run as configured; the message is user-facing (§1.6)."""
+    """The workflow cannot run as configured; the message is user-facing (400 endpoint_not_configured)."""
 
 
 def _endpoint_snapshot(endpoint: WorkflowEndpoint | None) -> EndpointSnapshot:
@@ -33,7 +33,7 @@ def _endpoint_snapshot(endpoint: WorkflowEndpoint | None) -> EndpointSnapshot:
 
 
 def build_plan(workflow: Workflow) -> ExecutionPlan:
-    """Both endpoints and the tool chain in step order; no tools means text extraction (§4.4)."""
+    """Both endpoints and the tool chain in step order; no tools means text extraction."""
     tools = tuple(ToolStep(t.tool_id, copy.deepcopy(t.metadata_))
                   for t in sorted(workflow.tool_instances, key=lambda t: t.step))
     return ExecutionPlan(

@@ -1,4 +1,4 @@
-"""Execution log rows (§1.14, §4.12), inserted directly and batched per transaction."""
+"""Execution log rows (docs/EXECUTION.md, Logs), inserted directly and batched per transaction."""
 
 from __future__ import annotations
 

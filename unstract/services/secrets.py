@@ -1,4 +1,4 @@
-"""Connector secrets (§2.3): writeOnly properties are sealed with Fernet, masked on output.
+"""Connector secrets (docs/API.md, Connectors): writeOnly properties are sealed with Fernet, masked on output.
 
 The key is derived from Flask's SECRET_KEY with HKDF-SHA256, so the database never holds a secret's
 plaintext and rotating SECRET_KEY makes stored secrets unreadable (they must be entered again).

@@ -1,4 +1,4 @@
-"""Workflow memberships: viewers (shared users) and owners (co-owners) (§1.0, §1.11, §2.2)."""
+"""Workflow memberships: viewers (shared users) and owners (co-owners) (docs/API.md, Visibility and ownership)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def _person(user: User | None) -> dict | None:
 
 
 def sharing(workflow: Workflow) -> dict:
-    """Sharing details of §1.11: viewers, owners (creation order) and the creator."""
+    """Sharing details of GET workflow/{id}/users/: viewers, owners (creation order) and the creator."""
     members = workflow.memberships
     return {
         "id": workflow.id,
@@ -97,7 +97,7 @@ def _membership(workflow: Workflow, user_id: uuid.UUID) -> WorkflowMembership | 
 
 
 def add_owner(workflow: Workflow, user_id: uuid.UUID) -> dict:
-    """Make an org member a co-owner; a viewer is promoted in place (§2.2)."""
+    """Make an org member a co-owner; a viewer is promoted in place."""
     lock(workflow)
     if not org_member_ids(workflow.organization_id, [user_id]):
         raise errors.field_error("user_id", "invalid", not_member_message(user_id))
@@ -121,7 +121,7 @@ def already_owner(user_id: uuid.UUID) -> errors.ValidationFailed:
 
 
 def remove_owner(workflow: Workflow, user_id: uuid.UUID) -> None:
-    """Delete a user's owner membership; 404 when there is none, 409 for the last one (§2.2)."""
+    """Delete a user's owner membership; 404 when there is none, 409 for the last one."""
     lock(workflow)
     owners = select(WorkflowMembership).where(
         WorkflowMembership.workflow_id == workflow.id, WorkflowMembership.role == WorkflowRole.OWNER)

@@ -1,4 +1,4 @@
-"""Tool instance use cases: the ordered processing steps of a workflow (§2.6, §2.7).
+"""Tool instance use cases: the ordered processing steps of a workflow.
 
 Steps are always exactly 1..n: every write re-reads the workflow's instances under a row lock on the
 workflow (PostgreSQL; SQLite serialises writers itself) and renumbers them in one transaction.
@@ -20,7 +20,7 @@ from unstract.schemas.representations import ToolInstanceSchema, read_attributes
 from unstract.services.validation import raise_if_any
 from unstract.tools.registry import TOOLS, load_tool_settings
 
-# Body fields in the order of §2.7; error entries follow this order.
+# Body fields in their documented order; error entries follow this order.
 FIELDS = ("workflow_id", "tool_id", "metadata", "step")
 TOOL_IDS = tuple(sorted(TOOLS))
 TOOL_INSTANCE_ATTRIBUTES = read_attributes(ToolInstanceSchema, ToolInstance)
@@ -48,7 +48,7 @@ def get_instance(who: Requester, instance_id: uuid.UUID, *, owner: bool = False)
 
 
 def present(instance: ToolInstance) -> dict:
-    """The §2.7 representation: the values its schema dumps."""
+    """The tool instance representation: the values its schema dumps."""
     return row_values(instance, TOOL_INSTANCE_ATTRIBUTES)
 
 
@@ -91,7 +91,7 @@ def _renumber(instances: list[ToolInstance]) -> None:
 # --- Writing -------------------------------------------------------------------------------------
 
 def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage]) -> dict:
-    """POST tool_instance/: body first (§0.6), then the workflow (404/403), then the step range."""
+    """POST tool_instance/: body first (docs/API.md, Order of checks), then the workflow (404/403), then the step."""
     messages = list(field_errors)
     settings = None
     if "tool_id" in data and "metadata" in data:

@@ -1,4 +1,4 @@
-"""Upload rules and staging for API-source executions (§1.6 upload rules)."""
+"""Upload rules and staging for API-source executions (docs/API.md, Uploads and limits)."""
 
 from __future__ import annotations
 

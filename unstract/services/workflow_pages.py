@@ -137,7 +137,7 @@ def visible_with_owners(who: Requester, workflow_id: uuid.UUID) -> Workflow:
 
 
 def is_visible(who: Requester, workflow_id: uuid.UUID) -> bool:
-    """Whether the requester may see the workflow (§0.4)."""
+    """Whether the requester may see the workflow (docs/API.md, Visibility and ownership)."""
     query = select(visible_workflows(who).where(Workflow.id == workflow_id).exists())
     return bool(db.session.scalar(query))
 

@@ -1,4 +1,4 @@
-"""Workflow use cases: list, create, update, toggle, delete, clear history, schema (§1.0–§1.10)."""
+"""Workflow use cases: list, create, update, toggle, delete, clear history, schema."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from unstract.schemas.representations import WorkflowSchema, WorkflowToolInstanc
 from unstract.services import sharing
 from unstract.services.validation import commit_or_duplicate, raise_if_any
 
-# Writable fields in the order of the §1.0 table; error entries follow this order.
+# Writable fields in their documented order; error entries follow this order.
 WRITABLE_FIELDS = (
     "workflow_name", "description", "is_active", "status", "deployment_type", "source_settings",
     "destination_settings", "max_file_execution_count", "shared_to_org", "shared_users",
@@ -73,7 +73,7 @@ def unsafe_content(label: str, value: str) -> str | None:
 
 def list_query(who: Requester, *, workflow_name: str | None = None, search: str | None = None,
                is_active: bool | None = None) -> Select:
-    """Visible workflows matching the §1.1 filters (ordering is applied by the caller)."""
+    """Visible workflows matching the list filters of GET workflow/ (ordering is applied by the caller)."""
     query = visible_workflows(who)
     if workflow_name is not None:
         query = query.where(Workflow.workflow_name == workflow_name)
@@ -151,12 +151,12 @@ LIST_COLUMNS = (*WORKFLOW_ATTRIBUTES,
 
 
 def present_tool_instance(tool) -> dict:
-    """A tool instance (the model, or a row of TOOL_INSTANCE_COLUMNS) as §2.4 shows it."""
+    """A tool instance (the model, or a row of TOOL_INSTANCE_COLUMNS) as the workflow representation shows it."""
     return row_values(tool, TOOL_INSTANCE_ATTRIBUTES)
 
 
 def present(workflow, who: Requester, related: Related) -> dict:
-    """The Workflow representation of §1.0 as seen by `who` (`workflow`: a plain row of LIST_COLUMNS): its
+    """The Workflow representation as seen by `who` (`workflow`: a plain row of LIST_COLUMNS): its
     columns and what is computed from the related rows."""
     return {
         **row_values(workflow, WORKFLOW_ATTRIBUTES),
@@ -182,14 +182,14 @@ def present_one(workflow_id: uuid.UUID, who: Requester) -> dict:
 
 
 def can_update(who: Requester, workflow: Workflow) -> dict:
-    """§1.8: only owners (org admins included) can update; no pipelines or API deployments exist."""
+    """Can-update: only owners (org admins included) can update; no pipelines or API deployments exist."""
     allowed = is_owner(workflow, who)
     return {"can_update": allowed, "reason": None if allowed else CANNOT_UPDATE,
             "pipelines": [], "api_names": [], "pipeline_count": 0, "api_count": 0}
 
 
 def settings_schema(type_: str, entity: str) -> dict:
-    """§1.10: the settings document of an allowed (type, entity) pair."""
+    """GET workflow/schema/: the settings document of an allowed (type, entity) pair."""
     try:
         return jsonschemas.schema_for_query(type_, entity)
     except KeyError:
@@ -229,7 +229,7 @@ def _assign(workflow: Workflow, data: dict) -> None:
 
 
 def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()) -> dict:
-    """§1.2: workflow, owner and viewer memberships and both endpoints, in one transaction."""
+    """Create: workflow, owner and viewer memberships and both endpoints, in one transaction."""
     validate(who, data, None, field_errors)
     now = utcnow()
     workflow = Workflow(organization_id=who.org.id, workflow_owner=who.user_id, created_by=who.user_id,
@@ -248,7 +248,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()
 
 def update(who: Requester, workflow: Workflow, data: dict,
            field_errors: Sequence[FieldMessage] = ()) -> dict:
-    """§1.4: absent fields keep their values; shared_users replaces the viewers when sent."""
+    """Update: absent fields keep their values; shared_users replaces the viewers when sent."""
     sharing.lock(workflow)
     validate(who, data, workflow, field_errors)
     _assign(workflow, data)
@@ -261,7 +261,7 @@ def update(who: Requester, workflow: Workflow, data: dict,
 
 
 def toggle_active(who: Requester, workflow: Workflow) -> dict:
-    """§1.7: flip is_active atomically, so concurrent toggles never lose one."""
+    """Toggle: flip is_active atomically, so concurrent toggles never lose one."""
     db.session.execute(
         update_rows(Workflow).where(Workflow.id == workflow.id)
         .values(is_active=not_(Workflow.is_active), modified_by=who.user_id, modified_at=utcnow())
@@ -271,7 +271,7 @@ def toggle_active(who: Requester, workflow: Workflow) -> dict:
 
 
 def clear_file_marker(workflow: Workflow) -> int:
-    """§1.9: delete the workflow's file history and reservations; returns the history rows deleted.
+    """Clear-file-marker: delete the workflow's file history and reservations; returns the history rows deleted.
     The contract makes this a GET, so it leaves the request's read-only mode first."""
     start_writing(db.session())
     deleted = db.session.execute(delete(FileHistory).where(FileHistory.workflow_id == workflow.id))
@@ -297,7 +297,7 @@ def stop_running_executions(workflow_id: uuid.UUID) -> list[uuid.UUID]:
 
 
 def delete_workflow(workflow: Workflow, data_dir: Path) -> None:
-    """§1.5: stop runs, delete the workflow (the database cascades), then remove its run files."""
+    """Delete: stop runs, delete the workflow (the database cascades), remove its run files (EXECUTION.md, Stop)."""
     workflow_id = workflow.id
     stop_running_executions(workflow_id)
     execution_ids = list(db.session.scalars(select(Execution.id).where(Execution.workflow_id == workflow_id)))

@@ -1,4 +1,4 @@
-"""Built-in processing steps (§4.11): pure functions of bytes and the previous step's output."""
+"""Built-in processing steps (docs/EXECUTION.md, Tools): pure functions of bytes and the previous step's output."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`field_extractor`: named values found by regular expressions, converted by type (§4.11)."""
+"""`field_extractor`: named values found by regular expressions, converted by type."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def _to_date(raw: str) -> str:
 
 
 def check_field_rules(rules: list[Any]) -> list[FieldMessage]:
-    """The §2.7 checks that a schema cannot express: regex compiles, group exists, names unique."""
+    """The settings checks that a schema cannot express: regex compiles, group exists, names unique."""
     errors: list[FieldMessage] = []
     seen: set[str] = set()
     for index, rule in enumerate(rules):

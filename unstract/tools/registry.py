@@ -1,4 +1,4 @@
-"""The built-in tools (§2.6) and the loading of a tool instance's settings (§2.7)."""
+"""The built-in tools and the loading of a tool instance's settings."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class ToolSpec:
     run: ToolRun
 
     def as_dict(self) -> dict[str, Any]:
-        """The item of GET tool/ (§2.6)."""
+        """The item of GET tool/."""
         return {
             "tool_id": self.tool_id,
             "name": self.name,

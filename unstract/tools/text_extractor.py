@@ -1,4 +1,4 @@
-"""`text_extractor`: plain text out of PDF, text-like and HTML files (§4.11)."""
+"""`text_extractor`: plain text out of PDF, text-like and HTML files (docs/EXECUTION.md, Tools)."""
 
 from __future__ import annotations
 

@@ -31,6 +31,6 @@ def register_web(app: Flask) -> None:
 
     @app.before_request
     def _csrf_for_pages():
-        """Forms and htmx posts carry the token; the API checks its own (§0.2) in its guard."""
+        """Forms and htmx posts carry the token; the API checks its own (docs/API.md, Authentication) in its guard."""
         if not request.path.startswith(API_BASE) and request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()

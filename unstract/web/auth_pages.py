@@ -1,4 +1,4 @@
-"""Login and logout for the dashboard (§2.11), with throttling of repeated failures."""
+"""Login and logout for the dashboard (docs/API.md, Authentication), with throttling of repeated failures."""
 
 from __future__ import annotations
 

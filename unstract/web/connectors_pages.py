@@ -27,7 +27,7 @@ FORM_ATTRS = ("connector_name", "connector_id")
 # --- Form <-> JSON Schema (the shared helpers of web.schema_forms) ------------------------------
 
 def metadata_fields(connector_id: str, document: dict, errs: dict | None = None) -> list[FormField]:
-    """One input per property of the type's metadata schema (§5.5); secrets are never echoed back."""
+    """One input per property of the type's metadata schema; secrets are never echoed back."""
     return build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
 
 
@@ -42,7 +42,7 @@ def secrets_state(connector) -> dict[str, bool]:
 def metadata_from_form(connector_id: str, form: MultiDict, *, editing: bool) -> tuple[dict, dict, list]:
     """(document to send, document to show again, parse problems) for the posted metadata inputs.
 
-    An empty secret is absent, which on edit keeps the stored one (§2.3); its "remove" box empties it.
+    An empty secret is absent, which on edit keeps the stored one (docs/API.md, Connectors); "remove" empties it.
     Inputs that did not parse are left out of the sent document: their own message says what is wrong.
     """
     shown, problems = read_form(CONNECTOR_METADATA[connector_id], form, PREFIX)

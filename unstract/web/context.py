@@ -35,7 +35,7 @@ def user_orgs() -> list:
 
 
 def is_htmx() -> bool:
-    """True when htmx asked for a fragment (ARCHITECTURE §7: full page or partial by HX-Request)."""
+    """True when htmx asked for a fragment (full page or partial by the HX-Request header)."""
     # A history restore (back button after hx-push-url) needs the whole page.
     return (request.headers.get("HX-Request") == "true"
             and request.headers.get("HX-History-Restore-Request") != "true")

@@ -60,13 +60,13 @@ bp.context_processor(template_helpers)
 # --- Request parsing ---------------------------------------------------------------------------
 
 def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
-    """Statuses from repeated or comma-separated `status` values, read as the API reads them (§1.12)."""
+    """Statuses from repeated or comma-separated `status` values, read as the API reads them (exact upper case)."""
     loaded, messages = parse(ExecutionQueryArgsSchema(only=("status",)), {"status": ",".join(values)})
     return ([], messages[0].detail) if messages else (list(loaded["status"]), None)
 
 
 def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
-    """`log_level`, `file_execution_id` and `after` as the API reads them (§1.14); empty inputs are absent."""
+    """`log_level`, `file_execution_id` and `after` as the API reads them; empty inputs are absent."""
     present = {name: args[name] for name in LOG_ARGS if args.get(name, "") != ""}
     loaded, messages = parse(LogQueryArgsSchema(), present)
     if messages:  # the valid level stays chosen in the panel
@@ -135,7 +135,7 @@ def lookup(who: Requester, execution_id: uuid.UUID) -> tuple[Execution, Workflow
 @bp.get("/workflows/<uuid:workflow_id>/executions")
 @login_required
 def index(workflow_id: uuid.UUID):
-    """A workflow's executions, newest first, filtered by status (owners only, like §1.12)."""
+    """A workflow's executions, newest first, filtered by status (owners only, like GET workflow/{id}/execution/)."""
     workflow = get_visible_workflow(current_requester(), workflow_id, owner=True)
     statuses, problem = parse_statuses(request.args.getlist("status"))
     query = queries.executions_query(workflow, statuses).order_by(Execution.created_at.desc(), Execution.id)
@@ -175,7 +175,7 @@ def logs(execution_id: uuid.UUID):
 @bp.post("/executions/<uuid:execution_id>/action")
 @login_required
 def action(execution_id: uuid.UUID):
-    """STOP, NEXT or CONTINUE through the execute protocol (§1.6; visible workflows may execute)."""
+    """STOP, NEXT or CONTINUE through the execute protocol (docs/EXECUTION.md, The execute call; visible workflows)."""
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     message, status = run_action(who, execution, workflow, request.form.get("action", ""))

@@ -23,7 +23,7 @@ bp = Blueprint("web_history", __name__)
 bp.context_processor(template_helpers)
 
 PAGE_SIZE = 50
-STATUS_CHOICES = ("COMPLETED", "ERROR")  # what the engine writes (§3.13); the filter accepts every status
+STATUS_CHOICES = ("COMPLETED", "ERROR")  # what the engine writes; the filter accepts every status
 ORDERINGS = {"-created_at": "Newest first", "-modified_at": "Last processed",
              "-execution_count": "Most executions", "file_path": "Path"}
 COUNT_BOUNDS = ("execution_count_min", "execution_count_max")
@@ -33,7 +33,7 @@ NAME_MISMATCH = "Type the workflow name exactly as shown to confirm."
 # --- Request parsing ---------------------------------------------------------------------------
 
 def parse_filters(source) -> tuple[dict, HistoryFilter, dict[str, str]]:
-    """The API's filters (§1.15) from query or form values: what to redisplay, the filter, field problems.
+    """The API's file-history filters from query or form values: what to redisplay, the filter, field problems.
     Empty inputs are absent filters; repeated `status` values count as one comma list."""
     path = source.get("file_path", "")
     args = {"status": ",".join(source.getlist("status")), "file_path": path,
@@ -103,7 +103,7 @@ def back_to_list(workflow: Workflow, source):
 @bp.get("/workflows/<uuid:workflow_id>/history")
 @login_required
 def index(workflow_id: uuid.UUID):
-    """A workflow's file history with the API's filters (§1.15); visible workflows."""
+    """A workflow's file history with the API's filters; visible workflows."""
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id)
     if not is_htmx():
@@ -137,7 +137,7 @@ def confirm_delete(workflow_id: uuid.UUID, history_id: uuid.UUID):
 @bp.post("/workflows/<uuid:workflow_id>/history/<uuid:history_id>/delete")
 @login_required
 def delete(workflow_id: uuid.UUID, history_id: uuid.UUID):
-    """Delete one entry (§1.17: 404 when not this workflow's, 403 for non-owners)."""
+    """Delete one entry (404 when not this workflow's, 403 for non-owners)."""
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id)
     path = _label(file_history.get_history(workflow, history_id))
@@ -156,7 +156,7 @@ def _label(row: FileHistory) -> str:
 @bp.post("/workflows/<uuid:workflow_id>/history/clear")
 @login_required
 def clear(workflow_id: uuid.UUID):
-    """Bulk clear with the list's filters (§1.18): first a dry run to confirm, then the delete."""
+    """Bulk clear with the list's filters, as POST …/file-histories/clear/: a dry run to confirm, then the delete."""
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id, owner=True)
     form, flt, problems = parse_filters(request.form)
@@ -194,7 +194,7 @@ def _cleared(workflow: Workflow, who: Requester, form: dict, count: int, dry_run
 @bp.post("/workflows/<uuid:workflow_id>/history/clear-markers")
 @login_required
 def clear_markers(workflow_id: uuid.UUID):
-    """Clear every marker (§1.9) once the user typed the workflow name; the server checks it too."""
+    """Clear every marker (clear-file-marker) once the user typed the workflow name; the server checks it too."""
     who = current_requester()
     workflow = get_visible_workflow(who, workflow_id, owner=True)
     if not pages.workflow_name_matches(workflow, request.form.get("workflow_name", "")):

@@ -1,6 +1,6 @@
 """Workflow detail, Run: upload files (API source) or run the source folder, or start step by step.
 
-Routes of the `web_workflows` blueprint. The page calls the execute protocol of the API (§1.6, §4.2) with
+Routes of the `web_workflows` blueprint. The page calls the execute protocol (docs/EXECUTION.md, The execute call) with
 timeout 0, so it never waits for the run, then opens the execution page (/executions/<id>).
 """
 

@@ -75,7 +75,7 @@ def _endpoint(workflow: Workflow, slug: str) -> WorkflowEndpoint:
 
 
 def parse_endpoint_form(endpoint: WorkflowEndpoint, form: MultiDict) -> tuple[dict, list[FieldMessage]]:
-    """The PATCH body of §2.5 a post describes: connection type, connector and the settings document."""
+    """The PATCH body of workflow/endpoint/{id}/ a post describes: connection type, connector, settings document."""
     connection_type = form.get("connection_type", "")
     data: dict = {"connection_type": connection_type, "connector_instance_id": None}
     problems: list[FieldMessage] = []
@@ -107,7 +107,7 @@ def endpoint_form(workflow_id: uuid.UUID, slug: str):
 @bp.post("/workflows/<uuid:workflow_id>/endpoints/<slug>")
 @login_required
 def save_endpoint(workflow_id: uuid.UUID, slug: str):
-    """Configure the source or destination through the API's endpoint service (§2.5 rules)."""
+    """Configure the source or destination through the API's endpoint service (the same rules)."""
     who, workflow = owned_workflow(workflow_id)
     endpoint = _endpoint(workflow, slug)
     data, problems = parse_endpoint_form(endpoint, request.form)
@@ -135,7 +135,7 @@ def _endpoint_response(who: Requester, workflow: Workflow, section: EndpointSect
 @bp.post("/workflows/<uuid:workflow_id>/sharing")
 @login_required
 def save_sharing(workflow_id: uuid.UUID):
-    """Shared users and the org-wide switch, through the workflow update service (§1.4)."""
+    """Shared users and the org-wide switch, through the workflow update service."""
     who, workflow = owned_workflow(workflow_id)
     raw = request.form.getlist("shared_users")
     data, problems = parse(WorkflowWriteSchema(only=SHARING_FIELDS),
@@ -164,7 +164,7 @@ def _member_id(form: MultiDict) -> uuid.UUID:
 @bp.post("/workflows/<uuid:workflow_id>/owners")
 @login_required
 def add_owner(workflow_id: uuid.UUID):
-    """Make a member a co-owner (a viewer is promoted), §2.2."""
+    """Make a member a co-owner (a viewer is promoted), as POST workflow/{id}/owners/."""
     who, workflow = owned_workflow(workflow_id)
     try:
         sharing.add_owner(workflow, _member_id(request.form))

@@ -1,7 +1,7 @@
 """Workflow detail, tools: add a step, edit its settings (rules), move it, remove it (issue 4, item 3).
 
 Routes of the `web_workflows` blueprint. The settings forms are generated from the tool's settings schema
-(schema_forms); saving goes through services.tool_instances, the same rules as the API (§2.7).
+(schema_forms); saving goes through services.tool_instances, the same rules as the API.
 """
 
 from __future__ import annotations

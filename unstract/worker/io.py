@@ -1,4 +1,4 @@
-"""Opening the plan's connectors with their secrets, reading sources, writing destinations (§4.5, §6)."""
+"""Opening the plan's connectors with their secrets, reading sources, writing destinations (EXECUTION.md)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _is_candidate(entry: FileEntry, groups: list[str], excluded_prefix: str | No
 
 
 def candidates(store: FileStore, config: dict, excluded_prefix: str | None) -> Iterator[FileEntry]:
-    """Every candidate file once, across the configured folders (§4.5 steps 2–4)."""
+    """Every candidate file once, across the configured folders (docs/EXECUTION.md, Listing, steps 2–4)."""
     seen: set[str] = set()
     groups = config.get("fileExtensions") or []
     for folder in source_folders(config):
@@ -94,7 +94,7 @@ def destination_relative_path(fe: FileExecution) -> str:
 
 def write_destination(fe: FileExecution, execution: Execution, output: dict, settings: Settings,
                       secret_key: str) -> str | None:
-    """Idempotent write keyed by the file execution id (§6); returns a description of the target."""
+    """Idempotent write keyed by the file execution id (docs/EXECUTION.md, Destinations); returns the target."""
     destination = execution.run_plan.destination
     kind, config = destination.connection_type, destination.settings
     if kind == "FILESYSTEM":

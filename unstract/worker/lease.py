@@ -1,4 +1,4 @@
-"""Lease heartbeats (§4.7): one thread per worker process keeps every held lease fresh.
+"""Lease heartbeats (docs/EXECUTION.md, Claims and leases): one thread per worker process keeps every lease fresh.
 
 A job registers its claimed row while it works; every L/3 seconds the keeper extends the lease,
 conditional on the holder still owning the row. One long-lived thread instead of a thread per file

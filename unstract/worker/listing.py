@@ -1,4 +1,4 @@
-"""The listing job: claim the execution, snapshot the plan, select files, fan out (§4.4, §4.5)."""
+"""The listing job: claim the execution, snapshot the plan, select files, fan out (docs/EXECUTION.md, Listing)."""
 
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
 
 
 def _eligible(store, entries: list, rules: HistoryRules, log) -> Iterator[Candidate]:
-    """Candidates with their hashes, minus those file history says to skip (§4.6); a query per chunk."""
+    """Candidates with their hashes, minus those file history says to skip; a query per chunk."""
     for chunk in queueing.batched(entries, LISTING_CHUNK):
         hashed = [Candidate(entry, *store.sha256_and_size(entry.path)) for entry in chunk]
         skipped = rules.skipped([(c.entry.path, c.sha) for c in hashed], log)
@@ -157,7 +157,7 @@ class Candidate:
 
 
 class HistoryRules:
-    """The history skip of §4.6 for one listing (off when the run ignores file history)."""
+    """The history skip for one listing (off when the run ignores file history; docs/EXECUTION.md, File history)."""
 
     def __init__(self, execution: Execution, config: dict, ctx: JobContext):
         workflow = db.session.get(Workflow, execution.workflow_id)
@@ -262,12 +262,12 @@ def _after_listing(execution_id: uuid.UUID, file_ids: list[uuid.UUID], ctx: JobC
             for index, batch in enumerate(queueing.batched(file_ids, size)))
     try:
         queueing.enqueue_many(queueing.FILES_JOB, jobs)
-    except Exception:  # noqa: BLE001 - the reaper re-enqueues PENDING files of PROCESSING runs (§4.10)
+    except Exception:  # noqa: BLE001 - the reaper re-enqueues PENDING files of PROCESSING runs (EXECUTION.md, Recovery)
         pass
 
 
 def pause(execution: Execution, next_step: int) -> None:
-    """Await an action before `next_step`; no job is queued or running meanwhile (§4.4)."""
+    """Await an action before `next_step`; no job is queued or running meanwhile (docs/EXECUTION.md, Step mode)."""
     execution.awaiting_action = True
     execution.next_step = next_step
     execution.paused_at = utcnow()

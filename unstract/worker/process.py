@@ -1,4 +1,4 @@
-"""Running an RQ worker process on the `unstract` queue, with RQ's scheduler and our reaper (§4.4, §4.10)."""
+"""An RQ worker process on the `unstract` queue, with RQ's scheduler and our reaper (docs/EXECUTION.md, Recovery)."""
 
 from __future__ import annotations
 

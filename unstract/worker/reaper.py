@@ -1,4 +1,4 @@
-"""Recovery of stuck executions (§4.10): every action is a conditional update, so reapers may race."""
+"""Recovery of stuck executions (docs/EXECUTION.md, Recovery): each action is a conditional update; reapers may race."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class ReapResult:
 
 
 def reap_once() -> ReapResult:
-    """One pass of §4.10 inside an app context."""
+    """One pass of the seven recovery rules inside an app context."""
     ctx, result = job_context(), ReapResult()
     for rule in (_expired_files, _orphaned_pending_files, _expired_execution_leases, _unqueued_pending,
                  _finished_processing, _idle_step_executions, _stale_reservations):

@@ -1,4 +1,4 @@
-"""Processing one file: claim, tools, destination, outcome, finalization (§4.7, §4.8)."""
+"""Processing one file: claim, tools, destination, outcome, finalization (docs/EXECUTION.md, Processing one file)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def claim_file(fe: FileExecution, lease_seconds: int) -> uuid.UUID | None:
 
 
 def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
-    """A batch of one execution's files, in file order, each with its own claim, lease and outcome (§4.8).
+    """A batch of one execution's files in file order, each with its own claim, lease, outcome (EXECUTION.md, Batches).
 
     Files still waiting their turn are kept fresh for the reaper while the job lives; a file another
     job took meanwhile (a re-queue after a lost worker) is simply passed over. Each file's outcome is
@@ -129,7 +129,7 @@ def read_only(row):
 
 
 def _waits_for_reservation(fe: FileExecution, execution: Execution, log: RunLog) -> bool:
-    """Uploads with file history take their identity's reservation before the claim (§4.7)."""
+    """Uploads with file history take their identity's reservation before the claim (EXECUTION.md, Reservations)."""
     if fe.file_path is not None or not execution.use_file_history:
         return False
     held = file_outcomes.reserve(execution.workflow_id, "", fe.file_hash, execution.id, fe.id)
@@ -144,7 +144,7 @@ def stop_requested(execution_id: uuid.UUID) -> bool:
 
 
 def produce_outcome(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> Outcome:
-    """Steps 2–7 of §4.8: everything that can fail the file, turned into an Outcome."""
+    """Steps 2–7 of docs/EXECUTION.md, Processing one file: everything that can fail the file, as an Outcome."""
     try:
         output, reused = _output(fe, execution, ctx, log)
     except FileStopped:
@@ -156,7 +156,7 @@ def produce_outcome(fe: FileExecution, execution: Execution, ctx: JobContext, lo
 
 def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog, *,
             reused: bool = False) -> Outcome:
-    """Steps 6–7 of §4.8: a last stop check, then the destination write."""
+    """Steps 6–7 of docs/EXECUTION.md, Processing one file: a last stop check, then the destination write."""
     try:
         if stop_requested(execution.id):
             raise FileStopped()
@@ -215,7 +215,7 @@ def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log
     """Steps in order, each receiving the source and the previous output.
 
     `stop_requested` is checked before each step after the first; the caller has just checked it
-    before the first (§4.8 step 2, or the step job's check before each file)."""
+    before the first (step 2 of EXECUTION.md, Processing one file, or the step job's check before each file)."""
     for index, step in enumerate(steps):
         if index and stop_requested(execution.id):
             raise FileStopped()
@@ -232,7 +232,7 @@ def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: Job
 
 def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, outcome: Outcome,
            log: RunLog, *, commit: bool = True) -> bool:
-    """Step 8 of §4.8 in one transaction, conditional on the claim; a lost claim discards it all,
+    """Step 8 of EXECUTION.md, Processing one file: one transaction, conditional on the claim; a lost claim drops all,
     including the file's log rows. With commit=False the caller commits (the rows are staged)."""
     elapsed = (utcnow() - (fe.claimed_at or fe.created_at)).total_seconds()
     values = {"execution_time": round(elapsed, 3), "lease_expires_at": None}
@@ -265,6 +265,6 @@ def _log_outcome(fe: FileExecution, outcome: Outcome, elapsed: float, log: RunLo
 
 
 def finalize_if_done(execution_id: uuid.UUID, ctx: JobContext) -> None:
-    """Step 9 of §4.8: the job that ends the last open file finalizes (once, conditionally)."""
+    """Step 9 of docs/EXECUTION.md, Processing one file: the job that ends the last open file finalizes (once)."""
     if state.processing_is_over(execution_id):
         state.finalize(execution_id, ctx.data_dir)

@@ -1,4 +1,4 @@
-"""Step mode: one job per NEXT/CONTINUE runs steps for every open file, in file order (§4.4)."""
+"""Step mode: one job per NEXT/CONTINUE runs steps for every open file, in file order (docs/EXECUTION.md, Step mode)."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def _load(path: Path) -> dict:
 
 
 def _deliver(execution: Execution, ctx: JobContext) -> None:
-    """After the last step: destinations and outcomes per file (§4.8 steps 6–8), then finalize."""
+    """After the last step: destinations and outcomes per file (EXECUTION.md, Processing one file, steps 6–8)."""
     for fe in _open_files(execution.id):
         log = state.run_log(execution)
         output = _load(step_file(ctx, execution.id, fe.id, execution.total_steps))

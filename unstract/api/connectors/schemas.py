@@ -1,4 +1,4 @@
-"""Schemas of the connector resource (§2.3, §2.4)."""
+"""Schemas of the connector resource and the connector types."""
 
 from __future__ import annotations
 

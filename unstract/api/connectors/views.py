@@ -1,4 +1,4 @@
-"""Connectors: named file stores and databases of the organization (§2.3, §2.4)."""
+"""Connectors: named file stores and databases of the organization (docs/API.md, Connectors)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class ConnectorById(MethodView):
     @blp.response(200, ConnectorSchema)
     def patch(self, connector_id):
         """Update a connector's name or metadata (creator or org admin)."""
-        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
+        require_json_content_type()  # the content type (415) before the lookup (404): docs/API.md, Order of checks
         who = requester()
         connector = connectors.get_editable(who, connector_id)
         data, problems = parse_body(ConnectorUpdateSchema())

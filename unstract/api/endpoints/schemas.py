@@ -1,4 +1,4 @@
-"""Schemas of the workflow endpoint resource (§2.5)."""
+"""Schemas of the workflow endpoint resource."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Workflow endpoints: the source and destination of a workflow (§2.5)."""
+"""Workflow endpoints: the source and destination of a workflow."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class WorkflowEndpointById(MethodView):
     @blp.response(200, WorkflowEndpointSchema)
     def patch(self, endpoint_id):
         """Configure a workflow endpoint: connection type, connector and configuration (owner)."""
-        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
+        require_json_content_type()  # the content type (415) before the lookup (404): docs/API.md, Order of checks
         who = requester()
         endpoint = endpoints.get_endpoint(who, endpoint_id, owner=True)
         data, problems = parse_body(WorkflowEndpointUpdateSchema())

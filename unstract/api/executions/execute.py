@@ -1,4 +1,4 @@
-"""POST workflow/execute/ (§1.6, §4.2): JSON or multipart; one call runs, waits and answers."""
+"""POST workflow/execute/ (docs/EXECUTION.md, The execute call): JSON or multipart; one call runs, waits and answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schemas of POST workflow/execute/ (§1.6)."""
+"""Schemas of POST workflow/execute/ (docs/EXECUTION.md, The execute call)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading executions: a workflow's executions, one execution, its files and its logs (§1.12–§1.14, §2.8)."""
+"""Reading executions: a workflow's executions, one execution, its files and its logs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A workflow's file history: list, one row, delete one, bulk clear (§1.15–§1.18)."""
+"""A workflow's file history: list, one row, delete one, bulk clear (docs/EXECUTION.md, File history)."""
 
 from __future__ import annotations
 

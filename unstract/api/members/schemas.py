@@ -1,4 +1,4 @@
-"""Schemas of the organization members resource (§2.1)."""
+"""Schemas of the organization members resource."""
 
 from marshmallow import fields
 

@@ -1,4 +1,4 @@
-"""GET member/: the organization's members, to find ids for sharing (§2.1)."""
+"""GET member/: the organization's members, to find ids for sharing."""
 
 from __future__ import annotations
 

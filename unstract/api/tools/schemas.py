@@ -1,4 +1,4 @@
-"""Schemas of the tool and tool instance resources (§2.6, §2.7)."""
+"""Schemas of the tool and tool instance resources."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class ToolInstanceQueryArgsSchema(BaseSchema):
 
 
 class ToolInstanceCreateSchema(BaseSchema):
-    """Body of POST tool_instance/, fields in the order of §2.7; the upper step bound needs the workflow."""
+    """Body of POST tool_instance/, fields in their documented order; the upper step bound needs the workflow."""
 
     workflow_id = UUIDField(required=True)
     tool_id = Text(required=True, validate=one_of(tool_instances.TOOL_IDS))

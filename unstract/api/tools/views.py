@@ -1,4 +1,4 @@
-"""Built-in tools and the tool instances (steps) of workflows (§2.6, §2.7)."""
+"""Built-in tools and the tool instances (steps) of workflows."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ class ToolInstanceById(MethodView):
     @blp.response(200, ToolInstanceSchema)
     def patch(self, instance_id):
         """Change a tool instance's settings or move it to another step (owner)."""
-        require_json_content_type()  # §0.6: the content type (415) before the lookup (404)
+        require_json_content_type()  # the content type (415) before the lookup (404): docs/API.md, Order of checks
         instance = tool_instances.get_instance(requester(), instance_id, owner=True)
         data, problems = parse_body(ToolInstanceUpdateSchema())
         return tool_instances.update(instance, data, problems)

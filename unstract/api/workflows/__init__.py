@@ -1,4 +1,4 @@
-"""Workflow management resource (§1.0–§1.11, §2.2)."""
+"""Workflow management resource: CRUD, actions, sharing and co-owners."""
 
 from unstract.api.workflows.views import blp
 

@@ -1,4 +1,4 @@
-"""Workflow routes: CRUD, active toggle, can-update, file markers, schema, sharing (§1.1–§1.11, §2.2)."""
+"""Workflow routes: CRUD, active toggle, can-update, file markers, schema, sharing, co-owners."""
 
 from __future__ import annotations
 
