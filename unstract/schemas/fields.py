@@ -15,7 +15,7 @@ BLANK = "This field may not be blank."
 
 
 class BaseSchema(FastDumpSchema):
-    """Unknown and read-only fields are ignored (docs/API.md, Request bodies); dumps take the fast path (unstract.fastpath)."""
+    """Unknown and read-only fields are ignored (docs/API.md, Request bodies); dumps take the fast path."""
 
     class Meta:
         unknown = "exclude"
