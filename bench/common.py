@@ -118,7 +118,7 @@ def migrated_app(env: dict[str, str]) -> Iterator:
     from unstract.config import read_settings
     from unstract.extensions import db
 
-    app = create_app({"UNSTRACT_SETTINGS": read_settings(env), "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000"})
+    app = create_app({"UNSTRACT_SETTINGS": read_settings(env)})
     with app.app_context():
         upgrade()
     try:

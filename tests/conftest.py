@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.support import (
+    TEST_PASSWORD_METHOD,
     ApiClient,
     build_app,
     empty_directory,
@@ -134,7 +135,7 @@ def world(app, world_rows):
         accounts.create_org("other", "Other")
         for email, org, role in PEOPLE.values():
             accounts.add_user(email, "password123", org, role,
-                              password_method=app.config["UNSTRACT_PASSWORD_HASH"])
+                              password_method=TEST_PASSWORD_METHOD)
         world_rows.update(snapshot_rows())
     users = {name: accounts.find_user(email) for name, (email, _, _) in PEOPLE.items()}
 

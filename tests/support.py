@@ -22,12 +22,13 @@ from unstract.app import create_app
 from unstract.config import read_settings
 from unstract.extensions import db
 
+# A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
 
 def build_app(env: dict, **config) -> Flask:
     """The application on the settings read from `env`, as every test fixture builds it."""
-    # A cheap password hash keeps fixtures fast; production uses scrypt (services.accounts).
-    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True,
-                              "UNSTRACT_PASSWORD_HASH": "pbkdf2:sha256:1000", **config})
+    application = create_app({"UNSTRACT_SETTINGS": read_settings(env), "TESTING": True, **config})
     application.before_request(_forget_previous_request)
     return application
 

@@ -66,12 +66,7 @@ def test_passwords_are_stored_with_a_modern_kdf(app, world):
     from unstract.models import User
     from unstract.services import accounts
 
-    with app.test_request_context():
-        app.config["UNSTRACT_PASSWORD_HASH"] = "scrypt"
-        try:
-            user = accounts.add_user("kdf@acme.test", "password123", "acme")
-        finally:
-            app.config["UNSTRACT_PASSWORD_HASH"] = "pbkdf2:sha256:1000"
+    user = accounts.add_user("kdf@acme.test", "password123", "acme")  # the production default
     assert db.session.get(User, user.id).password_hash.startswith("scrypt:")
     assert accounts.verify_password("KDF@acme.test", "password123") is not None
 

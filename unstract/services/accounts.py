@@ -17,7 +17,7 @@ _DUMMY_HASH = generate_password_hash("timing-equaliser-not-a-password")
 
 
 def password_hash(password: str, method: str = PASSWORD_METHOD) -> str:
-    """scrypt by default; tests pass a cheaper method (their UNSTRACT_PASSWORD_HASH config key)."""
+    """scrypt by default; the test fixtures pass a cheaper method to keep their setup fast."""
     return generate_password_hash(password, method=method)
 
 
