@@ -24,3 +24,27 @@ def test_file_batch_size_is_read_and_must_be_positive(tmp_path):
 def test_a_non_integer_names_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="UNSTRACT_FILE_LEASE_SECONDS must be an integer, got 'soon'."):
         read_settings({"UNSTRACT_DATA_DIR": str(tmp_path), "UNSTRACT_FILE_LEASE_SECONDS": "soon"})
+
+
+def test_booleans_accept_words_and_refuse_anything_else(tmp_path):
+    env = {"UNSTRACT_DATA_DIR": str(tmp_path)}
+    assert read_settings({**env, "UNSTRACT_SECURE_COOKIES": "true"}).secure_cookies is True
+    assert read_settings({**env, "UNSTRACT_SECURE_COOKIES": "1"}).secure_cookies is True
+    assert read_settings({**env, "UNSTRACT_SYNC_WAKEUPS": "off"}).sync_wakeups is False
+    assert read_settings(env).sync_wakeups is True
+    with pytest.raises(ConfigError, match="UNSTRACT_SECURE_COOKIES must be true or false, got 'maybe'."):
+        read_settings({**env, "UNSTRACT_SECURE_COOKIES": "maybe"})
+
+
+def test_lists_are_comma_separated_and_external_url_loses_its_trailing_slash(tmp_path):
+    settings = read_settings(
+        {
+            "UNSTRACT_DATA_DIR": str(tmp_path),
+            "UNSTRACT_TRUSTED_HOSTS": " api.example.com, ,localhost ",
+            "UNSTRACT_TRUSTED_PROXIES": "10.0.0.0/8",
+            "UNSTRACT_EXTERNAL_URL": "https://unstract.example.com/",
+        }
+    )
+    assert settings.trusted_hosts == ["api.example.com", "localhost"]
+    assert settings.trusted_proxies == ["10.0.0.0/8"]
+    assert settings.external_url == "https://unstract.example.com"

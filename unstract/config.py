@@ -26,7 +26,15 @@ INTEGER_VARIABLES = {
     "UNSTRACT_STEP_IDLE_TIMEOUT_SECONDS": 10800,
     "UNSTRACT_TOOL_TIMEOUT_SECONDS": 600,
     "UNSTRACT_FILE_BATCH_SIZE": 16,
+    "UNSTRACT_MAX_RESULT_BYTES": 8 * 1024 * 1024,
+    "UNSTRACT_MAX_TEXT_CHARS": 2_000_000,
+    "UNSTRACT_MAX_FORM_PARTS": 1000,
+    "UNSTRACT_SYNC_POLL_SECONDS": 2,
+    "UNSTRACT_TRANSIENT_RETRY_SECONDS": 60,
 }
+
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
 
 
 def _integer(env: dict[str, str], name: str) -> int:
@@ -44,6 +52,22 @@ def _positive(env: dict[str, str], name: str) -> int:
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}.")
     return value
+
+
+def _boolean(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}.")
+
+
+def _words(env: dict[str, str], name: str) -> list[str]:
+    """A comma-separated list; blanks dropped."""
+    return [word.strip() for word in (env.get(name) or "").split(",") if word.strip()]
 
 
 def data_dir_from(env: dict[str, str]) -> Path:
@@ -91,6 +115,15 @@ class Settings:
     admin_password: str | None = None
     bootstrap: bool = True
     secure_cookies: bool = False
+    external_url: str | None = None
+    trusted_hosts: list[str] = field(default_factory=list)
+    trusted_proxies: list[str] = field(default_factory=list)
+    max_result_bytes: int = 8 * 1024 * 1024
+    max_text_chars: int = 2_000_000
+    max_form_parts: int = 1000
+    sync_poll_seconds: int = 2
+    sync_wakeups: bool = True
+    transient_retry_seconds: int = 60
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -121,7 +154,16 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         admin_email=(env.get("UNSTRACT_ADMIN_EMAIL") or "admin@example.com").strip().lower(),
         admin_password=env.get("UNSTRACT_ADMIN_PASSWORD") or None,
         bootstrap=env.get("UNSTRACT_BOOTSTRAP", "1") != "0",
-        secure_cookies=env.get("UNSTRACT_SECURE_COOKIES", "0") == "1",
+        secure_cookies=_boolean(env, "UNSTRACT_SECURE_COOKIES", False),
+        external_url=(env.get("UNSTRACT_EXTERNAL_URL") or "").strip().rstrip("/") or None,
+        trusted_hosts=_words(env, "UNSTRACT_TRUSTED_HOSTS"),
+        trusted_proxies=_words(env, "UNSTRACT_TRUSTED_PROXIES"),
+        max_result_bytes=_positive(env, "UNSTRACT_MAX_RESULT_BYTES"),
+        max_text_chars=_positive(env, "UNSTRACT_MAX_TEXT_CHARS"),
+        max_form_parts=_positive(env, "UNSTRACT_MAX_FORM_PARTS"),
+        sync_poll_seconds=_positive(env, "UNSTRACT_SYNC_POLL_SECONDS"),
+        sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
+        transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
     )
 
 
