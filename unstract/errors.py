@@ -52,6 +52,16 @@ class ValidationFailed(DomainError):
         return error
 
 
+class BadHost(DomainError):
+    """A `Host` header that may not appear in links (unstract.hosts)."""
+
+    status = 400
+    code = "bad_host"
+
+    def __init__(self, host: str):
+        super().__init__(f'Host "{host[:200]}" is not allowed; see UNSTRACT_TRUSTED_HOSTS.')
+
+
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"

@@ -1,8 +1,8 @@
-"""Response headers that make the pages hard to frame, sniff or inject into (issue 5)."""
+"""Response headers that make the pages hard to frame, sniff or inject into, and keep answers out of caches."""
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 
 # No inline scripts anywhere: scripts only from our own static files. Inline style attributes stay
 # allowed for the server-rendered SVG charts; they cannot run code.
@@ -27,9 +27,16 @@ SECURITY_HEADERS = {
 }
 
 
+# Our own static files (the dashboard's assets, Swagger UI's) keep Flask's caching; nothing else is public.
+STATIC_ENDPOINTS = frozenset({"static", "swagger_static"})
+
+
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.endpoint not in STATIC_ENDPOINTS:
+            # Answers carry an org's data or a session's token: no browser or proxy may keep them.
+            response.headers["Cache-Control"] = "no-store"
         return response

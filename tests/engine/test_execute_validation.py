@@ -105,6 +105,23 @@ def test_upload_rules(world, api_workflow):
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
 
 
+@pytest.mark.parametrize("sent, name", [
+    ("C:\\Users\\me\\win.pdf", "win.pdf"),
+    ("\\\\server\\share\\unc.pdf", "unc.pdf"),
+    ("folder/mixed\\both.pdf", "both.pdf"),
+])
+def test_upload_names_are_the_text_after_the_last_slash_or_backslash(world, api_workflow, sent, name):
+    """Werkzeug reads `\\` in a quoted filename as an escape; the name keeps the path's last component."""
+    error = _errors(_upload(world.api("owner"), api_workflow, [(sent, b"x")]))[0]
+    assert error["detail"] == f"Unsupported file type: {name}."
+
+
+def test_a_windows_path_and_its_name_are_the_same_upload_name(world, api_workflow):
+    files = [("C:\\Users\\me\\win.txt", b"x"), ("win.txt", b"y")]
+    assert _errors(_upload(world.api("owner"), api_workflow, files))[0]["detail"] == \
+        "Duplicate file name: 'win.txt'."
+
+
 def world_root():
     from flask import current_app
     return current_app.config["UNSTRACT_SETTINGS"].local_storage_roots[0]

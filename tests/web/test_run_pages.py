@@ -88,6 +88,7 @@ def test_start_step_by_step_creates_a_step_execution(owner_client, folder_workfl
     ("inactive", {}, "Workflow is inactive."),
     ("api", {}, "At least one file is required when the source is API."),
     ("api", {"files": [(io.BytesIO(b"x"), "tool.exe")]}, "Unsupported file type: tool.exe."),
+    ("api", {"files": [(io.BytesIO(b"x"), "C:\\Users\\me\\tool.exe")]}, "Unsupported file type: tool.exe."),
     ("folder", {"files": [(io.BytesIO(b"x"), "a.txt")]},
      "File uploads are allowed only when the workflow source is API."),
 ])

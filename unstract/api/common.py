@@ -14,6 +14,7 @@ from sqlalchemy import Select
 
 from unstract import errors
 from unstract.errors import FieldMessage
+from unstract.hosts import absolute_url
 from unstract.http_errors import request_too_large
 from unstract.pager import has_next, page_exists
 from unstract.paging import count_rows, page_rows
@@ -126,7 +127,7 @@ def page_url(page: int) -> str:
         pairs = [(key, str(page) if key == "page" else value) for key, value in pairs]
     else:
         pairs.append(("page", str(page)))
-    return f"{request.base_url}?{urlencode(pairs)}"
+    return f"{absolute_url(request.path)}?{urlencode(pairs)}"
 
 
 def invalid_page() -> errors.NotFound:

@@ -10,7 +10,9 @@ from marshmallow import ValidationError, fields, validate
 
 from unstract.fastpath import FastDumpSchema, WireText, passes_wire_text, wire_timestamp
 
-INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+# ASCII digits and an optional minus, nothing else: no spaces, no `+`, no other scripts' digits, which
+# Python's int() would all accept (docs/API.md, Integers in text).
+INTEGER_TEXT = re.compile(r"-?[0-9]+")
 BLANK = "This field may not be blank."
 
 
@@ -48,8 +50,19 @@ class UUIDField(fields.UUID):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+def integer_text(text: str) -> int | None:
+    """The integer `text` spells under the API's rule for integers in text, else None (also past the
+    digits Python converts: thousands of them)."""
+    if not INTEGER_TEXT.fullmatch(text):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 class StrictInteger(fields.Integer):
-    """An int (never a bool or a fraction), or a base-10 integer string."""
+    """An int (never a bool or a fraction), or a string of `integer_text` (query parameters, form fields)."""
 
     default_error_messages = {"invalid": "A valid integer is required."}
 
@@ -60,9 +73,10 @@ class StrictInteger(fields.Integer):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        if isinstance(value, str) and INTEGER_TEXT.match(value.strip()):
-            return int(value.strip())
-        raise self.make_error("invalid")
+        number = integer_text(value) if isinstance(value, str) else None
+        if number is None:
+            raise self.make_error("invalid")
+        return number
 
 
 class StrictBoolean(fields.Boolean):

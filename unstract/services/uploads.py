@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from werkzeug.datastructures import FileStorage
+from werkzeug.http import parse_options_header
 
 from unstract import errors
 from unstract.jsonschemas import extension_allowed, mime_type_for
 from unstract.models.plan import PlannedUpload
 
 CHUNK_BYTES = 1024 * 1024
+# A backslash that does not escape a quote: a Windows path separator, not an escape (see client_filename).
+PATH_BACKSLASH = re.compile(r'\\(?!")')
 
 
 @dataclass
@@ -21,6 +27,24 @@ class UploadPart:
 
     filename: str
     stream: BinaryIO
+
+    @classmethod
+    def of(cls, part: FileStorage) -> UploadPart:
+        return cls(client_filename(part), part.stream)
+
+
+def client_filename(part: FileStorage) -> str:
+    """The part's filename as the client sent it, its path separators kept.
+
+    Werkzeug reads backslashes in a quoted filename as escapes, so `C:\\Users\\me\\win.txt` (as browsers
+    and most clients send a Windows path) would arrive as `C:Usersmewin.txt`. Reading the raw header with
+    every backslash that does not escape a quote taken as `/` keeps the separators for sanitized_name.
+    """
+    raw = part.headers.get("Content-Disposition")
+    if not raw or "\\" not in raw:
+        return part.filename or ""
+    _, options = parse_options_header(PATH_BACKSLASH.sub("/", raw))
+    return options.get("filename") or ""
 
 
 def sanitized_name(filename: str) -> str:

@@ -9,6 +9,10 @@ from unstract import errors
 
 
 def render(error: errors.DomainError) -> ResponseReturnValue:
+    if isinstance(error, errors.BadHost):
+        # Nothing of the layout (links, session, the user's orgs) for a request the service refuses to serve.
+        return render_template("error_bare.html", status=error.status, detail=error.messages[0].detail), \
+            error.status
     page = render_template("error.html", status=error.status, detail=error.messages[0].detail)
     return page, error.status, error.headers
 

@@ -12,7 +12,7 @@ from unstract import errors
 from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.schemas.execution_input import ExecutionQueryArgsSchema, LogQueryArgsSchema
-from unstract.schemas.fields import Text, one_of
+from unstract.schemas.fields import Text, integer_text, one_of
 from unstract.schemas.parsing import parse, parse_value
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
@@ -106,7 +106,7 @@ def panel_context(execution: Execution, flt: queries.LogFilter, problems: dict) 
 def poll_context(execution: Execution, flt: queries.LogFilter) -> dict:
     """Rows after the cursor; the file filter's choices too once the listing added files it lacks."""
     raw = request.args.get("known_files", "")
-    known = int(raw) if raw.isdigit() else None
+    known = integer_text(raw)
     refresh = known not in (None, execution.total_files)
     return {**log_context(execution, flt, {}, pages.log_after(execution, flt, LOG_BATCH)),
             "file_choices": pages.file_choices(execution) if refresh else None,

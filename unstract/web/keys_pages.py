@@ -8,6 +8,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_login import login_required
 
 from unstract import errors
+from unstract.hosts import absolute_url
 from unstract.services import api_keys
 from unstract.web.context import current_requester, errors_by_field, is_htmx
 
@@ -19,10 +20,8 @@ def _page(who, *, template: str = "keys/index.html", status: int = 200, **extra)
     """Render the page (or a fragment of it) with everything the templates need."""
     context = {"who": who, "keys": api_keys.list_keys(who), "labels": api_keys.PERMISSION_LABELS,
                "permissions": api_keys.PERMISSIONS, "chosen": DEFAULT_PERMISSION, "errors": {},
-               "created": None, "api_base": request.host_url.rstrip("/") + f"/api/v1/unstract/{who.org.org_id}/"}
-    response = make_response(render_template(template, **{**context, **extra}), status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+               "created": None, "api_base": absolute_url(f"/api/v1/unstract/{who.org.org_id}/")}
+    return make_response(render_template(template, **{**context, **extra}), status)
 
 
 @bp.get("/keys")

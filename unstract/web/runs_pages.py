@@ -33,7 +33,7 @@ def execution_url(execution_id: str) -> str:
 def command_from_form(workflow_id: uuid.UUID) -> ExecuteCommand:
     """The execute command a Run form describes; file history is a choice only where the form offers it."""
     history = ("use_file_history" in request.form) if "history_choice" in request.form else None
-    parts = [UploadPart(f.filename or "", f.stream) for f in request.files.getlist("files") if f.filename]
+    parts = [UploadPart.of(f) for f in request.files.getlist("files") if f.filename]
     action = "START" if request.form.get("execution_action") == "START" else None
     return ExecuteCommand(workflow_id=workflow_id, action=action, timeout=0, use_file_history=history, parts=parts)
 

@@ -33,7 +33,7 @@ from werkzeug.datastructures import MultiDict
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import fill_defaults
-from unstract.schemas.fields import BLANK, StrictInteger
+from unstract.schemas.fields import BLANK, StrictInteger, integer_text
 from unstract.schemas.parsing import REQUIRED, parse_value
 
 ROW_ACTION = "_row"
@@ -300,8 +300,8 @@ def apply_row_action(document: dict, action: str, prefix: str) -> dict:
         return document
     if verb == "add":
         rows.append({})
-    elif verb == "remove" and index.isdigit() and int(index) < len(rows):
-        rows.pop(int(index))
+    elif verb == "remove" and (position := integer_text(index)) is not None and 0 <= position < len(rows):
+        rows.pop(position)
     return document
 
 

@@ -22,7 +22,7 @@ def _command(received_at: float) -> ExecuteCommand:
     """Parse the body by content type; JSON bodies must not carry files."""
     if request.mimetype == "multipart/form-data":
         data = load_schema(ExecuteFormSchema(), request.form.to_dict(flat=True))
-        parts = [UploadPart(f.filename or "", f.stream) for f in request.files.getlist("files")]
+        parts = [UploadPart.of(f) for f in request.files.getlist("files")]
     elif request.mimetype == "application/json" or not request.get_data(cache=True):
         data, parts = load_schema(ExecuteSchema(), json_object()), []
     else:

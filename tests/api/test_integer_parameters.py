@@ -1,0 +1,68 @@
+"""Integer query parameters read ASCII digits only (docs/API.md, Integers in text): every one, the same rule."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.factories import make_execution
+
+# Every integer query parameter the API documents (test_every_integer_parameter_is_listed keeps this whole).
+INTEGER_PARAMETERS = [
+    (path, name)
+    for path in ("workflow/", "workflow/{workflow_id}/execution/", "workflow/execution/{execution_id}/files/",
+                 "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
+                 "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
+                 "tool_instance/", "member/")
+    for name in ("page", "page_size")
+] + [
+    ("workflow/execution/{execution_id}/logs/", "after"),
+    ("workflow/{workflow_id}/file-histories/", "execution_count_min"),
+    ("workflow/{workflow_id}/file-histories/", "execution_count_max"),
+]
+# Text Python's int() would read, and which is not ASCII digits: spaces, signs, other scripts' digits.
+NOT_ASCII_DIGITS = [" 1", "1 ", "\t1", "+1", "١", "１", "²", "1_000", "1.0", "0x1", ""]
+
+
+def url_of(path: str, workflow, execution, name: str, text: str) -> str:
+    """The list's URL with `name=text` (tool instances are listed by workflow)."""
+    query = {"workflow_id": str(workflow.id)} if path == "tool_instance/" else {}
+    url = path.format(workflow_id=workflow.id, execution_id=execution.id)
+    return f"{url}?{urlencode({**query, name: text})}"
+
+
+@pytest.fixture
+def execution(workflow):
+    return make_execution(workflow)
+
+
+@pytest.mark.parametrize("path, name", INTEGER_PARAMETERS)
+def test_integer_parameters_take_ascii_digits_only(api, workflow, execution, path, name):
+    accepted = api.get(url_of(path, workflow, execution, name, "1"))
+    assert accepted.status_code == 200, accepted.json
+    for text in NOT_ASCII_DIGITS:
+        refused = api.get(url_of(path, workflow, execution, name, text))
+        assert refused.status_code == 400, (text, refused.json)
+        assert refused.json["errors"] == [{"code": "invalid", "detail": "A valid integer is required.",
+                                           "attr": name}], text
+
+
+def test_every_integer_parameter_is_listed(api):
+    documented = set()
+    for path, operations in api.get("/api/v1/openapi.json").json["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "integer":
+                    documented.add((path.removeprefix("/api/v1/unstract/{org_id}/"), parameter["name"]))
+    assert documented == set(INTEGER_PARAMETERS)
+
+
+def test_a_negative_number_is_out_of_range_not_malformed(api):
+    refused = api.get("workflow/?page=-1")
+    assert refused.json["errors"][0]["code"] == "min_value"
+
+
+def test_thousands_of_digits_are_invalid_not_a_server_error(api):
+    refused = api.get("workflow/?page=" + "9" * 5000)
+    assert (refused.status_code, refused.json["errors"][0]["code"]) == (400, "invalid")
