@@ -168,6 +168,13 @@ def test_poll_sends_the_file_filter_once_files_are_listed(viewer, execution):
     assert 'id="log-file"' not in text(viewer.get(logs_url(execution, "?after=0&known_files=1"), fragment=True))
 
 
+@pytest.mark.parametrize("known", ["²", "١", " 1", "+1"])
+def test_poll_reads_known_files_as_ascii_digits_only(viewer, execution, known):
+    """Other text, even a digit str.isdigit accepts and int() refuses (²), is as if the count were absent."""
+    response = viewer.get(logs_url(execution, f"?after=0&known_files={known}"), fragment=True)
+    assert response.status_code == 200 and 'id="log-file"' not in text(response)
+
+
 def test_logs_need_a_visible_workflow(app, world, execution):
     for email, status in (("owner@acme.test", 200), ("admin@acme.test", 200), ("viewer@acme.test", 200),
                           ("member@acme.test", 404), ("outsider@other.test", 404)):

@@ -99,6 +99,8 @@ def test_row_actions_add_and_remove_rows_in_place():
     assert apply_row_action(document, "add:metadata.rules", "metadata")["rules"] == [{"name": "a"}, {"name": "b"}, {}]
     assert apply_row_action(document, "remove:metadata.rules:0", "metadata")["rules"] == [{"name": "b"}, {}]
     assert apply_row_action(document, "remove:metadata.rules:9", "metadata")["rules"] == [{"name": "b"}, {}]
+    for index in ("²", "-1", " 0"):  # not ASCII digits (² passes str.isdigit, int() refuses it): nothing removed
+        assert apply_row_action(document, f"remove:metadata.rules:{index}", "metadata")["rules"] == [{"name": "b"}, {}]
 
 
 def test_errors_land_next_to_their_input_and_the_rest_above_the_form():
