@@ -16,6 +16,8 @@ from unstract import errors
 from unstract.config import Settings
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
+# Builds no link and is probed by address (a container's IP), so any Host may ask it.
+ANY_HOST_PATHS = frozenset({"/healthz"})
 # A host name or bracketed IPv6 address, then an optional port.
 HOST_AND_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([0-9]{1,5}))?")
 
@@ -74,4 +76,8 @@ def absolute_url(path: str) -> str:
 
 def register_host_check(app: Flask) -> None:
     """Checked first, before authentication: a bad Host is refused the same way on every route."""
-    app.before_request(require_trusted_host)
+
+    @app.before_request
+    def _check_host():
+        if request.path not in ANY_HOST_PATHS:
+            require_trusted_host()

@@ -61,6 +61,10 @@ def test_unknown_host_is_refused_in_the_envelope_before_authentication(world):
     assert bad_host_entry(anonymous.get(MEMBERS_PAGE, headers={"Host": "evil.example:80"}))["code"] == "bad_host"
 
 
+def test_health_check_answers_any_host(client):
+    assert client.get("/healthz", headers={"Host": "10.0.0.7:5000"}).status_code == 200
+
+
 def test_unknown_host_on_a_page_is_a_bare_escaped_page(client):
     response = client.get("/login", headers={"Host": "evil.example"})
     assert response.status_code == 400 and response.mimetype == "text/html"
