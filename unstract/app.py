@@ -10,6 +10,8 @@ from sqlalchemy import event
 from unstract.config import flask_config, read_settings
 from unstract.extensions import csrf, db, login_manager, migrate, rq
 from unstract.fastpath import ORJSONProvider, register_read_only_requests
+from unstract.proxies import check_trusted_proxies
+from unstract.session_cookie import SessionCookieInterface
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -28,6 +30,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides)
     app.url_map.strict_slashes = False
     app.json = ORJSONProvider(app)
+    check_trusted_proxies(settings.trusted_proxies)
+    app.session_interface = SessionCookieInterface()
     _init_extensions(app)
 
     from unstract.api import errors as api_errors

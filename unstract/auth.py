@@ -1,14 +1,15 @@
-"""Who is asking, over HTTP: session login or Bearer API keys, org scoping and CSRF. The rules about
-what the requester may see and change are unstract.policy's."""
+"""Who is asking, over HTTP: session login or Bearer API keys, org scoping, CSRF and the throttling of
+failed keys. The rules about what the requester may see and change are unstract.policy's."""
 
 from __future__ import annotations
 
 import functools
 import hmac
+import re
 import uuid
 
-from flask import current_app, g, request
-from flask_login import current_user
+from flask import current_app, g, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import Select, bindparam, select
 from wtforms.validators import ValidationError as CSRFValidationError
@@ -25,18 +26,42 @@ from unstract.models import (
 )
 from unstract.models.base import utcnow
 from unstract.policy import Requester, hash_api_key, is_valid_org_id, key_allows
+from unstract.proxies import client_address
+from unstract.services import throttle, user_sessions
 
 API_BASE = "/api/v1/unstract/"
+SESSION_ID_KEY = "sid"  # the server-side session's id, inside the signed session cookie
+# The scheme in any case, one or more spaces, the key; anything else is refused.
+BEARER_HEADER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
 
 
-# --- Session users ------------------------------------------------------------------------------
+# --- Session users (docs/SECURITY.md, Sessions) -------------------------------------------------
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The session's user while its server-side session lives; a revoked one reads as logged out."""
+    token = session.get(SESSION_ID_KEY)
+    if not isinstance(token, str):
+        return None
     try:
-        return db.session.get(User, uuid.UUID(user_id))
+        return user_sessions.user_of(token, uuid.UUID(user_id))
     except ValueError:
         return None
+
+
+def log_in(user: User) -> None:
+    """Start a server-side session for `user` and name it in the session cookie."""
+    session[SESSION_ID_KEY] = user_sessions.start(user)
+    login_user(user)
+
+
+def log_out() -> None:
+    """End the server-side session, so a copy of the cookie is worthless too."""
+    token = session.get(SESSION_ID_KEY)
+    if isinstance(token, str):
+        user_sessions.end(token)
+    logout_user()
+    session.clear()
 
 
 # --- The API guard (docs/API.md, Authentication; Order of checks, steps 1–5) ---------------------
@@ -53,14 +78,38 @@ def guard_api_request() -> None:
     org_id = org_id_from_path(request.path)
     header = request.headers.get("Authorization")
     if header is not None:
-        key, g.requester = _bearer_requester(header, org_id)
+        key, g.requester = _throttled_bearer_requester(header, org_id)
         _check_tier(key)
     elif current_user.is_authenticated:
         g.requester = _session_requester(current_user._get_current_object(), org_id)
-        if request.method not in SAFE_METHODS:
+        if request_changes_state():
             _check_csrf()
     else:
         raise errors.NotAuthenticated()
+
+
+# --- Which requests change state ----------------------------------------------------------------
+
+def changes_state(view):
+    """Mark a safe-method view that changes state anyway (the contract's GET clear-file-marker): the
+    key tier and CSRF checks then treat it as the write it is."""
+    view.changes_state = True
+    return view
+
+
+def request_changes_state() -> bool:
+    """An unsafe method, or a safe one whose view is marked with `changes_state`."""
+    if request.method not in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        return getattr(view, "changes_state", False)
+    # As MethodView dispatches: HEAD runs `get` when the class has no `head`.
+    handler = getattr(view_class, request.method.lower(), None)
+    if handler is None and request.method == "HEAD":
+        handler = getattr(view_class, "get", None)
+    return getattr(handler, "changes_state", False)
 
 
 def check_body_size() -> None:
@@ -69,14 +118,29 @@ def check_body_size() -> None:
         raise request_too_large(limit)
 
 
+def _throttled_bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requester]:
+    """`_bearer_requester`, refused with 429 while the client's address is over its limit of failed
+    keys (docs/SECURITY.md, Throttling); every 401 counts towards it."""
+    address = client_address()
+    wait = throttle.retry_after(throttle.API_KEY_PER_ADDRESS, address)
+    if wait:
+        raise errors.Throttled(f"Too many failed authentications; try again in {wait} second(s).",
+                               retry_after=wait)
+    try:
+        return _bearer_requester(header, org_id)
+    except errors.AuthenticationFailed:
+        throttle.record_failure(throttle.API_KEY_PER_ADDRESS, address)
+        raise
+
+
 def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requester]:
     """The key, its user, the path's org and the user's role there, in one query (every API request
     pays it). An unknown key is 401 whatever the path; a path org that is not the key's, or where
     the user is no longer a member, is 404."""
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme != "Bearer" or not token:
+    match = BEARER_HEADER.fullmatch(header)
+    if match is None:
         raise errors.AuthenticationFailed()
+    token = match.group(1)
     digest = hash_api_key(token)
     path_org = org_id if is_valid_org_id(org_id) else ""  # never sent as typed: it may hold a NUL, say
     row = db.session.execute(_key_statement(), {"digest": digest, "path_org": path_org}).first()
@@ -115,9 +179,10 @@ def _session_requester(user: User, org_id: str | None) -> Requester:
 
 
 def _check_tier(key: ApiKey) -> None:
-    if not key_allows(key.permission, request.method):
+    if not key_allows(key.permission, request.method, changes_state=request_changes_state()):
         raise errors.PermissionDenied(
-            f"API key with permission '{key.permission}' does not allow {request.method}.",
+            f"API key with permission '{key.permission}' does not allow {request.method}"
+            f"{' on this route, which changes data' if request.method in SAFE_METHODS else ''}.",
             code="api_key_permission",
         )
     _touch_key(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import partial
 
 import click
@@ -107,6 +108,35 @@ def user_create(email: str, password: str, org_id: str, role: str) -> None:
 
     user = _run(accounts.add_user, email, password, org_id, role)
     click.echo(str(user.id))
+
+
+@user_group.command("set-password")
+@click.argument("email")
+@with_appcontext
+def user_set_password(email: str) -> None:
+    """Set a user's password, read from a prompt (or a line of standard input); ends all their sessions."""
+    from unstract.services import accounts
+
+    password = click.prompt("New password", hide_input=True, confirmation_prompt=_interactive(), err=True)
+    user = _run(accounts.set_password, email, password)
+    click.echo(str(user.id))
+
+
+@user_group.command("remove")
+@click.argument("email")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@with_appcontext
+def user_remove(email: str, org_id: str) -> None:
+    """Remove a user from an organization: the membership and their API keys there go, and every session of
+    theirs ends. The user account itself stays."""
+    from unstract.services import accounts
+
+    _run(accounts.remove_member, org_id, email)
+
+
+def _interactive() -> bool:
+    """Ask twice only when a person is typing; a piped password comes once."""
+    return sys.stdin.isatty()
 
 
 @click.group("apikey")

@@ -54,9 +54,11 @@ def hash_api_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
-def key_allows(permission: str, method: str) -> bool:
-    """Whether an API key of this permission tier may make a request with this HTTP method."""
-    return method in TIER_METHODS.get(permission, set())
+def key_allows(permission: str, method: str, *, changes_state: bool = False) -> bool:
+    """Whether an API key of this permission tier may make a request with this HTTP method; a request
+    that `changes_state` through a safe method needs what a POST needs."""
+    allowed = TIER_METHODS.get(permission, set())
+    return method in allowed and (not changes_state or "POST" in allowed)
 
 
 # --- Workflow visibility and ownership --------------------------------------------------------

@@ -52,6 +52,8 @@ MATRIX = {
     ("tool_instance/<uuid:instance_id>/", "DELETE"): ("owner", 204, "", None),
     ("member/", "GET"): ("member", 200, "", None),
 }
+# GET rows whose view is marked `changes_state` (unstract.auth): they need what a POST needs.
+STATE_CHANGING = {("workflow/<uuid:workflow_id>/clear-file-marker/", "GET")}
 RULE_VARIABLE = re.compile(r"<uuid:(\w+)>")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.security.matrix import MATRIX, fill, request_for
+from tests.security.matrix import MATRIX, STATE_CHANGING, fill, request_for
 from tests.security.scene import build_scene
 from tests.support import ApiClient
 from unstract.services import accounts
@@ -39,20 +39,21 @@ def api_rules(app) -> set[tuple[str, str]]:
             for method in rule.methods - {"HEAD", "OPTIONS"}}
 
 
-def expected_status(requirement: str, success: int, role: str, method: str) -> int:
+def expected_status(requirement: str, success: int, role: str, method: str, changes: bool = False) -> int:
     if role == "anonymous":
         return 401
     if role == "other_org":
         return 404
     if role == "read_key":
-        return success if method == "GET" else 403
+        return success if method == "GET" and not changes else 403
     return REFUSED[requirement].get(role, success)
 
 
-def expected_error(status: int, role: str, method: str) -> dict | None:
+def expected_error(status: int, role: str, method: str, changes: bool = False) -> dict | None:
     if status == 403 and role == "read_key":
+        on_route = " on this route, which changes data" if changes else ""
         return {"code": "api_key_permission", "attr": None,
-                "detail": f"API key with permission 'read' does not allow {method}."}
+                "detail": f"API key with permission 'read' does not allow {method}{on_route}."}
     return ERRORS.get(status)
 
 
@@ -77,6 +78,17 @@ def test_every_api_route_has_exactly_one_matrix_row(app):
     assert set(MATRIX) - routes == set(), "rows of MATRIX for routes that no longer exist"
 
 
+def test_the_state_changing_rows_are_the_views_marked_changes_state(app):
+    """A safe-method view marked `changes_state` needs a write tier and CSRF; the matrix must know which."""
+    marked = set()
+    for rule in app.url_map.iter_rules():
+        view_class = getattr(app.view_functions[rule.endpoint], "view_class", None)
+        if rule.rule.startswith(BASE) and view_class is not None:
+            marked |= {(rule.rule[len(BASE):], method) for method in rule.methods - {"HEAD", "OPTIONS"}
+                       if getattr(getattr(view_class, method.lower(), None), "changes_state", False)}
+    assert marked == STATE_CHANGING
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("rule", "method"), list(MATRIX), ids=[f"{m} {r}" for r, m in MATRIX])
 def test_permission_table(world, client, storage_root, co_owner, rule, method):
@@ -86,9 +98,10 @@ def test_permission_table(world, client, storage_root, co_owner, rule, method):
         scene = build_scene(world, "acme", "owner", storage_root, viewers=("viewer",), co_owner=co_owner)
         path, values = request_for(rule, query, scene, role, extra)
         response = caller(world, client, role).request(method, path, json=fill(body, values))
-        status = expected_status(requirement, success, role, method)
+        changes = (rule, method) in STATE_CHANGING
+        status = expected_status(requirement, success, role, method, changes)
         assert response.status_code == status, (role, response.get_json())
-        error = expected_error(status, role, method)
+        error = expected_error(status, role, method, changes)
         if error is not None:
             assert response.json == {"type": "client_error", "errors": [error]}, role
 

@@ -21,6 +21,7 @@ from unstract.models.org_user import (
     OrgMembership,
     OrgRole,
     User,
+    UserSession,
 )
 from unstract.models.workflow import (
     ALLOWED_CONNECTION_TYPES,
@@ -39,6 +40,6 @@ __all__ = [
     "TERMINAL", "TIER_METHODS", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
     "DeploymentType", "EndpointType", "Execution", "ExecutionLog", "ExecutionType", "FileExecution",
     "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
-    "Stage", "Status", "ToolInstance", "User", "Workflow", "WorkflowEndpoint", "WorkflowMembership",
-    "WorkflowRole",
+    "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
+    "WorkflowMembership", "WorkflowRole",
 ]

@@ -1,4 +1,4 @@
-"""Organizations, users, org memberships and API keys."""
+"""Organizations, users, org memberships, API keys and dashboard login sessions."""
 
 from __future__ import annotations
 
@@ -99,3 +99,16 @@ class ApiKey(db.Model):
 
     organization: Mapped[Organization] = relationship()
     user: Mapped[User] = relationship()
+
+
+class UserSession(db.Model):
+    """One dashboard login. Its random id is kept in the signed session cookie; the request's user is
+    loaded through it, so deleting the row logs that browser out (docs/SECURITY.md, Sessions)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

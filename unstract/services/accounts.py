@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User
 from unstract.policy import ORG_ID_PATTERN, Requester, generate_api_key, hash_api_key
+from unstract.services import user_sessions
 
 MIN_PASSWORD_LENGTH = 8
 PASSWORD_METHOD = "scrypt"
@@ -47,11 +48,15 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
+def check_password_length(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise errors.ValidationFailed(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
 def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER, *,
              commit: bool = True, password_method: str = PASSWORD_METHOD) -> User:
     """New email: user + membership. Existing non-member: membership only (password unchanged)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise errors.ValidationFailed(f"Password must have at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password_length(password)
     if role not in (OrgRole.ADMIN, OrgRole.MEMBER):
         raise errors.ValidationFailed(f'"{role}" is not a valid choice.', code="invalid_choice", attr="role")
     org = get_org(org_id)
@@ -67,6 +72,39 @@ def add_user(email: str, password: str, org_id: str, role: str = OrgRole.MEMBER,
     if commit:
         db.session.commit()
     return user
+
+
+def existing_user(email: str) -> User:
+    user = find_user(email)
+    if user is None:
+        raise errors.NotFound(f"User '{email}' does not exist.")
+    return user
+
+
+def set_password(email: str, password: str, *, password_method: str = PASSWORD_METHOD) -> User:
+    """Replace the user's password and end every session they have (a stolen cookie dies with the old
+    password)."""
+    check_password_length(password)
+    user = existing_user(email)
+    user.password_hash = password_hash(password, password_method)
+    user_sessions.revoke_all(user)
+    db.session.commit()
+    return user
+
+
+def remove_member(org_id: str, email: str) -> None:
+    """Take the user out of the organization: the membership and the user's API keys there go, and every
+    session of the user ends (a session could otherwise keep acting in the org until it expires)."""
+    org = get_org(org_id)
+    user = existing_user(email)
+    member = membership(user, org)
+    if member is None:
+        raise errors.NotFound(f"User '{user.email}' is not a member of '{org_id}'.")
+    db.session.delete(member)
+    # Keys are tied to the org; left in place they would work again if the user were added back.
+    db.session.execute(delete(ApiKey).where(ApiKey.user_id == user.id, ApiKey.organization_id == org.id))
+    user_sessions.revoke_all(user)
+    db.session.commit()
 
 
 def create_api_key(org_id: str, email: str, permission: str = ApiKeyPermission.READ_WRITE) -> str:

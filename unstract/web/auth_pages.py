@@ -1,11 +1,14 @@
-"""Login and logout for the dashboard (docs/API.md, Authentication), with throttling of repeated failures."""
+"""Login and logout for the dashboard (docs/API.md, Authentication), with throttling of repeated failures
+(docs/SECURITY.md, Throttling) and server-side sessions (docs/SECURITY.md, Sessions)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import login_required
 
-from unstract.services import accounts, login_throttle
+from unstract.auth import log_in, log_out
+from unstract.proxies import client_address
+from unstract.services import accounts, throttle
 
 bp = Blueprint("web_auth", __name__)
 
@@ -23,21 +26,24 @@ def _throttled(wait: int):
 def login():
     if request.method == "GET":
         return render_template("auth/login.html", error=None, email="")
-    email, address = request.form.get("email", ""), request.remote_addr or ""
-    wait = login_throttle.retry_after(email, address)
+    email, address = request.form.get("email", ""), client_address()
+    account = throttle.account_source(email, address)
+    wait = throttle.first_refusal((throttle.LOGIN_PER_ACCOUNT, account), (throttle.LOGIN_PER_ADDRESS, (address,)))
     if wait:
         return _throttled(wait)
     user = accounts.verify_password(email, request.form.get("password", ""))
     if user is None:
-        login_throttle.record_failure(email, address)
+        throttle.record_failure(throttle.LOGIN_PER_ACCOUNT, *account)
+        throttle.record_failure(throttle.LOGIN_PER_ADDRESS, address)
         return render_template("auth/login.html", error="Invalid email or password.", email=email)
-    login_throttle.clear(email, address)
-    login_user(user)
+    # Only the account's counter is cleared: one good login must not reset a spray from the same address.
+    throttle.clear(throttle.LOGIN_PER_ACCOUNT, *account)
+    log_in(user)
     return redirect(url_for("web_workflows.index"))
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    logout_user()
+    log_out()
     return redirect(url_for("web_auth.login"))

@@ -19,7 +19,7 @@ from unstract.api.common import (
     require_json_content_type,
 )
 from unstract.api.workflows.schemas import CanUpdateSchema, ClearFileMarkerSchema, WorkflowUsersSchema
-from unstract.auth import requester
+from unstract.auth import changes_state, requester
 from unstract.policy import get_visible_workflow
 from unstract.schemas.representations import WorkflowSchema
 from unstract.schemas.workflow_input import (
@@ -116,16 +116,23 @@ class WorkflowCanUpdate(MethodView):
 
 @blp.route("/workflow/<uuid:workflow_id>/clear-file-marker/")
 class WorkflowClearFileMarker(MethodView):
+    @changes_state
     @blp.response(200, ClearFileMarkerSchema)
     def get(self, workflow_id: uuid.UUID):
-        """Delete the workflow's file history and reservations."""
-        workflow = get_visible_workflow(requester(), workflow_id, owner=True)
-        return {"message": CLEARED, "deleted_count": workflows.clear_file_marker(workflow)}
+        """Delete the workflow's file history and reservations. Kept for compatibility; it is a write, so it
+        needs what POST needs (an API key of tier read_write or above; with a session, the X-CSRFToken
+        header)."""
+        return self._clear(workflow_id)
 
     @blp.response(200, ClearFileMarkerSchema)
     def post(self, workflow_id: uuid.UUID):
         """Delete the workflow's file history and reservations (same as GET)."""
-        return self.get(workflow_id)
+        return self._clear(workflow_id)
+
+    @staticmethod
+    def _clear(workflow_id: uuid.UUID) -> dict:
+        workflow = get_visible_workflow(requester(), workflow_id, owner=True)
+        return {"message": CLEARED, "deleted_count": workflows.clear_file_marker(workflow)}
 
 
 @blp.route("/workflow/schema/")
