@@ -73,7 +73,7 @@ def test_status_filters_are_comma_separated_lists_of_statuses(document, path):
 
 
 def test_the_clear_body_takes_statuses_as_a_list_or_a_comma_separated_string(document):
-    status = body_schema(document, "workflow/{workflow_id}/file-histories/clear/", "post")["properties"]["status"]
+    status = ruled_body(document, "workflow/{workflow_id}/file-histories/clear/")[0]["properties"]["status"]
     as_list, as_text = status["anyOf"]
     assert as_list["items"]["enum"] == list(STATUS_VALUES)
     pattern = re.compile(as_text["pattern"])
@@ -81,8 +81,8 @@ def test_the_clear_body_takes_statuses_as_a_list_or_a_comma_separated_string(doc
 
 
 def test_connection_type_is_an_enum(document):
-    connection_type = body_schema(document, "workflow/endpoint/{endpoint_id}/", "patch")["properties"]["connection_type"]
-    assert connection_type["enum"] == ["", "API", "DATABASE", "FILESYSTEM"]
+    body = body_schema(document, "workflow/endpoint/{endpoint_id}/", "patch")
+    assert body["properties"]["connection_type"]["enum"] == ["", "API", "DATABASE", "FILESYSTEM"]
 
 
 def test_the_log_scope_is_a_uuid_or_null(document):
@@ -103,18 +103,43 @@ def test_trimmed_names_must_hold_a_non_space_character(document, name, field):
 
 def test_bodies_with_required_fields_are_required_and_patch_bodies_may_be_left_out(document):
     required = [("workflow/", "post"), ("workflow/{workflow_id}/", "put"), ("workflow/{workflow_id}/owners/", "post"),
-                ("workflow/execute/", "post"), ("connector/", "post"), ("tool_instance/", "post")]
-    optional = [("workflow/{workflow_id}/", "patch"), ("connector/{connector_id}/", "patch"),
-                ("tool_instance/{instance_id}/", "patch"), ("workflow/endpoint/{endpoint_id}/", "patch"),
+                ("workflow/execute/", "post"), ("connector/", "post"), ("tool_instance/", "post"),
                 ("workflow/{workflow_id}/file-histories/clear/", "post")]
+    optional = [("workflow/{workflow_id}/", "patch"), ("connector/{connector_id}/", "patch"),
+                ("tool_instance/{instance_id}/", "patch"), ("workflow/endpoint/{endpoint_id}/", "patch")]
     flags = {op: operation(document, *op)["requestBody"]["required"] for op in required + optional}
     assert flags == {**{op: True for op in required}, **{op: False for op in optional}}
 
 
+def ruled_body(document, path: str, media: str = "application/json") -> tuple[dict, dict]:
+    """(the fields, the rule across them) of a `<Name>Body` component."""
+    fields, rule = body_schema(document, path, "post", media)["allOf"]
+    return resolve(document, fields), rule
+
+
 def test_multipart_execute_fields_are_never_null(document):
-    form = body_schema(document, "workflow/execute/", "post", "multipart/form-data")
+    form, _ = ruled_body(document, "workflow/execute/", "multipart/form-data")
     assert not [name for name, prop in form["properties"].items() if prop.get("nullable")]
     assert form["properties"]["files"]["items"] == {"type": "string", "format": "binary"}
+
+
+@pytest.mark.parametrize("media", ["application/json", "multipart/form-data"])
+def test_execute_starts_a_new_execution_or_acts_on_one_named_by_id(document, media):
+    fields, rule = ruled_body(document, "workflow/execute/", media)
+    new, existing = rule["oneOf"]
+    assert existing["required"] == ["execution_id"]
+    assert [action for action in new["properties"]["execution_action"]["enum"] if action] == ["START"]
+    if media == "application/json":
+        assert fields["properties"]["files"]["enum"] == [None]  # files come as multipart parts only
+    else:
+        assert existing["not"] == {"required": ["files"]}
+
+
+def test_file_history_clear_needs_one_filter_with_a_value(document):
+    _, rule = ruled_body(document, "workflow/{workflow_id}/file-histories/clear/")
+    assert [branch["required"] for branch in rule["anyOf"]] == [
+        ["ids"], ["status"], ["execution_count_min"], ["execution_count_max"], ["file_path"]]
+    assert rule["anyOf"][0]["properties"]["ids"]["minItems"] == 1
 
 
 def variant_fields(document, variant: dict, discriminator: str, field: str) -> tuple[str, str]:

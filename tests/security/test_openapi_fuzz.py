@@ -92,15 +92,12 @@ LEGITIMATE_REFUSALS = {
     ("workflow/execute/", "POST"): (
         NO_SUCH_OBJECT,
         (400, "workflow_inactive", None),  # the scene's workflows are inactive on purpose
-        (400, "required", "execution_id"),  # NEXT, STOP and CONTINUE act on an execution
         (400, "invalid_execution_id", "execution_id"),  # the execution is terminal or of another workflow
-        (400, "invalid", "files"),  # files only start a new execution
     ),
     ("workflow/{workflow_id}/file-histories/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
     ("workflow/{workflow_id}/file-histories/{history_id}/", "GET"): (NO_SUCH_OBJECT,),
     ("workflow/{workflow_id}/file-histories/{history_id}/", "DELETE"): (NO_SUCH_OBJECT,),
-    # At least one filter with a value: every filter is optional and nullable on its own.
-    ("workflow/{workflow_id}/file-histories/clear/", "POST"): (NO_SUCH_OBJECT, (400, "no_filter", None)),
+    ("workflow/{workflow_id}/file-histories/clear/", "POST"): (NO_SUCH_OBJECT,),
     ("workflow/{workflow_id}/endpoint/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
     ("workflow/endpoint/{endpoint_id}/", "GET"): (NO_SUCH_OBJECT,),
     ("workflow/endpoint/{endpoint_id}/", "PATCH"): (

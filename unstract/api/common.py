@@ -191,7 +191,7 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 # --- Documentation helpers ---------------------------------------------------------------------
 
 def documented(blp: Blueprint, *, body: type[Schema] | str | None = None, query: type[Schema] | None = None,
-               paginated: bool = False, form: type[Schema] | None = None):
+               paginated: bool = False, form: type[Schema] | str | None = None):
     """Describe the request for OpenAPI while the view parses it itself, after lookups (docs/API.md, Order of checks).
 
     `body` is a schema class or the name of a component (api/openapi.py); `form` the multipart fields.
@@ -211,7 +211,7 @@ def documented(blp: Blueprint, *, body: type[Schema] | str | None = None, query:
             patch = func.__name__ == "patch"
             content = {"application/json": {"schema": _body_schema(body, patch)}}
             if form is not None:
-                content["multipart/form-data"] = {"schema": form}
+                content["multipart/form-data"] = {"schema": _body_schema(form, patch)}
             doc["requestBody"] = {"required": not patch and _has_required(body), "content": content}
         return blp.doc(**doc)(func)
     return decorate
@@ -224,7 +224,7 @@ def _body_schema(body: type[Schema] | str, patch: bool):
 
 
 def _has_required(body: type[Schema] | str) -> bool:
-    """A component body (a oneOf of typed variants) always has its type field required."""
+    """A component body (api/openapi.py: typed variants, or a rule across fields) always requires something."""
     return isinstance(body, str) or any(field.required for field in body._declared_fields.values())
 
 

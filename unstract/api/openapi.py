@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import Schema
 
 from unstract.connectors import registry as connector_registry
+from unstract.models import STATUS_VALUES
 from unstract.schemas.connector_input import ConnectorCreateSchema, ConnectorUpdateSchema
 from unstract.schemas.fields import Text
 from unstract.tools.registry import TOOLS
@@ -106,10 +107,55 @@ def _typed_bodies(spec, *, base: str, patch_base: str, discriminator: str, field
     spec.components.schema(f"{patch_base}Body", component={"oneOf": [_without(patch_base, field), *update]})
 
 
+# --- Rules across fields ---------------------------------------------------------------------------
+
+def at_least_one_filter() -> dict[str, Any]:
+    """file-histories/clear/: one filter with a value (docs/EXECUTION.md, File history)."""
+    from unstract.schemas.execution_input import STATUS_TEXT
+
+    statuses = {"type": "string", "enum": list(STATUS_VALUES)}
+    filters = {
+        "ids": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "uuid"}},
+        "status": {"anyOf": [{"type": "array", "minItems": 1, "items": statuses},
+                             {"type": "string", "pattern": STATUS_TEXT}]},
+        "execution_count_min": {"type": "integer"},
+        "execution_count_max": {"type": "integer"},
+        "file_path": {"type": "string", "minLength": 1},
+    }
+    return {"anyOf": [{"required": [name], "properties": {name: schema}} for name, schema in filters.items()]}
+
+
+def execution_target(*, form: bool) -> dict[str, Any]:
+    """workflow/execute/: a new execution (no execution_id; START or no action, files in a form), or an
+    action on an existing one (execution_id required: NEXT, STOP, CONTINUE; no files)."""
+    if form:
+        new = {"not": {"required": ["execution_id"]},
+               "properties": {"execution_action": {"type": "string", "enum": ["START"]}}}
+        existing = {"required": ["execution_id"], "not": {"required": ["files"]}}
+    else:
+        new = {"properties": {"execution_id": {"nullable": True, "enum": [None]},
+                              "execution_action": {"type": "string", "nullable": True, "enum": ["START", None]}}}
+        existing = {"required": ["execution_id"], "properties": {"execution_id": {"type": "string", "format": "uuid"}}}
+    return {"oneOf": [new, existing]}
+
+
+def _ruled(spec, name: str, schema: type[Schema], rule: dict[str, Any]) -> None:
+    """`<name>Body`: the schema's component and a rule across its fields."""
+    _register_schema(spec, schema)
+    spec.components.schema(f"{name}Body", component={"allOf": [ref(name), rule]})
+
+
 def register_components(spec) -> None:
-    """The per-type documents and the typed bodies of connectors and tool instances (after Api.init_app)."""
+    """The per-type documents, the typed bodies of connectors and tool instances and the bodies with a rule
+    across fields (after Api.init_app)."""
     from unstract.api.common import optional_fields
+    from unstract.api.executions.execute_schemas import ExecuteFormSchema, ExecuteSchema
     from unstract.api.tools.schemas import ToolInstanceCreateSchema, ToolInstanceUpdateSchema
+    from unstract.schemas.file_history_input import FileHistoryClearSchema
+
+    _ruled(spec, "FileHistoryClear", FileHistoryClearSchema, at_least_one_filter())
+    _ruled(spec, "Execute", ExecuteSchema, execution_target(form=False))
+    _ruled(spec, "ExecuteForm", ExecuteFormSchema, execution_target(form=True))
 
     connectors = {}
     for connector in connector_registry.all_types():

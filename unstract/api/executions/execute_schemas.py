@@ -15,7 +15,8 @@ class ExecuteSchema(BaseSchema):
     execution_action = fields.String(load_default=None, allow_none=True, validate=one_of(ACTIONS))
     timeout = StrictInteger(load_default=300, validate=[min_value(0), max_value(300)])
     use_file_history = StrictBoolean(load_default=None, allow_none=True)
-    files = fields.Raw(load_default=None, metadata={"description": "multipart only: repeated file parts"})
+    files = fields.Raw(load_default=None, metadata={"enum": [None],
+                                                    "description": "multipart only: repeated file parts"})
 
     @validates_schema
     def _no_files_in_json(self, data, **kwargs):
