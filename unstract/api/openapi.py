@@ -13,8 +13,8 @@ from typing import Any
 from marshmallow import Schema
 
 from unstract.connectors import registry as connector_registry
-from unstract.models import STATUS_VALUES
 from unstract.schemas.connector_input import ConnectorCreateSchema, ConnectorUpdateSchema
+from unstract.schemas.execution_input import status_list_schema
 from unstract.schemas.fields import Text
 from unstract.tools.registry import TOOLS
 
@@ -111,13 +111,9 @@ def _typed_bodies(spec, *, base: str, patch_base: str, discriminator: str, field
 
 def at_least_one_filter() -> dict[str, Any]:
     """file-histories/clear/: one filter with a value (docs/EXECUTION.md, File history)."""
-    from unstract.schemas.execution_input import STATUS_TEXT
-
-    statuses = {"type": "string", "enum": list(STATUS_VALUES)}
     filters = {
         "ids": {"type": "array", "minItems": 1, "items": {"type": "string", "format": "uuid"}},
-        "status": {"anyOf": [{"type": "array", "minItems": 1, "items": statuses},
-                             {"type": "string", "pattern": STATUS_TEXT}]},
+        "status": status_list_schema(non_empty=True),
         "execution_count_min": {"type": "integer"},
         "execution_count_max": {"type": "integer"},
         "file_path": {"type": "string", "minLength": 1},

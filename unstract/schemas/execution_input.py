@@ -13,8 +13,15 @@ from unstract.services.execution_queries import EXECUTION_ORDERING, FILE_EXECUTI
 EXECUTION_LEVEL = "null"
 UUID_PATTERN = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
 FILE_EXECUTION_SCOPE = f"^({EXECUTION_LEVEL}|{UUID_PATTERN})$"
-# A body `status`: a list of statuses, or one comma-separated string of them.
 STATUS_TEXT = f"^({'|'.join(STATUS_VALUES)})(,({'|'.join(STATUS_VALUES)}))*$"
+
+
+def status_list_schema(*, non_empty: bool = False) -> dict:
+    """OpenAPI schema of a body `status`: a list of statuses, or one comma-separated string of them."""
+    as_list: dict = {"type": "array", "items": {"type": "string", "enum": list(STATUS_VALUES)}}
+    if non_empty:
+        as_list["minItems"] = 1
+    return {"anyOf": [as_list, {"type": "string", "pattern": STATUS_TEXT}]}
 
 
 class StatusList(fields.Field):

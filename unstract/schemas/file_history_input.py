@@ -5,9 +5,8 @@ from __future__ import annotations
 from marshmallow import ValidationError, post_load, pre_load
 
 from unstract.errors import FieldMessage
-from unstract.models import STATUS_VALUES
 from unstract.querying import like_prefix
-from unstract.schemas.execution_input import STATUS_TEXT, StatusList, status_query
+from unstract.schemas.execution_input import StatusList, status_list_schema, status_query
 from unstract.schemas.fields import (
     BaseSchema,
     ItemList,
@@ -65,9 +64,7 @@ class FileHistoryClearSchema(BaseSchema):
     ids = IdList(load_default=None, allow_none=True, metadata={
         "maxItems": MAX_IDS, "description": "When non-empty, only these rows; other filters are ignored."})
     status = StatusList(load_default=None, allow_none=True, allow_list=True, metadata={
-        "anyOf": [{"type": "array", "items": {"type": "string", "enum": list(STATUS_VALUES)}},
-                  {"type": "string", "pattern": STATUS_TEXT}],
-        "description": "A list of statuses or one comma-separated string."})
+        **status_list_schema(), "description": "A list of statuses or one comma-separated string."})
     execution_count_min = count_bound()
     execution_count_max = count_bound()
     file_path = Text(load_default=None, allow_none=True, metadata={"description": "Case-insensitive prefix."})
