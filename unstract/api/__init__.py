@@ -40,6 +40,10 @@ def register_api(app: Flask) -> None:
     api.DEFAULT_ERROR_RESPONSE_NAME = None  # errors are documented per status (register_error_responses)
     api.init_app(app)
     register_error_responses(api.spec)
+    from unstract.api import openapi
+
+    openapi.register_field_attributes(api.ma_plugin.converter)
+    openapi.register_components(api.spec)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 

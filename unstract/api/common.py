@@ -191,11 +191,13 @@ def page_schema(item_schema: type[Schema]) -> type[Schema]:
 
 # --- Documentation helpers ---------------------------------------------------------------------
 
-def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[Schema] | None = None,
-               paginated: bool = False, multipart: bool = False):
+def documented(blp: Blueprint, *, body: type[Schema] | str | None = None, query: type[Schema] | None = None,
+               paginated: bool = False, form: type[Schema] | str | None = None):
     """Describe the request for OpenAPI while the view parses it itself, after lookups (docs/API.md, Order of checks).
 
-    A `patch` view reads any subset of the body, so its body is documented with no required field.
+    `body` is a schema class or the name of a component (api/openapi.py); `form` the multipart fields.
+    A `patch` view reads any subset of the body, so its body is documented with no required field and
+    may be left out; another view's body is required when it has a required field (an absent body is {}).
     """
     def decorate(func):
         doc: dict = {}
@@ -207,13 +209,24 @@ def documented(blp: Blueprint, *, body: type[Schema] | None = None, query: type[
         if parameters:
             doc["parameters"] = parameters
         if body is not None:
-            schema = optional_fields(body) if func.__name__ == "patch" else body
-            content = {"application/json": {"schema": schema}}
-            if multipart:
-                content["multipart/form-data"] = {"schema": schema}
-            doc["requestBody"] = {"required": False, "content": content}
+            patch = func.__name__ == "patch"
+            content = {"application/json": {"schema": _body_schema(body, patch)}}
+            if form is not None:
+                content["multipart/form-data"] = {"schema": _body_schema(form, patch)}
+            doc["requestBody"] = {"required": not patch and _has_required(body), "content": content}
         return blp.doc(**doc)(func)
     return decorate
+
+
+def _body_schema(body: type[Schema] | str, patch: bool):
+    if isinstance(body, str):
+        return {"$ref": f"#/components/schemas/{body}"}
+    return optional_fields(body) if patch else body
+
+
+def _has_required(body: type[Schema] | str) -> bool:
+    """A component body (api/openapi.py: typed variants, or a rule across fields) always requires something."""
+    return isinstance(body, str) or any(field.required for field in body._declared_fields.values())
 
 
 _optional_schemas: dict[type, type] = {}

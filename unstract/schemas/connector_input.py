@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unstract.schemas.fields import BaseSchema, JSONObject, Text, max_length, one_of
+from unstract.schemas.fields import BaseSchema, JSONObject, Text, max_length, one_of, ordering_field
 from unstract.services import connectors
 
 
@@ -18,11 +18,12 @@ class ConnectorUpdateSchema(BaseSchema):
     """Body of PATCH connector/{id}/: any subset; the type is compared with the stored one."""
 
     connector_name = Text(trim=True, allow_blank=False, validate=max_length(128))
-    connector_id = Text()
-    connector_metadata = JSONObject()
+    connector_id = Text(metadata={"enum": list(connectors.CONNECTOR_IDS),
+                                  "description": "The stored type; it cannot change."})
+    connector_metadata = JSONObject(metadata={"description": "Must fit the connector's stored type."})
 
 
 class ConnectorQueryArgsSchema(BaseSchema):
     connector_id = Text(load_default=None, validate=one_of(connectors.CONNECTOR_IDS))
     connector_mode = Text(load_default=None, validate=one_of(connectors.MODES))
-    ordering = Text(load_default=None)
+    ordering = ordering_field(connectors.ORDERING, connectors.DEFAULT_ORDERING)

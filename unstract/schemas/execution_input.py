@@ -7,10 +7,21 @@ import uuid
 from marshmallow import ValidationError, fields, post_load
 
 from unstract.models import STATUS_VALUES, LogLevel
-from unstract.schemas.fields import BaseSchema, StrictInteger, Text, min_value, one_of
-from unstract.services.execution_queries import LogFilter
+from unstract.schemas.fields import BaseSchema, StrictInteger, Text, comma_separated, min_value, one_of, ordering_field
+from unstract.services.execution_queries import EXECUTION_ORDERING, FILE_EXECUTION_ORDERING, LogFilter
 
 EXECUTION_LEVEL = "null"
+UUID_PATTERN = "[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+FILE_EXECUTION_SCOPE = f"^({EXECUTION_LEVEL}|{UUID_PATTERN})$"
+STATUS_TEXT = f"^({'|'.join(STATUS_VALUES)})(,({'|'.join(STATUS_VALUES)}))*$"
+
+
+def status_list_schema(*, non_empty: bool = False) -> dict:
+    """OpenAPI schema of a body `status`: a list of statuses, or one comma-separated string of them."""
+    as_list: dict = {"type": "array", "items": {"type": "string", "enum": list(STATUS_VALUES)}}
+    if non_empty:
+        as_list["minItems"] = 1
+    return {"anyOf": [as_list, {"type": "string", "pattern": STATUS_TEXT}]}
 
 
 class StatusList(fields.Field):
@@ -39,7 +50,7 @@ class StatusList(fields.Field):
 
 def status_query() -> StatusList:
     """The `status` query parameter shared by the list endpoints (exact upper-case statuses, comma-separated)."""
-    metadata = {"type": "string", "description": "Comma-separated statuses."}
+    metadata = {**comma_separated(STATUS_VALUES), "description": "Comma-separated statuses."}
     return StatusList(load_default=tuple, metadata=metadata)
 
 
@@ -61,19 +72,18 @@ class FileExecutionScope(fields.Field):
 
 class ExecutionQueryArgsSchema(BaseSchema):
     status = status_query()
-    ordering = Text(load_default=None, metadata={
-        "description": "created_at, execution_time; default -created_at."})
+    ordering = ordering_field(EXECUTION_ORDERING, "-created_at")
 
 
 class FileExecutionQueryArgsSchema(BaseSchema):
     status = status_query()
-    ordering = Text(load_default=None, metadata={
-        "description": "file_number, file_name, execution_time; default file_number."})
+    ordering = ordering_field(FILE_EXECUTION_ORDERING, "file_number")
 
 
 class LogQueryArgsSchema(BaseSchema):
     file_execution_id = FileExecutionScope(load_default=None, metadata={
-        "type": "string", "description": "A file execution id, or `null` for execution-level rows only."})
+        "type": "string", "pattern": FILE_EXECUTION_SCOPE,
+        "description": "A file execution id, or `null` for execution-level rows only."})
     log_level = Text(load_default=None, validate=one_of(tuple(LogLevel)),
                      metadata={"description": "Minimum level: DEBUG < INFO < WARN < ERROR."})
     after = StrictInteger(load_default=None, validate=min_value(0),

@@ -143,5 +143,19 @@ def one_of(choices) -> validate.OneOf:
     return validate.OneOf(list(choices), error='"{input}" is not a valid choice.')
 
 
+def comma_separated(values) -> dict:
+    """OpenAPI metadata of a query parameter taking a comma-separated list of `values` (`a,b`: style form,
+    explode false); the marshmallow field still reads it as one string."""
+    return {"type": "array", "items": {"type": "string", "enum": list(values)}, "style": "form", "explode": False}
+
+
+def ordering_field(names, default: str) -> Text:
+    """The `ordering` query parameter over `names`, each optionally prefixed with `-` (docs/API.md, Ordering)."""
+    names = list(names)
+    terms = [term for name in names for term in (name, f"-{name}")]
+    description = f"Comma-separated: {', '.join(names)}; `-` for descending; default {default}."
+    return Text(load_default=None, metadata={**comma_separated(terms), "description": description})
+
+
 def timestamp_now() -> datetime:
     return datetime.now(UTC)

@@ -6,9 +6,18 @@ from marshmallow import ValidationError, post_load, pre_load
 
 from unstract.errors import FieldMessage
 from unstract.querying import like_prefix
-from unstract.schemas.execution_input import StatusList, status_query
-from unstract.schemas.fields import BaseSchema, ItemList, StrictBoolean, StrictInteger, Text, UUIDField, min_value
-from unstract.services.file_history import HistoryFilter
+from unstract.schemas.execution_input import StatusList, status_list_schema, status_query
+from unstract.schemas.fields import (
+    BaseSchema,
+    ItemList,
+    StrictBoolean,
+    StrictInteger,
+    Text,
+    UUIDField,
+    min_value,
+    ordering_field,
+)
+from unstract.services.file_history import HISTORY_ORDERING, HistoryFilter
 
 MAX_IDS = 100
 FILTER_FIELDS = ("status", "execution_count_min", "execution_count_max", "file_path")
@@ -42,8 +51,7 @@ class FileHistoryQueryArgsSchema(BaseSchema):
     execution_count_min = count_bound(metadata={"description": "Inclusive lower bound."})
     execution_count_max = count_bound(metadata={"description": "Inclusive upper bound."})
     file_path = Text(load_default=None, metadata={"description": "Case-insensitive prefix."})
-    ordering = Text(load_default=None, metadata={
-        "description": "created_at, modified_at, execution_count, file_path; default -created_at."})
+    ordering = ordering_field(HISTORY_ORDERING, "-created_at")
 
     @post_load
     def to_filter(self, data, **kwargs) -> dict:
@@ -56,7 +64,7 @@ class FileHistoryClearSchema(BaseSchema):
     ids = IdList(load_default=None, allow_none=True, metadata={
         "maxItems": MAX_IDS, "description": "When non-empty, only these rows; other filters are ignored."})
     status = StatusList(load_default=None, allow_none=True, allow_list=True, metadata={
-        "description": "A list of statuses or one comma-separated string."})
+        **status_list_schema(), "description": "A list of statuses or one comma-separated string."})
     execution_count_min = count_bound()
     execution_count_max = count_bound()
     file_path = Text(load_default=None, allow_none=True, metadata={"description": "Case-insensitive prefix."})

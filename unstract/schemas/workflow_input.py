@@ -18,6 +18,7 @@ from unstract.schemas.fields import (
     max_value,
     min_value,
     one_of,
+    ordering_field,
 )
 from unstract.services import workflows
 
@@ -58,7 +59,7 @@ class WorkflowQueryArgsSchema(BaseSchema):
     workflow_name = Text(load_default=None)
     search = Text(load_default=None)
     is_active = StrictBoolean(text=True, load_default=None)
-    ordering = Text(load_default=None)
+    ordering = ordering_field(workflows.ORDERING, workflows.DEFAULT_ORDERING)
 
 
 class SettingsSchemaQueryArgsSchema(BaseSchema):

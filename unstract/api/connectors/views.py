@@ -44,7 +44,7 @@ class Connectors(MethodView):
                                connectors.PRIMARY_KEY)
         return paginate(query, connectors.present)
 
-    @documented(blp, body=ConnectorCreateSchema)
+    @documented(blp, body="ConnectorCreateBody")
     @blp.response(201, ConnectorSchema)
     def post(self):
         """Create a connector."""
@@ -69,7 +69,7 @@ class ConnectorById(MethodView):
         """Retrieve a connector (secrets masked)."""
         return connectors.present(connectors.get_connector(requester(), connector_id))
 
-    @documented(blp, body=ConnectorUpdateSchema)
+    @documented(blp, body="ConnectorUpdateBody")
     @blp.response(200, ConnectorSchema)
     def patch(self, connector_id):
         """Update a connector's name or metadata (creator or org admin)."""

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from unstract.models import ALLOWED_CONNECTION_TYPES
 from unstract.schemas.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
+
+# Every connection type of some endpoint type; which ones an endpoint takes depends on its stored type.
+CONNECTION_TYPES = sorted({kind for kinds in ALLOWED_CONNECTION_TYPES.values() for kind in kinds})
 
 
 class ConnectorSummarySchema(BaseSchema):
@@ -29,6 +33,8 @@ class WorkflowEndpointSchema(BaseSchema):
 class WorkflowEndpointUpdateSchema(BaseSchema):
     """Body of PATCH workflow/endpoint/{id}/; the rules on the values live in the service."""
 
-    connection_type = Text()
+    connection_type = Text(metadata={
+        "enum": CONNECTION_TYPES,
+        "description": "SOURCE takes FILESYSTEM or API, DESTINATION also DATABASE; empty clears the endpoint."})
     connector_instance_id = UUIDField(allow_none=True)
     configuration = AnyJSON(allow_none=True)

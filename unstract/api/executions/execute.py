@@ -34,7 +34,7 @@ def _command(received_at: float) -> ExecuteCommand:
 
 @blp.route("/workflow/execute/")
 class WorkflowExecute(MethodView):
-    @documented(blp, body=ExecuteSchema, multipart=True)
+    @documented(blp, body="ExecuteBody", form="ExecuteFormBody")
     @blp.response(200, ExecuteResponseSchema, description="The execution is terminal")
     @blp.alt_response(202, schema=ExecuteResponseSchema, description="Still running or awaiting an action")
     def post(self):

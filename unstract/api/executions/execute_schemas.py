@@ -15,7 +15,8 @@ class ExecuteSchema(BaseSchema):
     execution_action = fields.String(load_default=None, allow_none=True, validate=one_of(ACTIONS))
     timeout = StrictInteger(load_default=300, validate=[min_value(0), max_value(300)])
     use_file_history = StrictBoolean(load_default=None, allow_none=True)
-    files = fields.Raw(load_default=None, metadata={"description": "multipart only: repeated file parts"})
+    files = fields.Raw(load_default=None, metadata={"enum": [None],
+                                                    "description": "multipart only: repeated file parts"})
 
     @validates_schema
     def _no_files_in_json(self, data, **kwargs):
@@ -24,10 +25,14 @@ class ExecuteSchema(BaseSchema):
 
 
 class ExecuteFormSchema(ExecuteSchema):
-    """The same fields as multipart text parts: booleans as true/false in any case."""
+    """The same fields as multipart text parts: booleans as true/false in any case; a part cannot be null,
+    so a field is left out instead."""
 
-    use_file_history = StrictBoolean(load_default=None, allow_none=True, text=True)
-    files = fields.Raw(load_default=None)
+    execution_id = UUIDField(load_default=None, allow_none=False)
+    execution_action = fields.String(load_default=None, allow_none=False, validate=one_of(ACTIONS))
+    use_file_history = StrictBoolean(load_default=None, allow_none=False, text=True)
+    files = fields.Raw(load_default=None, allow_none=False, metadata={
+        "type": "array", "items": {"type": "string", "format": "binary"}, "description": "The files to process."})
 
     @validates_schema
     def _no_files_in_json(self, data, **kwargs):

@@ -65,7 +65,7 @@ class FileHistoryById(MethodView):
 
 @blp.route("/workflow/<uuid:workflow_id>/file-histories/clear/")
 class FileHistoriesClear(MethodView):
-    @documented(blp, body=FileHistoryClearSchema)
+    @documented(blp, body="FileHistoryClearBody")
     @blp.response(200, FileHistoryClearResultSchema)
     def post(self, workflow_id):
         """Delete the file history rows matching the filters, in batches (owners only)."""

@@ -2,7 +2,8 @@
 
 from marshmallow import fields
 
-from unstract.schemas.fields import BaseSchema, Text, UUIDField
+from unstract.schemas.fields import BaseSchema, UUIDField, ordering_field
+from unstract.services import accounts
 
 
 class MemberSchema(BaseSchema):
@@ -12,4 +13,4 @@ class MemberSchema(BaseSchema):
 
 
 class MemberQueryArgsSchema(BaseSchema):
-    ordering = Text(load_default=None)
+    ordering = ordering_field(accounts.MEMBER_ORDERING, "email")

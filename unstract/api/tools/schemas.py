@@ -38,7 +38,10 @@ class ToolInstanceCreateSchema(BaseSchema):
 
 
 class ToolInstanceUpdateSchema(BaseSchema):
-    """Body of PATCH tool_instance/{id}/; tool_id and workflow_id are ignored."""
+    """Body of PATCH tool_instance/{id}/; tool_id and workflow_id are ignored (tool_id is documented as
+    the tool the metadata is written for: api/openapi.py)."""
 
-    metadata = JSONObject()
+    tool_id = Text(load_default=None, metadata={
+        "enum": list(tool_instances.TOOL_IDS), "description": "The instance's tool; it cannot change."})
+    metadata = JSONObject(metadata={"description": "Must fit the instance's tool."})
     step = StrictInteger(validate=min_value(1))

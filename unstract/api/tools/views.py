@@ -48,7 +48,7 @@ class ToolInstances(MethodView):
         workflow = get_visible_workflow(who, args["workflow_id"])
         return paginate(tool_instances.list_query(workflow), tool_instances.present)
 
-    @documented(blp, body=ToolInstanceCreateSchema)
+    @documented(blp, body="ToolInstanceCreateBody")
     @blp.response(201, ToolInstanceSchema)
     def post(self):
         """Add a step to a workflow (owner of the workflow)."""
@@ -64,7 +64,7 @@ class ToolInstanceById(MethodView):
         """Retrieve a tool instance."""
         return tool_instances.present(tool_instances.get_instance(requester(), instance_id))
 
-    @documented(blp, body=ToolInstanceUpdateSchema)
+    @documented(blp, body="ToolInstanceUpdateBody")
     @blp.response(200, ToolInstanceSchema)
     def patch(self, instance_id):
         """Change a tool instance's settings or move it to another step (owner)."""
