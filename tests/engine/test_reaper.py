@@ -58,8 +58,12 @@ def test_expired_file_lease_is_requeued_then_processed(app, folder_run):
     db.session.commit()
     result = reap_once()
     assert result.requeued == 3  # one expired lease (rule 1) and two orphaned PENDING files (rule 2)
-    warn = db.session.scalars(db.select(ExecutionLog).where(ExecutionLog.level == "WARN")).one()
-    assert warn.data["log"] == "Worker lost while processing '0.txt' (attempt 1 of 3); re-queued."
+    warnings = db.session.scalars(db.select(ExecutionLog).where(ExecutionLog.level == "WARN")
+                                  .order_by(ExecutionLog.id)).all()
+    assert [w.data["log"] for w in warnings] == [
+        "Worker lost while processing '0.txt' (attempt 1 of 3); re-queued.",
+        "Recovered: file '1.txt' was waiting with no job queued for it; re-queued.",
+        "Recovered: file '2.txt' was waiting with no job queued for it; re-queued."]
     run_jobs(app)
     execution = db.session.get(Execution, folder_run)
     assert execution.status == "COMPLETED" and execution.successful_files == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -10,6 +11,9 @@ from flask import Flask, current_app, has_app_context
 
 from unstract.extensions import db
 from unstract.worker.context import job_context
+from unstract.worker.transient import describe, retry_transient
+
+log = logging.getLogger(__name__)
 
 _worker_app: Flask | None = None
 
@@ -31,12 +35,24 @@ def _app_scope():
 
 
 def _run(step: Callable, row_id) -> None:
+    """Run the job's step; a transient database error that escaped the step's own retries (a claim, a
+    listing, a finalization) runs it again once the database answers, instead of failing the job
+    (docs/RELIABILITY.md, Transient faults). Every step starts from what the database says is left to do."""
     with _app_scope():
-        try:
-            step(row_id, job_context())
-        finally:
-            db.session.rollback()
-            db.session.remove()
+        ctx = job_context()
+
+        def attempt() -> None:
+            try:
+                step(row_id, ctx)
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+        def before_retry(exc: BaseException, delay: float) -> None:
+            log.warning("%s(%s): transient database error (%s); running it again in %.2f s",
+                        step.__name__, row_id, describe(exc), delay)
+
+        retry_transient(attempt, ctx.settings.transient_retry_seconds, before_retry)
 
 
 def run_listing(execution_id: str) -> None:
