@@ -18,7 +18,7 @@ from unstract.worker.transient import database_answers
 log = logging.getLogger(__name__)
 
 DATABASE_FIRST_PAUSE = 0.25
-DATABASE_LONGEST_PAUSE = 5.0
+DATABASE_LONGEST_PAUSE = 2.0
 
 
 class UnstractWorker(SimpleWorker):

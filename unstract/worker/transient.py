@@ -30,7 +30,7 @@ TRANSIENT_FATAL_MESSAGES = ("starting up", "shutting down", "in recovery mode", 
 SQLITE_BUSY_MESSAGES = ("database is locked", "database table is locked")
 
 FIRST_DELAY = 0.25
-LONGEST_DELAY = 5.0
+LONGEST_DELAY = 2.0
 
 
 def is_transient(exc: BaseException) -> bool:
