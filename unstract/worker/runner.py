@@ -87,6 +87,8 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
             unsaved = process_file(fe, execution, ctx, log, unsaved)
         in_one_transaction(ctx, log, lambda: _stage(unsaved))
     in_one_transaction(ctx, log, lambda: finalize_if_done(execution.id, ctx), commit=False)  # it commits itself
+    if log.rows:  # the note of a retried finalization
+        log.commit()
 
 
 def _stage(unsaved: Callable[[], object] | None) -> None:
