@@ -102,6 +102,7 @@ def test_pending_execution_without_a_job_is_enqueued_again(app, world, folder_ru
     db.session.commit()
     reap_once()
     assert f"listing-{other.id}" in rq.queue().job_ids
+    assert _logs(other.id) == ["Recovered: the execution was waiting with no listing job queued; queued it again."]
 
 
 def test_listing_lease_expired_goes_back_to_pending_or_fails_at_the_limit(app, folder_run):
@@ -119,6 +120,12 @@ def test_listing_lease_expired_goes_back_to_pending_or_fails_at_the_limit(app, f
     assert db.session.get(Execution, stuck.id).status == "PENDING"
     assert db.session.get(Execution, dead.id).status == "ERROR"
     assert db.session.get(Execution, dead.id).error_message == "Execution was interrupted 3 times; giving up."
+    assert _logs(stuck.id) == ["Recovered: the listing was interrupted (attempt 1 of 3); listing again."]
+
+
+def _logs(execution_id) -> list[str]:
+    return [row.data["log"] for row in db.session.scalars(
+        db.select(ExecutionLog).where(ExecutionLog.execution_id == execution_id).order_by(ExecutionLog.id))]
 
 
 def test_step_execution_idle_too_long_times_out(app, folder_run):
