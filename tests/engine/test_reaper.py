@@ -58,8 +58,12 @@ def test_expired_file_lease_is_requeued_then_processed(app, folder_run):
     db.session.commit()
     result = reap_once()
     assert result.requeued == 3  # one expired lease (rule 1) and two orphaned PENDING files (rule 2)
-    warn = db.session.scalars(db.select(ExecutionLog).where(ExecutionLog.level == "WARN")).one()
-    assert warn.data["log"] == "Worker lost while processing '0.txt' (attempt 1 of 3); re-queued."
+    warnings = db.session.scalars(db.select(ExecutionLog).where(ExecutionLog.level == "WARN")
+                                  .order_by(ExecutionLog.id)).all()
+    assert [w.data["log"] for w in warnings] == [
+        "Worker lost while processing '0.txt' (attempt 1 of 3); re-queued.",
+        "Recovered: file '1.txt' was waiting with no job queued for it; re-queued.",
+        "Recovered: file '2.txt' was waiting with no job queued for it; re-queued."]
     run_jobs(app)
     execution = db.session.get(Execution, folder_run)
     assert execution.status == "COMPLETED" and execution.successful_files == 3
@@ -98,6 +102,7 @@ def test_pending_execution_without_a_job_is_enqueued_again(app, world, folder_ru
     db.session.commit()
     reap_once()
     assert f"listing-{other.id}" in rq.queue().job_ids
+    assert _logs(other.id) == ["Recovered: the execution was waiting with no listing job queued; queued it again."]
 
 
 def test_listing_lease_expired_goes_back_to_pending_or_fails_at_the_limit(app, folder_run):
@@ -115,6 +120,12 @@ def test_listing_lease_expired_goes_back_to_pending_or_fails_at_the_limit(app, f
     assert db.session.get(Execution, stuck.id).status == "PENDING"
     assert db.session.get(Execution, dead.id).status == "ERROR"
     assert db.session.get(Execution, dead.id).error_message == "Execution was interrupted 3 times; giving up."
+    assert _logs(stuck.id) == ["Recovered: the listing was interrupted (attempt 1 of 3); listing again."]
+
+
+def _logs(execution_id) -> list[str]:
+    return [row.data["log"] for row in db.session.scalars(
+        db.select(ExecutionLog).where(ExecutionLog.execution_id == execution_id).order_by(ExecutionLog.id))]
 
 
 def test_step_execution_idle_too_long_times_out(app, folder_run):

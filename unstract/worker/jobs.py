@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import select
 
 from unstract.extensions import db
+from unstract.models import Execution, FileExecution, Stage
+from unstract.models.base import utcnow
+from unstract.services import execution_state as state
 from unstract.worker.context import job_context
+from unstract.worker.transient import describe, retry_transient
+
+log = logging.getLogger(__name__)
 
 _worker_app: Flask | None = None
 
@@ -30,13 +39,49 @@ def _app_scope():
         yield
 
 
-def _run(step: Callable, row_id) -> None:
+def _run(step: Callable, row_id, execution_id_of: Callable = lambda row_id: row_id) -> None:
+    """Run the job's step; a transient database error that escaped the step's own retries (a claim, a
+    listing, a finalization) runs it again once the database answers, instead of failing the job
+    (docs/RELIABILITY.md, Transient faults). Every step starts from what the database says is left to do."""
     with _app_scope():
-        try:
-            step(row_id, job_context())
-        finally:
-            db.session.rollback()
-            db.session.remove()
+        ctx = job_context()
+        retries: list[tuple[datetime, str]] = []
+
+        def attempt() -> None:
+            try:
+                step(row_id, ctx)
+            finally:
+                db.session.rollback()
+                db.session.remove()
+
+        def before_retry(exc: BaseException, delay: float) -> None:
+            retries.append((utcnow(), describe(exc)))
+            log.warning("%s(%s): transient database error (%s); running it again in %.2f s",
+                        step.__name__, row_id, describe(exc), delay)
+
+        retry_transient(attempt, ctx.settings.transient_retry_seconds, before_retry)
+        if retries:
+            _note_retries(execution_id_of(row_id), retries)
+
+
+def _note_retries(execution_id: uuid.UUID, retries: list[tuple[datetime, str]]) -> None:
+    """Once the database is back, the execution log gets a line per retry, dated when it happened."""
+    try:
+        execution = db.session.get(Execution, execution_id) if execution_id else None
+        if execution is None:
+            return
+        run_log = state.run_log(execution)
+        for at, error in retries:
+            run_log.warn(Stage.PROCESSING, f"Retrying after a transient database error: {error}", at=at)
+        run_log.commit()
+    except Exception:  # noqa: BLE001 - the note is informative; the job's work is done
+        log.exception("could not log the retries of execution %s", execution_id)
+    finally:
+        db.session.remove()
+
+
+def _execution_of_files(file_execution_ids: list[uuid.UUID]) -> uuid.UUID | None:
+    return db.session.scalar(select(FileExecution.execution_id).where(FileExecution.id == file_execution_ids[0]))
 
 
 def run_listing(execution_id: str) -> None:
@@ -50,7 +95,7 @@ def process_files(*file_execution_ids: str) -> None:
     """Process file executions of one execution end to end, one after the other."""
     from unstract.worker.runner import process_files as work
 
-    _run(work, [uuid.UUID(row_id) for row_id in file_execution_ids])
+    _run(work, [uuid.UUID(row_id) for row_id in file_execution_ids], _execution_of_files)
 
 
 process_file = process_files  # jobs queued by earlier versions name the single-file entry point

@@ -24,6 +24,7 @@ from unstract.models.base import utcnow
 from unstract.models.plan import BATCH_SIZE_KEY
 from unstract.services import execution_state as state
 from unstract.services import queueing
+from unstract.services.runlog import RunLog
 from unstract.worker import runner
 from unstract.worker.context import JobContext, job_context
 
@@ -88,23 +89,43 @@ def _orphaned_pending_files(ctx: JobContext, result: ReapResult) -> None:
     cutoff = utcnow() - timedelta(seconds=ctx.lease_seconds)
     rows = db.session.execute(select(
         FileExecution.id, FileExecution.execution_id, FileExecution.file_number,
-        Execution.plan[BATCH_SIZE_KEY].as_integer(),
+        Execution.plan[BATCH_SIZE_KEY].as_integer(), FileExecution.file_name,
     ).join(Execution).where(
         FileExecution.status == Status.PENDING, FileExecution.modified_at < cutoff,
         Execution.phase == Phase.PROCESSING, Execution.status == Status.EXECUTING)).all()
     if not rows:
         return
     covering = {fe_id: _covering_job_ids(fe_id, execution_id, number, size)
-                for fe_id, execution_id, number, size in rows}
+                for fe_id, execution_id, number, size, _ in rows}
     try:
         queued = queueing.waiting_job_ids(set().union(*covering.values()))
-        orphans = [fe_id for fe_id, job_ids in covering.items() if not job_ids & queued]
+        orphans = [row for row in rows if not covering[row[0]] & queued]
         for chunk in queueing.batched(orphans, 500):
-            queueing.enqueue_each_alone(chunk)
-            _touch_pending(chunk)
+            queueing.enqueue_each_alone([row[0] for row in chunk])
+            _note_requeued_orphans(chunk)
+            _touch_pending([row[0] for row in chunk])
             result.requeued += len(chunk)
     except errors.QueueUnavailable:
         return  # Redis is away: the next pass tries again
+
+
+def _note_requeued_orphans(rows) -> None:
+    """One log line per re-queued file, staged for _touch_pending's commit."""
+    logs: dict[uuid.UUID, RunLog] = {}
+    for fe_id, execution_id, _, _, file_name in rows:
+        if execution_id not in logs:
+            logs[execution_id] = state.run_log(db.session.get(Execution, execution_id))
+        logs[execution_id].warn(Stage.PROCESSING, f"Recovered: file '{file_name}' was waiting with no job "
+                                                  "queued for it; re-queued.", file_execution_id=fe_id)
+    for log in logs.values():
+        log.flush()
+
+
+def _note(execution_id: uuid.UUID, message: str) -> None:
+    """A recovery line in the execution's log, staged for the caller's commit."""
+    log = state.run_log(db.session.get(Execution, execution_id))
+    log.warn(Stage.PROCESSING, f"Recovered: {message}")
+    log.flush()
 
 
 def _touch_pending(file_execution_ids: list[uuid.UUID]) -> None:
@@ -138,19 +159,23 @@ def _expired_execution_leases(ctx: JobContext, result: ReapResult) -> None:
             continue
         if listing and state.transition_execution(execution.id, Status.PENDING, when=(Status.EXECUTING,),
                                                   phase=Phase.QUEUED, lease_expires_at=None):
+            _note(execution.id, f"the listing was interrupted (attempt {used} of {limit}); listing again.")
             db.session.commit()
             _enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
             result.requeued += 1
-        elif not listing and not queueing.job_is_live(queueing.steps_job_id(execution.id)):
-            _enqueue(queueing.STEPS_JOB, execution.id, queueing.steps_job_id(execution.id))
+        elif not listing and not queueing.job_is_live(queueing.steps_job_id(execution.id)) \
+                and _enqueue(queueing.STEPS_JOB, execution.id, queueing.steps_job_id(execution.id)):
+            _note(execution.id, "the step job was interrupted; running it again.")
+            db.session.commit()
             result.requeued += 1
 
 
-def _enqueue(func: str, row_id: uuid.UUID, job_id: str) -> None:
+def _enqueue(func: str, row_id: uuid.UUID, job_id: str) -> bool:
     try:
         queueing.enqueue(func, row_id, job_id)
     except Exception:  # noqa: BLE001 - retried on the next pass
-        pass
+        return False
+    return True
 
 
 def _unqueued_pending(ctx: JobContext, result: ReapResult) -> None:
@@ -159,8 +184,10 @@ def _unqueued_pending(ctx: JobContext, result: ReapResult) -> None:
     ids = db.session.scalars(select(Execution.id).where(
         Execution.status == Status.PENDING, Execution.modified_at < cutoff)).all()
     for execution_id in ids:
-        if not queueing.job_is_live(queueing.listing_job_id(execution_id)):
-            _enqueue(queueing.LISTING_JOB, execution_id, queueing.listing_job_id(execution_id))
+        if not queueing.job_is_live(queueing.listing_job_id(execution_id)) \
+                and _enqueue(queueing.LISTING_JOB, execution_id, queueing.listing_job_id(execution_id)):
+            _note(execution_id, "the execution was waiting with no listing job queued; queued it again.")
+            db.session.commit()
             result.requeued += 1
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import func, update
@@ -22,6 +24,7 @@ from unstract.worker import io
 from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
 from unstract.worker.toolrunner import tool_runner
+from unstract.worker.transient import describe, retry_transient
 
 RESERVATION_RETRY_SECONDS = 2
 
@@ -74,15 +77,54 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
     execution = read_only(db.session.get(Execution, waiting[0].execution_id))
     log = state.run_log(execution)
     queue = [fe.id for fe in waiting]
+    unsaved: Callable[[], object] | None = None
     with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds):
         for fe in waiting:
             if shutdown_requested.is_set():
                 _hand_back(queue)
                 break
             queue.remove(fe.id)
-            process_file(fe, execution, ctx, log)
+            unsaved = process_file(fe, execution, ctx, log, unsaved)
+        in_one_transaction(ctx, log, lambda: _stage(unsaved))
+    in_one_transaction(ctx, log, lambda: finalize_if_done(execution.id, ctx), commit=False)  # it commits itself
+    if log.rows:  # the note of a retried finalization
         log.commit()
-    finalize_if_done(execution.id, ctx)
+
+
+def _stage(unsaved: Callable[[], object] | None) -> None:
+    if unsaved is not None:
+        unsaved()
+
+
+def _after(unsaved: Callable[[], object] | None, action: Callable, *args):
+    """Stage the previous file's outcome, then `action`: both go into one transaction."""
+    _stage(unsaved)
+    return action(*args)
+
+
+def in_one_transaction(ctx: JobContext, log: RunLog, stage: Callable, *, commit: bool = True):
+    """Run `stage` and commit (with the log rows it adds); after a transient database error roll back,
+    note the retry in the log and run it all again (docs/RELIABILITY.md, Transient faults).
+
+    Everything a try stages is redone by the next one, so `stage` must stage, not commit (finalize's own
+    commit is its last step and conditional). With commit=False nothing is committed: a failed try only
+    drops the rows it added."""
+    kept = list(log.rows)
+
+    def attempt():
+        result = stage()
+        if commit:
+            log.commit()
+        return result
+
+    def before_retry(exc: BaseException, delay: float) -> None:
+        nonlocal kept
+        db.session.rollback()
+        log.rows = kept
+        log.warn(Stage.PROCESSING, f"Retrying after a transient database error: {describe(exc)}")
+        kept = list(log.rows)
+
+    return retry_transient(attempt, ctx.settings.transient_retry_seconds, before_retry)
 
 
 def _hand_back(file_execution_ids: list[uuid.UUID]) -> None:
@@ -105,21 +147,32 @@ def _take_waiting_rows(file_execution_ids: list[uuid.UUID]) -> list[FileExecutio
     return sorted(rows, key=lambda row: row.file_number)
 
 
-def process_file(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> None:
-    """One file end to end; `fe` is detached and was PENDING when the job read it. The claim commits
-    what the transaction holds (the previous file's outcome); this file's outcome is left for the caller."""
-    if _waits_for_reservation(fe, execution, log):
-        queueing.enqueue(queueing.FILES_JOB, fe.id, queueing.file_job_id(fe.id),
-                         delay_seconds=RESERVATION_RETRY_SECONDS)
-        return
-    token = claim_file(fe, ctx.lease_seconds)
+def process_file(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog,
+                 unsaved: Callable[[], object] | None = None) -> Callable[[], object] | None:
+    """One file end to end; `fe` is detached and was PENDING when the job read it. `unsaved` (the
+    previous file's outcome) is committed with this file's claim; this file's outcome is returned in
+    the same form, for the caller to commit."""
+    if _takes_reservation(fe, execution):
+        held = in_one_transaction(ctx, log, partial(_after, unsaved, _reserve, fe, execution))
+        unsaved = None
+        if not held:
+            queueing.enqueue(queueing.FILES_JOB, fe.id, queueing.file_job_id(fe.id),
+                             delay_seconds=RESERVATION_RETRY_SECONDS)
+            return None
+    token = in_one_transaction(ctx, log, partial(_after, unsaved, _claim_and_note, fe, ctx, log))
     if token is None:
-        return  # another job has it; the transaction may still hold the previous file's outcome
-    log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).", file_execution_id=fe.id)
-    log.commit()
+        return None  # another job has it
     with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
-        outcome = produce_outcome(fe, execution, ctx, log)
-    record(fe, execution, token, outcome, log, commit=False)
+        outcome = in_one_transaction(ctx, log, lambda: produce_outcome(fe, execution, ctx, log), commit=False)
+    return partial(record, fe, execution, token, outcome, log, commit=False)
+
+
+def _claim_and_note(fe: FileExecution, ctx: JobContext, log: RunLog) -> uuid.UUID | None:
+    token = claim_file(fe, ctx.lease_seconds)
+    if token is not None:
+        log.info(Stage.PROCESSING, f"Processing file '{fe.file_name}' (attempt {fe.attempts}).",
+                 file_execution_id=fe.id)
+    return token
 
 
 def read_only(row):
@@ -128,13 +181,13 @@ def read_only(row):
     return row
 
 
-def _waits_for_reservation(fe: FileExecution, execution: Execution, log: RunLog) -> bool:
+def _takes_reservation(fe: FileExecution, execution: Execution) -> bool:
     """Uploads with file history take their identity's reservation before the claim (EXECUTION.md, Reservations)."""
-    if fe.file_path is not None or not execution.use_file_history:
-        return False
-    held = file_outcomes.reserve(execution.workflow_id, "", fe.file_hash, execution.id, fe.id)
-    log.commit()  # with whatever the transaction holds: the previous file's outcome and its log rows
-    return not held
+    return fe.file_path is None and execution.use_file_history
+
+
+def _reserve(fe: FileExecution, execution: Execution) -> bool:
+    return file_outcomes.reserve(execution.workflow_id, "", fe.file_hash, execution.id, fe.id)
 
 
 def stop_requested(execution_id: uuid.UUID) -> bool:
@@ -160,7 +213,7 @@ def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobConte
     try:
         if stop_requested(execution.id):
             raise FileStopped()
-        target = write_output(fe, execution, output, ctx)
+        target = write_output(fe, execution, output, ctx, log)
     except FileStopped:
         return Outcome(Status.STOPPED)
     except FileFailed as exc:
@@ -223,9 +276,15 @@ def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log
     return previous
 
 
-def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext) -> str | None:
+def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog) -> str | None:
+    """The destination write, tried again while it fails transiently (it replaces its own earlier writes)."""
+    def before_retry(exc: BaseException, delay: float) -> None:
+        log.warn(Stage.DESTINATION, f"Retrying after a transient database error: {describe(exc)}",
+                 file_execution_id=fe.id)
+
     try:
-        return io.write_destination(fe, execution, output, ctx.settings, ctx.secret_key)
+        return retry_transient(lambda: io.write_destination(fe, execution, output, ctx.settings, ctx.secret_key),
+                               ctx.settings.transient_retry_seconds, before_retry)
     except (ConnectorError, OSError) as exc:
         raise FileFailed(f"Destination error: {exc}") from None
 
