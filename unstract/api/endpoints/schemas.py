@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.schemas.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
+from unstract.schemas.fields import BaseSchema, ConfigJSON, Text, Timestamp, UUIDField
 
 
 class ConnectorSummarySchema(BaseSchema):
@@ -31,4 +31,4 @@ class WorkflowEndpointUpdateSchema(BaseSchema):
 
     connection_type = Text()
     connector_instance_id = UUIDField(allow_none=True)
-    configuration = AnyJSON(allow_none=True)
+    configuration = ConfigJSON(allow_none=True)

@@ -6,7 +6,7 @@ from marshmallow import fields
 
 from unstract.schemas.fields import (
     BaseSchema,
-    JSONObject,
+    ConfigJSON,
     StrictInteger,
     Text,
     UUIDField,
@@ -33,12 +33,12 @@ class ToolInstanceCreateSchema(BaseSchema):
 
     workflow_id = UUIDField(required=True)
     tool_id = Text(required=True, validate=one_of(tool_instances.TOOL_IDS))
-    metadata = JSONObject(load_default=dict)
+    metadata = ConfigJSON(load_default=dict, object_only=True)
     step = StrictInteger(validate=min_value(1))
 
 
 class ToolInstanceUpdateSchema(BaseSchema):
     """Body of PATCH tool_instance/{id}/; tool_id and workflow_id are ignored."""
 
-    metadata = JSONObject()
+    metadata = ConfigJSON(object_only=True)
     step = StrictInteger(validate=min_value(1))
