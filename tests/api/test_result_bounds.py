@@ -39,6 +39,10 @@ def test_file_history_list_flags_large_results_and_the_row_returns_them_whole(wo
     assert one["result"] == LARGE and one["result_truncated"] is False
 
 
-def test_a_result_exactly_at_the_bound_is_listed():
+def test_a_result_exactly_at_the_bound_is_listed(world):
     at_bound = {"t": "x" * (LIST_RESULT_BYTES - json_size({"t": ""}))}
     assert json_size(at_bound) == LIST_RESULT_BYTES
+    workflow = make_workflow(world.users["owner"], "acme")
+    make_history(workflow, result=at_bound)
+    item = world.api("owner").get(f"workflow/{workflow.id}/file-histories/").json["results"][0]
+    assert item["result"] == at_bound and item["result_truncated"] is False
