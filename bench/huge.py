@@ -8,7 +8,8 @@ The service runs as its own process tree (`python -m unstract.cli serve --worker
 Redis in a temporary data directory, removed afterwards). The bench generates its own data: a text file
 of pseudo-random words (`--upload-mb`), a configuration value of the same kind (`--config-mb`), a
 multipart body of `--parts` tiny parts. RSS is read from /proc/<pid>/status of the serve process (the
-one that runs waitress, i.e. the web process): VmRSS after each phase and VmHWM (the peak) at the end.
+one that runs waitress, i.e. the web process): VmRSS a second after each phase (once its last response
+has been sent and freed) and VmHWM, the peak so far.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1/unstract/default/"
+SETTLE_SECONDS = 1.0  # before each reading: the last response is sent and what it held is freed
 WORDS = ("invoice total amount due net gross tax customer supplier order line item quantity price "
          "paid balance account reference date delivery shipping address").split()
 
@@ -160,6 +162,7 @@ def run(args) -> dict:
                      "rounds": args.rounds, "phases": []}
 
     def note(phase: str, **extra) -> None:
+        time.sleep(SETTLE_SECONDS)
         figures["phases"].append({"phase": phase, **service.memory_mb(), **extra})
         print(json.dumps(figures["phases"][-1]), flush=True)
 

@@ -2,7 +2,7 @@
 
 A huge body (a 30 MB configuration refused with 400, a 50 MB upload, a multi-megabyte result) is freed
 when its request ends, but glibc's malloc keeps the freed pages, and each waitress thread allocates from
-an arena of its own, whose leftovers a trim cannot fully return: without both measures below the web
+an arena of its own, whose leftovers a trim cannot fully return: without the measures below the web
 process grows with every such request and stays there (docs/SECURITY.md, Bounded sizes, has the figures).
 Elsewhere than glibc both are no-ops.
 """
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 LARGE_REQUEST_BYTES = 1024 * 1024  # a request or response body from this size triggers a trim
 WEB_MALLOC_ARENAS = 2
-M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
+MMAP_FROM_BYTES = 1024 * 1024
+M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt's parameter numbers in glibc's malloc.h
 
 
 @cache
@@ -40,11 +41,14 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def limit_malloc_arenas(count: int = WEB_MALLOC_ARENAS) -> None:
-    """At most `count` malloc arenas for the threads started after this call (the web server's)."""
+def tune_malloc_for_web() -> None:
+    """At most WEB_MALLOC_ARENAS arenas for the threads started after this call (the web server's), and
+    blocks from MMAP_FROM_BYTES always mapped on their own, so a freed request body goes back at once
+    (glibc otherwise raises that threshold up to 32 MB after the first large block is freed)."""
     mallopt = _glibc_function("mallopt")
     if mallopt is not None:
-        mallopt(M_ARENA_MAX, count)
+        mallopt(M_ARENA_MAX, WEB_MALLOC_ARENAS)
+        mallopt(M_MMAP_THRESHOLD, MMAP_FROM_BYTES)
 
 
 def is_large(response: Response) -> bool:
