@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 from functools import cache
 
 from flask import Flask, Response, request
-
-log = logging.getLogger(__name__)
 
 LARGE_REQUEST_BYTES = 1024 * 1024  # a request or response body from this size triggers a trim
 WEB_MALLOC_ARENAS = 2

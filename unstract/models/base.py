@@ -68,11 +68,11 @@ class StoredResult:
         event.listen(cls.result, "set", _set_result_size)
 
 
-def _set_result_size(target, value, _old, _initiator):
-    target.result_size = 0 if value is None else json_size(value)
-    return value
-
-
 def result_size_of(result) -> int:
     """The `result_size` stored with a result (0 for none)."""
     return 0 if result is None else json_size(result)
+
+
+def _set_result_size(target, value, _old, _initiator):
+    target.result_size = result_size_of(value)
+    return value
