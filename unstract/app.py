@@ -38,16 +38,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     from unstract.api import register_api
     from unstract.cli import register_cli
     from unstract.hosts import register_host_check
-    from unstract.http_errors import register_error_handlers
+    from unstract.http_errors import UnstractRequest, register_error_handlers
+    from unstract.memory import register_memory_release
     from unstract.security import register_security_headers
     from unstract.web import errors as page_errors
     from unstract.web import register_web
 
     register_host_check(app)
+    app.request_class = UnstractRequest
     register_api(app)
     register_web(app)
     register_error_handlers(app, lambda: api_errors if api_errors.is_api_request() else page_errors)
     register_security_headers(app)
+    register_memory_release(app)
     register_cli(app)
     return app
 

@@ -174,6 +174,7 @@ def flask_config(settings: Settings) -> dict:
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
         "MAX_CONTENT_LENGTH": settings.max_content_length,
+        "MAX_FORM_PARTS": settings.max_form_parts,
         "REDIS_URL": settings.redis_url,
         "UNSTRACT_SETTINGS": settings,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -15,6 +15,7 @@ from waitress import create_server
 
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
+from unstract.memory import tune_malloc_for_web
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
 WORKER_GRACE_SECONDS = 30
@@ -47,6 +48,7 @@ def serve(app: Flask, workers: int) -> None:
     """Run until SIGINT/SIGTERM, then stop the web server, the workers and Redis, in that order."""
     settings: Settings = app.config["UNSTRACT_SETTINGS"]
     prepare(app)
+    tune_malloc_for_web()  # before waitress starts its threads (unstract.memory)
     server = bind(app, settings)
     redis_server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     pool = WorkerPool(workers, worker_env(settings, redis_server))

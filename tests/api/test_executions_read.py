@@ -187,7 +187,7 @@ def test_file_execution_items_match_the_contract(world, private):
         "id": str(fe.id), "file_number": 1, "file_name": "inv-1001.pdf",
         "file_path": "invoices/inv-1001.pdf", "file_size": 20480, "file_hash": fe.file_hash,
         "mime_type": "application/pdf", "status": "COMPLETED", "execution_time": 0.412,
-        "execution_error": None, "result": {"total": 1250.5}, "attempts": 1,
+        "execution_error": None, "result": {"total": 1250.5}, "result_truncated": False, "attempts": 1,
         "created_at": "2026-11-28T10:15:30.123456Z", "modified_at": "2026-11-28T10:15:31.123456Z",
     }]
 

@@ -41,6 +41,7 @@ def test_history_representation_matches_the_contract(world, workflow):
         "id": str(row.id), "workflow": str(workflow.id), "cache_key": row.cache_key,
         "provider_file_uuid": None, "file_path": "invoices/inv-1002.pdf", "status": "ERROR",
         "execution_count": 3, "error": "field_extractor: required field 'total' not found.", "result": None,
+        "result_truncated": False,
         "metadata": {"file_name": "inv-1002.pdf", "file_size": 100, "mime_type": "text/plain",
                      "execution_id": None, "file_execution_id": None},
         "created_at": "2026-11-28T10:15:30.123456Z", "modified_at": "2026-11-28T10:15:31.123456Z",

@@ -60,12 +60,12 @@ def test_executions_files_logs_and_histories_show_the_same_from_plain_rows(world
     cases = [
         (queries.executions_query(workflow), queries.EXECUTION_COLUMNS,
          lambda item: queries.present_execution(item, workflow.workflow_name), ExecutionSchema),
-        (queries.file_executions_query(executions[1]), queries.FILE_EXECUTION_COLUMNS,
+        (queries.file_executions_query(executions[1]), queries.FILE_EXECUTION_LIST_COLUMNS,
          queries.present_file_execution, FileExecutionSchema),
         (queries.logs_query(executions[2], queries.LogFilter()), queries.LOG_COLUMNS, queries.present_log,
          ExecutionLogSchema),
-        (file_history.histories_query(workflow), file_history.HISTORY_COLUMNS,
-         lambda item: file_history.present_history(item, 3), FileHistorySchema),
+        (file_history.histories_query(workflow), file_history.HISTORY_LIST_COLUMNS,
+         lambda item: file_history.present_history(item, 3, listed=True), FileHistorySchema),
     ]
     for query, columns, present, schema in cases:
         from_objects, from_rows = both_ways(query, columns, present, schema)

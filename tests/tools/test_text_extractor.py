@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from unstract.demo.make_samples import build_pdf
-from unstract.tools import ToolError, text_extractor
+from unstract.tools import ToolError, ToolLimits, text_extractor
 
 SAMPLES = Path(__file__).resolve().parents[2] / "unstract" / "demo" / "samples"
 
@@ -53,7 +53,7 @@ def test_unreadable_pdf_fails_with_cannot_read(source):
 @pytest.mark.parametrize("mime_type", ["text/plain", "text/markdown", "text/csv", "application/json"])
 def test_text_like_types_are_decoded_as_utf8(mime_type):
     output = extract("naïve, café\n".encode(), mime_type)
-    assert output == {"text": "naïve, café\n", "mime_type": mime_type, "page_count": None}
+    assert output == {"text": "naïve, café\n", "mime_type": mime_type, "page_count": None, "truncated": False}
 
 
 def test_leading_bom_is_removed_and_only_leading():
@@ -103,6 +103,18 @@ def test_other_types_are_unsupported(mime_type):
 
 
 def test_large_text_is_extracted_and_normalized():
-    source = b"word \n\t" * 500_000
+    source = b"word \n\t" * 300_000
     text = extract(source, "text/plain", normalize_whitespace=True)["text"]
-    assert len(text) == len("word ") * 500_000 - 1
+    assert len(text) == len("word ") * 300_000 - 1
+
+
+def test_text_above_the_limit_is_cut_with_a_warning_and_flagged():
+    result = text_extractor.run(b"abcdefghij" * 3, "text/plain", None, {}, ToolLimits(max_text_chars=12))
+    assert result.output["text"] == "abcdefghijab" and result.output["truncated"] is True
+    assert result.warnings == ["text truncated to 12 characters (of 30)."]
+
+
+def test_text_at_the_limit_is_whole_and_not_flagged():
+    result = text_extractor.run(b"abcdefghij", "text/plain", None, {}, ToolLimits(max_text_chars=10))
+    assert result.output["text"] == "abcdefghij" and result.output["truncated"] is False
+    assert result.warnings == []

@@ -12,6 +12,7 @@ from tests.web.web_client import PageUser
 from tests.web.web_client import html as text
 from unstract.extensions import db
 from unstract.models import Execution
+from unstract.sizes import LIST_RESULT_BYTES, json_size
 
 XSS_NAME = "<img src=x onerror=alert(1)>.txt"
 LOG_ROW = re.compile(r'<li class="log-line[^"]*" data-id="(\d+)"')
@@ -273,3 +274,13 @@ def test_actions_need_a_visible_workflow(app, world, workflow):
     anonymous = as_user(app).post(f"/executions/{execution.id}/action", {"action": "STOP"}, token=False)
     assert anonymous.status_code == 400  # the CSRF check comes first; without a session there is no token
     assert fresh(execution.id).status == "PENDING"
+
+
+def test_a_result_above_the_list_bound_is_named_not_shown(viewer, running):
+    running.done.result = {"text": "x" * LIST_RESULT_BYTES}
+    running.execution.plan = {"destination": {"connection_type": "API"}}
+    db.session.commit()
+    body = text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
+    size = json_size(running.done.result)
+    assert "<details" not in body and "x" * 1000 not in body
+    assert f"Result of {size} bytes: too large to show here; the API returns it." in body

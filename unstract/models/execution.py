@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from unstract.extensions import db
-from unstract.models.base import JSONType, Timestamps, UTCDateTime, uuid_pk
+from unstract.models.base import JSONType, StoredResult, Timestamps, UTCDateTime, uuid_pk
 from unstract.models.plan import ExecutionPlan
 
 
@@ -117,7 +117,7 @@ class Execution(Timestamps, db.Model):
         self.plan = value.to_json()
 
 
-class FileExecution(Timestamps, db.Model):
+class FileExecution(StoredResult, Timestamps, db.Model):
     __tablename__ = "file_execution"
     __table_args__ = (
         UniqueConstraint("execution_id", "file_number"),
@@ -139,7 +139,6 @@ class FileExecution(Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default=Status.PENDING)
     execution_time: Mapped[float | None] = mapped_column(Float, nullable=True)
     execution_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    result: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     claim_token: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

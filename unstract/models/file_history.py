@@ -9,10 +9,10 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from unstract.extensions import db
-from unstract.models.base import JSONType, Timestamps, UTCDateTime, utcnow, uuid_pk
+from unstract.models.base import JSONType, StoredResult, Timestamps, UTCDateTime, utcnow, uuid_pk
 
 
-class FileHistory(Timestamps, db.Model):
+class FileHistory(StoredResult, Timestamps, db.Model):
     __tablename__ = "file_history"
     __table_args__ = (
         UniqueConstraint("workflow_id", "path_key", "cache_key"),
@@ -40,7 +40,6 @@ class FileHistory(Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     execution_count: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     error: Mapped[str] = mapped_column(Text, nullable=False, default="")
-    result: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
     metadata_: Mapped[dict] = mapped_column("metadata", JSONType, nullable=False, default=dict)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unstract.schemas.fields import BaseSchema, JSONObject, Text, max_length, one_of, ordering_field
+from unstract.schemas.fields import BaseSchema, ConfigJSON, Text, max_length, one_of, ordering_field
 from unstract.services import connectors
 
 
@@ -11,7 +11,7 @@ class ConnectorCreateSchema(BaseSchema):
 
     connector_name = Text(required=True, trim=True, allow_blank=False, validate=max_length(128))
     connector_id = Text(required=True, validate=one_of(connectors.CONNECTOR_IDS))
-    connector_metadata = JSONObject(required=True)
+    connector_metadata = ConfigJSON(required=True, object_only=True)
 
 
 class ConnectorUpdateSchema(BaseSchema):
@@ -20,7 +20,7 @@ class ConnectorUpdateSchema(BaseSchema):
     connector_name = Text(trim=True, allow_blank=False, validate=max_length(128))
     connector_id = Text(metadata={"enum": list(connectors.CONNECTOR_IDS),
                                   "description": "The stored type; it cannot change."})
-    connector_metadata = JSONObject(metadata={"description": "Must fit the connector's stored type."})
+    connector_metadata = ConfigJSON(object_only=True, metadata={"description": "Must fit the connector's stored type."})
 
 
 class ConnectorQueryArgsSchema(BaseSchema):

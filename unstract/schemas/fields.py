@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from marshmallow import ValidationError, fields, validate
 
 from unstract.fastpath import FastDumpSchema, WireText, passes_wire_text, wire_timestamp
+from unstract.sizes import CONFIG_JSON_BYTES, json_size_exceeds
 
 # ASCII digits and an optional minus, nothing else: no spaces, no `+`, no other scripts' digits, which
 # Python's int() would all accept (docs/API.md, Integers in text).
@@ -96,12 +97,28 @@ class StrictBoolean(fields.Boolean):
         raise self.make_error("invalid")
 
 
-class JSONObject(fields.Dict):
-    default_error_messages = {"invalid": "Must be a JSON object."}
+class ConfigJSON(fields.Raw):
+    """A JSON configuration value (workflow settings, connector and tool metadata, endpoint configuration),
+    stored as sent; at most CONFIG_JSON_BYTES as compact JSON, since every list of its owner carries it.
+    With `object_only`, it must be a JSON object."""
 
+    default_error_messages = {
+        "invalid": "Must be a JSON object.",
+        "max_length": f"Ensure this field has no more than {CONFIG_JSON_BYTES} bytes.",
+    }
 
-class AnyJSON(fields.Raw):
-    """Any JSON value, stored as sent."""
+    def __init__(self, *args, object_only: bool = False, **kwargs):
+        self.object_only = object_only
+        if object_only:
+            kwargs["metadata"] = {"type": "object", **kwargs.get("metadata", {})}
+        super().__init__(*args, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if self.object_only and not isinstance(value, dict):
+            raise self.make_error("invalid")
+        if json_size_exceeds(value, CONFIG_JSON_BYTES):
+            raise self.make_error("max_length")
+        return value
 
 
 class Text(fields.String):

@@ -9,9 +9,11 @@ columns of the model) and the presenters' values (`row_values`); a presenter add
 from __future__ import annotations
 
 from marshmallow import fields
+from sqlalchemy import case, null
 from sqlalchemy import inspect as sa_inspect
 
 from unstract.schemas.fields import BaseSchema, Timestamp, UUIDField
+from unstract.sizes import LIST_RESULT_BYTES
 
 
 def read_attributes(schema_class: type[BaseSchema], model: type) -> tuple[str, ...]:
@@ -24,6 +26,20 @@ def read_attributes(schema_class: type[BaseSchema], model: type) -> tuple[str, .
 def row_values(row, attributes: tuple[str, ...]) -> dict:
     """The attributes of a model object or a plain row, by name, as the schema reads them."""
     return {name: getattr(row, name) for name in attributes}
+
+
+# --- Results in lists: shown up to LIST_RESULT_BYTES, else null with result_truncated ----------
+
+def bounded_result_columns(model: type, attributes: tuple[str, ...]) -> tuple:
+    """A list page's columns: `result` only when its stored size is small (the database never sends a
+    large one), and `result_size` to tell the two apart (result_truncated)."""
+    bounded = case((model.result_size <= LIST_RESULT_BYTES, model.result), else_=null()).label("result")
+    return tuple(bounded if name == "result" else name for name in attributes) + ("result_size",)
+
+
+def result_truncated(row) -> bool:
+    """Whether a list row's result was left out (bounded_result_columns): its size is above the bound."""
+    return row.result_size > LIST_RESULT_BYTES
 
 
 class ExecutionSchema(BaseSchema):
@@ -62,6 +78,9 @@ class FileExecutionSchema(BaseSchema):
     execution_time = fields.Float(allow_none=True)
     execution_error = fields.String(allow_none=True)
     result = fields.Raw(allow_none=True)
+    result_truncated = fields.Boolean(metadata={"description": (
+        "True when `result` is larger than 64 KiB and was left out of this list (null); "
+        "the one-row endpoint returns it whole.")})
     attempts = fields.Integer()
     created_at = Timestamp()
     modified_at = Timestamp()
@@ -87,6 +106,9 @@ class FileHistorySchema(BaseSchema):
     execution_count = fields.Integer()
     error = fields.String()
     result = fields.Raw(allow_none=True)
+    result_truncated = fields.Boolean(metadata={"description": (
+        "True when `result` is larger than 64 KiB and was left out of this list (null); "
+        "GET …/file-histories/{id}/ returns it whole.")})
     metadata = fields.Raw(attribute="metadata_")
     created_at = Timestamp()
     modified_at = Timestamp()

@@ -7,8 +7,8 @@ from marshmallow import ValidationError, fields
 from unstract.errors import FieldMessage
 from unstract.models import DeploymentType
 from unstract.schemas.fields import (
-    AnyJSON,
     BaseSchema,
+    ConfigJSON,
     ItemList,
     StrictBoolean,
     StrictInteger,
@@ -41,8 +41,8 @@ class WorkflowWriteSchema(BaseSchema):
     is_active = StrictBoolean()
     status = Text(validate=max_length(16))
     deployment_type = fields.Raw(validate=one_of([d.value for d in DeploymentType]))
-    source_settings = AnyJSON(allow_none=True)
-    destination_settings = AnyJSON(allow_none=True)
+    source_settings = ConfigJSON(allow_none=True)
+    destination_settings = ConfigJSON(allow_none=True)
     max_file_execution_count = StrictInteger(allow_none=True, validate=[min_value(1), max_value(2147483647)])
     shared_to_org = StrictBoolean()
     shared_users = ItemList(UUIDField())

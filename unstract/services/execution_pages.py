@@ -15,6 +15,7 @@ from unstract.models.base import utcnow
 from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
 from unstract.services.execution_queries import LogFilter, logs_query
+from unstract.sizes import LIST_RESULT_BYTES
 
 
 def page_of(query: Select, number: int, size: int, present: Callable | None = None) -> Page:
@@ -58,6 +59,14 @@ def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
 def destination_type(execution: Execution) -> str | None:
     """The connection type of the run plan's destination (None before the plan is stored)."""
     return execution.run_plan.destination_type
+
+
+def small_results(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
+    """The results of these file executions that a list shows (up to LIST_RESULT_BYTES), in one query;
+    larger ones stay in the database (the API's one-row reads return them)."""
+    query = select(FileExecution.id, FileExecution.result).where(
+        FileExecution.id.in_(ids), FileExecution.result_size > 0, FileExecution.result_size <= LIST_RESULT_BYTES)
+    return {row.id: row.result for row in db.session.execute(query)} if ids else {}
 
 
 def pretty_json(value) -> str:

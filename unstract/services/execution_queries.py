@@ -17,7 +17,9 @@ from unstract.schemas.representations import (
     ExecutionLogSchema,
     ExecutionSchema,
     FileExecutionSchema,
+    bounded_result_columns,
     read_attributes,
+    result_truncated,
     row_values,
 )
 
@@ -100,6 +102,7 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
 # The attributes each representation reads: what a list page selects (paging.page_rows).
 EXECUTION_COLUMNS = read_attributes(ExecutionSchema, Execution)
 FILE_EXECUTION_COLUMNS = read_attributes(FileExecutionSchema, FileExecution)
+FILE_EXECUTION_LIST_COLUMNS = bounded_result_columns(FileExecution, FILE_EXECUTION_COLUMNS)
 LOG_COLUMNS = read_attributes(ExecutionLogSchema, ExecutionLog)
 
 
@@ -110,9 +113,9 @@ def present_execution(execution: Execution, workflow_name: str) -> dict:
             "execution_time": round(execution.execution_time or 0.0, 3)}
 
 
-def present_file_execution(fe: FileExecution) -> dict:
-    """The file execution item of GET workflow/execution/{id}/files/."""
-    return row_values(fe, FILE_EXECUTION_COLUMNS)
+def present_file_execution(fe) -> dict:
+    """The file execution item of GET workflow/execution/{id}/files/ (a plain row of FILE_EXECUTION_LIST_COLUMNS)."""
+    return {**row_values(fe, FILE_EXECUTION_COLUMNS), "result_truncated": result_truncated(fe)}
 
 
 def present_log(row: ExecutionLog) -> dict:

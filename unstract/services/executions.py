@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import undefer
 
 from unstract import errors
 from unstract.config import Settings
@@ -245,7 +246,7 @@ def execute_response(execution: Execution) -> dict:
     result = None
     if terminal and destination == "API":
         files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)
-                                   .order_by(FileExecution.file_number))
+                                   .order_by(FileExecution.file_number).options(undefer(FileExecution.result)))
         result = [present_file_result(fe, execution) for fe in files]
     return {
         "workflow_id": str(execution.workflow_id),

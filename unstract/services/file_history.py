@@ -7,12 +7,19 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import undefer
 
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import FileHistory, Workflow
 from unstract.policy import Requester, is_owner
-from unstract.schemas.representations import FileHistorySchema, read_attributes, row_values
+from unstract.schemas.representations import (
+    FileHistorySchema,
+    bounded_result_columns,
+    read_attributes,
+    result_truncated,
+    row_values,
+)
 
 BATCH_SIZE = 500
 VACUUM_AFTER = 10_000  # rows deleted by one clear from which PostgreSQL's visibility map is refreshed
@@ -109,20 +116,23 @@ def get_history(workflow: Workflow, history_id: uuid.UUID) -> FileHistory:
     """One row of this workflow; 404 when unknown or belonging to another workflow."""
     row = db.session.scalar(
         select(FileHistory).where(FileHistory.id == history_id, FileHistory.workflow_id == workflow.id)
+        .options(undefer(FileHistory.result))
     )
     if row is None:
         raise errors.NotFound()
     return row
 
 
-# The attributes the representation reads: what a list page selects (paging.page_rows).
+# The attributes the representation reads; a list page selects them with a bounded result (paging.page_rows).
 HISTORY_COLUMNS = read_attributes(FileHistorySchema, FileHistory)
+HISTORY_LIST_COLUMNS = bounded_result_columns(FileHistory, HISTORY_COLUMNS)
 
 
-def present_history(row: FileHistory, max_count: int) -> dict:
-    """The FileHistory representation: its columns and the computed limit fields."""
-    return {**row_values(row, HISTORY_COLUMNS), "max_execution_count": max_count,
-            "has_exceeded_limit": row.execution_count >= max_count}
+def present_history(row: FileHistory, max_count: int, *, listed: bool = False) -> dict:
+    """The FileHistory representation: its columns and the computed fields; a `listed` row (a plain row of
+    HISTORY_LIST_COLUMNS) may have left its result out."""
+    return {**row_values(row, HISTORY_COLUMNS), "result_truncated": listed and result_truncated(row),
+            "max_execution_count": max_count, "has_exceeded_limit": row.execution_count >= max_count}
 
 
 # --- Deleting ----------------------------------------------------------------------------------

@@ -102,12 +102,13 @@ def history_metadata(fe: FileExecution) -> dict:
 
 
 def record_outcome(workflow_id: uuid.UUID, fe: FileExecution, status: str, *, error: str = "",
-                   result: dict | None = None) -> None:
+                   result: dict | None = None, result_size: int = 0) -> None:
     """Upsert the identity's history row: count 1 on insert, +1 in SQL on conflict (EXECUTION.md, File history)."""
     now = utcnow()
     values = {
         "status": status, "error": error if status == Status.ERROR else "",
         "result": result if status == Status.COMPLETED else None,
+        "result_size": result_size if status == Status.COMPLETED else 0,
         "metadata": history_metadata(fe), "provider_file_uuid": fe.provider_file_uuid, "modified_at": now,
     }
     statement = dialect_insert(FileHistory).values(

@@ -16,3 +16,10 @@ class ToolOutput:
 
     output: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ToolLimits:
+    """Bounds a tool applies to what it produces, sent with each call (UNSTRACT_MAX_TEXT_CHARS)."""
+
+    max_text_chars: int = 2_000_000

@@ -10,7 +10,7 @@ from typing import Any
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import FieldError
-from unstract.tools import ToolError, ToolOutput, text_extractor
+from unstract.tools import ToolError, ToolLimits, ToolOutput, text_extractor
 
 DATE_FORMATS = (
     "%Y-%m-%d",
@@ -43,10 +43,11 @@ class _ConversionFailed(ValueError):
 
 
 def run(
-    source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any]
+    source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any],
+    limits: ToolLimits = ToolLimits(),
 ) -> ToolOutput:
     """Apply every rule to the text, in order; one output key per rule name."""
-    text = _input_text(source, mime_type, previous)
+    text = _input_text(source, mime_type, previous, limits)
     output: dict[str, Any] = {}
     warnings: list[str] = []
     for rule in _compile_rules(settings.get("rules") or []):
@@ -54,11 +55,12 @@ def run(
     return ToolOutput(output, warnings)
 
 
-def _input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None) -> str:
-    """The previous step's `text` when it is a string, else the text extracted with default settings."""
+def _input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None, limits: ToolLimits) -> str:
+    """The previous step's `text` when it is a string, else the text extracted with default settings
+    (cut at the same limit as the text extractor's)."""
     if isinstance(previous, dict) and isinstance(previous.get("text"), str):
         return previous["text"]
-    return text_extractor.run(source, mime_type, None, {}).output["text"]
+    return text_extractor.run(source, mime_type, None, {}, limits).output["text"]
 
 
 def _compile_rules(rules: list[dict[str, Any]]) -> list[_Rule]:

@@ -8,14 +8,17 @@ from __future__ import annotations
 import sys
 from multiprocessing.connection import Connection
 
-from unstract.tools import ToolError
+from unstract.tools import ToolError, ToolLimits
 from unstract.tools.registry import TOOLS
 
 
-def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict) -> tuple:
-    """("ok", ToolOutput), ("tool_error", message) or ("internal_error", message): never raises."""
+def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
+           limits: ToolLimits) -> tuple:
+    """("ok", ToolOutput), ("tool_error", message) or ("internal_error", message): never raises.
+
+    The limits come with each call from the worker's settings: this process reads no configuration."""
     try:
-        return "ok", TOOLS[tool_id].run(source, mime_type, previous, settings)
+        return "ok", TOOLS[tool_id].run(source, mime_type, previous, settings, limits)
     except ToolError as exc:
         return "tool_error", str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug in a tool fails the file, not the tool process

@@ -8,9 +8,9 @@ from typing import Any
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError, load_document
-from unstract.tools import ToolOutput, field_extractor, text_extractor
+from unstract.tools import ToolLimits, ToolOutput, field_extractor, text_extractor
 
-ToolRun = Callable[[bytes, str, dict[str, Any] | None, dict[str, Any]], ToolOutput]
+ToolRun = Callable[[bytes, str, dict[str, Any] | None, dict[str, Any], ToolLimits], ToolOutput]
 
 
 @dataclass(frozen=True)

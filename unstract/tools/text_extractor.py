@@ -8,7 +8,7 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from unstract.tools import ToolError, ToolOutput
+from unstract.tools import ToolError, ToolLimits, ToolOutput
 
 TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json"})
 PDF_TYPE = "application/pdf"
@@ -17,9 +17,10 @@ SUPPORTED_TYPES = TEXT_TYPES | {PDF_TYPE, HTML_TYPE}
 
 
 def run(
-    source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any]
+    source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any],
+    limits: ToolLimits = ToolLimits(),
 ) -> ToolOutput:
-    """Extract the text of source by MIME type; previous is not used by this tool."""
+    """Extract the text of source by MIME type, cut at limits.max_text_chars; previous is not used."""
     kind = _base_type(mime_type)
     page_count: int | None = None
     if kind == PDF_TYPE:
@@ -32,7 +33,16 @@ def run(
         raise ToolError(f"Unsupported file type for text extraction: {mime_type}")
     if settings.get("normalize_whitespace"):
         text = normalize_whitespace(text)
-    return ToolOutput({"text": text, "mime_type": mime_type, "page_count": page_count})
+    text, warnings = cut_text(text, limits.max_text_chars)
+    output = {"text": text, "mime_type": mime_type, "page_count": page_count, "truncated": bool(warnings)}
+    return ToolOutput(output, warnings)
+
+
+def cut_text(text: str, limit: int) -> tuple[str, list[str]]:
+    """The text's first `limit` characters, and a warning when that cut anything."""
+    if len(text) <= limit:
+        return text, []
+    return text[:limit], [f"text truncated to {limit} characters (of {len(text)})."]
 
 
 def _base_type(mime_type: str) -> str:

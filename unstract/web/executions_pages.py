@@ -80,9 +80,11 @@ def live_context(execution: Execution, workflow: Workflow, who: Requester, *, me
     """What the live header and the file table show."""
     query = queries.file_executions_query(execution).order_by(FileExecution.file_number)
     files = pages.page_of(query, request_page(), FILES_PAGE_SIZE)
+    show_results = pages.destination_type(execution) == "API"
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
+            "results": pages.small_results([fe.id for fe in files.items]) if show_results else {},
             "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
-            "show_results": pages.destination_type(execution) == "API", "pretty_json": pages.pretty_json,
+            "show_results": show_results, "pretty_json": pages.pretty_json,
             "owner": is_owner(workflow, who),
             "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n)}
 

@@ -19,7 +19,8 @@ from unstract.models.base import utcnow
 from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing
 from unstract.services.runlog import RunLog
-from unstract.tools import ToolError
+from unstract.sizes import json_size
+from unstract.tools import ToolError, ToolLimits
 from unstract.worker import io
 from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
@@ -43,6 +44,7 @@ class Outcome:
     result: dict | None = None
     error: str = ""
     reused: bool = False
+    result_size: int = 0
 
 
 def claim_file(fe: FileExecution, lease_seconds: int) -> uuid.UUID | None:
@@ -209,10 +211,12 @@ def produce_outcome(fe: FileExecution, execution: Execution, ctx: JobContext, lo
 
 def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog, *,
             reused: bool = False) -> Outcome:
-    """Steps 6–7 of docs/EXECUTION.md, Processing one file: a last stop check, then the destination write."""
+    """Steps 6–7 of docs/EXECUTION.md, Processing one file: a last stop check, the output's size, then
+    the destination write."""
     try:
         if stop_requested(execution.id):
             raise FileStopped()
+        size = checked_output_size(output, ctx.settings.max_result_bytes)
         target = write_output(fe, execution, output, ctx, log)
     except FileStopped:
         return Outcome(Status.STOPPED)
@@ -220,7 +224,15 @@ def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobConte
         return Outcome(Status.ERROR, error=str(exc))
     if target:
         log.info(Stage.DESTINATION, f"Wrote output to {target}.", file_execution_id=fe.id)
-    return Outcome(Status.COMPLETED, result=output, reused=reused)
+    return Outcome(Status.COMPLETED, result=output, reused=reused, result_size=size)
+
+
+def checked_output_size(output: dict, limit: int) -> int:
+    """The output's compact JSON size; an output above UNSTRACT_MAX_RESULT_BYTES fails the file."""
+    size = json_size(output)
+    if size > limit:
+        raise FileFailed(f"Output too large: {size} bytes (limit {limit}).")
+    return size
 
 
 def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> tuple[dict, bool]:
@@ -251,9 +263,11 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     tool = execution.run_plan.tool(step)
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
              file_execution_id=fe.id, step=step)
+    settings = current_app.config["UNSTRACT_SETTINGS"]
     try:
         result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool.metadata,
-                                   timeout=current_app.config["UNSTRACT_SETTINGS"].tool_timeout_seconds)
+                                   timeout=settings.tool_timeout_seconds,
+                                   limits=ToolLimits(max_text_chars=settings.max_text_chars))
     except ToolError as exc:
         message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
@@ -296,7 +310,7 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
     elapsed = (utcnow() - (fe.claimed_at or fe.created_at)).total_seconds()
     values = {"execution_time": round(elapsed, 3), "lease_expires_at": None}
     if outcome.status == Status.COMPLETED:
-        values["result"] = outcome.result
+        values["result"], values["result_size"] = outcome.result, outcome.result_size
     elif outcome.status == Status.ERROR:
         values["execution_error"] = outcome.error
     if not state.transition_file(fe.id, outcome.status, when=(Status.EXECUTING,), claim_token=token, **values):
@@ -305,7 +319,7 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
         return False
     if outcome.status != Status.STOPPED and not outcome.reused:
         file_outcomes.record_outcome(execution.workflow_id, fe, outcome.status, error=outcome.error,
-                                     result=outcome.result)
+                                     result=outcome.result, result_size=outcome.result_size)
     state.release_reservations([fe.id])
     state.count_outcome(execution.id, outcome.status)
     _log_outcome(fe, outcome, elapsed, log)

@@ -13,7 +13,7 @@ import sys
 import threading
 from multiprocessing.connection import Connection
 
-from unstract.tools import ToolError, ToolOutput
+from unstract.tools import ToolError, ToolLimits, ToolOutput
 
 
 class ToolTimeout(ToolError):
@@ -52,13 +52,13 @@ class ToolRunner:
         self._process: ToolProcess | None = None
 
     def run(self, tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
-            timeout: float) -> ToolOutput:
+            timeout: float, limits: ToolLimits) -> ToolOutput:
         """The tool's output, or ToolError (its own, a timeout, an internal error, or a crash)."""
         with self._lock:
             if self._process is None:
                 self._process = ToolProcess()
             try:
-                kind, value = self._process.call((tool_id, source, mime_type, previous, settings), timeout)
+                kind, value = self._process.call((tool_id, source, mime_type, previous, settings, limits), timeout)
             except ToolTimeout:
                 self._discard()
                 raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields
 
 from unstract.models import ALLOWED_CONNECTION_TYPES
-from unstract.schemas.fields import AnyJSON, BaseSchema, Text, Timestamp, UUIDField
+from unstract.schemas.fields import BaseSchema, ConfigJSON, Text, Timestamp, UUIDField
 
 # Every connection type of some endpoint type; which ones an endpoint takes depends on its stored type.
 CONNECTION_TYPES = sorted({kind for kinds in ALLOWED_CONNECTION_TYPES.values() for kind in kinds})
@@ -37,4 +37,4 @@ class WorkflowEndpointUpdateSchema(BaseSchema):
         "enum": CONNECTION_TYPES,
         "description": "SOURCE takes FILESYSTEM or API, DESTINATION also DATABASE; empty clears the endpoint."})
     connector_instance_id = UUIDField(allow_none=True)
-    configuration = AnyJSON(allow_none=True)
+    configuration = ConfigJSON(allow_none=True)

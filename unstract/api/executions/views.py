@@ -50,7 +50,7 @@ class ExecutionFiles(MethodView):
         args = load_query(FileExecutionQueryArgsSchema())
         query = apply_ordering(queries.file_executions_query(execution, args["status"]), args["ordering"],
                                queries.FILE_EXECUTION_ORDERING, "file_number", FileExecution.id)
-        return paginate(query, queries.present_file_execution, columns=queries.FILE_EXECUTION_COLUMNS)
+        return paginate(query, queries.present_file_execution, columns=queries.FILE_EXECUTION_LIST_COLUMNS)
 
 
 @blp.route("/workflow/execution/<uuid:execution_id>/logs/")

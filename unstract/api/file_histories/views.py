@@ -41,8 +41,8 @@ class FileHistories(MethodView):
         query = apply_ordering(file_history.histories_query(workflow, args["filter"]), args["ordering"],
                                file_history.HISTORY_ORDERING, "-created_at", FileHistory.id)
         limit = _max_execution_count(workflow)
-        return paginate(query, lambda row: file_history.present_history(row, limit),
-                        columns=file_history.HISTORY_COLUMNS)
+        return paginate(query, lambda row: file_history.present_history(row, limit, listed=True),
+                        columns=file_history.HISTORY_LIST_COLUMNS)
 
 
 @blp.route("/workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/")

@@ -6,7 +6,7 @@ from marshmallow import fields
 
 from unstract.schemas.fields import (
     BaseSchema,
-    JSONObject,
+    ConfigJSON,
     StrictInteger,
     Text,
     UUIDField,
@@ -33,7 +33,7 @@ class ToolInstanceCreateSchema(BaseSchema):
 
     workflow_id = UUIDField(required=True)
     tool_id = Text(required=True, validate=one_of(tool_instances.TOOL_IDS))
-    metadata = JSONObject(load_default=dict)
+    metadata = ConfigJSON(load_default=dict, object_only=True)
     step = StrictInteger(validate=min_value(1))
 
 
@@ -43,5 +43,5 @@ class ToolInstanceUpdateSchema(BaseSchema):
 
     tool_id = Text(load_default=None, metadata={
         "enum": list(tool_instances.TOOL_IDS), "description": "The instance's tool; it cannot change."})
-    metadata = JSONObject(metadata={"description": "Must fit the instance's tool."})
+    metadata = ConfigJSON(object_only=True, metadata={"description": "Must fit the instance's tool."})
     step = StrictInteger(validate=min_value(1))
