@@ -4,12 +4,14 @@ wake-up can end those waits before the request's timeout (which would answer 202
 
 from __future__ import annotations
 
+import sys
 import threading
 import uuid
 from contextlib import contextmanager
 
 import pytest
 import redis
+from sqlalchemy import event
 
 from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
 from tests.engine.workers import wait_until
@@ -86,6 +88,27 @@ def test_a_sync_execute_answers_when_its_completion_is_published(app, make_app, 
     assert answers[0].status_code == 200, answers[0].json
     assert answers[0].json["execution_status"] == "COMPLETED"
     assert _listener(waiting_app).waiting() == 0
+
+
+def _inside_wait_for() -> bool:
+    frame = sys._getframe()
+    while frame is not None and frame.f_code.co_name != "wait_for":
+        frame = frame.f_back
+    return frame is not None
+
+
+def test_a_waiting_execute_holds_no_database_connection(app, make_app, folder_workflow):
+    waiting_app = make_app(UNSTRACT_SYNC_POLL_SECONDS=HOUR)
+    with waiting_app.app_context():
+        engine = db.engine
+    returned_while_waiting: list = []
+    event.listen(engine, "checkin", lambda *_: returned_while_waiting.append(_inside_wait_for()))
+    body = {"workflow_id": str(folder_workflow.id), "timeout": REQUEST_TIMEOUT}
+    with sync_executes(_api(waiting_app), [body]) as answers:
+        wait_until(lambda: any(returned_while_waiting), timeout=60)  # its first read of the row is over
+        assert engine.pool.checkedout() == 0  # a pool of N connections serves any number of waiters
+        run_jobs(app)
+    assert answers[0].status_code == 200
 
 
 def test_waiters_of_several_executions_are_each_answered(app, make_app, folder_workflow):

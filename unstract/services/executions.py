@@ -235,11 +235,12 @@ def wait_for(execution_id: uuid.UUID, command: ExecuteCommand, poll_seconds: flo
             remaining = deadline - time.monotonic()
             if _wait_is_over(execution, command) or remaining <= 0:
                 return _result(execution)
+            db.session.rollback()  # hand the connection back: waiting requests must not drain the pool
             woken.wait(min(poll_seconds, remaining))
 
 
 def _read(execution_id: uuid.UUID) -> Execution:
-    db.session.rollback()  # a fresh snapshot, and no connection held while waiting
+    db.session.rollback()  # a fresh snapshot
     execution = db.session.get(Execution, execution_id, populate_existing=True)
     if execution is None:
         raise errors.NotFound()
