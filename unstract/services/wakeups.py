@@ -130,8 +130,10 @@ class SettledListener:
             try:
                 if self._listen():
                     return
-            except (RedisError, OSError):
+            except Exception:  # noqa: BLE001 - the listener outlives any failure; the poll covers the gap
                 pass
+            if self.subscribed.is_set():
+                pause = RECONNECT_SECONDS[0]  # it had worked: a new outage starts the back-off over
             self._failing = True
             self.subscribed.clear()
             self._wake_all()
