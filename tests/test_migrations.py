@@ -60,7 +60,7 @@ def backfilled_sizes(env: dict) -> tuple[dict, dict]:
     moment = datetime(2026, 12, 1)
     with app.app_context():
         try:
-            upgrade(revision="7b3d9c1e5a20")
+            upgrade(revision="b9494307d1bd")  # the revision before result_size
             table = sa.Table("file_history", sa.MetaData(), *[sa.Column(name, kind) for name, kind in (
                 ("id", sa.Uuid), ("workflow_id", sa.Uuid), ("cache_key", sa.String), ("path_key", sa.String),
                 ("status", sa.String), ("execution_count", sa.Integer), ("error", sa.Text), ("result", JSONType),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -34,8 +36,10 @@ class RQHolder:
     QUEUE_NAME = "unstract"
 
     def init_app(self, app) -> None:
+        settings = app.config["UNSTRACT_SETTINGS"]
         app.extensions["rq"] = {"url": app.config.get("REDIS_URL"), "connection": None,
-                                "socket": str(app.config["UNSTRACT_SETTINGS"].data_dir / "redis.sock")}
+                                "socket": str(settings.data_dir / "redis.sock"),
+                                "wakeups": settings.sync_wakeups, "listener": None, "lock": threading.Lock()}
 
     @staticmethod
     def _state():
@@ -55,6 +59,18 @@ class RQHolder:
             else:
                 state["connection"] = Redis(unix_socket_path=state["socket"], **options)
         return state["connection"]
+
+    def wakeups_enabled(self) -> bool:
+        """UNSTRACT_SYNC_WAKEUPS: synchronous waits are woken through Redis pub/sub (services/wakeups.py)."""
+        return self._state()["wakeups"]
+
+    def listener(self, build):
+        """The app's one pub/sub listener, `build(connection)` on first use (services/wakeups.py)."""
+        state = self._state()
+        with state["lock"]:
+            if state["listener"] is None:
+                state["listener"] = build(self.connection())
+            return state["listener"]
 
     def queue(self):
         from rq import Queue

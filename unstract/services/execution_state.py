@@ -15,6 +15,7 @@ from sqlalchemy import delete, exists, func, select, update
 from unstract.extensions import db
 from unstract.models import (
     NON_TERMINAL,
+    TERMINAL,
     Execution,
     FileExecution,
     FileReservation,
@@ -25,12 +26,14 @@ from unstract.models import (
 )
 from unstract.models.base import utcnow
 from unstract.services.runlog import RunLog
+from unstract.services.wakeups import note_settled
 
 ERROR_MESSAGE_LIMIT = 1000
 
 
 def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), **values) -> bool:
-    """Move an execution to `to` if its status is non-terminal (and in `when`, when given)."""
+    """Move an execution to `to` if its status is non-terminal (and in `when`, when given); a move to a
+    terminal status wakes its synchronous waiters once committed."""
     allowed = tuple(when) or tuple(NON_TERMINAL)
     result = db.session.execute(
         update(Execution)
@@ -38,7 +41,10 @@ def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), 
         .values(status=to, modified_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    moved = result.rowcount == 1
+    if moved and to in TERMINAL:
+        note_settled(execution_id)
+    return moved
 
 
 def transition_file(file_execution_id: uuid.UUID, to: str, *, when: tuple = (),

@@ -26,11 +26,10 @@ from unstract.models.base import utcnow
 from unstract.models.plan import ExecutionPlan
 from unstract.policy import Requester, get_visible_workflow
 from unstract.services import execution_state as state
-from unstract.services import queueing
+from unstract.services import queueing, wakeups
 from unstract.services.plans import PlanError, build_plan, validate_plan
 from unstract.services.uploads import UploadPart, check_parts, stage_parts
 
-POLL_SECONDS = 0.5
 STEP_ACTIONS = ("NEXT", "CONTINUE")
 
 
@@ -72,7 +71,7 @@ def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> Exec
         _start_existing(existing, workflow, command)
     else:
         existing = _create(who, workflow, command, settings)
-    return wait_for(existing.id, command)
+    return wait_for(existing.id, command, settings.sync_poll_seconds)
 
 
 def _existing_execution(who: Requester, command: ExecuteCommand) -> Execution | None:
@@ -224,19 +223,37 @@ def request_stop(execution: Execution, data_dir: Path) -> None:
         state.finalize(execution_id, data_dir)
 
 
-def wait_for(execution_id: uuid.UUID, command: ExecuteCommand) -> ExecuteResult:
-    """Poll the row every 0.5 s until terminal, paused (START/NEXT) or the timeout (EXECUTION.md, Sync and async)."""
+def wait_for(execution_id: uuid.UUID, command: ExecuteCommand, poll_seconds: float) -> ExecuteResult:
+    """Until terminal, paused (START/NEXT) or the timeout (EXECUTION.md, Sync and async): woken when the
+    execution settles (services/wakeups.py), re-reading the row at least every `poll_seconds`."""
     deadline = command.received_at + command.timeout
-    stop_when_paused = command.action in ("START", "NEXT")
-    while True:
-        db.session.rollback()
-        execution = db.session.get(Execution, execution_id, populate_existing=True)
-        if execution is None:
-            raise errors.NotFound()
-        done = execution.status in TERMINAL or (stop_when_paused and execution.awaiting_action)
-        if done or time.monotonic() + POLL_SECONDS > deadline:
-            return ExecuteResult(execution.status in TERMINAL, execute_response(execution))
-        time.sleep(POLL_SECONDS)
+    if time.monotonic() >= deadline:
+        return _result(_read(execution_id))
+    with wakeups.waiter(execution_id) as woken:  # before the first read: no settlement slips in between
+        while True:
+            woken.clear()
+            execution = _read(execution_id)
+            remaining = deadline - time.monotonic()
+            if _wait_is_over(execution, command) or remaining <= 0:
+                return _result(execution)
+            db.session.rollback()  # hand the connection back: waiting requests must not drain the pool
+            woken.wait(min(poll_seconds, remaining))
+
+
+def _read(execution_id: uuid.UUID) -> Execution:
+    db.session.rollback()  # a fresh snapshot
+    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    if execution is None:
+        raise errors.NotFound()
+    return execution
+
+
+def _wait_is_over(execution: Execution, command: ExecuteCommand) -> bool:
+    return execution.status in TERMINAL or (command.action in ("START", "NEXT") and execution.awaiting_action)
+
+
+def _result(execution: Execution) -> ExecuteResult:
+    return ExecuteResult(execution.status in TERMINAL, execute_response(execution))
 
 
 def execute_response(execution: Execution) -> dict:

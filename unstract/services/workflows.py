@@ -37,6 +37,7 @@ from unstract.policy import Requester, is_owner, visible_workflows
 from unstract.schemas.representations import WorkflowSchema, WorkflowToolInstanceSchema, read_attributes, row_values
 from unstract.services import sharing
 from unstract.services.validation import commit_or_duplicate, raise_if_any
+from unstract.services.wakeups import note_settled
 
 # Writable fields in their documented order; error entries follow this order.
 WRITABLE_FIELDS = (
@@ -285,6 +286,8 @@ def stop_running_executions(workflow_id: uuid.UUID) -> list[uuid.UUID]:
     executions = select(Execution.id).where(Execution.workflow_id == workflow_id)
     ids = list(db.session.scalars(executions))
     running = tuple(NON_TERMINAL)
+    for execution_id in db.session.scalars(executions.where(Execution.status.in_(running))):
+        note_settled(execution_id)
     db.session.execute(
         update_rows(Execution).where(Execution.workflow_id == workflow_id, Execution.status.in_(running))
         .values(stop_requested=True, status=Status.STOPPED).execution_options(synchronize_session=False))

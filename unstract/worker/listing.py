@@ -17,7 +17,7 @@ from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stag
 from unstract.models.base import utcnow
 from unstract.models.plan import ExecutionPlan
 from unstract.services import execution_state as state
-from unstract.services import file_outcomes, queueing
+from unstract.services import file_outcomes, queueing, wakeups
 from unstract.services.plans import PlanError, build_plan, validate_plan
 from unstract.worker import io
 from unstract.worker.context import JobContext
@@ -275,4 +275,5 @@ def pause(execution: Execution, next_step: int) -> None:
     execution.lease_expires_at = None
     log = state.run_log(execution)
     log.info(Stage.PROCESSING, f"Waiting for an action before step {next_step}/{execution.total_steps}.")
+    wakeups.note_settled(execution.id)  # a START/NEXT call waiting for this pause answers now
     log.commit()
