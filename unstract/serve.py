@@ -8,20 +8,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Flask
 from waitress import create_server
 
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
+from unstract.lifeline import STOP_GRACE_SECONDS
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
-WORKER_GRACE_SECONDS = 30
+WORKER_GRACE_SECONDS = STOP_GRACE_SECONDS
+WAIT_NOTICE_SECONDS = 1.0  # an idle worker is gone by then; one still running is named
 SUPERVISE_INTERVAL_SECONDS = 1.0
 QUICK_DEATH_SECONDS = 10
 MAX_RESTART_DELAY_SECONDS = 30
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: its terminal was closed
 
 
 def prepare(app: Flask) -> None:
@@ -61,7 +65,7 @@ def serve(app: Flask, workers: int) -> None:
     finally:
         _ignore_stop_signals()
         server.close()
-        pool.stop()
+        pool.stop(report=partial(report_running_jobs, app))
         if redis_server is not None:
             redis_server.stop()
         for signum, handler in previous.items():
@@ -126,7 +130,8 @@ class WorkerPool:
 
     def __init__(self, count: int, env: dict[str, str], command: list[str] | None = None):
         self.env = env
-        self.command = command or WORKER_COMMAND
+        # --parent-pid: a worker stops by itself when `serve` dies without stopping it (kill -9).
+        self.command = command or [*WORKER_COMMAND, "--parent-pid", str(os.getpid())]
         self.slots = [_Slot() for _ in range(count)]
         self._lock = threading.Lock()
         self._stopping = False
@@ -150,19 +155,23 @@ class WorkerPool:
                 if slot.process is None and now >= slot.restart_at:
                     self._spawn(slot)
 
-    def stop(self, grace: float = WORKER_GRACE_SECONDS) -> None:
-        """SIGTERM (RQ's warm shutdown lets the running job finish), SIGKILL after `grace` seconds."""
+    def stop(self, grace: float = WORKER_GRACE_SECONDS,
+             report: Callable[[list[int], float], None] | None = None) -> None:
+        """SIGTERM (RQ's warm shutdown lets the running job finish), SIGKILL after `grace` seconds.
+
+        Idle workers exit within about a second; `report` is told which are still running after that.
+        """
         with self._lock:
             self._stopping = True
             running = [s.process for s in self.slots if s.process is not None and s.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for process in running:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
+        _wait_all(running, time.monotonic() + min(WAIT_NOTICE_SECONDS, grace))
+        busy = [process.pid for process in running if process.poll() is None]
+        if busy and report is not None:
+            report(busy, deadline - time.monotonic())
+        _wait_all(running, deadline)
         for process in running:
             _kill_group(process)
 
@@ -185,6 +194,26 @@ class WorkerPool:
               f"restarting in {delay} s.", file=sys.stderr, flush=True)
         slot.process = None
         slot.restart_at = now + delay
+
+
+def _wait_all(processes: list[subprocess.Popen], deadline: float) -> None:
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> None:
+    """Say what the stop waits for: each worker still running and, when Redis can tell, its job."""
+    from unstract.services.queueing import running_jobs
+
+    with app.app_context():
+        jobs = running_jobs(pids)
+    for pid in pids:
+        job = jobs.get(pid)
+        doing = f" to finish job {job.job_id} (execution {job.execution_id})" if job else " to stop"
+        print(f"Waiting up to {seconds_left:.0f} s for worker {pid}{doing}; it is killed after that.", flush=True)
 
 
 def _kill_group(process: subprocess.Popen) -> None:
