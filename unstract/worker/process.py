@@ -9,11 +9,14 @@ import threading
 import time
 
 from flask import Flask
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
-from rq.exceptions import StopRequested
+from rq.exceptions import DequeueTimeout, StopRequested
 from rq.scheduler import RQScheduler
+from rq.worker import WorkerStatus
 
 from unstract.extensions import rq
 from unstract.lifeline import follow_parent, stop_self
@@ -36,7 +39,10 @@ class LinkedScheduler(RQScheduler):
 
     def work(self):
         follow_parent(self._parent_pid, stop_self(), grace=SCHEDULER_GRACE_SECONDS)
-        super().work()
+        try:
+            super().work()
+        except RedisError as exc:  # the worker's loop ends too, and its next one starts a new scheduler
+            log.warning("scheduler: lost Redis (%s)", exc.__class__.__name__)
 
 
 class UnstractWorker(SimpleWorker):
@@ -66,6 +72,32 @@ class UnstractWorker(SimpleWorker):
                 self.scheduler.register_death()
         else:
             self.scheduler.start()
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """RQ's, without its private reconnect loop, whose delay only ever grows and which leaves the
+        worker unregistered in a restarted Redis: losing Redis ends this RQ loop, and run_worker starts
+        a fresh one (registered again, with its scheduler) once Redis answers. `max_idle_time` is unused."""
+        self.set_state(WorkerStatus.IDLE)
+        self.procline("Listening on " + ",".join(self.queue_names()))
+        try:
+            while True:
+                self.heartbeat()
+                if self.should_run_maintenance_tasks:
+                    self.run_maintenance_tasks()
+                try:
+                    result = self.queue_class.dequeue_any(
+                        self._ordered_queues, timeout, connection=self.connection, job_class=self.job_class,
+                        serializer=self.serializer, death_penalty_class=self.death_penalty_class)
+                except DequeueTimeout:
+                    continue
+                if result is not None:
+                    self.reorder_queues(reference_queue=result[1])
+                    result[0].redis_server_version = self.get_redis_server_version()
+                self.heartbeat()
+                return result
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.warning("lost Redis (%s); leaving the worker loop", exc.__class__.__name__)
+            raise StopRequested() from None
 
     def release_connections(self) -> None:
         """Drop the pub/sub connection and its thread even when Redis is gone (RQ's teardown then skips
@@ -131,17 +163,19 @@ def _install_stop_handlers() -> None:
 
 def work_once(app: Flask, *, burst: bool) -> bool:
     """One RQ worker loop; True when it reached Redis (so a later failure is a new outage)."""
-    worker = build_worker(app)
+    worker = None
     try:
+        worker = build_worker(app)  # it names its Redis client: the first command that may fail
         worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")
     except RedisError as exc:
-        log.warning("lost Redis (%s); the worker loop ended", exc.__class__.__name__)
+        log.warning("no Redis (%s); the worker loop ended", exc.__class__.__name__)
     except StopRequested:  # a stop signal landed in RQ's teardown, after its loop had ended
         pass
     finally:
         _install_stop_handlers()
-        worker.release_connections()
-    return worker.birth_date is not None
+        if worker is not None:
+            worker.release_connections()
+    return worker is not None and worker.birth_date is not None
 
 
 def _sleep_unless_stopping(seconds: float) -> None:
