@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_POLL_SECONDS = 0.2
+PUBSUB_POLL_SECONDS = 0.5
 SCHEDULER_GRACE_SECONDS = 5  # its loop notices a stop within a second
 
 
@@ -42,7 +43,7 @@ class LinkedScheduler(RQScheduler):
         try:
             super().work()
         except RedisError as exc:  # the worker's loop ends too, and its next one starts a new scheduler
-            log.warning("scheduler: lost Redis (%s)", exc.__class__.__name__)
+            log.warning("scheduler stopped: no Redis (%s)", exc.__class__.__name__)
 
 
 class UnstractWorker(SimpleWorker):
@@ -53,6 +54,13 @@ class UnstractWorker(SimpleWorker):
         """Warm shutdown: RQ lets the current job finish; a batch job ends after its current file."""
         shutdown_requested.set()
         super().request_stop(signum, frame)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """Also where RQ's loop begins: a stop signal that came before RQ installed its handlers (our
+        own had only raised the flag) ends the loop here instead of being lost."""
+        if shutdown_requested.is_set():
+            raise StopRequested()
+        super().check_for_suspension(burst)
 
     def _start_scheduler(self, burst=False, logging_level=None, date_format=DEFAULT_LOGGING_DATE_FORMAT,
                          log_format=DEFAULT_LOGGING_FORMAT):
@@ -99,16 +107,24 @@ class UnstractWorker(SimpleWorker):
             log.warning("lost Redis (%s); leaving the worker loop", exc.__class__.__name__)
             raise StopRequested() from None
 
-    def release_connections(self) -> None:
-        """Drop the pub/sub connection and its thread even when Redis is gone (RQ's teardown then skips
-        it, and the thread would reconnect on its own once Redis is back: one leaked client per outage)."""
-        if self.pubsub_thread is not None:
-            self.pubsub_thread.stop()
-        if self.pubsub is not None:
-            self.pubsub.close()
-        if self.pubsub_thread is not None and self.pubsub_thread is not threading.current_thread():
-            self.pubsub_thread.join(timeout=1)
-        self.pubsub = self.pubsub_thread = None
+    def subscribe(self):
+        """RQ's, with a pub/sub thread that wakes every PUBSUB_POLL_SECONDS instead of every 60 s: stopping
+        waits for that thread, which made an idle worker's stop take up to a minute."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self):
+        """End the pub/sub thread, which closes its connection; safe to call again, and without Redis
+        (RQ's teardown skips this when Redis is gone, and the thread then reconnected on its own once
+        Redis was back: one leaked client per outage)."""
+        thread, pubsub = self.pubsub_thread, self.pubsub
+        self.pubsub_thread = self.pubsub = None
+        if thread is not None:
+            thread.stop(timeout=2 * PUBSUB_POLL_SECONDS)  # a thread still in RQ's 2 s retry pause ends after it
+        elif pubsub is not None:
+            pubsub.close()
 
 
 class ReconnectDelay:
@@ -174,7 +190,7 @@ def work_once(app: Flask, *, burst: bool) -> bool:
     finally:
         _install_stop_handlers()
         if worker is not None:
-            worker.release_connections()
+            worker.unsubscribe()
     return worker is not None and worker.birth_date is not None
 
 
