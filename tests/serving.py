@@ -64,6 +64,18 @@ class Served:
         self.process.kill()
         pytest.fail(f"serve did not start; output: {self.lines}")
 
+    def output(self) -> list[str]:
+        """Every stdout line so far (after `stop`, all of them)."""
+        while True:
+            try:
+                line = self._queue.get(timeout=5 if self.process.poll() is not None else 0)
+            except queue.Empty:
+                return self.lines
+            if line is None:
+                self._queue.put(None)
+                return self.lines
+            self.lines.append(line)
+
     def get(self, path: str, **kwargs) -> tuple[int, bytes]:
         return self.request(path, **kwargs)
 

@@ -173,6 +173,9 @@ class WorkerPool:
             report(busy, deadline - time.monotonic())
         _wait_all(running, deadline)
         for process in running:
+            if process.poll() is None:
+                print(f"Worker {process.pid} did not stop within {grace:.0f} s; killing it.", file=sys.stderr,
+                      flush=True)
             _kill_group(process)
 
     def pids(self) -> list[int]:
@@ -205,15 +208,21 @@ def _wait_all(processes: list[subprocess.Popen], deadline: float) -> None:
 
 
 def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> None:
-    """Say what the stop waits for: each worker still running and, when Redis can tell, its job."""
+    """Say what the stop waits for: the job (and execution) of each worker still running one, or every
+    worker still running when Redis cannot tell."""
     from unstract.services.queueing import running_jobs
 
     with app.app_context():
         jobs = running_jobs(pids)
     for pid in pids:
-        job = jobs.get(pid)
-        doing = f" to finish job {job.job_id} (execution {job.execution_id})" if job else " to stop"
-        print(f"Waiting up to {seconds_left:.0f} s for worker {pid}{doing}; it is killed after that.", flush=True)
+        job = None if jobs is None else jobs.get(pid)
+        if job is not None:
+            doing = f"to finish job {job.job_id} (execution {job.execution_id})"
+        elif jobs is None:
+            doing = "to stop"
+        else:
+            continue  # idle, just slow to exit
+        print(f"Waiting up to {seconds_left:.0f} s for worker {pid} {doing}; it is killed after that.", flush=True)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

@@ -125,8 +125,8 @@ class RunningJob:
     execution_id: uuid.UUID | None
 
 
-def running_jobs(pids: Iterable[int]) -> dict[int, RunningJob]:
-    """The job each of these worker processes (on this host) runs now, as RQ records it; {} when Redis
+def running_jobs(pids: Iterable[int]) -> dict[int, RunningJob] | None:
+    """The job each of these worker processes (on this host) runs now, as RQ records it; None when Redis
     cannot tell."""
     from rq import Worker
 
@@ -138,7 +138,7 @@ def running_jobs(pids: Iterable[int]) -> dict[int, RunningJob]:
             if worker.pid in wanted and worker.hostname == hostname and (job_id := worker.get_current_job_id()):
                 found[worker.pid] = RunningJob(job_id, execution_of_job(job_id))
     except RedisError:
-        return {}
+        return None
     return found
 
 
