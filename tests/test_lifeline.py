@@ -127,3 +127,24 @@ def test_a_non_python_child_started_with_die_with_parent_dies_with_its_parent():
         assert _wait_gone(child)
     finally:
         _kill(parent, child)
+
+
+def test_a_tool_process_stuck_in_a_tool_dies_with_its_sigkilled_worker():
+    # The worker's stand-in starts the tool process and hands it a regex that backtracks for hours.
+    parent = subprocess.Popen(_python("""
+        import time
+        from unstract.worker.toolrunner import ToolProcess
+        tool = ToolProcess()
+        tool._connection.send(("field_extractor", b"", "text/plain", {"text": "a" * 40 + "!"},
+                               {"rules": [{"name": "slow", "pattern": "^(a+)+$", "group": 0}]}))
+        print(tool._process.pid, flush=True)
+        time.sleep(300)
+    """), stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
+    child = int(parent.stdout.readline())
+    try:
+        time.sleep(1)  # the tool is running now, holding the GIL: no thread or handler of its own runs
+        assert pid_alive(child)
+        os.kill(parent.pid, signal.SIGKILL)
+        assert _wait_gone(child)
+    finally:
+        _kill(parent, child)

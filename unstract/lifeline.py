@@ -44,20 +44,21 @@ def set_parent_death_signal(signum: int) -> bool:
     return _prctl is not None and _prctl(_PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
 
 
+def end_with(parent_pid: int, signum: int = signal.SIGKILL) -> None:
+    """At a child's start: `signum` when `parent_pid`, our parent, dies (Linux only); exit at once if it
+    already has. For a child that may be stuck where no handler or thread runs (a tool in C code)."""
+    set_parent_death_signal(signum)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
 def die_with_parent(signum: int = signal.SIGTERM) -> Callable[[], None]:
     """A Popen preexec_fn for a non-Python child: `signum` when this process dies.
 
-    Runs between fork and exec, so it only calls prctl and compares pids; a parent that died before
-    prctl took effect is caught by the pid comparison.
+    Runs between fork and exec, so it only calls prctl and compares pids.
     """
     parent_pid = os.getpid()
-
-    def preexec() -> None:
-        set_parent_death_signal(signum)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-    return preexec
+    return lambda: end_with(parent_pid, signum)
 
 
 def follow_parent(parent_pid: int, on_parent_death: Callable[[], None],

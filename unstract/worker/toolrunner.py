@@ -7,6 +7,7 @@ not the worker's Flask app."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -27,7 +28,7 @@ class ToolProcess:
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno())],
+                [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno()), str(os.getpid())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         self._connection = Connection(ours.detach())
 
