@@ -36,9 +36,10 @@ def serve_env(data_dir: Path, **extra: str) -> dict[str, str]:
 class Served:
     """A running `unstract serve` whose stdout lines are collected by a reader thread."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1):
+    def __init__(self, env: dict[str, str], workers: int = 1, **popen_options):
         self.process = subprocess.Popen([*unstract_command(), "serve", "--workers", str(workers)], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                        **popen_options)
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

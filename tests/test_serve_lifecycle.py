@@ -89,6 +89,20 @@ def test_an_idle_serve_stops_without_waiting_out_the_worker_grace(tmp_path, sign
         _kill_all(family)
 
 
+def _ignore_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_serve_started_under_nohup_keeps_running_on_sighup(tmp_path):
+    served = Served(serve_env(tmp_path / "data"), workers=0, preexec_fn=_ignore_sighup)
+    try:
+        served.process.send_signal(signal.SIGHUP)
+        time.sleep(2)  # long enough for a stop to have begun
+        assert served.get("/healthz")[0] == 200
+    finally:
+        assert served.stop() == 0
+
+
 def _json(served, path, key, body=None):
     status, raw = served.request(path, key=key, body=body)
     return status, json.loads(raw)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 STOP_GRACE_SECONDS = 30  # a stopping worker may finish its job this long before it is killed
 WATCH_INTERVAL_SECONDS = 0.5
-NOTICE_SIGNAL = signal.SIGHUP  # never sent otherwise: serve's children run in sessions of their own
+NOTICE_SIGNAL = signal.SIGHUP  # serve's children have no terminal to send it; one with a live parent is ignored
 _PR_SET_PDEATHSIG = 1
 
 

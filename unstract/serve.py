@@ -54,7 +54,7 @@ def serve(app: Flask, workers: int) -> None:
     server = bind(app, settings)
     redis_server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     pool = WorkerPool(workers, worker_env(settings, redis_server))
-    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS if not _nohup(signum)}
     try:
         if redis_server is not None:
             redis_server.start()
@@ -109,6 +109,11 @@ def run_http(server, settings: Settings, pool: WorkerPool) -> None:
 def _interrupt(_signum, _frame) -> None:
     """SIGTERM behaves like Ctrl-C: it ends waitress's loop, then the `finally` blocks clean up."""
     raise KeyboardInterrupt
+
+
+def _nohup(signum: int) -> bool:
+    """Started under `nohup`: a closed terminal must not stop serve then."""
+    return signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN
 
 
 def _ignore_stop_signals() -> None:
@@ -212,8 +217,11 @@ def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> Non
     worker still running when Redis cannot tell."""
     from unstract.services.queueing import running_jobs
 
-    with app.app_context():
-        jobs = running_jobs(pids)
+    try:
+        with app.app_context():
+            jobs = running_jobs(pids)
+    except Exception:  # noqa: BLE001 - naming the jobs (a database look-up too) must never hold up the stop
+        jobs = None
     for pid in pids:
         job = None if jobs is None else jobs.get(pid)
         if job is not None:

@@ -25,6 +25,8 @@ class ToolProcess:
     """One running `unstract.tools.host` and our end of its connection."""
 
     def __init__(self) -> None:
+        # The tool process is SIGKILLed when the thread starting it ends (Linux's parent-death signal,
+        # see unstract.lifeline): in a worker that is its main thread, where jobs run.
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
