@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 from flask import Flask
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -26,7 +27,7 @@ from unstract.worker.jobs import bind_app
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-STOP_POLL_SECONDS = 0.2
+STOP_POLL_SECONDS = 0.1
 PUBSUB_POLL_SECONDS = 0.5
 SCHEDULER_GRACE_SECONDS = 5  # its loop notices a stop within a second
 
@@ -39,9 +40,18 @@ class LinkedScheduler(RQScheduler):
         return super().start()
 
     def work(self):
+        """RQ's loop, with a pause that a stop request cuts short (RQ sleeps its full second)."""
         follow_parent(self._parent_pid, stop_self(), grace=SCHEDULER_GRACE_SECONDS)
+        self._install_signal_handlers()
         try:
-            super().work()
+            self.register_birth()
+            while not self._stop_requested:
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+                _sleep_unless(lambda: self._stop_requested, self.interval)
+            self.stop()
         except RedisError as exc:  # the worker's loop ends too, and its next one starts a new scheduler
             log.warning("scheduler stopped: no Redis (%s)", exc.__class__.__name__)
 
@@ -194,10 +204,10 @@ def work_once(app: Flask, *, burst: bool) -> bool:
     return worker is not None and worker.birth_date is not None
 
 
-def _sleep_unless_stopping(seconds: float) -> None:
+def _sleep_unless(stopping: Callable[[], bool], seconds: float) -> None:
     """Short sleeps: a stop signal's handler only sets a flag (PEP 475 resumes an interrupted sleep)."""
     deadline = time.monotonic() + seconds
-    while not shutdown_requested.is_set() and time.monotonic() < deadline:
+    while not stopping() and time.monotonic() < deadline:
         time.sleep(min(STOP_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
@@ -225,6 +235,6 @@ def run_worker(app: Flask, *, burst: bool = False, parent_pid: int | None = None
                 return
             pause = delay.next()
             log.warning("starting a new worker loop in %.0f s", pause)
-            _sleep_unless_stopping(pause)
+            _sleep_unless(shutdown_requested.is_set, pause)
     finally:
         stop.set()
