@@ -132,9 +132,19 @@ class UnstractWorker(SimpleWorker):
         thread, pubsub = self.pubsub_thread, self.pubsub
         self.pubsub_thread = self.pubsub = None
         if thread is not None:
-            thread.stop(timeout=2 * PUBSUB_POLL_SECONDS)  # a thread still in RQ's 2 s retry pause ends after it
+            _stop_thread(thread, timeout=2 * PUBSUB_POLL_SECONDS)  # one in RQ's 2 s retry pause ends after it
         elif pubsub is not None:
             pubsub.close()
+
+
+def _stop_thread(thread, timeout: float) -> None:
+    """Recent redis-py's stop() waits for the thread (unbounded unless given a timeout); older ones
+    neither wait nor take a timeout."""
+    try:
+        thread.stop(timeout=timeout)
+    except TypeError:
+        thread.stop()
+        thread.join(timeout)
 
 
 class ReconnectDelay:
