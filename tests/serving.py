@@ -36,9 +36,10 @@ def serve_env(data_dir: Path, **extra: str) -> dict[str, str]:
 class Served:
     """A running `unstract serve` whose stdout lines are collected by a reader thread."""
 
-    def __init__(self, env: dict[str, str], workers: int = 1):
+    def __init__(self, env: dict[str, str], workers: int = 1, **popen_options):
         self.process = subprocess.Popen([*unstract_command(), "serve", "--workers", str(workers)], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                        **popen_options)
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -63,6 +64,18 @@ class Served:
                 return match.group(1)
         self.process.kill()
         pytest.fail(f"serve did not start; output: {self.lines}")
+
+    def output(self) -> list[str]:
+        """Every stdout line so far (after `stop`, all of them)."""
+        while True:
+            try:
+                line = self._queue.get(timeout=5 if self.process.poll() is not None else 0)
+            except queue.Empty:
+                return self.lines
+            if line is None:
+                self._queue.put(None)
+                return self.lines
+            self.lines.append(line)
 
     def get(self, path: str, **kwargs) -> tuple[int, bytes]:
         return self.request(path, **kwargs)

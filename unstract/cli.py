@@ -159,8 +159,10 @@ def apikey_create(org_id: str, email: str, permission: str) -> None:
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--parent-pid", type=int, default=None,
+              help="Stop when this process (normally the parent, `unstract serve`) is gone.")
 @with_appcontext
-def worker_command(burst: bool) -> None:
+def worker_command(burst: bool, parent_pid: int | None) -> None:
     """Run one RQ worker on queue `unstract` (with scheduler and reaper)."""
     from unstract.embedded_redis import socket_path
     from unstract.worker.process import run_worker
@@ -169,7 +171,7 @@ def worker_command(burst: bool) -> None:
     settings = app.config["UNSTRACT_SETTINGS"]
     if not settings.redis_url and not socket_path(settings.data_dir).exists():
         raise CommandFailed(NO_REDIS_MESSAGE, EXIT_USAGE)
-    run_worker(app, burst=burst)
+    run_worker(app, burst=burst, parent_pid=parent_pid)
 
 
 @click.command("serve")

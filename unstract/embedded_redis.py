@@ -8,6 +8,8 @@ from pathlib import Path
 
 import redis
 
+from unstract.lifeline import die_with_parent
+
 START_TIMEOUT_SECONDS = 10
 STOP_TIMEOUT_SECONDS = 10
 
@@ -48,9 +50,11 @@ class EmbeddedRedis:
         if self._answers():
             raise EmbeddedRedisError(f"Another Redis already listens on {self.socket}; "
                                      "is another `unstract serve` using this data directory?")
-        # Own session: a Ctrl-C in the terminal must not stop Redis before the workers are done.
+        # Own session: a Ctrl-C in the terminal must not stop Redis before the workers are done. The
+        # death signal: a `serve` killed without stopping it (kill -9) takes Redis along.
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
+                                        stderr=subprocess.DEVNULL, start_new_session=True,
+                                        preexec_fn=die_with_parent())
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -8,21 +8,25 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from flask import Flask
 from waitress import create_server
 
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
+from unstract.lifeline import STOP_GRACE_SECONDS
 from unstract.memory import tune_malloc_for_web
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
-WORKER_GRACE_SECONDS = 30
+WORKER_GRACE_SECONDS = STOP_GRACE_SECONDS
+WAIT_NOTICE_SECONDS = 1.0  # an idle worker is gone by then; one still running is named
 SUPERVISE_INTERVAL_SECONDS = 1.0
 QUICK_DEATH_SECONDS = 10
 MAX_RESTART_DELAY_SECONDS = 30
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: its terminal was closed
 
 
 def prepare(app: Flask) -> None:
@@ -52,7 +56,7 @@ def serve(app: Flask, workers: int) -> None:
     server = bind(app, settings)
     redis_server = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
     pool = WorkerPool(workers, worker_env(settings, redis_server))
-    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, _interrupt) for signum in STOP_SIGNALS if not _nohup(signum)}
     try:
         if redis_server is not None:
             redis_server.start()
@@ -63,7 +67,7 @@ def serve(app: Flask, workers: int) -> None:
     finally:
         _ignore_stop_signals()
         server.close()
-        pool.stop()
+        pool.stop(report=partial(report_running_jobs, app))
         if redis_server is not None:
             redis_server.stop()
         for signum, handler in previous.items():
@@ -109,6 +113,11 @@ def _interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
+def _nohup(signum: int) -> bool:
+    """Started under `nohup`: a closed terminal must not stop serve then."""
+    return signum == signal.SIGHUP and signal.getsignal(signum) == signal.SIG_IGN
+
+
 def _ignore_stop_signals() -> None:
     """Once shutting down, a second signal must not cut the cleanup short (it is bounded anyway)."""
     for signum in STOP_SIGNALS:
@@ -128,7 +137,8 @@ class WorkerPool:
 
     def __init__(self, count: int, env: dict[str, str], command: list[str] | None = None):
         self.env = env
-        self.command = command or WORKER_COMMAND
+        # --parent-pid: a worker stops by itself when `serve` dies without stopping it (kill -9).
+        self.command = command or [*WORKER_COMMAND, "--parent-pid", str(os.getpid())]
         self.slots = [_Slot() for _ in range(count)]
         self._lock = threading.Lock()
         self._stopping = False
@@ -152,20 +162,27 @@ class WorkerPool:
                 if slot.process is None and now >= slot.restart_at:
                     self._spawn(slot)
 
-    def stop(self, grace: float = WORKER_GRACE_SECONDS) -> None:
-        """SIGTERM (RQ's warm shutdown lets the running job finish), SIGKILL after `grace` seconds."""
+    def stop(self, grace: float = WORKER_GRACE_SECONDS,
+             report: Callable[[list[int], float], None] | None = None) -> None:
+        """SIGTERM (RQ's warm shutdown lets the running job finish), SIGKILL after `grace` seconds.
+
+        Idle workers exit within about a second; `report` is told which are still running after that.
+        """
         with self._lock:
             self._stopping = True
             running = [s.process for s in self.slots if s.process is not None and s.process.poll() is None]
         for process in running:
             process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
+        _wait_all(running, time.monotonic() + min(WAIT_NOTICE_SECONDS, grace))
+        busy = [process.pid for process in running if process.poll() is None]
+        if busy and report is not None:
+            report(busy, deadline - time.monotonic())
+        _wait_all(running, deadline)
         for process in running:
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for process in running:
+            if process.poll() is None:
+                print(f"Worker {process.pid} did not stop within {grace:.0f} s; killing it.", file=sys.stderr,
+                      flush=True)
             _kill_group(process)
 
     def pids(self) -> list[int]:
@@ -187,6 +204,35 @@ class WorkerPool:
               f"restarting in {delay} s.", file=sys.stderr, flush=True)
         slot.process = None
         slot.restart_at = now + delay
+
+
+def _wait_all(processes: list[subprocess.Popen], deadline: float) -> None:
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> None:
+    """Say what the stop waits for: the job (and execution) of each worker still running one, or every
+    worker still running when Redis cannot tell."""
+    from unstract.services.queueing import running_jobs
+
+    try:
+        with app.app_context():
+            jobs = running_jobs(pids)
+    except Exception:  # noqa: BLE001 - naming the jobs (a database look-up too) must never hold up the stop
+        jobs = None
+    for pid in pids:
+        job = None if jobs is None else jobs.get(pid)
+        if job is not None:
+            doing = f"to finish job {job.job_id} (execution {job.execution_id})"
+        elif jobs is None:
+            doing = "to stop"
+        else:
+            continue  # idle, just slow to exit
+        print(f"Waiting up to {seconds_left:.0f} s for worker {pid} {doing}; it is killed after that.", flush=True)
 
 
 def _kill_group(process: subprocess.Popen) -> None:

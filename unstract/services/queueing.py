@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import islice
 
@@ -12,7 +14,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from unstract import errors
-from unstract.extensions import rq
+from unstract.extensions import db, rq
+from unstract.models import FileExecution
 
 LISTING_JOB = "unstract.worker.jobs.run_listing"
 FILES_JOB = "unstract.worker.jobs.process_files"
@@ -114,3 +117,42 @@ def enqueue_many(func: str, jobs: Iterable[tuple[str, tuple[str, ...]]]) -> None
                 pipe.execute()
     except RedisError:
         raise errors.QueueUnavailable() from None
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    job_id: str
+    execution_id: uuid.UUID | None
+
+
+def running_jobs(pids: Iterable[int]) -> dict[int, RunningJob] | None:
+    """The job each of these worker processes (on this host) runs now, as RQ records it; None when Redis
+    cannot tell."""
+    from rq import Worker
+
+    wanted, hostname = set(pids), socket.gethostname()
+    found = {}
+    try:
+        queue = rq.queue()
+        for worker in Worker.all(connection=queue.connection, queue=queue):
+            if worker.pid in wanted and worker.hostname == hostname and (job_id := worker.get_current_job_id()):
+                found[worker.pid] = RunningJob(job_id, execution_of_job(job_id))
+    except RedisError:
+        return None
+    return found
+
+
+def execution_of_job(job_id: str) -> uuid.UUID | None:
+    """The execution a job works for, read back from the ids the functions above build."""
+    kind, _, rest = job_id.partition("-")
+    try:
+        if kind in ("listing", "steps"):
+            return uuid.UUID(rest)
+        if kind == "files":
+            return uuid.UUID(rest.rsplit("-", 1)[0])
+        if kind == "file":
+            file_execution = db.session.get(FileExecution, uuid.UUID(rest))
+            return file_execution.execution_id if file_execution is not None else None
+    except ValueError:
+        return None
+    return None

@@ -1,13 +1,15 @@
-"""The tool process: `python -m unstract.tools.host FD` serves tool calls over the connection on FD.
+"""The tool process: `python -m unstract.tools.host FD PARENT_PID` serves tool calls over the connection on FD.
 
 It imports only the tools, so it starts fast and stays small; it exits when the worker's end of the
-connection closes, including when the worker is killed."""
+connection closes, including when the worker is killed, and a worker killed while a tool is stuck
+takes the process along (Linux's parent-death signal)."""
 
 from __future__ import annotations
 
 import sys
 from multiprocessing.connection import Connection
 
+from unstract.lifeline import end_with
 from unstract.tools import ToolError, ToolLimits
 from unstract.tools.registry import TOOLS
 
@@ -35,4 +37,5 @@ def serve(connection: Connection) -> None:
 
 
 if __name__ == "__main__":
+    end_with(int(sys.argv[2]))  # killed with its worker even while a tool is stuck holding the GIL
     serve(Connection(int(sys.argv[1])))

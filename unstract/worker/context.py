@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +9,27 @@ from flask import Flask, current_app
 
 from unstract.config import Settings
 
+
+class StopFlag:
+    """A flag signal handlers may set: unlike threading.Event it takes no lock, so a handler that
+    interrupts the main thread inside the flag's own code cannot deadlock it."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def clear(self) -> None:
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+
 # Set when this worker process was asked to stop (SIGTERM/SIGINT): a job of many files hands the files
 # it has not started back to the queue instead of making the stop wait for all of them.
-shutdown_requested = threading.Event()
+shutdown_requested = StopFlag()
 
 
 @dataclass(frozen=True)

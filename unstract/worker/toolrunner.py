@@ -7,6 +7,7 @@ not the worker's Flask app."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -24,10 +25,12 @@ class ToolProcess:
     """One running `unstract.tools.host` and our end of its connection."""
 
     def __init__(self) -> None:
+        # The tool process is SIGKILLed when the thread starting it ends (Linux's parent-death signal,
+        # see unstract.lifeline): in a worker that is its main thread, where jobs run.
         ours, theirs = socket.socketpair()
         with theirs:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno())],
+                [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno()), str(os.getpid())],
                 pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         self._connection = Connection(ours.detach())
 
