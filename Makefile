@@ -35,6 +35,8 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade pip  # the resolver bundled with older Pythons gives up on s3fs
 
-$(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(VENV)/bin/python -m pip install --disable-pip-version-check -e '.[dev]'
+# editable_mode=compat puts the checkout on sys.path, so our regular `unstract` package is found before the
+# namespace portion that unstract-client installs (unstract.api_deployments); unstract/__init__.py adds that portion.
+$(STAMP): pyproject.toml Makefile | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --config-settings editable_mode=compat -e '.[dev]'
 	touch $(STAMP)

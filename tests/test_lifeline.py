@@ -133,10 +133,11 @@ def test_a_tool_process_stuck_in_a_tool_dies_with_its_sigkilled_worker():
     # The worker's stand-in starts the tool process and hands it a regex that backtracks for hours.
     parent = subprocess.Popen(_python("""
         import time
+        from unstract.tools import ToolLimits
         from unstract.worker.toolrunner import ToolProcess
         tool = ToolProcess()
         tool._connection.send(("field_extractor", b"", "text/plain", {"text": "a" * 40 + "!"},
-                               {"rules": [{"name": "slow", "pattern": "^(a+)+$", "group": 0}]}))
+                               {"rules": [{"name": "slow", "pattern": "^(a+)+$", "group": 0}]}, ToolLimits()))
         print(tool._process.pid, flush=True)
         time.sleep(300)
     """), stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
