@@ -7,12 +7,13 @@ import time
 
 import pytest
 
-from unstract.tools import ToolError
+from unstract.tools import ToolError, ToolLimits
 from unstract.worker.toolrunner import ToolRunner, ToolTimeout
 
 pytestmark = pytest.mark.slow
 
 HANGING_RULES = {"rules": [{"name": "hang", "pattern": r"^(a+)+$", "group": 0}]}
+LIMITS = ToolLimits()
 TOTAL_RULES = {"rules": [{"name": "total", "pattern": r"Total: (\d+)", "group": 1, "type": "number"}]}
 
 
@@ -28,49 +29,51 @@ def host_pid(runner: ToolRunner) -> int:
 
 
 def test_a_tool_runs_in_its_own_process_and_returns_its_output(runner):
-    result = runner.run("field_extractor", b"Total: 42", "text/plain", None, TOTAL_RULES, timeout=30)
+    result = runner.run("field_extractor", b"Total: 42", "text/plain", None, TOTAL_RULES, timeout=30, limits=LIMITS)
     assert result.output == {"total": 42}
     first = host_pid(runner)
-    runner.run("text_extractor", b"hello", "text/plain", None, {}, timeout=30)
+    runner.run("text_extractor", b"hello", "text/plain", None, {}, timeout=30, limits=LIMITS)
     assert host_pid(runner) == first  # one process serves every call
 
 
 def test_a_tool_error_comes_back_as_tool_error(runner):
     with pytest.raises(ToolError, match="^Cannot read PDF: "):
-        runner.run("text_extractor", b"%PDF-1.4 broken", "application/pdf", None, {}, timeout=30)
+        runner.run("text_extractor", b"%PDF-1.4 broken", "application/pdf", None, {}, timeout=30, limits=LIMITS)
 
 
 def test_an_unexpected_exception_fails_the_call_not_the_process(runner):
     with pytest.raises(ToolError, match="^Internal error: KeyError: 'no_such_tool'$"):
-        runner.run("no_such_tool", b"", "text/plain", None, {}, timeout=30)
+        runner.run("no_such_tool", b"", "text/plain", None, {}, timeout=30, limits=LIMITS)
     first = host_pid(runner)
-    assert runner.run("text_extractor", b"still here", "text/plain", None, {}, timeout=30).output
+    assert runner.run("text_extractor", b"still here", "text/plain", None, {}, timeout=30, limits=LIMITS).output
     assert host_pid(runner) == first
 
 
 def test_a_hanging_tool_is_killed_at_the_timeout_and_replaced(runner):
-    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30)
+    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
     hung = runner._process._process
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match="^Timed out after 1 s.$"):
-        runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=1)
+        runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=1, limits=LIMITS)
     assert time.monotonic() - started < 10
     assert hung.poll() is not None  # killed, not left running
-    assert runner.run("text_extractor", b"next", "text/plain", None, {}, timeout=30).output["text"] == "next"
+    output = runner.run("text_extractor", b"next", "text/plain", None, {}, timeout=30, limits=LIMITS).output
+    assert output["text"] == "next"
 
 
 def test_a_crash_of_the_tool_process_fails_the_call_and_a_new_one_starts(runner):
-    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30)
+    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
     victim = runner._process._process
     threading.Timer(0.5, victim.kill).start()
     with pytest.raises(ToolError, match="^The tool process crashed.$"):
-        runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=30)
-    assert runner.run("text_extractor", b"again", "text/plain", None, {}, timeout=30).output["text"] == "again"
+        runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=30, limits=LIMITS)
+    output = runner.run("text_extractor", b"again", "text/plain", None, {}, timeout=30, limits=LIMITS).output
+    assert output["text"] == "again"
     assert host_pid(runner) != victim.pid
 
 
 def test_the_tool_process_exits_when_the_worker_side_closes(runner):
-    runner.run("text_extractor", b"x", "text/plain", None, {}, timeout=30)
+    runner.run("text_extractor", b"x", "text/plain", None, {}, timeout=30, limits=LIMITS)
     process = runner._process._process
     runner._process._connection.close()  # what the kernel does when the worker dies
     assert process.wait(timeout=10) == 0
