@@ -17,8 +17,8 @@ replaced. Its answers are deterministic functions of the request:
 - `GET /v1/models`: the one model `test-model`.
 
 Faults and latency, chosen by magic words in the user text (so each test document picks its own):
-`[[llm:401]]`, `[[llm:500]]`, `[[llm:429]]` (with `Retry-After: 0` and `retry-after-ms: 20`), `[[llm:invalid-json]]` (a reply that
-is not JSON), each failing every time, or only the first time a document is seen with a `-once` suffix
+`[[llm:401]]`, `[[llm:500]]`, `[[llm:429]]` (with `Retry-After: 0` and `retry-after-ms: 20`),
+`[[llm:invalid-json]]` (a reply that is not JSON), each failing every time, or only the first time a document is seen with a `-once` suffix
 (`[[llm:500-once]]`); `[[llm:sleep=S]]` answers after S seconds (a timeout for a shorter client timeout);
 `[[llm:fence]]` wraps the JSON in a Markdown code fence. The key `bad-key` is refused with 401 on every
 route. `--latency S` delays every answer (benchmarks).
@@ -38,8 +38,8 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
