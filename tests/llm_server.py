@@ -19,7 +19,8 @@ replaced. Its answers are deterministic functions of the request:
 Faults and latency, chosen by magic words in the user text (so each test document picks its own):
 `[[llm:401]]`, `[[llm:500]]`, `[[llm:429]]` (with `Retry-After: 0` and `retry-after-ms: 20`),
 `[[llm:invalid-json]]` (a reply that is not JSON), each failing every time, or only the first time a
-document is seen with a `-once` suffix (`[[llm:500-once]]`); `[[llm:sleep=S]]` answers after S seconds (a timeout for a shorter client timeout);
+document is seen with a `-once` suffix (`[[llm:500-once]]`); `[[llm:sleep=S]]` answers after S seconds
+(a timeout for a shorter client timeout);
 `[[llm:fence]]` wraps the JSON in a Markdown code fence. The key `bad-key` is refused with 401 on every
 route. `--latency S` delays every answer (benchmarks).
 
