@@ -81,3 +81,13 @@ def mask_metadata(connector_id: str, stored: dict) -> dict:
     for name in secret_fields(connector_id):
         masked[name] = MASK if is_set(stored.get(name)) else ""
     return masked
+
+
+def seal_value(value: str, secret_key: str | bytes) -> str:
+    """One secret's sealed token (adapter API keys), with the key connector secrets use."""
+    return _fernet(secret_key).encrypt(value.encode()).decode()
+
+
+def open_value(token: str, secret_key: str | bytes, name: str) -> str:
+    """The plaintext of seal_value's token; SecretUnreadable after a SECRET_KEY rotation."""
+    return _decrypt(_fernet(secret_key), token, name)
