@@ -22,6 +22,7 @@ from tests.support import (
     test_database_url,
     truncate_all,
 )
+from tests.llm_server import llm_server, llm_server_process  # noqa: F401 - the LLM test server's fixtures
 from unstract.extensions import db
 
 
