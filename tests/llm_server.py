@@ -6,11 +6,12 @@ replaced. Its answers are deterministic functions of the request:
 
 - `POST /v1/chat/completions` with a `response_format` (`json_schema`, or `json_object` with the schema
   in the system message): a JSON object with one key per schema property. A property's value is taken
-  from the first line of the user text `<Label>: <value>` whose label, lower-cased with every run of
-  non-alphanumerics turned into `_`, equals the property name (`Invoice number: INV-1` fills
-  `invoice_number`). A plain number is sent as a JSON number, anything else as the string found
-  ("1,250.50", "yes", "5 March 2024" reach the product as strings, for its coercion). An `array`
-  property takes every matching line, each `k=v; k=v` becoming one object. No matching line -> null.
+  from the first line `<Label>: <value>` of the first user message (the document) whose label,
+  lower-cased with every run of non-alphanumerics turned into `_`, equals the property name
+  (`Invoice number: INV-1` fills `invoice_number`). A plain number is sent as a JSON number, anything
+  else as the string found ("1,250.50", "yes", "5 March 2024" reach the product as strings, for its
+  coercion). An `array` property takes every matching line, each `k=v; k=v` becoming one object. No
+  matching line -> null.
 - Without a `response_format` (the adapter's test call) the reply is the text `OK`.
 - `usage`: prompt_tokens = ceil(characters of all messages / 4), completion_tokens = ceil(characters of
   the reply / 4).
@@ -181,7 +182,8 @@ class Handler(BaseHTTPRequestHandler):
     def chat(self, body: dict) -> None:
         with self.state.lock:
             self.state.requests.append({"body": body, "authorization": self.headers.get("Authorization", "")})
-        user = "\n".join(m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user")
+        # The first user message is the document; later ones (a repair request) do not change the answer.
+        user = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"), "")
         words = MAGIC.findall(user)
         if self.state.latency:
             time.sleep(self.state.latency)
