@@ -44,8 +44,8 @@ class Adapters(MethodView):
     def post(self):
         """Create an adapter (org admins)."""
         who = requester()
+        data, problems = parse_body(AdapterCreateSchema())  # content type and JSON first (docs/API.md, Order of checks)
         adapters.require_admin(who)
-        data, problems = parse_body(AdapterCreateSchema())
         return adapters.create(who, data, problems, secret_key=_secret_key())
 
 
