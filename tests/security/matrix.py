@@ -52,6 +52,7 @@ MATRIX = {
     ("tool_instance/<uuid:instance_id>/", "DELETE"): ("owner", 204, "", None),
     ("member/", "GET"): ("member", 200, "", None),
     ("adapter/", "GET"): ("member", 200, "", None),
+    ("usage/", "GET"): ("visible", 200, "?from=2026-01-01&to=2026-01-31&workflow={workflow_id}", None),
     ("adapter/", "POST"): ("admin", 201, "", {"name": "New {n}", "config": {
         "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-matrix-key", "model": "m"}}),
     ("adapter/<uuid:adapter_id>/", "GET"): ("member", 200, "", None),

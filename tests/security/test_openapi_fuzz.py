@@ -131,6 +131,7 @@ LEGITIMATE_REFUSALS = {
     ("tool_instance/{instance_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("member/", "GET"): PAGED,
     ("adapter/", "GET"): PAGED,
+    ("usage/", "GET"): (NO_SUCH_OBJECT, (400, "invalid", "from")),  # a workflow not visible; from after to
     ("adapter/", "POST"): ADAPTER_WRITE,
     ("adapter/{adapter_id}/", "GET"): (NO_SUCH_OBJECT,),
     ("adapter/{adapter_id}/", "PATCH"): (NO_SUCH_OBJECT, *ADAPTER_WRITE),

@@ -56,10 +56,11 @@ def register_api(app: Flask) -> None:
         members,
         meta,
         tools,
+        usage,
         workflows,
     )
 
-    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)
