@@ -14,9 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
-import openai
-
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CREDENTIALS_REJECTED = "the LLM service rejected the adapter's credentials."
 REDACTED = "[redacted]"
@@ -90,10 +87,20 @@ def redact(text: str, secret: str) -> str:
     return text.replace(secret, REDACTED) if secret else text
 
 
+def _sdk_modules():
+    """The SDK and its HTTP library, imported on first use: about 50 MB and a second of start-up that only
+    processes making LLM calls pay (the web app and the worker otherwise never import them)."""
+    import httpx2
+    import openai
+
+    return openai, httpx2
+
+
 class LLMClient:
     """A client for one adapter; safe to share between threads (each thread counts its own calls)."""
 
     def __init__(self, config: AdapterConfig) -> None:
+        openai, httpx2 = _sdk_modules()
         self.config = config
         self._attempts = threading.local()
         self._http = httpx2.Client(event_hooks={"request": [self._count_attempt]})
@@ -111,6 +118,7 @@ class LLMClient:
         request: dict[str, Any] = {"model": self.config.model, "messages": messages, "temperature": 0, **options}
         if response_format is not None:
             request["response_format"] = response_format
+        openai, _ = _sdk_modules()
         try:
             completion = self._sdk.chat.completions.create(**request)
         except (openai.AuthenticationError, openai.PermissionDeniedError):
@@ -128,9 +136,12 @@ class LLMClient:
             reply = self.chat([{"role": "user", "content": "Reply with OK."}], max_tokens=5)
         except LLMError as exc:
             return {"ok": False, "error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - the connection test answers, it never fails the request
+            return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}", self.config.api_key)}
         return {"ok": True, "model": reply.model, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
-    def _reason(self, exc: openai.OpenAIError) -> str:
+    def _reason(self, exc: Exception) -> str:
+        openai, _ = _sdk_modules()
         if isinstance(exc, openai.APITimeoutError):
             reason = f"timed out after {self.config.timeout_seconds:g} s"
         elif isinstance(exc, openai.APIStatusError):

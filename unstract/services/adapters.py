@@ -15,7 +15,7 @@ from unstract import errors
 from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.jsonschemas import ADAPTER_CONFIG, load_document
-from unstract.llm.client import AdapterConfig, LLMClient
+from unstract.llm.client import AdapterConfig, LLMClient, redact
 from unstract.models import Adapter, ToolInstance, Workflow
 from unstract.policy import Requester
 from unstract.services import secrets
@@ -181,5 +181,9 @@ def test_connection(adapter: Adapter, secret_key: str | bytes) -> dict:
         config = open_config(adapter, secret_key)
     except secrets.SecretUnreadable as exc:
         return {"ok": False, "error": str(exc)}
-    with LLMClient(config) as client:
+    try:
+        client = LLMClient(config)
+    except Exception as exc:  # noqa: BLE001 - e.g. a base_url the HTTP library cannot parse: an answer, not a 500
+        return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}", config.api_key)}
+    with client:
         return client.test()
