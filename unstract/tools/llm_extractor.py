@@ -16,7 +16,7 @@ from typing import Any
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import LLM_DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from unstract.jsonschemas import FieldError
-from unstract.llm.client import AdapterConfig, LLMClient, LLMError, Usage
+from unstract.llm.client import AdapterConfig, LLMClient, LLMError, Usage, redact
 from unstract.tools import ToolError, ToolLimits, ToolOutput, field_extractor
 
 ADAPTER_KEY = "adapter"  # the resolved adapter the worker adds to the settings of a call; never stored
@@ -255,6 +255,9 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
         raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
     except ToolError as exc:
         raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
+    except Exception as exc:  # noqa: BLE001 - a bug here fails the file, and its message never carries the key
+        message = redact(f"Internal error: {type(exc).__name__}: {exc}", config.api_key)
+        raise ToolError(message, usage=_usage(config, tally, mode, started)) from None
     metadata = _usage(config, tally, mode, started)
     return ToolOutput({"output": output, "metadata": metadata}, warnings, usage=metadata)
 
