@@ -136,3 +136,9 @@ def test_llm_extractor_settings_name_an_adapter_of_the_org(world, llm_server):
     duplicate = api.post("tool_instance/", json={"workflow_id": str(workflow.id), "tool_id": "llm_extractor",
                                                  "metadata": {"adapter_id": str(mine.id), "fields": fields * 2}})
     assert [(e["code"], e["attr"]) for e in duplicate.json["errors"]] == [("unique", "metadata.fields.1.name")]
+
+
+def test_a_key_sealed_under_another_secret_key_is_reported_not_raised(world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url, secret_key="an-older-secret-key")
+    response = world.api("admin").post(f"adapter/{adapter.id}/test/")
+    assert response.json == {"ok": False, "error": "The stored API key cannot be decrypted; enter it again."}

@@ -194,3 +194,11 @@ def test_an_execution_without_llm_calls_has_zero_usage(app, world, acme, storage
     assert execution["status"] == "COMPLETED"
     assert execution["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0,
                                   "cost_usd": None}
+
+
+def test_an_unreadable_key_fails_the_file_with_a_reason(app, world, acme, storage_root, llm_server):
+    adapter = make_adapter(acme, llm_server.base_url, secret_key="an-older-secret-key")
+    seen = run(app, world, acme, storage_root, {"a.txt": INVOICE}, adapter)
+    assert seen["files"]["a.txt"]["execution_error"] == (
+        "llm_extractor: the adapter's API key cannot be read: The stored API key cannot be decrypted; enter it again.")
+    assert llm_server.requests() == []

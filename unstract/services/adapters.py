@@ -79,7 +79,7 @@ def present(adapter: Adapter) -> dict:
 
 def open_config(adapter: Adapter, secret_key: str | bytes) -> AdapterConfig:
     """The adapter's configuration with the key in plaintext (engine and connection test only)."""
-    api_key = secrets.open_value(adapter.sealed_api_key, secret_key, "api_key")
+    api_key = secrets.open_value(adapter.sealed_api_key, secret_key, "API key")
     return AdapterConfig.from_dict({**adapter.config, "api_key": api_key, "name": adapter.name})
 
 

@@ -88,6 +88,9 @@ def seal_value(value: str, secret_key: str | bytes) -> str:
     return _fernet(secret_key).encrypt(value.encode()).decode()
 
 
-def open_value(token: str, secret_key: str | bytes, name: str) -> str:
-    """The plaintext of seal_value's token; SecretUnreadable after a SECRET_KEY rotation."""
-    return _decrypt(_fernet(secret_key), token, name)
+def open_value(token: str, secret_key: str | bytes, what: str) -> str:
+    """The plaintext of seal_value's token; SecretUnreadable (naming `what`) after a SECRET_KEY rotation."""
+    try:
+        return _fernet(secret_key).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable(f"The stored {what} cannot be decrypted; enter it again.") from None
