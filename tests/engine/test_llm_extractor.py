@@ -6,6 +6,7 @@ never reach an API response, a log line or a result."""
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 
@@ -162,9 +163,11 @@ def test_failures_fail_their_file_only_and_count_every_call(app, world, acme, st
     assert_key_nowhere()
 
 
-def test_rejected_credentials_fail_at_once_without_the_key(app, world, acme, storage_root, llm_server):
+def test_rejected_credentials_fail_at_once_without_the_key(app, world, acme, storage_root, llm_server, caplog):
+    caplog.set_level(logging.DEBUG)
     adapter = make_adapter(acme, llm_server.base_url, api_key="bad-key", max_retries=3)
     seen = run(app, world, acme, storage_root, {"a.txt": INVOICE}, adapter)
+    assert caplog.records and "bad-key" not in caplog.text  # the worker's own log lines
     failed = seen["files"]["a.txt"]
     assert failed["execution_error"] == "llm_extractor: the LLM service rejected the adapter's credentials."
     assert failed["usage"]["llm_calls"] == 1
