@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 import redis
 
+from tests.llm_server import llm_server, llm_server_process  # noqa: F401 - the LLM test server's fixtures
 from tests.support import (
     TEST_PASSWORD_METHOD,
     ApiClient,

@@ -119,6 +119,27 @@ _FIELD_RULE: dict[str, Any] = {
         "required": {"description": "Fail the file when the value is missing or invalid.",
                      "type": "boolean", "default": False}}}
 
+_UUID = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+_LLM_SCALAR_TYPES = ["text", "number", "integer", "boolean", "date", "email", "json"]
+LLM_DEFAULT_INSTRUCTIONS = (
+    "You extract data from documents. Answer with one JSON object holding exactly the requested fields. "
+    "Take values from the document only; use null for a value the document does not contain. "
+    "Dates as YYYY-MM-DD, numbers without currency symbols or thousands separators."
+)
+_LLM_FIELD = {
+    "type": "object", "additionalProperties": False, "required": ["name", "prompt"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+        "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
+        "type": {"type": "string", "enum": [*_LLM_SCALAR_TYPES, "line_items"], "default": "text"},
+        "required": {"type": "boolean", "default": False},
+        "columns": {"description": "line_items only: the keys of each item.",
+                    "type": "array", "minItems": 1, "maxItems": 50, "items": {
+                        "type": "object", "additionalProperties": False, "required": ["name"],
+                        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+                                       "type": {"type": "string", "enum": _LLM_SCALAR_TYPES,
+                                                "default": "text"}}}}}}
+
 TOOL_SETTINGS: dict[str, dict[str, Any]] = {
     "text_extractor": {
         "$schema": _DRAFT7, "title": "Text extractor settings", "type": "object",
@@ -133,8 +154,36 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
         "additionalProperties": False, "required": ["rules"],
         "properties": {
             "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE}}},
+    "llm_extractor": {
+        "$schema": _DRAFT7, "title": "LLM extractor settings", "type": "object",
+        "additionalProperties": False, "required": ["adapter_id", "fields"],
+        "properties": {
+            "adapter_id": {"description": "An adapter of the organization.", "type": "string",
+                           "pattern": _UUID},
+            "fields": {"type": "array", "minItems": 1, "maxItems": 100, "items": _LLM_FIELD},
+            "mode": {"type": "string", "enum": ["single_pass", "per_field"], "default": "single_pass"},
+            "instructions": {"description": "The system prompt preamble.", "type": "string", "maxLength": 8000,
+                             "default": LLM_DEFAULT_INSTRUCTIONS},
+            "max_input_chars": {"description": "Longer text is cut (with a WARN).", "type": "integer",
+                                "minimum": 1, "maximum": 10000000, "default": 200000}}},
 }
 # fmt: on
+
+# Adapters (docs/API.md, Adapters): the configuration of an LLM connection; api_key is write-only
+ADAPTER_CONFIG: dict[str, Any] = {
+    "$schema": _DRAFT7, "title": "LLM adapter configuration", "type": "object",
+    "additionalProperties": False, "required": ["api_key", "model"],
+    "properties": {
+        "base_url": {"description": "The /v1 root of an OpenAI-compatible service.", "type": "string",
+                     "pattern": "^https?://[^\\s]+$", "maxLength": 2000, "default": "https://api.openai.com/v1"},
+        "api_key": {"type": "string", "minLength": 1, "maxLength": 4096, "writeOnly": True},
+        "model": {"type": "string", "minLength": 1, "maxLength": 256},
+        "timeout_seconds": {"type": "number", "minimum": 1, "maximum": 600, "default": 60},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 3},
+        "max_concurrency": {"type": "integer", "minimum": 1, "maximum": 256, "default": 8},
+        "input_cost_per_million": {"type": ["number", "null"], "minimum": 0, "default": None},
+        "output_cost_per_million": {"type": ["number", "null"], "minimum": 0, "default": None},
+        "supports_json_schema": {"type": "boolean", "default": True}}}
 
 # Connector metadata: connector_id -> metadata_schema, each declared by its connector type module
 CONNECTOR_METADATA: dict[str, dict[str, Any]] = {

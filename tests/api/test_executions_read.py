@@ -127,6 +127,7 @@ def test_execution_representation_matches_the_contract(world, private):
         "execution_time": 2.314, "use_file_history": True, "awaiting_action": False, "next_step": None,
         "total_steps": 2, "created_at": "2026-11-28T10:15:30.123456Z",
         "modified_at": "2026-11-28T10:15:32.437456Z",
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0, "cost_usd": None},
     }
 
 
@@ -189,6 +190,7 @@ def test_file_execution_items_match_the_contract(world, private):
         "mime_type": "application/pdf", "status": "COMPLETED", "execution_time": 0.412,
         "execution_error": None, "result": {"total": 1250.5}, "result_truncated": False, "attempts": 1,
         "created_at": "2026-11-28T10:15:30.123456Z", "modified_at": "2026-11-28T10:15:31.123456Z",
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0, "cost_usd": None},
     }]
 
 

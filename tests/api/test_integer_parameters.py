@@ -13,7 +13,7 @@ INTEGER_PARAMETERS = [
     (path, name)
     for path in ("workflow/", "workflow/{workflow_id}/execution/", "workflow/execution/{execution_id}/files/",
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
-                 "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
+                 "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
                  "tool_instance/", "member/")
     for name in ("page", "page_size")
 ] + [

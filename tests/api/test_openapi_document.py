@@ -187,7 +187,7 @@ def test_metadata_is_required_for_the_tools_whose_settings_require_something(doc
     create = body_schema(document, "tool_instance/", "post")
     required = {variant_fields(document, v, "tool_id", "metadata")[0]: resolve(document, v)["allOf"][1].get("required")
                 for v in create["oneOf"]}
-    assert required == {"field_extractor": ["metadata"], "text_extractor": None}
+    assert required == {"field_extractor": ["metadata"], "llm_extractor": ["metadata"], "text_extractor": None}
 
 
 def test_tool_settings_are_openapi_schemas(document):

@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 import random
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -36,6 +36,8 @@ def sample_value(field: fields.Field, rng: random.Random, depth: int):
         return sample_object(field.schema, rng, depth + 1) if depth < 3 else None
     if isinstance(field, fields.List):
         return [sample_value(field.inner, rng, depth) for _ in range(rng.randint(0, 3))]
+    if isinstance(field, fields.Date):
+        return date(2026, 1, 1) + timedelta(days=rng.randint(0, 400))
     if isinstance(field, Timestamp | fields.DateTime):
         zone = timezone(timedelta(hours=rng.choice([-5, 0, 2])))
         return datetime(2026, 1, 1, tzinfo=UTC).astimezone(zone) + timedelta(microseconds=rng.randint(0, 10**12))

@@ -37,9 +37,10 @@ def error(code: str, detail: str, attr: str) -> dict:
 
 def test_tools_are_listed_by_id_with_settings_schemas(world):
     body = world.api("member", "read").get("tool/").json
-    assert body["count"] == 2
+    assert body["count"] == 3
     assert [(t["tool_id"], t["name"]) for t in body["results"]] == [
-        ("field_extractor", "Field extractor"), ("text_extractor", "Text extractor")]
+        ("field_extractor", "Field extractor"), ("llm_extractor", "LLM extractor"),
+        ("text_extractor", "Text extractor")]
     assert all(t["settings_schema"] == TOOL_SETTINGS[t["tool_id"]] for t in body["results"])
     assert all(t["description"] for t in body["results"])
     assert world.api("member").get("tool/?page=2").json["errors"][0]["code"] == "invalid_page"

@@ -51,6 +51,14 @@ MATRIX = {
     ("tool_instance/<uuid:instance_id>/", "PATCH"): ("owner", 200, "", {"step": 1}),
     ("tool_instance/<uuid:instance_id>/", "DELETE"): ("owner", 204, "", None),
     ("member/", "GET"): ("member", 200, "", None),
+    ("adapter/", "GET"): ("member", 200, "", None),
+    ("usage/", "GET"): ("visible", 200, "?from=2026-01-01&to=2026-01-31&workflow={workflow_id}", None),
+    ("adapter/", "POST"): ("admin", 201, "", {"name": "New {n}", "config": {
+        "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-matrix-key", "model": "m"}}),
+    ("adapter/<uuid:adapter_id>/", "GET"): ("member", 200, "", None),
+    ("adapter/<uuid:adapter_id>/", "PATCH"): ("admin", 200, "", {"name": "Renamed {n}"}),
+    ("adapter/<uuid:adapter_id>/", "DELETE"): ("admin", 204, "", None),
+    ("adapter/<uuid:adapter_id>/test/", "POST"): ("admin", 200, "", None),
 }
 # GET rows whose view is marked `changes_state` (unstract.auth): they need what a POST needs.
 STATE_CHANGING = {("workflow/<uuid:workflow_id>/clear-file-marker/", "GET")}
@@ -69,7 +77,8 @@ def fill(template, values: dict):
 def request_for(rule: str, query: str, scene: dict, role: str, extra: dict) -> tuple[str, dict]:
     """The concrete path and the placeholder values for one role (org-shared member: the shared workflow)."""
     ids = scene["shared" if role == "org_shared" else "private"]
-    values = {**ids, "connector_id": scene["connector_id"], "user_id": scene["user_id"],
+    values = {**ids, "connector_id": scene["connector_id"], "adapter_id": scene["adapter_id"],
+              "user_id": scene["user_id"],
               "folder": scene["folder"], "n": scene["serial"], **extra}
     path = RULE_VARIABLE.sub(lambda match: values[match.group(1)], rule)
     return path + query.format(**values), values

@@ -17,6 +17,7 @@ from tests.factories import (
     make_log,
     make_workflow,
 )
+from tests.llm.factories import make_adapter
 from unstract.models import Workflow
 
 _serial = itertools.count(1)
@@ -59,7 +60,8 @@ def build_scene(world, org_id: str, owner: str, root: Path, *, viewers: tuple[st
     used = make_connector(org_id, f"Used {serial}", metadata=metadata, created_by=world.users[owner])
     free = make_connector(org_id, f"Free {serial}", metadata=metadata, created_by=world.users[owner])
     user = world.users[owner]
-    scene = {"connector_id": str(free.id), "serial": serial, "folder": str(folder)}
+    adapter = make_adapter(org_id, "http://127.0.0.1:9/v1", name=f"Adapter {serial}", max_retries=0)
+    scene = {"connector_id": str(free.id), "adapter_id": str(adapter.id), "serial": serial, "folder": str(folder)}
     for kind, shared in (("private", False), ("shared", True)):
         workflow = runnable_workflow(user, org_id, used, shared_to_org=shared,
                                      viewers=[world.users[name] for name in viewers])

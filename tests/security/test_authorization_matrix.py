@@ -23,6 +23,7 @@ REFUSED = {
     "visible": {"unrelated": 404},
     "owner": {"viewer": 403, "org_shared": 403, "unrelated": 404},
     "creator": {"viewer": 403, "org_shared": 403, "unrelated": 403},
+    "admin": {"owner": 403, "viewer": 403, "org_shared": 403, "unrelated": 403},
 }
 
 ERRORS = {

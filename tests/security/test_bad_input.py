@@ -43,7 +43,8 @@ def scene(world, storage_root):
 
 @pytest.fixture
 def owner(world) -> ApiClient:
-    return world.api("owner")
+    """The org admin: an owner of every workflow and the one role that may write adapters (every body route)."""
+    return world.api("admin")
 
 
 def body_request(scene: dict, rule: str, method: str) -> tuple[str, dict]:
@@ -128,7 +129,7 @@ def test_a_charset_parameter_is_accepted(owner, scene, rule, method):
 def test_the_content_type_is_checked_before_the_lookup(world, rule, method):
     """Step 7 (415) comes before step 8 (404) in docs/API.md, Order of checks, so an unknown id still gets 415."""
     path = rule.replace("<uuid:", "").replace(">", "")
-    for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id"):
+    for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id", "adapter_id"):
         path = path.replace(name, UNKNOWN)
     for name in ("owner", "member"):
         response = world.api(name).request(method, path, data="a=b", content_type="text/plain")

@@ -69,6 +69,12 @@ STORED_TOOL = ((400, "required", "metadata.*"), (400, "unknown_field", "metadata
 FIELD_RULES = ((400, "invalid_regex", "metadata.rules.*"), (400, "invalid", "metadata.rules.*"),
                (400, "unique", "metadata.rules.*"))
 STEP_BOUND = (400, "max_value", "step")  # at most the number of steps (+1 for a new one)
+# An adapter's config is an object checked against the adapter configuration document (docs/API.md, Adapters).
+ADAPTER_WRITE = ((400, "unique", "name"), *((400, code, "config.*") for code in (
+    "required", "unknown_field", "invalid", "min_value", "max_value", "min_length", "max_length")))
+# llm_extractor: the adapter must be one of the org's, field (and column) names unique, line_items have columns.
+LLM_FIELDS = ((400, "invalid", "metadata.adapter_id"), (400, "unique", "metadata.fields.*"),
+              (400, "required", "metadata.fields.*"))
 LEGITIMATE_REFUSALS = {
     ("workflow/", "GET"): PAGED,
     ("workflow/", "POST"): WORKFLOW_WRITE,
@@ -119,11 +125,18 @@ LEGITIMATE_REFUSALS = {
     ("connector/{connector_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("tool/", "GET"): PAGED,
     ("tool_instance/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),  # workflow_id names a workflow
-    ("tool_instance/", "POST"): (NO_SUCH_OBJECT, STEP_BOUND, *FIELD_RULES),
+    ("tool_instance/", "POST"): (NO_SUCH_OBJECT, STEP_BOUND, *FIELD_RULES, *LLM_FIELDS),
     ("tool_instance/{instance_id}/", "GET"): (NO_SUCH_OBJECT,),
-    ("tool_instance/{instance_id}/", "PATCH"): (NO_SUCH_OBJECT, STEP_BOUND, *STORED_TOOL, *FIELD_RULES),
+    ("tool_instance/{instance_id}/", "PATCH"): (NO_SUCH_OBJECT, STEP_BOUND, *STORED_TOOL, *FIELD_RULES, *LLM_FIELDS),
     ("tool_instance/{instance_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("member/", "GET"): PAGED,
+    ("adapter/", "GET"): PAGED,
+    ("usage/", "GET"): (NO_SUCH_OBJECT, (400, "invalid", "from")),  # a workflow not visible; from after to
+    ("adapter/", "POST"): ADAPTER_WRITE,
+    ("adapter/{adapter_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("adapter/{adapter_id}/", "PATCH"): (NO_SUCH_OBJECT, *ADAPTER_WRITE),
+    ("adapter/{adapter_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("adapter/{adapter_id}/test/", "POST"): (NO_SUCH_OBJECT,),
 }
 
 
@@ -181,7 +194,7 @@ def fuzz_scene(world, storage_root):
 def real_ids(scene: dict) -> dict:
     ids = scene["private"]
     return {**{key: ids[key] for key in ID_KEYS if key in ids}, "connector_id": scene["connector_id"],
-            "user_id": scene["user_id"]}
+            "adapter_id": scene["adapter_id"], "user_id": scene["user_id"]}
 
 
 def load_schema(app, *, allow_x00: bool):

@@ -5,8 +5,8 @@ from unstract.tools import ToolOutput
 from unstract.tools.registry import TOOLS, load_tool_settings
 
 
-def test_registry_lists_both_tools_with_their_names_and_schemas():
-    assert sorted(TOOLS) == ["field_extractor", "text_extractor"]
+def test_registry_lists_the_tools_with_their_names_and_schemas():
+    assert sorted(TOOLS) == ["field_extractor", "llm_extractor", "text_extractor"]
     assert TOOLS["text_extractor"].name == "Text extractor"
     assert TOOLS["field_extractor"].name == "Field extractor"
     assert TOOLS["field_extractor"].settings_schema == TOOL_SETTINGS["field_extractor"]

@@ -48,6 +48,7 @@ def register_api(app: Flask) -> None:
     api.spec.components.security_scheme("cookieAuth", {"type": "apiKey", "in": "cookie", "name": "session"})
 
     from unstract.api import (
+        adapters,
         connectors,
         endpoints,
         executions,
@@ -55,10 +56,11 @@ def register_api(app: Flask) -> None:
         members,
         meta,
         tools,
+        usage,
         workflows,
     )
 
-    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see one complete metadata."""
 
+from unstract.models.adapter import Adapter
 from unstract.models.connector import CONNECTOR_MODES, Connector
 from unstract.models.execution import (
     NON_TERMINAL,
@@ -37,7 +38,7 @@ from unstract.models.workflow import (
 
 __all__ = [
     "ALLOWED_CONNECTION_TYPES", "CONNECTOR_MODES", "LEVEL_ORDER", "NON_TERMINAL", "STATUS_VALUES",
-    "TERMINAL", "TIER_METHODS", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
+    "TERMINAL", "TIER_METHODS", "Adapter", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
     "DeploymentType", "EndpointType", "Execution", "ExecutionLog", "ExecutionType", "FileExecution",
     "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
     "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",

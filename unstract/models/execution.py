@@ -56,7 +56,17 @@ class ExecutionType(StrEnum):
     STEP = "STEP"
 
 
-class Execution(Timestamps, db.Model):
+class LLMUsage:
+    """Tokens, calls and cost of the LLM calls made (docs/EXECUTION.md, Usage and cost); a file counts its
+    own tools' calls, an execution the sum of its files'. cost_usd is null while no call had a known price."""
+
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    llm_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Execution(LLMUsage, Timestamps, db.Model):
     __tablename__ = "execution"
     __table_args__ = (
         Index("ix_execution_workflow_created", "workflow_id", "created_at", "id"),
@@ -117,7 +127,7 @@ class Execution(Timestamps, db.Model):
         self.plan = value.to_json()
 
 
-class FileExecution(StoredResult, Timestamps, db.Model):
+class FileExecution(LLMUsage, StoredResult, Timestamps, db.Model):
     __tablename__ = "file_execution"
     __table_args__ = (
         UniqueConstraint("execution_id", "file_number"),

@@ -42,6 +42,14 @@ def result_truncated(row) -> bool:
     return row.result_size > LIST_RESULT_BYTES
 
 
+class UsageSchema(BaseSchema):
+    prompt_tokens = fields.Integer()
+    completion_tokens = fields.Integer()
+    total_tokens = fields.Integer()
+    llm_calls = fields.Integer(metadata={"description": "Every HTTP call made, retries included."})
+    cost_usd = fields.Float(allow_none=True, metadata={"description": "Null when no call had a known price."})
+
+
 class ExecutionSchema(BaseSchema):
     id = UUIDField()
     workflow = UUIDField(attribute="workflow_id")
@@ -62,6 +70,7 @@ class ExecutionSchema(BaseSchema):
     awaiting_action = fields.Boolean()
     next_step = fields.Integer(allow_none=True)
     total_steps = fields.Integer()
+    usage = fields.Nested(UsageSchema, metadata={"description": "The LLM usage of the execution's files."})
     created_at = Timestamp()
     modified_at = Timestamp()
 
@@ -82,6 +91,7 @@ class FileExecutionSchema(BaseSchema):
         "True when `result` is larger than 64 KiB and was left out of this list (null); "
         "the one-row endpoint returns it whole.")})
     attempts = fields.Integer()
+    usage = fields.Nested(UsageSchema, metadata={"description": "The LLM usage of the file's tools."})
     created_at = Timestamp()
     modified_at = Timestamp()
 

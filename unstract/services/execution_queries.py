@@ -22,6 +22,7 @@ from unstract.schemas.representations import (
     result_truncated,
     row_values,
 )
+from unstract.services.usage import USAGE_COLUMNS, present_usage
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 
@@ -100,8 +101,8 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
 # --- Presenters (model or plain row -> the values its schema dumps; unstract.schemas.representations) --
 
 # The attributes each representation reads: what a list page selects (paging.page_rows).
-EXECUTION_COLUMNS = read_attributes(ExecutionSchema, Execution)
-FILE_EXECUTION_COLUMNS = read_attributes(FileExecutionSchema, FileExecution)
+EXECUTION_COLUMNS = (*read_attributes(ExecutionSchema, Execution), *USAGE_COLUMNS)
+FILE_EXECUTION_COLUMNS = (*read_attributes(FileExecutionSchema, FileExecution), *USAGE_COLUMNS)
 FILE_EXECUTION_LIST_COLUMNS = bounded_result_columns(FileExecution, FILE_EXECUTION_COLUMNS)
 LOG_COLUMNS = read_attributes(ExecutionLogSchema, ExecutionLog)
 
@@ -110,12 +111,13 @@ def present_execution(execution: Execution, workflow_name: str) -> dict:
     """The Execution representation: its columns and what is computed from them."""
     return {**row_values(execution, EXECUTION_COLUMNS), "workflow_name": workflow_name, "pipeline_id": None,
             "execution_method": "DIRECT", "execution_log_id": str(execution.id),
-            "execution_time": round(execution.execution_time or 0.0, 3)}
+            "execution_time": round(execution.execution_time or 0.0, 3), "usage": present_usage(execution)}
 
 
 def present_file_execution(fe) -> dict:
     """The file execution item of GET workflow/execution/{id}/files/ (a plain row of FILE_EXECUTION_LIST_COLUMNS)."""
-    return {**row_values(fe, FILE_EXECUTION_COLUMNS), "result_truncated": result_truncated(fe)}
+    return {**row_values(fe, FILE_EXECUTION_COLUMNS), "result_truncated": result_truncated(fe),
+            "usage": present_usage(fe)}
 
 
 def present_log(row: ExecutionLog) -> dict:

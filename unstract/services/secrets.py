@@ -81,3 +81,16 @@ def mask_metadata(connector_id: str, stored: dict) -> dict:
     for name in secret_fields(connector_id):
         masked[name] = MASK if is_set(stored.get(name)) else ""
     return masked
+
+
+def seal_value(value: str, secret_key: str | bytes) -> str:
+    """One secret's sealed token (adapter API keys), with the key connector secrets use."""
+    return _fernet(secret_key).encrypt(value.encode()).decode()
+
+
+def open_value(token: str, secret_key: str | bytes, what: str) -> str:
+    """The plaintext of seal_value's token; SecretUnreadable (naming `what`) after a SECRET_KEY rotation."""
+    try:
+        return _fernet(secret_key).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable(f"The stored {what} cannot be decrypted; enter it again.") from None

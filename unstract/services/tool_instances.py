@@ -17,6 +17,7 @@ from unstract.extensions import db
 from unstract.models import ToolInstance, Workflow
 from unstract.policy import Requester, get_visible_workflow
 from unstract.schemas.representations import ToolInstanceSchema, read_attributes, row_values
+from unstract.services import adapters
 from unstract.services.validation import raise_if_any
 from unstract.tools.registry import TOOLS, load_tool_settings
 
@@ -58,6 +59,13 @@ def _messages(problems: Sequence[FieldMessage]) -> list[FieldMessage]:
     return list(problems)
 
 
+def _adapter_problems(org_id: uuid.UUID, tool_id: str, settings: dict | None) -> list[FieldMessage]:
+    """An llm_extractor's adapter must be one of the workflow's organization (checked at save)."""
+    if settings is None or tool_id != adapters.LLM_TOOL or adapters.find(org_id, settings["adapter_id"]):
+        return []
+    return [FieldMessage("invalid", "Unknown adapter: not an adapter of this organization.", "metadata.adapter_id")]
+
+
 def _too_high(limit: int) -> FieldMessage:
     return FieldMessage("max_value", f"Ensure this value is less than or equal to {limit}.", "step")
 
@@ -97,6 +105,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage]) -> 
     if "tool_id" in data and "metadata" in data:
         settings, problems = load_tool_settings(data["tool_id"], data["metadata"])
         messages.extend(_messages(problems))
+    messages.extend(_adapter_problems(who.org.id, data.get("tool_id"), settings))
     raise_if_any(messages, FIELDS)
     workflow = get_visible_workflow(who, data["workflow_id"], owner=True)
     instances = _steps(workflow.id)
@@ -118,6 +127,7 @@ def update(instance: ToolInstance, data: dict, field_errors: Sequence[FieldMessa
     if "metadata" in data:
         settings, problems = load_tool_settings(instance.tool_id, data["metadata"])
         messages.extend(_messages(problems))
+        messages.extend(_adapter_problems(instance.workflow.organization_id, instance.tool_id, settings))
     instances = _steps_with(instance)
     if "step" in data and data["step"] > len(instances):
         messages.append(_too_high(len(instances)))

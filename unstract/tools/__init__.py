@@ -7,7 +7,13 @@ from typing import Any
 
 
 class ToolError(Exception):
-    """A tool failed the file; the message is shown after the `<tool_id>: ` prefix."""
+    """A tool failed the file; the message is shown after the `<tool_id>: ` prefix.
+
+    `usage` is the LLM usage the tool had when it failed (calls made are counted either way)."""
+
+    def __init__(self, message: str, *, usage: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass
@@ -16,6 +22,7 @@ class ToolOutput:
 
     output: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    usage: dict[str, Any] | None = None  # an LLM tool's metadata: llm_calls, usage, cost_usd
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def run(
     limits: ToolLimits = ToolLimits(),
 ) -> ToolOutput:
     """Apply every rule to the text, in order; one output key per rule name."""
-    text = _input_text(source, mime_type, previous, limits)
+    text = input_text(source, mime_type, previous, limits)
     output: dict[str, Any] = {}
     warnings: list[str] = []
     for rule in _compile_rules(settings.get("rules") or []):
@@ -55,7 +55,7 @@ def run(
     return ToolOutput(output, warnings)
 
 
-def _input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None, limits: ToolLimits) -> str:
+def input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None, limits: ToolLimits) -> str:
     """The previous step's `text` when it is a string, else the text extracted with default settings
     (cut at the same limit as the text extractor's)."""
     if isinstance(previous, dict) and isinstance(previous.get("text"), str):

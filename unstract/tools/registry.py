@@ -8,7 +8,7 @@ from typing import Any
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError, load_document
-from unstract.tools import ToolLimits, ToolOutput, field_extractor, text_extractor
+from unstract.tools import ToolLimits, ToolOutput, field_extractor, llm_extractor, text_extractor
 
 ToolRun = Callable[[bytes, str, dict[str, Any] | None, dict[str, Any], ToolLimits], ToolOutput]
 
@@ -42,6 +42,13 @@ TOOLS: dict[str, ToolSpec] = {
         settings_schema=TOOL_SETTINGS["field_extractor"],
         run=field_extractor.run,
     ),
+    "llm_extractor": ToolSpec(
+        tool_id="llm_extractor",
+        name="LLM extractor",
+        description="Extracts named, typed fields with an LLM through one of the organization's adapters.",
+        settings_schema=TOOL_SETTINGS["llm_extractor"],
+        run=llm_extractor.run,
+    ),
     "text_extractor": ToolSpec(
         tool_id="text_extractor",
         name="Text extractor",
@@ -60,6 +67,8 @@ def load_tool_settings(tool_id: str, metadata: Any) -> tuple[dict[str, Any] | No
     settings, errors = load_document(metadata, spec.settings_schema, "metadata")
     if settings is not None and tool_id == "field_extractor":
         errors = field_extractor.check_field_rules(settings["rules"])
-        if errors:
-            return None, errors
+    if settings is not None and tool_id == "llm_extractor":
+        errors = llm_extractor.check_fields(settings["fields"])
+    if errors:
+        return None, errors
     return settings, errors

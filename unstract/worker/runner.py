@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -16,11 +16,12 @@ from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage, Status
 from unstract.models.base import utcnow
+from unstract.services import adapters, file_outcomes, queueing, usage
 from unstract.services import execution_state as state
-from unstract.services import file_outcomes, queueing
 from unstract.services.runlog import RunLog
 from unstract.sizes import json_size
 from unstract.tools import ToolError, ToolLimits
+from unstract.tools.llm_extractor import ADAPTER_KEY
 from unstract.worker import io
 from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
@@ -265,16 +266,33 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
              file_execution_id=fe.id, step=step)
     settings = current_app.config["UNSTRACT_SETTINGS"]
     try:
-        result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool.metadata,
+        result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool_settings(tool, execution),
                                    timeout=settings.tool_timeout_seconds,
                                    limits=ToolLimits(max_text_chars=settings.max_text_chars))
     except ToolError as exc:
+        usage.add_usage(execution.id, fe.id, exc.usage)
         message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
         raise FileFailed(message) from None
+    usage.add_usage(execution.id, fe.id, result.usage)
     for warning in result.warnings:
         log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
     return result.output
+
+
+def tool_settings(tool, execution: Execution) -> dict:
+    """The settings sent to the tool process: an llm_extractor also gets its adapter's configuration,
+    key included, read now (docs/EXECUTION.md, LLM extraction). The call is never logged."""
+    if tool.tool_id != adapters.LLM_TOOL:
+        return tool.metadata
+    adapter = adapters.find(execution.organization_id, tool.metadata.get("adapter_id"))
+    if adapter is None:
+        raise ToolError("the adapter of this step no longer exists.")
+    try:
+        config = adapters.open_config(adapter, current_app.config["SECRET_KEY"])
+    except ConnectorError as exc:  # SecretUnreadable: the SECRET_KEY changed since the key was stored
+        raise ToolError(f"the adapter's API key cannot be read: {exc}") from None
+    return {**tool.metadata, ADAPTER_KEY: asdict(config)}
 
 
 def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log: RunLog,

@@ -61,7 +61,8 @@ class ToolRunner:
             if self._process is None:
                 self._process = ToolProcess()
             try:
-                kind, value = self._process.call((tool_id, source, mime_type, previous, settings, limits), timeout)
+                request = (tool_id, source, mime_type, previous, settings, limits)
+                kind, value, *usage = self._process.call(request, timeout)
             except ToolTimeout:
                 self._discard()
                 raise
@@ -70,7 +71,9 @@ class ToolRunner:
                 raise ToolError("The tool process crashed.") from None
         if kind == "ok":
             return value
-        raise ToolError(value if kind == "tool_error" else f"Internal error: {value}")
+        if kind == "tool_error":
+            raise ToolError(value, usage=usage[0] if usage else None)
+        raise ToolError(f"Internal error: {value}")
 
     def _discard(self) -> None:
         process, self._process = self._process, None

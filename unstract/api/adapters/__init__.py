@@ -1,0 +1,5 @@
+"""Adapters resource."""
+
+from unstract.api.adapters.views import blp
+
+BLUEPRINTS = [blp]

@@ -1,0 +1,5 @@
+"""Usage resource."""
+
+from unstract.api.usage.views import blp
+
+BLUEPRINTS = [blp]
