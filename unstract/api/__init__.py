@@ -49,6 +49,7 @@ def register_api(app: Flask) -> None:
 
     from unstract.api import (
         connectors,
+        deployments,
         endpoints,
         executions,
         file_histories,
@@ -58,10 +59,13 @@ def register_api(app: Flask) -> None:
         workflows,
     )
 
-    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, deployments):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)
+    from unstract.api.deployments.run import runs
+
+    app.register_blueprint(runs)
 
     @app.before_request
     def _guard_api():
