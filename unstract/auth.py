@@ -30,6 +30,7 @@ from unstract.proxies import client_address
 from unstract.services import throttle, user_sessions
 
 API_BASE = "/api/v1/unstract/"
+DEPLOYMENT_BASE = "/deployment/api/"  # API deployments' run routes: deployment keys, no session, no CSRF
 WHOAMI_PATH = API_BASE + "whoami/"  # the one route under the base without an org: the key names it
 SESSION_ID_KEY = "sid"  # the server-side session's id, inside the signed session cookie
 # The scheme in any case, one or more spaces, the key; anything else is refused.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from unstract.auth import API_BASE
+from unstract.auth import API_BASE, DEPLOYMENT_BASE
 from unstract.extensions import csrf
 
 
@@ -32,5 +32,6 @@ def register_web(app: Flask) -> None:
     @app.before_request
     def _csrf_for_pages():
         """Forms and htmx posts carry the token; the API checks its own (docs/API.md, Authentication) in its guard."""
-        if not request.path.startswith(API_BASE) and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if not request.path.startswith((API_BASE, DEPLOYMENT_BASE)) \
+                and request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()
