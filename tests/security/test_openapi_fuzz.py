@@ -69,6 +69,9 @@ STORED_TOOL = ((400, "required", "metadata.*"), (400, "unknown_field", "metadata
 FIELD_RULES = ((400, "invalid_regex", "metadata.rules.*"), (400, "invalid", "metadata.rules.*"),
                (400, "unique", "metadata.rules.*"))
 STEP_BOUND = (400, "max_value", "step")  # at most the number of steps (+1 for a new one)
+# A deployment's workflow must have API source and destination; api_name has a pattern and is unique.
+DEPLOYMENT_WRITE = (NO_SUCH_OBJECT, (400, "unique", "api_name"), (400, "invalid", "api_name"),
+                    (400, "invalid", "workflow"))
 LEGITIMATE_REFUSALS = {
     ("workflow/", "GET"): PAGED,
     ("workflow/", "POST"): WORKFLOW_WRITE,
@@ -124,6 +127,16 @@ LEGITIMATE_REFUSALS = {
     ("tool_instance/{instance_id}/", "PATCH"): (NO_SUCH_OBJECT, STEP_BOUND, *STORED_TOOL, *FIELD_RULES),
     ("tool_instance/{instance_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("member/", "GET"): PAGED,
+    ("api-deployment/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("api-deployment/", "POST"): DEPLOYMENT_WRITE,
+    ("api/deployment/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("api-deployment/{deployment_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/", "PATCH"): DEPLOYMENT_WRITE,
+    ("api-deployment/{deployment_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/", "GET"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/", "POST"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/{key_id}/", "PATCH"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/{key_id}/", "DELETE"): (NO_SUCH_OBJECT,),
 }
 
 

@@ -146,11 +146,8 @@ def _workflow_error() -> errors.ValidationFailed:
 
 
 def _check_workflow(who: Requester, workflow_id: uuid.UUID) -> Workflow:
-    """A workflow the requester owns whose source and destination are both API."""
-    try:
-        workflow = get_visible_workflow(who, workflow_id, owner=True)
-    except errors.NotFound:
-        raise _workflow_error() from None
+    """A workflow the requester owns (404 unseen, 403 not an owner) whose source and destination are API."""
+    workflow = get_visible_workflow(who, workflow_id, owner=True)
     kinds = {e.endpoint_type: e.connection_type for e in workflow.endpoints}
     if kinds.get(EndpointType.SOURCE) != "API" or kinds.get(EndpointType.DESTINATION) != "API":
         raise _workflow_error()
