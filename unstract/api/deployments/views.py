@@ -7,7 +7,15 @@ import uuid
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
-from unstract.api.common import apply_ordering, documented, load_body, load_query, paginate, parse_body
+from unstract.api.common import (
+    apply_ordering,
+    documented,
+    load_body,
+    load_query,
+    paginate,
+    parse_body,
+    require_json_content_type,
+)
 from unstract.api.deployments.schemas import (
     DeploymentQueryArgsSchema,
     DeploymentWriteSchema,
@@ -41,6 +49,7 @@ class Deployments(MethodView):
     @blp.response(201)
     def post(self):
         """Publish an API workflow (source and destination API) as a deployment; owner rights needed."""
+        require_json_content_type()
         data, field_errors = parse_body(DeploymentWriteSchema())
         return deployments.create(requester(), data, field_errors)
 
@@ -66,6 +75,7 @@ class DeploymentById(MethodView):
     @blp.response(200)
     def patch(self, deployment_id: uuid.UUID):
         """Change some fields of a deployment; owner rights on its workflow needed."""
+        require_json_content_type()
         who = requester()
         deployment = deployments.get_visible(who, deployment_id, owner=True)
         data, field_errors = parse_body(DeploymentWriteSchema(), partial=True)
@@ -90,6 +100,7 @@ class DeploymentKeys(MethodView):
     @blp.response(201)
     def post(self, deployment_id: uuid.UUID):
         """Create a key; its plaintext `key` is in this response only."""
+        require_json_content_type()
         who = requester()
         deployment = deployments.get_visible(who, deployment_id, owner=True)
         args = load_body(KeyCreateSchema())
@@ -103,6 +114,7 @@ class DeploymentKeyById(MethodView):
     @blp.response(200)
     def patch(self, deployment_id: uuid.UUID, key_id: uuid.UUID):
         """Activate or revoke a key."""
+        require_json_content_type()
         deployment = deployments.get_visible(requester(), deployment_id, owner=True)
         args = load_body(KeyChangeSchema())
         return deployments.present_key(deployments.set_key_active(deployments.get_key(deployment, key_id),
