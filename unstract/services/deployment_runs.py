@@ -43,24 +43,27 @@ class ResultOptions:
     include_extracted_text: bool = False
 
 
-def find_deployment(org_id: str, api_name: str) -> tuple[Organization, ApiDeployment]:
-    """The active deployment `api_name` of org `org_id`; 404 for anything else."""
+def find_deployment(org_id: str, api_name: str, token: str) -> tuple[Organization, ApiDeployment,
+                                                                      DeploymentKey | None]:
+    """The active deployment `api_name` of org `org_id` (404 for anything else) and, read in the same query,
+    its key whose digest is the token's (None when the token is no key of this deployment)."""
     if not is_valid_org_id(org_id):
         raise errors.NotFound()
+    digest = hash_api_key(token)
     row = db.session.execute(
-        select(Organization, ApiDeployment).join(ApiDeployment, ApiDeployment.organization_id == Organization.id)
+        select(Organization, ApiDeployment, DeploymentKey)
+        .join(ApiDeployment, ApiDeployment.organization_id == Organization.id)
+        .outerjoin(DeploymentKey, (DeploymentKey.deployment_id == ApiDeployment.id)
+                   & (DeploymentKey.key_hash == digest))
         .where(Organization.org_id == org_id, ApiDeployment.api_name == api_name)).first()
     if row is None or not row.ApiDeployment.is_active:
         raise errors.NotFound()
-    return row.Organization, row.ApiDeployment
+    return row.Organization, row.ApiDeployment, row.DeploymentKey
 
 
-def authenticate(deployment: ApiDeployment, token: str) -> DeploymentKey:
-    """An active key of this deployment; any other key (an org API key too) is 401 authentication_failed."""
-    digest = hash_api_key(token)
-    key = db.session.scalar(select(DeploymentKey).where(DeploymentKey.key_hash == digest))
-    if key is None or not hmac.compare_digest(key.key_hash, digest) or not key.is_active \
-            or key.deployment_id != deployment.id:
+def authenticate(key: DeploymentKey | None, token: str) -> DeploymentKey:
+    """An active key of the deployment; any other key (an org API key too) is 401 authentication_failed."""
+    if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)) or not key.is_active:
         raise errors.AuthenticationFailed()
     return key
 
@@ -104,17 +107,23 @@ def start(org: Organization, deployment: ApiDeployment, key: DeploymentKey, comm
     command.workflow_id = deployment.workflow_id
     command.origin = origin
     org_id, api_name = org.org_id, deployment.api_name
-    result = execute(_acting_requester(org, deployment), command, settings)
-    execution_id = uuid.UUID(result.response["execution_id"])
-    execution = db.session.get(Execution, execution_id, populate_existing=True)
+    answer = execute(_acting_requester(org, deployment), command, settings).response
+    execution_id, status = answer["execution_id"], answer["execution_status"]
     body = {
-        "execution_id": str(execution_id),
-        "execution_status": execution.status,
+        "execution_id": execution_id,
+        "execution_status": status,
         "status_api": f"{endpoint_path(org_id, api_name)}?execution_id={execution_id}",
-        "error": execution.error_message or None if execution.status == Status.ERROR else None,
-        "result": file_results(execution, options),
+        "error": answer["error"] or None,
+        "result": _results(uuid.UUID(execution_id), status, options, _custom_data(command, origin)),
     }
-    return {"message": body}, 422 if execution.status == Status.ERROR else 200
+    return {"message": body}, 422 if status == Status.ERROR else 200
+
+
+def _custom_data(command: ExecuteCommand, origin: RunOrigin):
+    """The custom_data stored with the execution: this call's, or the first call's for a replay."""
+    if command.idempotency_key is None:
+        return origin.custom_data
+    return None  # read from the run row
 
 
 def status_body(execution: Execution, options: ResultOptions) -> dict:
@@ -123,11 +132,16 @@ def status_body(execution: Execution, options: ResultOptions) -> dict:
 
 def file_results(execution: Execution, options: ResultOptions) -> list[dict] | None:
     """One FileResult per file once the execution is terminal, else None."""
-    if execution.status not in TERMINAL:
+    return _results(execution.id, execution.status, options, None)
+
+
+def _results(execution_id: uuid.UUID, status: str, options: ResultOptions, custom_data) -> list[dict] | None:
+    if status not in TERMINAL:
         return None
-    custom_data = db.session.scalar(select(DeploymentRun.custom_data)
-                                    .where(DeploymentRun.execution_id == execution.id))
-    files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)
+    if custom_data is None and options.include_metadata:
+        custom_data = db.session.scalar(select(DeploymentRun.custom_data)
+                                        .where(DeploymentRun.execution_id == execution_id))
+    files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution_id)
                                .order_by(FileExecution.file_number).options(undefer(FileExecution.result)))
     return [_file_result(fe, options, custom_data) for fe in files]
 

@@ -40,14 +40,14 @@ def _authenticated(org_id: str, api_name: str):
     """401 no header, 404 deployment, 401 key: the documented order. Bad keys count towards the
     per-address limit of failed authentications, as on the org API."""
     token = _token()
-    org, deployment = deployment_runs.find_deployment(org_id, api_name)
+    org, deployment, key = deployment_runs.find_deployment(org_id, api_name, token)
     address = client_address()
     wait = throttle.retry_after(throttle.API_KEY_PER_ADDRESS, address)
     if wait:
         raise errors.Throttled(f"Too many failed authentications; try again in {wait} second(s).",
                                retry_after=wait)
     try:
-        key = deployment_runs.authenticate(deployment, token)
+        key = deployment_runs.authenticate(key, token)
     except errors.AuthenticationFailed:
         throttle.record_failure(throttle.API_KEY_PER_ADDRESS, address)
         raise
