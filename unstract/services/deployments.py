@@ -13,7 +13,6 @@ from sqlalchemy import Select, func, or_, select
 from unstract import errors
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.fastpath.wire import wire_timestamp
 from unstract.models import (
     ApiDeployment,
     DeploymentKey,
@@ -26,6 +25,7 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.policy import Requester, get_visible_workflow, hash_api_key, is_owner, visible_workflows
+from unstract.schemas.fields import Timestamp
 from unstract.services.validation import commit_or_duplicate
 
 API_NAME = re.compile(r"[A-Za-z0-9_-]{1,30}")
@@ -40,6 +40,12 @@ ORDERING = {
 DEFAULT_ORDERING = "-created_at"
 PRIMARY_KEY = ApiDeployment.id
 RECENT_RUNS = 5
+TIMESTAMP = Timestamp()
+
+
+def wire_timestamp(value) -> str:
+    """The API's form of a timestamp (docs/API.md, Timestamps and formats)."""
+    return TIMESTAMP.serialize("value", {"value": value})
 
 
 def endpoint_path(org_id: str, api_name: str) -> str:
