@@ -169,3 +169,18 @@ def test_whoami_and_platform_list(deployment, world):
     listed = org_api.get("api/deployment/?api_name=invoices").json
     assert listed["count"] == 1 and listed["results"][0]["api_name"] == "invoices"
     assert json.loads(json.dumps(listed))["results"][0]["workflow"]
+
+
+def test_deleting_the_workflow_deletes_its_deployments_and_keys(deployment, api_workflow, app):
+    _run(deployment, timeout="0")
+    assert deployment.owner.delete(f"workflow/{api_workflow.id}/").status_code == 204
+    for model in (DeploymentKey, DeploymentRun, Execution):
+        assert db.session.scalar(db.select(db.func.count()).select_from(model)) == 0
+    assert deployment.owner.get(f"api-deployment/{deployment.id}/").status_code == 404
+
+
+def test_deleting_a_deployment_keeps_its_executions(deployment):
+    _run(deployment, timeout="0")
+    assert deployment.owner.delete(f"api-deployment/{deployment.id}/").status_code == 204
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(DeploymentKey)) == 0
