@@ -30,6 +30,8 @@ from unstract.proxies import client_address
 from unstract.services import throttle, user_sessions
 
 API_BASE = "/api/v1/unstract/"
+DEPLOYMENT_BASE = "/deployment/api/"  # API deployments' run routes: deployment keys, no session, no CSRF
+WHOAMI_PATH = API_BASE + "whoami/"  # the one route under the base without an org: the key names it
 SESSION_ID_KEY = "sid"  # the server-side session's id, inside the signed session cookie
 # The scheme in any case, one or more spaces, the key; anything else is refused.
 BEARER_HEADER = re.compile(r"bearer +(\S+)", re.IGNORECASE)
@@ -77,8 +79,13 @@ def guard_api_request() -> None:
     check_body_size()
     org_id = org_id_from_path(request.path)
     header = request.headers.get("Authorization")
+    if request.path == WHOAMI_PATH:
+        if header is None:
+            raise errors.NotAuthenticated()
+        org_id = _key_org_id(header)
     if header is not None:
         key, g.requester = _throttled_bearer_requester(header, org_id)
+        g.api_key = key
         _check_tier(key)
     elif current_user.is_authenticated:
         g.requester = _session_requester(current_user._get_current_object(), org_id)
@@ -152,6 +159,15 @@ def _bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requeste
     return key, Requester(user=user, org=org, role=role)
 
 
+def _key_org_id(header: str) -> str | None:
+    """The org of the key in `header` (whoami's org), or None for an unknown key (then 401 follows)."""
+    match = BEARER_HEADER.fullmatch(header)
+    if match is None:
+        return None
+    return db.session.scalar(select(Organization.org_id).join(ApiKey, ApiKey.organization_id == Organization.id)
+                             .where(ApiKey.key_hash == hash_api_key(match.group(1))))
+
+
 @functools.cache
 def _key_statement() -> Select:
     """The key, its user, the path's org and the role there. Built once: building a statement like this
@@ -207,3 +223,8 @@ def _check_csrf() -> None:
 def requester() -> Requester:
     """The current API requester (set by guard_api_request)."""
     return g.requester
+
+
+def api_key() -> ApiKey:
+    """The org API key of the current request (whoami; set by guard_api_request)."""
+    return g.api_key

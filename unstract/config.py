@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,20 @@ def _words(env: dict[str, str], name: str) -> list[str]:
     return [word.strip() for word in (env.get(name) or "").split(",") if word.strip()]
 
 
+RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+RATE_FORM = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour)\s*", re.IGNORECASE)
+
+
+def _rate(env: dict[str, str], name: str, default: str) -> tuple[int, int]:
+    """`N/second`, `N/minute` or `N/hour` as (N, window seconds); N at least 1."""
+    raw = env.get(name) or default
+    match = RATE_FORM.fullmatch(raw)
+    if match is None or int(match.group(1)) < 1:
+        raise ConfigError(f"{name} must look like 60/minute (N/second, N/minute or N/hour, N >= 1), "
+                          f"got {raw!r}.")
+    return int(match.group(1)), RATE_PERIODS[match.group(2).lower()]
+
+
 def data_dir_from(env: dict[str, str]) -> Path:
     """The data directory, absolute, so relative defaults do not depend on later chdir calls."""
     return Path(env.get("UNSTRACT_DATA_DIR") or "./instance").resolve()
@@ -124,6 +139,7 @@ class Settings:
     sync_poll_seconds: int = 2
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
+    deployment_rate_limit: tuple[int, int] = (60, 60)
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -164,6 +180,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_poll_seconds=_positive(env, "UNSTRACT_SYNC_POLL_SECONDS"),
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
+        deployment_rate_limit=_rate(env, "UNSTRACT_DEPLOYMENT_RATE_LIMIT", "60/minute"),
     )
 
 

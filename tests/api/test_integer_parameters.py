@@ -14,7 +14,7 @@ INTEGER_PARAMETERS = [
     for path in ("workflow/", "workflow/{workflow_id}/execution/", "workflow/execution/{execution_id}/files/",
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
                  "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
-                 "tool_instance/", "member/")
+                 "tool_instance/", "member/", "api-deployment/", "api/deployment/")
     for name in ("page", "page_size")
 ] + [
     ("workflow/execution/{execution_id}/logs/", "after"),

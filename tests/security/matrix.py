@@ -59,6 +59,17 @@ MATRIX = {
     ("adapter/<uuid:adapter_id>/", "PATCH"): ("admin", 200, "", {"name": "Renamed {n}"}),
     ("adapter/<uuid:adapter_id>/", "DELETE"): ("admin", 204, "", None),
     ("adapter/<uuid:adapter_id>/test/", "POST"): ("admin", 200, "", None),
+    ("api-deployment/", "GET"): ("member", 200, "", None),
+    ("api-deployment/", "POST"): ("owner", 201, "", {"display_name": "New {n}", "api_name": "new{n}",
+                                                     "workflow": "{api_workflow_id}"}),
+    ("api/deployment/", "GET"): ("member", 200, "", None),
+    ("api-deployment/<uuid:deployment_id>/", "GET"): ("visible", 200, "", None),
+    ("api-deployment/<uuid:deployment_id>/", "PATCH"): ("owner", 200, "", {"description": "changed"}),
+    ("api-deployment/<uuid:deployment_id>/", "DELETE"): ("owner", 204, "", None),
+    ("api-deployment/<uuid:deployment_id>/keys/", "GET"): ("owner", 200, "", None),
+    ("api-deployment/<uuid:deployment_id>/keys/", "POST"): ("owner", 201, "", {"description": "ci"}),
+    ("api-deployment/<uuid:deployment_id>/keys/<uuid:key_id>/", "PATCH"): ("owner", 200, "", {"is_active": False}),
+    ("api-deployment/<uuid:deployment_id>/keys/<uuid:key_id>/", "DELETE"): ("owner", 204, "", None),
 }
 # GET rows whose view is marked `changes_state` (unstract.auth): they need what a POST needs.
 STATE_CHANGING = {("workflow/<uuid:workflow_id>/clear-file-marker/", "GET")}

@@ -19,6 +19,9 @@ from tests.factories import (
 )
 from tests.llm.factories import make_adapter
 from unstract.models import Workflow
+from unstract.extensions import db
+from unstract.models import ApiDeployment, DeploymentKey, Workflow
+from unstract.policy import hash_api_key
 
 _serial = itertools.count(1)
 
@@ -46,6 +49,23 @@ def workflow_ids(workflow: Workflow) -> dict:
     }
 
 
+def deployment_ids(owner, org_id: str, kind: str, serial: int, co_owner=None, **fields) -> dict:
+    """An API workflow like the kind's workflow, deployed, with one key (the API deployment routes)."""
+    workflow = make_workflow(owner, org_id, **fields)
+    if co_owner is not None:
+        add_membership(workflow, co_owner, "owner")
+    configure(workflow, "SOURCE", "API")
+    configure(workflow, "DESTINATION", "API")
+    deployment = ApiDeployment(organization_id=workflow.organization_id, workflow_id=workflow.id,
+                               display_name=f"{kind} {serial}", api_name=f"{kind}{serial}", created_by=owner.id)
+    db.session.add(deployment)
+    db.session.flush()
+    key = DeploymentKey(deployment_id=deployment.id, key_hash=hash_api_key(f"ud_{kind}{serial}"), key_prefix="ud_")
+    db.session.add(key)
+    db.session.commit()
+    return {"api_workflow_id": str(workflow.id), "deployment_id": str(deployment.id), "key_id": str(key.id)}
+
+
 def build_scene(world, org_id: str, owner: str, root: Path, *, viewers: tuple[str, ...] = (),
                 co_owner=None) -> dict:
     """A private workflow (shared with `viewers`) and an org-shared one, each with its runs and rows.
@@ -68,5 +88,7 @@ def build_scene(world, org_id: str, owner: str, root: Path, *, viewers: tuple[st
         if co_owner is not None:
             add_membership(workflow, co_owner, "owner")
         scene[kind] = workflow_ids(workflow)
+        scene[kind].update(deployment_ids(user, org_id, kind, serial, co_owner, shared_to_org=shared,
+                                          viewers=[world.users[name] for name in viewers]))
     scene["user_id"] = str(co_owner.id) if co_owner is not None else None
     return scene

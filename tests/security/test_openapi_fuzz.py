@@ -75,6 +75,9 @@ ADAPTER_WRITE = ((400, "unique", "name"), *((400, code, "config.*") for code in 
 # llm_extractor: the adapter must be one of the org's, field (and column) names unique, line_items have columns.
 LLM_FIELDS = ((400, "invalid", "metadata.adapter_id"), (400, "unique", "metadata.fields.*"),
               (400, "required", "metadata.fields.*"))
+# A deployment's workflow must have API source and destination; api_name has a pattern and is unique.
+DEPLOYMENT_WRITE = (NO_SUCH_OBJECT, (400, "unique", "api_name"), (400, "invalid", "api_name"),
+                    (400, "invalid", "workflow"))
 LEGITIMATE_REFUSALS = {
     ("workflow/", "GET"): PAGED,
     ("workflow/", "POST"): WORKFLOW_WRITE,
@@ -137,6 +140,16 @@ LEGITIMATE_REFUSALS = {
     ("adapter/{adapter_id}/", "PATCH"): (NO_SUCH_OBJECT, *ADAPTER_WRITE),
     ("adapter/{adapter_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("adapter/{adapter_id}/test/", "POST"): (NO_SUCH_OBJECT,),
+    ("api-deployment/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("api-deployment/", "POST"): DEPLOYMENT_WRITE,
+    ("api/deployment/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("api-deployment/{deployment_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/", "PATCH"): DEPLOYMENT_WRITE,
+    ("api-deployment/{deployment_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/", "GET"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/", "POST"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/{key_id}/", "PATCH"): (NO_SUCH_OBJECT,),
+    ("api-deployment/{deployment_id}/keys/{key_id}/", "DELETE"): (NO_SUCH_OBJECT,),
 }
 
 

@@ -50,6 +50,7 @@ def register_api(app: Flask) -> None:
     from unstract.api import (
         adapters,
         connectors,
+        deployments,
         endpoints,
         executions,
         file_histories,
@@ -60,10 +61,14 @@ def register_api(app: Flask) -> None:
         workflows,
     )
 
-    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage,
+                   deployments):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)
+    from unstract.api.deployments.run import runs
+
+    app.register_blueprint(runs)
 
     @app.before_request
     def _guard_api():

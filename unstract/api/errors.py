@@ -12,12 +12,13 @@ from marshmallow import Schema, fields, validate
 from unstract import errors
 
 PATH_PREFIX = "/api/"  # the docs and the OpenAPI document too, not only the org routes
+DEPLOYMENT_PREFIX = "/deployment/api/"  # API deployments' run routes answer in the same envelope
 SERVER_ERROR = {"type": "server_error",
                 "errors": [{"code": "server_error", "detail": "A server error occurred.", "attr": None}]}
 
 
 def is_api_request() -> bool:
-    return request.path.startswith(PATH_PREFIX)
+    return request.path.startswith((PATH_PREFIX, DEPLOYMENT_PREFIX))
 
 
 def render(error: errors.DomainError) -> ResponseReturnValue:

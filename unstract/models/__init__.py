@@ -2,6 +2,7 @@
 
 from unstract.models.adapter import Adapter
 from unstract.models.connector import CONNECTOR_MODES, Connector
+from unstract.models.deployment import ApiDeployment, DeploymentKey, DeploymentRun, IdempotencyClaim
 from unstract.models.execution import (
     NON_TERMINAL,
     STATUS_VALUES,
@@ -38,9 +39,9 @@ from unstract.models.workflow import (
 
 __all__ = [
     "ALLOWED_CONNECTION_TYPES", "CONNECTOR_MODES", "LEVEL_ORDER", "NON_TERMINAL", "STATUS_VALUES",
-    "TERMINAL", "TIER_METHODS", "Adapter", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
-    "DeploymentType", "EndpointType", "Execution", "ExecutionLog", "ExecutionType", "FileExecution",
-    "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
-    "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
-    "WorkflowMembership", "WorkflowRole",
+    "TERMINAL", "TIER_METHODS", "Adapter", "ApiDeployment", "ApiKey", "ApiKeyPermission", "ConnectionType",
+    "Connector", "DeploymentKey", "DeploymentRun", "DeploymentType", "EndpointType", "Execution",
+    "ExecutionLog", "ExecutionType", "FileExecution", "FileHistory", "FileReservation", "IdempotencyClaim",
+    "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase", "Stage", "Status", "ToolInstance",
+    "User", "UserSession", "Workflow", "WorkflowEndpoint", "WorkflowMembership", "WorkflowRole",
 ]

@@ -15,6 +15,7 @@ from unstract.config import Settings
 from unstract.extensions import db
 from unstract.models import (
     TERMINAL,
+    DeploymentRun,
     Execution,
     ExecutionType,
     FileExecution,
@@ -26,7 +27,7 @@ from unstract.models.base import utcnow
 from unstract.models.plan import ExecutionPlan
 from unstract.policy import Requester, get_visible_workflow
 from unstract.services import execution_state as state
-from unstract.services import queueing, wakeups
+from unstract.services import idempotency, queueing, wakeups
 from unstract.services.plans import PlanError, build_plan, validate_plan
 from unstract.services.uploads import UploadPart, check_parts, stage_parts
 
@@ -44,6 +45,18 @@ class ExecuteCommand:
     use_file_history: bool | None = None
     parts: list[UploadPart] = field(default_factory=list)
     received_at: float = field(default_factory=time.monotonic)
+    idempotency_key: str | None = None
+    origin: RunOrigin | None = None  # set when an API deployment starts the run
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """The API deployment and key that start an execution, with the call's tags and custom_data."""
+
+    deployment_id: uuid.UUID
+    key_id: uuid.UUID
+    tags: tuple[str, ...] = ()
+    custom_data: object = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,35 @@ class ExecuteResult:
 
 def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> ExecuteResult:
     """Run one execute call and wait for its execution as the command asks."""
+    if command.idempotency_key is None:
+        execution_id = _start(who, command, settings)
+    else:
+        execution_id = _start_once(who, command, settings)
+    return wait_for(execution_id, command, settings.sync_poll_seconds)
+
+
+def _start_once(who: Requester, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
+    """`_start` under the command's Idempotency-Key: a replay answers with the first call's execution."""
+    claim_id, replayed = idempotency.claim(who.org.id, command.idempotency_key, _fingerprint(command))
+    if replayed is not None:
+        return replayed
+    try:
+        execution_id = _start(who, command, settings)
+    except BaseException:
+        idempotency.release(claim_id)
+        raise
+    idempotency.bind(claim_id, execution_id)
+    return execution_id
+
+
+def _fingerprint(command: ExecuteCommand) -> str:
+    origin = str(command.origin.deployment_id) if command.origin else ""
+    return idempotency.fingerprint(str(command.workflow_id), command.action or "", str(command.execution_id or ""),
+                                   origin, *(idempotency.stream_hash(part.stream) for part in command.parts))
+
+
+def _start(who: Requester, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
+    """Create, start, step or stop as the command asks; the execution's id."""
     workflow = get_visible_workflow(who, command.workflow_id)
     if command.action in ("STOP", *STEP_ACTIONS) and command.execution_id is None:
         raise errors.field_error("execution_id", "required",
@@ -71,7 +113,7 @@ def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> Exec
         _start_existing(existing, workflow, command)
     else:
         existing = _create(who, workflow, command, settings)
-    return wait_for(existing.id, command, settings.sync_poll_seconds)
+    return existing.id
 
 
 def _existing_execution(who: Requester, command: ExecuteCommand) -> Execution | None:
@@ -130,12 +172,20 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
             kept, dropped = stage_parts(command.parts, uploads, upload_dir)
             execution.run_plan = ExecutionPlan(uploads=tuple(kept), duplicates=tuple(dropped))
         db.session.add(execution)
+        if command.origin is not None:
+            db.session.flush()  # the execution row first: the run row refers to it
+            db.session.add(_run_of(execution_id, command.origin))
         db.session.commit()
         queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
     except errors.DomainError:
         _discard(execution_id, settings.data_dir)
         raise
     return execution
+
+
+def _run_of(execution_id: uuid.UUID, origin: RunOrigin) -> DeploymentRun:
+    return DeploymentRun(execution_id=execution_id, deployment_id=origin.deployment_id, key_id=origin.key_id,
+                         tags=list(origin.tags), custom_data=origin.custom_data)
 
 
 def _check_uploads(command: ExecuteCommand, source_type: str, plan: ExecutionPlan,

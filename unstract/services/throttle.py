@@ -84,3 +84,22 @@ def clear(limit: Limit, *source: str) -> None:
         rq.connection().delete(_key(limit, source))
     except RedisError:
         pass
+
+
+def count_call(kind: str, source: str, max_calls: int, window_seconds: int) -> int | None:
+    """Count one call of `source` against a fixed window of `max_calls` per `window_seconds`, in the same
+    Redis counters as the failure limits; returns the seconds until the window ends when this call is over
+    the limit, else None. Allowed (and logged) when Redis is unreachable, like the failure limits."""
+    key = _key(Limit(kind, max_calls, window_seconds), (source,))
+    try:
+        with rq.connection().pipeline() as pipe:
+            pipe.set(key, 0, ex=window_seconds, nx=True)
+            pipe.incr(key)
+            pipe.ttl(key)
+            _, calls, ttl = pipe.execute()
+    except RedisError:
+        log.warning("rate limit %s unavailable (Redis); allowing the call", kind)
+        return None
+    if int(calls) <= max_calls:
+        return None
+    return max(int(ttl), 1)

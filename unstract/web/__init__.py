@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 
-from unstract.auth import API_BASE
+from unstract.auth import API_BASE, DEPLOYMENT_BASE
 from unstract.extensions import csrf
 
 
@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
     from unstract.web import (
         auth_pages,
         connectors_pages,
+        deployments_pages,
         executions_pages,
         history_pages,
         keys_pages,
@@ -24,7 +25,7 @@ def register_web(app: Flask) -> None:
     )
 
     pages = (auth_pages, orgs_pages, workflows_pages, workflow_detail_pages, workflow_tools_pages, runs_pages,
-             executions_pages, history_pages, connectors_pages, keys_pages, overview_pages)
+             executions_pages, history_pages, connectors_pages, keys_pages, overview_pages, deployments_pages)
     # The workflows area's four modules share one blueprint (web.workflows_blueprint): register each once.
     for blueprint in dict.fromkeys(module.bp for module in pages):
         app.register_blueprint(blueprint)
@@ -32,5 +33,6 @@ def register_web(app: Flask) -> None:
     @app.before_request
     def _csrf_for_pages():
         """Forms and htmx posts carry the token; the API checks its own (docs/API.md, Authentication) in its guard."""
-        if not request.path.startswith(API_BASE) and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if not request.path.startswith((API_BASE, DEPLOYMENT_BASE)) \
+                and request.method not in ("GET", "HEAD", "OPTIONS"):
             csrf.protect()

@@ -13,6 +13,7 @@ from unstract.api.executions.execute_schemas import ExecuteFormSchema, ExecuteRe
 from unstract.auth import requester
 from unstract.schemas.parsing import load_schema
 from unstract.services.executions import ExecuteCommand, execute
+from unstract.services.idempotency import check_key
 from unstract.services.uploads import UploadPart
 
 blp = api_blueprint("execute", __name__, "Execute workflows")
@@ -29,7 +30,8 @@ def _command(received_at: float) -> ExecuteCommand:
         raise unsupported_media_type(request.content_type or "")
     return ExecuteCommand(workflow_id=data["workflow_id"], execution_id=data["execution_id"],
                           action=data["execution_action"], timeout=data["timeout"],
-                          use_file_history=data["use_file_history"], parts=parts, received_at=received_at)
+                          use_file_history=data["use_file_history"], parts=parts, received_at=received_at,
+                          idempotency_key=check_key(request.headers.get("Idempotency-Key")))
 
 
 @blp.route("/workflow/execute/")
