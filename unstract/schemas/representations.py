@@ -62,6 +62,8 @@ class ExecutionSchema(BaseSchema):
     awaiting_action = fields.Boolean()
     next_step = fields.Integer(allow_none=True)
     total_steps = fields.Integer()
+    retry_of = UUIDField(allow_none=True, metadata={"description": (
+        "The execution whose failed and stopped files this one runs again (POST …/retry/); null otherwise.")})
     created_at = Timestamp()
     modified_at = Timestamp()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from unstract.api import api_blueprint
@@ -12,6 +13,7 @@ from unstract.policy import get_visible_workflow
 from unstract.schemas.execution_input import ExecutionQueryArgsSchema, FileExecutionQueryArgsSchema, LogQueryArgsSchema
 from unstract.schemas.representations import ExecutionLogSchema, ExecutionSchema, FileExecutionSchema
 from unstract.services import execution_queries as queries
+from unstract.services import retries
 
 blp = api_blueprint("executions", __name__, "Executions, file executions and logs")
 
@@ -38,6 +40,17 @@ class ExecutionById(MethodView):
         """Retrieve one execution."""
         execution, workflow = queries.get_visible_execution(requester(), execution_id)
         return queries.present_execution(execution, workflow.workflow_name)
+
+
+@blp.route("/workflow/execution/<uuid:execution_id>/retry/")
+class ExecutionRetry(MethodView):
+    @blp.response(202, ExecutionSchema)
+    def post(self, execution_id):
+        """Run the files of an ended execution that failed or were stopped again, in a new execution
+        (`retry_of` names this one); 409 `execution_busy` while it runs, 400 `nothing_to_retry`, 409
+        `uploads_expired` once an API source's uploads are no longer kept."""
+        execution = retries.retry(requester(), execution_id, current_app.config["UNSTRACT_SETTINGS"])
+        return queries.present_execution(execution, execution.workflow.workflow_name)
 
 
 @blp.route("/workflow/execution/<uuid:execution_id>/files/")
