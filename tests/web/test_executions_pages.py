@@ -320,3 +320,15 @@ def test_retry_refusals_are_shown_on_the_page(owner, workflow):
     assert 'id="action-retry"' not in text(page(owner, f"/executions/{clean.id}"))
     refused = post(owner, f"/executions/{clean.id}/retry", {})
     assert refused.status_code == 400 and "nothing to retry" in text(refused)
+
+
+def test_execution_page_links_the_result_downloads_and_they_work_with_the_session(owner, workflow):
+    execution = make_execution(workflow, status="COMPLETED", total_files=1, successful_files=1)
+    done = make_file_execution(execution, status="COMPLETED", result={"total": 5})
+    html = text(page(owner, f"/executions/{execution.id}"))
+    base = f"/api/v1/unstract/acme/workflow/execution/{execution.id}/"
+    for fmt in ("json", "jsonl", "csv"):
+        assert f'href="{base}results/?format={fmt}"' in html
+    assert f'href="{base}files/{done.id}/result/"' in html
+    csv_text = text(owner.get(f"{base}results/?format=csv"))
+    assert csv_text.splitlines()[1].endswith(",COMPLETED,,5")

@@ -9,6 +9,7 @@ from flask_login import login_required
 from werkzeug.routing import BuildError
 
 from unstract import errors
+from unstract.auth import API_BASE
 from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.schemas.execution_input import ExecutionQueryArgsSchema, LogQueryArgsSchema
@@ -87,6 +88,7 @@ def live_context(execution: Execution, workflow: Workflow, who: Requester, *, me
             "results": pages.small_results([fe.id for fe in files.items]) if show_results else {},
             "counts": counts, "elapsed": pages.elapsed_seconds(execution),
             "show_results": show_results, "pretty_json": pages.pretty_json,
+            "api_execution": f"{API_BASE}{who.org.org_id}/workflow/execution/{execution.id}/",
             "owner": is_owner(workflow, who), "retried_by": pages.retries_of(execution.id),
             "retryable": execution.is_terminal and bool(counts.get("ERROR") or counts.get("STOPPED")),
             "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n)}
