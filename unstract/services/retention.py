@@ -172,3 +172,25 @@ def purge_if_due(settings: Settings, redis_connection, now: datetime | None = No
     if not redis_connection.set(LOCK_KEY, "1", nx=True, ex=INTERVAL_SECONDS):
         return None
     return purge(settings, now=now)
+
+
+# --- What the dashboard shows ----------------------------------------------------------------------
+
+SIZED_TABLES = (("Executions", Execution), ("File executions", FileExecution), ("Log rows", ExecutionLog),
+                ("File history rows", None))
+
+
+def table_sizes() -> list[tuple[str, int]]:
+    """Rows per table of the whole service: PostgreSQL's planner estimate (no scan of a large table on every
+    page view), an exact count on SQLite."""
+    from unstract.models import FileHistory
+
+    models = [(label, model or FileHistory) for label, model in SIZED_TABLES]
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        estimates = dict(db.session.execute(text(
+            "SELECT relname, GREATEST(reltuples, 0)::bigint FROM pg_class WHERE relname = ANY(:names)"),
+            {"names": [model.__tablename__ for _, model in models]}).all())
+        return [(label, int(estimates.get(model.__tablename__, 0))) for label, model in models]
+    return [(label, _count_where(model, True)) for label, model in models]
