@@ -332,3 +332,12 @@ def test_execution_page_links_the_result_downloads_and_they_work_with_the_sessio
     assert f'href="{base}files/{done.id}/result/"' in html
     csv_text = text(owner.get(f"{base}results/?format=csv"))
     assert csv_text.splitlines()[1].endswith(",COMPLETED,,5")
+
+
+def test_retry_post_needs_the_csrf_token_and_a_visible_workflow(app, owner, workflow):
+    failed = make_execution(workflow, status="ERROR", total_files=1, failed_files=1)
+    make_file_execution(failed, status="ERROR")
+    assert post(owner, f"/executions/{failed.id}/retry", {}, token=False).status_code == 400
+    assert post(as_user(app, "member@acme.test"), f"/executions/{failed.id}/retry", {}).status_code == 404
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)
+                             .where(Execution.retry_of == failed.id)) == 0
