@@ -202,7 +202,25 @@ def reap_command() -> None:
     click.echo(f"requeued={result.requeued} failed={result.failed} finalized={result.finalized}")
 
 
-COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command]
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Apply the retention settings once: old logs, old ended executions, expired kept uploads
+    (docs/EXECUTION.md, Retention). File history is never purged by age."""
+    from unstract.services.retention import purge
+
+    settings = current_app.config["UNSTRACT_SETTINGS"]
+    click.echo(f"Log retention: {_days(settings.log_retention_days)}; execution retention: "
+               f"{_days(settings.execution_retention_days)}; kept uploads: {settings.retry_upload_hours} h.")
+    click.echo(purge(settings, dry_run=dry_run).describe(dry_run=dry_run))
+
+
+def _days(days: int) -> str:
+    return f"{days} day(s)" if days else "forever"
+
+
+COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command, purge_command]
 
 
 def register_cli(app: Flask) -> None:

@@ -32,6 +32,9 @@ INTEGER_VARIABLES = {
     "UNSTRACT_MAX_FORM_PARTS": 1000,
     "UNSTRACT_SYNC_POLL_SECONDS": 2,
     "UNSTRACT_TRANSIENT_RETRY_SECONDS": 60,
+    "UNSTRACT_RETRY_UPLOAD_HOURS": 24,
+    "UNSTRACT_LOG_RETENTION_DAYS": 30,
+    "UNSTRACT_EXECUTION_RETENTION_DAYS": 90,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -52,6 +55,13 @@ def _positive(env: dict[str, str], name: str) -> int:
     value = _integer(env, name)
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}.")
+    return value
+
+
+def _not_negative(env: dict[str, str], name: str) -> int:
+    value = _integer(env, name)
+    if value < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value}.")
     return value
 
 
@@ -140,6 +150,9 @@ class Settings:
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
     deployment_rate_limit: tuple[int, int] = (60, 60)
+    retry_upload_hours: int = 24
+    log_retention_days: int = 30
+    execution_retention_days: int = 90
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -181,6 +194,9 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
         deployment_rate_limit=_rate(env, "UNSTRACT_DEPLOYMENT_RATE_LIMIT", "60/minute"),
+        retry_upload_hours=_not_negative(env, "UNSTRACT_RETRY_UPLOAD_HOURS"),
+        log_retention_days=_not_negative(env, "UNSTRACT_LOG_RETENTION_DAYS"),
+        execution_retention_days=_not_negative(env, "UNSTRACT_EXECUTION_RETENTION_DAYS"),
     )
 
 

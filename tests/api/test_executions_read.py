@@ -125,7 +125,7 @@ def test_execution_representation_matches_the_contract(world, private):
         "execution_type": "COMPLETE", "execution_log_id": str(execution.id), "status": "COMPLETED",
         "total_files": 3, "successful_files": 2, "failed_files": 1, "error_message": "", "attempts": 1,
         "execution_time": 2.314, "use_file_history": True, "awaiting_action": False, "next_step": None,
-        "total_steps": 2, "created_at": "2026-11-28T10:15:30.123456Z",
+        "total_steps": 2, "retry_of": None, "created_at": "2026-11-28T10:15:30.123456Z",
         "modified_at": "2026-11-28T10:15:32.437456Z",
         "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0, "cost_usd": None},
     }

@@ -29,6 +29,11 @@ MATRIX = {
     ("workflow/execution/<uuid:execution_id>/", "GET"): ("visible", 200, "", None),
     ("workflow/execution/<uuid:execution_id>/files/", "GET"): ("visible", 200, "", None),
     ("workflow/execution/<uuid:execution_id>/logs/", "GET"): ("visible", 200, "", None),
+    ("workflow/execution/<uuid:execution_id>/results/", "GET"): ("visible", 200, "?format=csv", None),
+    ("workflow/execution/<uuid:execution_id>/files/<uuid:file_execution_id>/result/", "GET"):
+        ("visible", 200, "", None),
+    # The scene's execution has no failed file: a caller who may retry gets nothing_to_retry.
+    ("workflow/execution/<uuid:execution_id>/retry/", "POST"): ("visible", 400, "", None),
     ("workflow/execute/", "POST"): ("visible", 202, "", {"workflow_id": "{workflow_id}", "timeout": 0}),
     ("workflow/<uuid:workflow_id>/file-histories/", "GET"): ("visible", 200, "", None),
     ("workflow/<uuid:workflow_id>/file-histories/<uuid:history_id>/", "GET"): ("visible", 200, "", None),

@@ -18,7 +18,6 @@ from tests.factories import (
     make_workflow,
 )
 from tests.llm.factories import make_adapter
-from unstract.models import Workflow
 from unstract.extensions import db
 from unstract.models import ApiDeployment, DeploymentKey, Workflow
 from unstract.policy import hash_api_key

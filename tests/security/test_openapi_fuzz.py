@@ -98,6 +98,12 @@ LEGITIMATE_REFUSALS = {
     ("workflow/execution/{execution_id}/", "GET"): (NO_SUCH_OBJECT,),
     ("workflow/execution/{execution_id}/files/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
     ("workflow/execution/{execution_id}/logs/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/execution/{execution_id}/results/", "GET"): (NO_SUCH_OBJECT,),
+    ("workflow/execution/{execution_id}/files/{file_execution_id}/result/", "GET"): (NO_SUCH_OBJECT,),
+    ("workflow/execution/{execution_id}/retry/", "POST"): (
+        NO_SUCH_OBJECT, (400, "nothing_to_retry", None), (409, "execution_busy", None),
+        (409, "uploads_expired", None), (400, "workflow_inactive", None),
+    ),
     ("workflow/execute/", "POST"): (
         NO_SUCH_OBJECT,
         (400, "workflow_inactive", None),  # the scene's workflows are inactive on purpose

@@ -284,3 +284,60 @@ def test_a_result_above_the_list_bound_is_named_not_shown(viewer, running):
     size = json_size(running.done.result)
     assert "<details" not in body and "x" * 1000 not in body
     assert f"Result of {size} bytes: too large to show here; the API returns it." in body
+
+
+# --- Retrying failed files -----------------------------------------------------------------------
+
+def test_retry_button_queues_a_retry_and_both_pages_link_each_other(owner, world, storage_root):
+    from tests.factories import add_tool, configure, make_connector
+
+    (storage_root / "in").mkdir()
+    connector = make_connector("acme", "Retry inbox", "local_storage", {"path": str(storage_root)})
+    workflow = make_workflow(world.users["owner"], "acme")
+    configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"])
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "text_extractor")
+    failed = make_execution(workflow, status="COMPLETED", total_files=2, successful_files=1, failed_files=1)
+    make_file_execution(failed, status="COMPLETED", file_path="in/a.txt")
+    make_file_execution(failed, status="ERROR", file_path="in/b.txt", execution_error="boom")
+    before = text(page(owner, f"/executions/{failed.id}"))
+    assert 'id="action-retry"' in before and "Retried by" not in before
+
+    response = post(owner, f"/executions/{failed.id}/retry", {})
+    assert response.status_code == 303
+    retry = db.session.scalar(db.select(Execution).where(Execution.retry_of == failed.id))
+    assert response.headers["Location"].endswith(f"/executions/{retry.id}")
+    new_page = text(page(owner, f"/executions/{retry.id}"))
+    assert f'href="/executions/{failed.id}"' in new_page and "Retry of" in new_page
+    assert 'id="action-retry"' not in new_page  # not ended yet
+    old_page = text(page(owner, f"/executions/{failed.id}"))
+    assert "Retried by" in old_page and f'href="/executions/{retry.id}"' in old_page
+
+
+def test_retry_refusals_are_shown_on_the_page(owner, workflow):
+    clean = make_execution(workflow, status="COMPLETED", total_files=1, successful_files=1)
+    make_file_execution(clean, status="COMPLETED")
+    assert 'id="action-retry"' not in text(page(owner, f"/executions/{clean.id}"))
+    refused = post(owner, f"/executions/{clean.id}/retry", {})
+    assert refused.status_code == 400 and "nothing to retry" in text(refused)
+
+
+def test_execution_page_links_the_result_downloads_and_they_work_with_the_session(owner, workflow):
+    execution = make_execution(workflow, status="COMPLETED", total_files=1, successful_files=1)
+    done = make_file_execution(execution, status="COMPLETED", result={"total": 5})
+    html = text(page(owner, f"/executions/{execution.id}"))
+    base = f"/api/v1/unstract/acme/workflow/execution/{execution.id}/"
+    for fmt in ("json", "jsonl", "csv"):
+        assert f'href="{base}results/?format={fmt}"' in html
+    assert f'href="{base}files/{done.id}/result/"' in html
+    csv_text = text(owner.get(f"{base}results/?format=csv"))
+    assert csv_text.splitlines()[1].endswith(",COMPLETED,,5")
+
+
+def test_retry_post_needs_the_csrf_token_and_a_visible_workflow(app, owner, workflow):
+    failed = make_execution(workflow, status="ERROR", total_files=1, failed_files=1)
+    make_file_execution(failed, status="ERROR")
+    assert post(owner, f"/executions/{failed.id}/retry", {}, token=False).status_code == 400
+    assert post(as_user(app, "member@acme.test"), f"/executions/{failed.id}/retry", {}).status_code == 404
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)
+                             .where(Execution.retry_of == failed.id)) == 0

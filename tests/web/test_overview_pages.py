@@ -213,3 +213,21 @@ def test_overview_renders_charts_without_network(world, page, login):
     screenshot(page, "overview")
     base = page.url.split("/overview")[0]
     assert all(url.startswith(base) for url in requests)
+
+
+def test_admins_see_the_retention_settings_and_table_sizes(app, world):
+    from tests.factories import acme_workflow, make_execution, make_file_execution
+    from tests.web.web_client import PageUser
+
+    execution = make_execution(acme_workflow(world), status="COMPLETED")
+    make_file_execution(execution, status="COMPLETED")
+    from unstract.extensions import db
+
+    if db.engine.dialect.name == "postgresql":  # sizes are the planner's estimates there: refresh them
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("ANALYZE execution, file_execution")
+    html = PageUser(app, "admin@acme.test").get("/overview").get_data(as_text=True)
+    assert 'id="retention"' in html and "Log rows are kept 30 days" in html and "ended executions 90 days" in html
+    assert "<td>Executions</td><td class=\"num\">1</td>" in html
+    assert "<td>File executions</td><td class=\"num\">1</td>" in html
+    assert 'id="retention"' not in PageUser(app, "owner@acme.test").get("/overview").get_data(as_text=True)

@@ -73,6 +73,7 @@ class Execution(LLMUsage, Timestamps, db.Model):
         Index("ix_execution_workflow_status", "workflow_id", "status", "created_at", "id"),
         Index("ix_execution_org_status", "organization_id", "status"),
         Index("ix_execution_status_phase_lease", "status", "phase", "lease_expires_at"),
+        Index("ix_execution_retry_of", "retry_of"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -106,6 +107,10 @@ class Execution(LLMUsage, Timestamps, db.Model):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The frozen source, destination and tools of a run (kilobytes); no list reads it (EXECUTION_COLUMNS).
     plan: Mapped[dict | None] = mapped_column(JSONType, nullable=True)
+    # The execution whose failed files this one runs again (docs/EXECUTION.md, Retrying failed files).
+    retry_of: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("execution.id", ondelete="SET NULL"), nullable=True
+    )
 
     workflow = relationship("Workflow")
 

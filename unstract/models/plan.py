@@ -92,6 +92,22 @@ class PlannedUpload:
 
 
 @dataclass(frozen=True)
+class RetryFile:
+    """A file a retry lists again at its path (FILESYSTEM sources), with what it was when it failed."""
+
+    path: str
+    sha256: str
+    size: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RetryFile:
+        return cls(data["path"], data["sha256"], data["size"])
+
+
+@dataclass(frozen=True)
 class ExecutionPlan:
     """What one run does, frozen when it starts: endpoints, tools, uploads and fan-out settings."""
 
@@ -102,6 +118,10 @@ class ExecutionPlan:
     duplicates: tuple[tuple[str, str], ...] | None = None  # (dropped upload, the upload it repeats)
     batch_size: int | None = None
     run_to_end: bool | None = None
+    # A retry (docs/EXECUTION.md, Retrying failed files): history neither skips nor reuses its files;
+    # a FILESYSTEM retry lists exactly `retry_files`, an API retry runs its `uploads`.
+    retry: bool | None = None
+    retry_files: tuple[RetryFile, ...] | None = None
 
     @property
     def has_snapshot(self) -> bool:
@@ -136,6 +156,8 @@ class ExecutionPlan:
             "duplicates": None if self.duplicates is None else [list(pair) for pair in self.duplicates],
             BATCH_SIZE_KEY: self.batch_size,
             "run_to_end": self.run_to_end,
+            "retry": self.retry,
+            "retry_files": None if self.retry_files is None else [item.to_json() for item in self.retry_files],
         }
         return {key: value for key, value in parts.items() if value is not None}
 
@@ -144,6 +166,7 @@ class ExecutionPlan:
         """Read a stored plan (None, the column's value before anything is stored, is the empty plan)."""
         data = data or {}
         tools, uploads, duplicates = data.get("tools"), data.get("uploads"), data.get("duplicates")
+        retry_files = data.get("retry_files")
         return cls(
             source=EndpointSnapshot.from_json(data.get("source")),
             destination=EndpointSnapshot.from_json(data.get("destination")),
@@ -152,4 +175,6 @@ class ExecutionPlan:
             duplicates=None if duplicates is None else tuple((str(a), str(b)) for a, b in duplicates),
             batch_size=data.get(BATCH_SIZE_KEY),
             run_to_end=data.get("run_to_end"),
+            retry=data.get("retry"),
+            retry_files=None if retry_files is None else tuple(RetryFile.from_json(item) for item in retry_files),
         )

@@ -98,3 +98,8 @@ class LogQueryArgsSchema(BaseSchema):
             min_level=data["log_level"],
             after=data["after"],
         )
+
+
+class ResultsQueryArgsSchema(BaseSchema):
+    format = Text(load_default="json", validate=one_of(("json", "jsonl", "csv")),
+                  metadata={"description": "json (an array), jsonl (one item per line) or csv (flattened)."})

@@ -71,6 +71,8 @@ class ExecutionSchema(BaseSchema):
     next_step = fields.Integer(allow_none=True)
     total_steps = fields.Integer()
     usage = fields.Nested(UsageSchema, metadata={"description": "The LLM usage of the execution's files."})
+    retry_of = UUIDField(allow_none=True, metadata={"description": (
+        "The execution whose failed and stopped files this one runs again (POST …/retry/); null otherwise.")})
     created_at = Timestamp()
     modified_at = Timestamp()
 

@@ -49,6 +49,12 @@ def file_status_counts(execution: Execution) -> dict[str, int]:
     return {status: count for status, count in db.session.execute(query)}
 
 
+def retries_of(execution_id: uuid.UUID) -> list[Execution]:
+    """The executions that retried this one's failed files, oldest first (few: one per retry click)."""
+    return list(db.session.scalars(select(Execution).where(Execution.retry_of == execution_id)
+                                   .order_by(Execution.created_at).limit(20)))
+
+
 def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
     """(id, file name) of every file execution in file_number order, for the log filter."""
     query = (select(FileExecution.id, FileExecution.file_name)

@@ -184,7 +184,7 @@ def finalize(execution_id: uuid.UUID, data_dir: Path) -> bool:
     if status == Status.ERROR:
         log.error(Stage.FINALIZE, message)
     log.commit()
-    remove_run_files(data_dir, execution_id)
+    remove_ended_run_files(data_dir, execution_id)
     return True
 
 
@@ -202,7 +202,7 @@ def fail_execution(execution_id: uuid.UUID, message: str, data_dir: Path, *, sta
     log = run_log(execution)
     log.error(stage, message)
     log.commit()
-    remove_run_files(data_dir, execution_id)
+    remove_ended_run_files(data_dir, execution_id)
     return True
 
 
@@ -226,3 +226,23 @@ def run_dirs(data_dir: Path, execution_id: uuid.UUID) -> list[Path]:
 def remove_run_files(data_dir: Path, execution_id: uuid.UUID) -> None:
     for path in run_dirs(data_dir, execution_id):
         shutil.rmtree(path, ignore_errors=True)
+
+
+RETRYABLE = (Status.ERROR, Status.STOPPED)
+
+
+def remove_ended_run_files(data_dir: Path, execution_id: uuid.UUID) -> None:
+    """At the end of a run: its step files go, and so do its staged uploads except those of files that
+    ended ERROR or STOPPED, which a retry may run again until the retention job removes them
+    (UNSTRACT_RETRY_UPLOAD_HOURS; docs/EXECUTION.md, Retrying failed files)."""
+    uploads, steps = run_dirs(data_dir, execution_id)
+    shutil.rmtree(steps, ignore_errors=True)
+    kept = {Path(path).name for path in db.session.scalars(select(FileExecution.staged_path).where(
+        FileExecution.execution_id == execution_id, FileExecution.status.in_(RETRYABLE),
+        FileExecution.staged_path.is_not(None)))}
+    if not kept:
+        shutil.rmtree(uploads, ignore_errors=True)
+        return
+    for staged in uploads.iterdir() if uploads.is_dir() else ():
+        if staged.name not in kept:
+            staged.unlink(missing_ok=True)

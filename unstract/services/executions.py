@@ -136,7 +136,7 @@ def _check_stoppable(execution: Execution, workflow: Workflow) -> Execution:
     return execution
 
 
-def _check_startable(workflow: Workflow) -> ExecutionPlan:
+def check_startable(workflow: Workflow) -> ExecutionPlan:
     """Active workflow with runnable endpoints; returns the validated plan (the start checks of execute)."""
     if not workflow.is_active:
         raise errors.ValidationFailed("Workflow is inactive.", code="workflow_inactive")
@@ -146,7 +146,7 @@ def _check_startable(workflow: Workflow) -> ExecutionPlan:
         raise errors.ValidationFailed(str(exc), code="endpoint_not_configured") from None
 
 
-def _check_throttle(who: Requester, settings: Settings) -> None:
+def check_throttle(who: Requester, settings: Settings) -> None:
     pending = db.session.scalar(select(func.count()).select_from(Execution).where(
         Execution.organization_id == who.org.id, Execution.status == Status.PENDING))
     if pending >= settings.max_pending_executions:
@@ -154,8 +154,8 @@ def _check_throttle(who: Requester, settings: Settings) -> None:
 
 
 def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> Execution:
-    plan = _check_startable(workflow)
-    _check_throttle(who, settings)
+    plan = check_startable(workflow)
+    check_throttle(who, settings)
     source_type = plan.source.connection_type
     uploads = _check_uploads(command, source_type, plan, settings)
     execution = Execution(
@@ -178,7 +178,7 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
         db.session.commit()
         queueing.enqueue(queueing.LISTING_JOB, execution.id, queueing.listing_job_id(execution.id))
     except errors.DomainError:
-        _discard(execution_id, settings.data_dir)
+        discard(execution_id, settings.data_dir)
         raise
     return execution
 
@@ -201,7 +201,7 @@ def _check_uploads(command: ExecuteCommand, source_type: str, plan: ExecutionPla
     return check_parts(command.parts, settings.max_upload_files, groups)
 
 
-def _discard(execution_id: uuid.UUID, data_dir: Path) -> None:
+def discard(execution_id: uuid.UUID, data_dir: Path) -> None:
     """Remove a half-created execution and its staged files (nothing remains on 4xx/5xx)."""
     db.session.rollback()
     db.session.execute(delete(Execution).where(Execution.id == execution_id)
@@ -221,7 +221,7 @@ def _start_existing(execution: Execution, workflow: Workflow, command: ExecuteCo
     if execution.workflow_id != workflow.id or execution.status != Status.PENDING \
             or execution.phase != Phase.QUEUED:
         raise _invalid_execution()
-    _check_startable(workflow)
+    check_startable(workflow)
     values = {"execution_type": ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE}
     if command.use_file_history is not None:
         values["use_file_history"] = command.use_file_history

@@ -9,6 +9,7 @@ from flask_login import login_required
 from werkzeug.routing import BuildError
 
 from unstract import errors
+from unstract.auth import API_BASE
 from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.schemas.execution_input import ExecutionQueryArgsSchema, LogQueryArgsSchema
@@ -16,6 +17,7 @@ from unstract.schemas.fields import Text, integer_text, one_of
 from unstract.schemas.parsing import parse, parse_value
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
+from unstract.services import retries
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.web.context import current_requester, first_messages, is_htmx, request_page
 from unstract.web.formatting import clock, duration, number, plural
@@ -81,11 +83,14 @@ def live_context(execution: Execution, workflow: Workflow, who: Requester, *, me
     query = queries.file_executions_query(execution).order_by(FileExecution.file_number)
     files = pages.page_of(query, request_page(), FILES_PAGE_SIZE)
     show_results = pages.destination_type(execution) == "API"
+    counts = pages.file_status_counts(execution)
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
             "results": pages.small_results([fe.id for fe in files.items]) if show_results else {},
-            "counts": pages.file_status_counts(execution), "elapsed": pages.elapsed_seconds(execution),
+            "counts": counts, "elapsed": pages.elapsed_seconds(execution),
             "show_results": show_results, "pretty_json": pages.pretty_json,
-            "owner": is_owner(workflow, who),
+            "api_execution": f"{API_BASE}{who.org.org_id}/workflow/execution/{execution.id}/",
+            "owner": is_owner(workflow, who), "retried_by": pages.retries_of(execution.id),
+            "retryable": execution.is_terminal and bool(counts.get("ERROR") or counts.get("STOPPED")),
             "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n)}
 
 
@@ -188,6 +193,26 @@ def action(execution_id: uuid.UUID):
     if status == 200:
         return redirect(url_for("web_executions.detail", execution_id=execution_id), 303)
     return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=message, status=status)
+
+
+@bp.post("/executions/<uuid:execution_id>/retry")
+@login_required
+def retry(execution_id: uuid.UUID):
+    """Run the failed and stopped files again in a new execution, then show it (docs/EXECUTION.md,
+    Retrying failed files)."""
+    who = current_requester()
+    execution, workflow = queries.get_visible_execution(who, execution_id)
+    try:
+        new = retries.retry(who, execution_id, current_app.config["UNSTRACT_SETTINGS"])
+    except errors.NotFound:
+        raise
+    except errors.DomainError as exc:
+        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=exc.messages[0].detail,
+                             status=exc.status)
+    target = url_for("web_executions.detail", execution_id=new.id)
+    if is_htmx():
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target, 303)
 
 
 def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
-from unstract.services import overview
+from unstract.services import overview, retention
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.formatting import duration
 
@@ -116,5 +116,7 @@ def index():
     who = current_requester()
     data = overview.summary(who)
     template = "overview/_charts.html" if is_htmx() else "overview/index.html"
+    sizes = retention.table_sizes() if who.is_admin and not is_htmx() else None
     return render_template(template, who=who, data=data, charts=_charts(data), format_seconds=format_seconds,
-                           exec_series=EXEC_SERIES, file_series=FILE_SERIES)
+                           exec_series=EXEC_SERIES, file_series=FILE_SERIES, table_sizes=sizes,
+                           settings=current_app.config["UNSTRACT_SETTINGS"])

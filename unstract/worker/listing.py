@@ -11,11 +11,11 @@ from itertools import chain, islice
 from sqlalchemy import delete, insert, update
 
 from unstract.connectors.errors import ConnectorError
-from unstract.connectors.filestore import FileEntry
+from unstract.connectors.filestore import FileEntry, PathEscapeError
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
-from unstract.models.plan import ExecutionPlan
+from unstract.models.plan import ExecutionPlan, RetryFile
 from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing, wakeups
 from unstract.services.plans import PlanError, build_plan, validate_plan
@@ -124,6 +124,8 @@ def _upload_rows(execution: Execution, log) -> list[uuid.UUID]:
 
 
 def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
+    if plan.retry_files is not None:
+        return _retry_rows(execution, plan, ctx, log)
     config = plan.source.settings
     max_files = config.get("maxFiles", 100)
     with io.open_store(plan.source, ctx.settings, ctx.secret_key) as store:
@@ -139,6 +141,28 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
         file_ids = _reserve(execution, chain(head, eligible), max_files, rules, log)
     log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(file_ids)} for processing.")
     return file_ids
+
+
+def _retry_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
+    """A retry lists exactly the failed files, read again as they are now; history does not skip them,
+    reservations still do (docs/EXECUTION.md, Retrying failed files)."""
+    with io.open_store(plan.source, ctx.settings, ctx.secret_key) as store:
+        chosen = [_retry_candidate(store, item) for item in plan.retry_files]
+    rules = HistoryRules(execution, plan.source.settings, ctx)
+    file_ids = _reserve(execution, iter(chosen), len(chosen), rules, log)
+    log.info(Stage.SOURCE, f"Retrying {len(chosen)} failed file(s) of execution {execution.retry_of}; "
+                           f"selected {len(file_ids)} for processing.")
+    return file_ids
+
+
+def _retry_candidate(store, item: RetryFile) -> Candidate:
+    """The file at its path now; a file gone keeps what it was, and its processing fails with
+    `Source file not found` like any missing source file."""
+    try:
+        sha, size = store.sha256_and_size(item.path)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PathEscapeError):
+        return Candidate(FileEntry(item.path, item.size, None), item.sha256, item.size)
+    return Candidate(FileEntry(item.path, size, None), sha, size)
 
 
 def _eligible(store, entries: list, rules: HistoryRules, log) -> Iterator[Candidate]:
@@ -162,7 +186,7 @@ class HistoryRules:
     def __init__(self, execution: Execution, config: dict, ctx: JobContext):
         workflow = db.session.get(Workflow, execution.workflow_id)
         self.workflow_id = execution.workflow_id
-        self.enabled = execution.use_file_history
+        self.enabled = execution.use_file_history and not execution.run_plan.retry
         self.limit = file_outcomes.max_execution_count(workflow, ctx.settings.max_file_execution_count)
         self.cutoff = file_outcomes.expiry_cutoff(config)
 

@@ -208,6 +208,29 @@ def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threadin
     return thread
 
 
+def start_retention(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
+    """Every `interval` seconds, offer to run the retention purge; at most one worker runs it per
+    retention interval (services/retention.purge_if_due). Its own thread: a long purge never delays the reaper."""
+    from unstract.extensions import rq
+    from unstract.services.retention import purge_if_due
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                with app.app_context():
+                    report = purge_if_due(app.config["UNSTRACT_SETTINGS"], rq.connection())
+                if report is not None:
+                    log.info("retention: %s", report.describe(dry_run=False))
+            except RedisError as exc:
+                log.warning("retention pass skipped: Redis unavailable (%s)", exc.__class__.__name__)
+            except Exception:  # noqa: BLE001 - the next interval retries; the thread must not die
+                log.exception("retention pass failed")
+
+    thread = threading.Thread(target=loop, name="retention", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_worker(app: Flask) -> UnstractWorker:
     with app.app_context():
         queue = rq.queue()
@@ -265,6 +288,7 @@ def run_worker(app: Flask, *, burst: bool = False, parent_pid: int | None = None
     settings = app.config["UNSTRACT_SETTINGS"]
     if not burst:
         start_reaper(app, settings.reap_interval_seconds, stop)
+        start_retention(app, settings.reap_interval_seconds, stop)
     delay = ReconnectDelay()
     try:
         while not shutdown_requested.is_set():

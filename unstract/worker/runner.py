@@ -239,7 +239,7 @@ def checked_output_size(output: dict, limit: int) -> int:
 def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> tuple[dict, bool]:
     if stop_requested(execution.id):
         raise FileStopped()
-    if fe.file_path is None and execution.use_file_history:
+    if fe.file_path is None and execution.use_file_history and not execution.run_plan.retry:
         row = file_outcomes.find_history(execution.workflow_id, "", fe.file_hash)
         if row is not None and row.status == Status.COMPLETED:
             log.info(Stage.PROCESSING, f"Reused the stored result for '{fe.file_name}' (file history).",
