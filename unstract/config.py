@@ -31,6 +31,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_MAX_FORM_PARTS": 1000,
     "UNSTRACT_SYNC_POLL_SECONDS": 2,
     "UNSTRACT_TRANSIENT_RETRY_SECONDS": 60,
+    "UNSTRACT_SCHEDULE_TICK_SECONDS": 5,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -124,6 +125,7 @@ class Settings:
     sync_poll_seconds: int = 2
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
+    schedule_tick_seconds: int = 5
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -164,6 +166,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_poll_seconds=_positive(env, "UNSTRACT_SYNC_POLL_SECONDS"),
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
+        schedule_tick_seconds=_positive(env, "UNSTRACT_SCHEDULE_TICK_SECONDS"),
     )
 
 

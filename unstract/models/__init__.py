@@ -23,6 +23,7 @@ from unstract.models.org_user import (
     User,
     UserSession,
 )
+from unstract.models.schedule import RunStatus, Schedule, ScheduleRun
 from unstract.models.workflow import (
     ALLOWED_CONNECTION_TYPES,
     ConnectionType,
@@ -40,6 +41,6 @@ __all__ = [
     "TERMINAL", "TIER_METHODS", "ApiKey", "ApiKeyPermission", "ConnectionType", "Connector",
     "DeploymentType", "EndpointType", "Execution", "ExecutionLog", "ExecutionType", "FileExecution",
     "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
-    "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
-    "WorkflowMembership", "WorkflowRole",
+    "RunStatus", "Schedule", "ScheduleRun", "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow",
+    "WorkflowEndpoint", "WorkflowMembership", "WorkflowRole",
 ]

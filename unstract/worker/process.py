@@ -1,4 +1,5 @@
-"""An RQ worker process on the `unstract` queue, with RQ's scheduler and our reaper (docs/EXECUTION.md, Recovery)."""
+"""An RQ worker process on the `unstract` queue, with RQ's scheduler, our reaper (docs/EXECUTION.md, Recovery)
+and the workflow scheduler (docs/EXECUTION.md, Schedules)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,24 @@ def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threadin
     return thread
 
 
+def start_scheduler(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
+    """Fire due schedules every `interval` seconds in a daemon thread (docs/EXECUTION.md, Schedules);
+    every worker runs one, the database claim keeps them from firing a due time twice."""
+    from unstract.services.scheduler import run_due
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                with app.app_context():
+                    run_due(app.config["UNSTRACT_SETTINGS"])
+            except Exception:  # noqa: BLE001 - the next tick retries; the scheduler must not die
+                log.exception("scheduler tick failed")
+
+    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
 def build_worker(app: Flask) -> UnstractWorker:
     with app.app_context():
         queue = rq.queue()
@@ -96,6 +115,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
     settings = app.config["UNSTRACT_SETTINGS"]
     if not burst:
         start_reaper(app, settings.reap_interval_seconds, stop)
+        start_scheduler(app, settings.schedule_tick_seconds, stop)
     pause = 1.0
     try:
         while True:

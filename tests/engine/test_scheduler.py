@@ -1,0 +1,173 @@
+"""The scheduler pass (services/scheduler.py) on a real database and queue, driven by a set clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
+from tests.factories import add_tool, configure, make_workflow
+from unstract.extensions import db, rq
+from unstract.models import Execution, Organization, OrgMembership, Schedule, ScheduleRun, Status
+from unstract.services import scheduler
+from unstract.services.scheduler import run_due
+
+NOON = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(app):
+    return app.config["UNSTRACT_SETTINGS"]
+
+
+@pytest.fixture
+def flow(app, world, storage_root):
+    """A runnable folder workflow of acme's `owner`."""
+    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
+    connector = invoice_folder(storage_root, acme.id, 2)
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"])
+    configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
+    add_tool(workflow, "field_extractor", rules=INVOICE_RULES)
+    rq.queue().empty()
+    yield workflow
+    rq.queue().empty()
+
+
+def schedule_of(workflow, world, due: datetime, cron: str = "0 * * * *", **fields) -> Schedule:
+    schedule = Schedule(organization_id=workflow.organization_id, workflow_id=workflow.id, cron=cron,
+                        timezone="UTC", next_run_at=due, created_by=world.users["owner"].id, **fields)
+    db.session.add(schedule)
+    db.session.commit()
+    return schedule
+
+
+def runs(schedule) -> list[ScheduleRun]:
+    db.session.rollback()
+    return db.session.scalars(db.select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id)
+                              .order_by(ScheduleRun.due_at)).all()
+
+
+def fresh(schedule) -> Schedule:
+    db.session.rollback()
+    return db.session.get(Schedule, schedule.id, populate_existing=True)
+
+
+def test_a_due_time_starts_one_execution_as_the_creator_and_moves_on(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    assert run_due(settings, now=NOON - timedelta(seconds=1)).started == []
+    result = run_due(settings, now=NOON + timedelta(seconds=2))
+    assert len(result.started) == 1
+    [run] = runs(schedule)
+    assert (run.due_at, run.status, run.reason) == (NOON, "STARTED", "")
+    execution = db.session.get(Execution, run.execution_id)
+    assert execution.workflow_id == flow.id and execution.created_by == world.users["owner"].id
+    schedule = fresh(schedule)
+    assert schedule.next_run_at == NOON + timedelta(hours=1) and schedule.last_execution_id == execution.id
+    assert schedule.last_run_at == NOON + timedelta(seconds=2) and schedule.last_run_status == "STARTED"
+    assert run_due(settings, now=NOON + timedelta(seconds=3)).started == []  # never twice
+    assert len(runs(schedule)) == 1
+
+
+def test_the_claim_is_unique_per_due_time_in_the_database(settings, world, flow):
+    """A second worker that read the same due time loses both checks: next_run_at moved, and the
+    (schedule, due time) row exists."""
+    schedule = schedule_of(flow, world, NOON)
+    row = db.session.execute(db.select(Schedule.id, Schedule.next_run_at, Schedule.cron, Schedule.timezone)
+                             .where(Schedule.id == schedule.id)).one()
+    assert scheduler._claim(row, NOON) is not None
+    db.session.commit()
+    assert scheduler._claim(row, NOON) is None  # the conditional update finds next_run_at moved
+    db.session.rollback()
+    db.session.execute(db.update(Schedule).where(Schedule.id == schedule.id).values(next_run_at=NOON))
+    assert scheduler._claim(row, NOON) is None  # the unique constraint refuses the same due time
+    db.session.rollback()
+    assert len(runs(schedule)) == 1
+
+
+def test_after_downtime_one_catch_up_run_starts(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON - timedelta(days=3))
+    result = run_due(settings, now=NOON + timedelta(minutes=20))
+    assert len(result.started) == 1
+    assert [r.due_at for r in runs(schedule)] == [NOON - timedelta(days=3)]
+    assert fresh(schedule).next_run_at == NOON + timedelta(hours=1)
+
+
+def test_an_inactive_workflow_skips_and_says_why(settings, world, flow):
+    flow.is_active = False
+    db.session.commit()
+    schedule = schedule_of(flow, world, NOON)
+    assert len(run_due(settings, now=NOON).skipped) == 1
+    [run] = runs(schedule)
+    assert (run.status, run.reason, run.execution_id) == ("SKIPPED", "Workflow is inactive.", None)
+    assert fresh(schedule).last_run_status == "SKIPPED"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
+
+
+def test_a_run_still_going_is_not_overlapped_unless_allowed(app, settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    run_due(settings, now=NOON)
+    first = fresh(schedule).last_execution_id
+    assert db.session.get(Execution, first).status == Status.PENDING  # no worker ran it yet
+    assert len(run_due(settings, now=NOON + timedelta(hours=1)).skipped) == 1
+    skipped = runs(schedule)[-1]
+    assert skipped.status == "SKIPPED" and f"execution {first}) is still PENDING" in skipped.reason
+    assert fresh(schedule).last_execution_id == first
+    fresh(schedule).allow_overlap = True
+    db.session.commit()
+    assert len(run_due(settings, now=NOON + timedelta(hours=2)).started) == 1
+    run_jobs(app)
+    assert len(run_due(settings, now=NOON + timedelta(hours=3)).started) == 1
+
+
+def test_a_finished_previous_run_does_not_block_the_next(app, settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    run_due(settings, now=NOON)
+    run_jobs(app)
+    assert db.session.get(Execution, fresh(schedule).last_execution_id).status == Status.COMPLETED
+    assert len(run_due(settings, now=NOON + timedelta(hours=1)).started) == 1
+
+
+def test_a_workflow_that_cannot_start_fails_the_run_with_the_reason(settings, world, flow):
+    source = flow.endpoint("SOURCE")
+    source.connection_type, source.connector_instance_id, source.configuration = "", None, None
+    db.session.commit()
+    schedule = schedule_of(flow, world, NOON)
+    assert len(run_due(settings, now=NOON).failed) == 1
+    [run] = runs(schedule)
+    assert run.status == "FAILED" and run.reason and run.execution_id is None
+
+
+def test_a_creator_who_left_the_organization_fails_the_run(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    db.session.execute(db.delete(OrgMembership).where(OrgMembership.user_id == world.users["owner"].id))
+    db.session.commit()
+    run_due(settings, now=NOON)
+    assert runs(schedule)[0].reason == scheduler.CREATOR_GONE
+
+
+def test_a_paused_schedule_never_fires(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON, is_active=False)
+    assert run_due(settings, now=NOON + timedelta(days=1)).started == []
+    assert runs(schedule) == []
+
+
+def test_a_deleted_workflow_takes_its_schedules_and_history_along(settings, world, flow):
+    schedule_id = schedule_of(flow, world, NOON).id
+    run_due(settings, now=NOON)
+    assert world.api("owner").delete(f"workflow/{flow.id}/").status_code == 204
+    db.session.expunge_all()
+    assert db.session.get(Schedule, schedule_id) is None
+    assert db.session.scalars(db.select(ScheduleRun).where(ScheduleRun.schedule_id == schedule_id)).all() == []
+    assert run_due(settings, now=NOON + timedelta(days=1)).started == []
+
+
+def test_an_abandoned_claim_is_failed_later(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    db.session.add(ScheduleRun(schedule_id=schedule.id, due_at=NOON - timedelta(hours=1),
+                               claimed_at=NOON - timedelta(hours=1)))
+    db.session.commit()
+    run_due(settings, now=NOON)
+    first = runs(schedule)[0]
+    assert (first.status, first.reason) == ("FAILED", scheduler.ABANDONED)

@@ -1,0 +1,158 @@
+"""The scheduler pass every worker runs (docs/EXECUTION.md, Schedules).
+
+A due time is claimed in the database before anything starts: one transaction moves the schedule's
+`next_run_at` on (a conditional update on the value read) and inserts the (schedule, due time) row whose
+unique constraint no second claim can pass. Only the claimer starts the execution, so any number of
+workers, web processes and restarts fire each due time at most once; `next_run_at` moves to the first
+due time after now, so a service that was down across many due times runs one catch-up run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+
+from unstract import errors
+from unstract.config import Settings
+from unstract.extensions import db
+from unstract.models import NON_TERMINAL, Execution, Organization, OrgMembership, RunStatus, Schedule, ScheduleRun
+from unstract.models.base import utcnow
+from unstract.policy import Requester
+from unstract.services import cron as crontab
+from unstract.services.executions import ExecuteCommand, execute
+
+CLAIM_BATCH = 50
+# A claim still open after this long belongs to a worker that died between claim and start.
+ABANDONED_AFTER = timedelta(minutes=10)
+INACTIVE_WORKFLOW = "Workflow is inactive."
+CREATOR_GONE = "The schedule's creator is no longer a member of the organization."
+ABANDONED = "The worker that claimed this run stopped before starting it."
+
+
+@dataclass
+class TickResult:
+    started: list[uuid.UUID] = field(default_factory=list)  # run ids
+    skipped: list[uuid.UUID] = field(default_factory=list)
+    failed: list[uuid.UUID] = field(default_factory=list)
+
+
+def run_due(settings: Settings, now: datetime | None = None) -> TickResult:
+    """Claim and fire every schedule due at `now` (the real clock unless a test sets one)."""
+    now = now or utcnow()
+    result = TickResult()
+    _fail_abandoned_claims(now)
+    while True:
+        claimed = _claim_due(now)
+        for run_id in claimed:
+            outcome = _fire(run_id, settings)
+            getattr(result, outcome.lower()).append(run_id)
+        if len(claimed) < CLAIM_BATCH:
+            return result
+
+
+def _claim_due(now: datetime) -> list[uuid.UUID]:
+    """Claim up to CLAIM_BATCH due times in one transaction; rows another worker holds are passed over."""
+    due = db.session.execute(
+        select(Schedule.id, Schedule.next_run_at, Schedule.cron, Schedule.timezone)
+        .where(Schedule.is_active.is_(True), Schedule.next_run_at <= now)
+        .order_by(Schedule.next_run_at).limit(CLAIM_BATCH).with_for_update(skip_locked=True)).all()
+    claimed = [run_id for row in due if (run_id := _claim(row, now)) is not None]
+    db.session.commit()
+    return claimed
+
+
+def _claim(row, now: datetime) -> uuid.UUID | None:
+    """Move next_run_at past now if it still is the due time read, and insert the run row; None when
+    another worker was first (either check)."""
+    following = crontab.next_run_after(row.cron, row.timezone, max(now, row.next_run_at))
+    moved = db.session.execute(
+        update(Schedule).where(Schedule.id == row.id, Schedule.next_run_at == row.next_run_at,
+                               Schedule.is_active.is_(True))
+        .values(next_run_at=following, last_run_at=now, modified_at=Schedule.modified_at)
+        .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        return None
+    run = ScheduleRun(id=uuid.uuid4(), schedule_id=row.id, due_at=row.next_run_at, claimed_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(run)
+    except IntegrityError:
+        return None
+    return run.id
+
+
+def _fire(run_id: uuid.UUID, settings: Settings) -> str:
+    """Start the workflow for a claimed run, or record why not; returns the run's status."""
+    run = db.session.get(ScheduleRun, run_id)
+    schedule = db.session.get(Schedule, run.schedule_id) if run else None
+    if schedule is None:  # deleted with its workflow meanwhile
+        db.session.rollback()
+        return RunStatus.SKIPPED
+    status, reason, execution_id = _start(schedule, run, settings)
+    _record(run_id, schedule.id, status, reason, execution_id)
+    return status
+
+
+def _start(schedule: Schedule, run: ScheduleRun, settings: Settings) -> tuple[str, str, uuid.UUID | None]:
+    if not schedule.workflow.is_active:
+        return RunStatus.SKIPPED, INACTIVE_WORKFLOW, None
+    busy = None if schedule.allow_overlap else _previous_run_going(schedule, run)
+    if busy:
+        return RunStatus.SKIPPED, busy, None
+    who = _creator(schedule)
+    if who is None:
+        return RunStatus.FAILED, CREATOR_GONE, None
+    try:
+        response = execute(who, ExecuteCommand(workflow_id=schedule.workflow_id, timeout=0), settings).response
+    except errors.DomainError as exc:
+        db.session.rollback()
+        return RunStatus.FAILED, str(exc)[:490], None
+    return RunStatus.STARTED, "", uuid.UUID(response["execution_id"])
+
+
+def _previous_run_going(schedule: Schedule, run: ScheduleRun) -> str | None:
+    """Why this run would overlap the previous one (still PENDING or EXECUTING, or claimed and not yet
+    started by another worker), or None."""
+    if schedule.last_execution_id is not None:
+        status = db.session.scalar(select(Execution.status).where(Execution.id == schedule.last_execution_id))
+        if status in NON_TERMINAL:
+            return f"The previous run (execution {schedule.last_execution_id}) is still {status}."
+    earlier_claim = db.session.scalar(select(exists().where(
+        ScheduleRun.schedule_id == schedule.id, ScheduleRun.status == RunStatus.CLAIMED,
+        ScheduleRun.due_at < run.due_at)))
+    return "The previous run is still being started." if earlier_claim else None
+
+
+def _creator(schedule: Schedule) -> Requester | None:
+    """The schedule's creator acting in its organization: runs start with her rights."""
+    if schedule.created_by is None:
+        return None
+    membership = db.session.scalar(select(OrgMembership).where(
+        OrgMembership.organization_id == schedule.organization_id, OrgMembership.user_id == schedule.created_by))
+    if membership is None:
+        return None
+    return Requester(membership.user, db.session.get(Organization, schedule.organization_id), membership.role)
+
+
+def _record(run_id: uuid.UUID, schedule_id: uuid.UUID, status: str, reason: str,
+            execution_id: uuid.UUID | None) -> None:
+    db.session.execute(update(ScheduleRun).where(ScheduleRun.id == run_id)
+                       .values(status=status, reason=reason, execution_id=execution_id)
+                       .execution_options(synchronize_session=False))
+    values = {"last_run_status": status, "modified_at": Schedule.modified_at}  # a run is no edit
+    if execution_id is not None:
+        values["last_execution_id"] = execution_id
+    db.session.execute(update(Schedule).where(Schedule.id == schedule_id).values(**values)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _fail_abandoned_claims(now: datetime) -> None:
+    db.session.execute(update(ScheduleRun).where(ScheduleRun.status == RunStatus.CLAIMED,
+                                                 ScheduleRun.claimed_at < now - ABANDONED_AFTER)
+                       .values(status=RunStatus.FAILED, reason=ABANDONED).execution_options(synchronize_session=False))
+    db.session.commit()
