@@ -163,11 +163,40 @@ def test_a_deleted_workflow_takes_its_schedules_and_history_along(settings, worl
     assert run_due(settings, now=NOON + timedelta(days=1)).started == []
 
 
-def test_an_abandoned_claim_is_failed_later(settings, world, flow):
-    schedule = schedule_of(flow, world, NOON)
-    db.session.add(ScheduleRun(schedule_id=schedule.id, due_at=NOON - timedelta(hours=1),
-                               claimed_at=NOON - timedelta(hours=1)))
+def test_a_claim_whose_worker_died_is_started_later_exactly_once(settings, world, flow):
+    """The worker died after the claim: a later pass starts the run, with the run's id as execution id."""
+    schedule = schedule_of(flow, world, NOON + timedelta(hours=1))
+    run = ScheduleRun(schedule_id=schedule.id, due_at=NOON, claimed_at=NOON)
+    db.session.add(run)
     db.session.commit()
-    run_due(settings, now=NOON)
-    first = runs(schedule)[0]
-    assert (first.status, first.reason) == ("FAILED", scheduler.ABANDONED)
+    assert run_due(settings, now=NOON + timedelta(seconds=10)).started == []  # it may still be starting
+    assert run_due(settings, now=NOON + scheduler.RESTART_AFTER * 2).started == [run.id]
+    [fired] = runs(schedule)
+    assert (fired.status, fired.execution_id) == ("STARTED", run.id)
+    assert db.session.get(Execution, run.id).workflow_id == flow.id
+
+
+def test_a_claim_whose_worker_died_after_starting_is_only_recorded(settings, world, flow):
+    """The worker died after creating the execution: the later pass finds it and starts nothing more."""
+    schedule = schedule_of(flow, world, NOON + timedelta(hours=1))
+    run = ScheduleRun(schedule_id=schedule.id, due_at=NOON, claimed_at=NOON)
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    scheduler._start(fresh(schedule), db.session.get(ScheduleRun, run_id), settings)  # then "dies"
+    assert run_due(settings, now=NOON + scheduler.RESTART_AFTER * 2).started == [run_id]
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
+    assert runs(schedule)[0].status == "STARTED" and fresh(schedule).last_execution_id == run_id
+
+
+def test_starting_the_same_run_twice_creates_one_execution(settings, world, flow):
+    schedule = schedule_of(flow, world, NOON)
+    run = ScheduleRun(schedule_id=schedule.id, due_at=NOON, claimed_at=NOON)
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    for _ in range(2):
+        status, _reason, execution_id = scheduler._start(fresh(schedule), db.session.get(ScheduleRun, run_id),
+                                                         settings)
+        assert (status, execution_id) == ("STARTED", run_id)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1

@@ -44,6 +44,8 @@ class ExecuteCommand:
     use_file_history: bool | None = None
     parts: list[UploadPart] = field(default_factory=list)
     received_at: float = field(default_factory=time.monotonic)
+    # The id a new execution gets (a schedule's run: a second start of it then collides on the key).
+    new_execution_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,8 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
     source_type = plan.source.connection_type
     uploads = _check_uploads(command, source_type, plan, settings)
     execution = Execution(
-        id=uuid.uuid4(), workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
+        id=command.new_execution_id or uuid.uuid4(),
+        workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
         execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
         execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
         use_file_history=_use_history(command, source_type), timeout=command.timeout,

@@ -2,9 +2,10 @@
 
 A due time is claimed in the database before anything starts: one transaction moves the schedule's
 `next_run_at` on (a conditional update on the value read) and inserts the (schedule, due time) row whose
-unique constraint no second claim can pass. Only the claimer starts the execution, so any number of
-workers, web processes and restarts fire each due time at most once; `next_run_at` moves to the first
-due time after now, so a service that was down across many due times runs one catch-up run.
+unique constraint no second claim can pass. The claimer starts the execution with the run's id as the
+execution's id, so a run whose worker died between claim and start is started again by a later pass
+(RESTART_AFTER) without any risk of a second execution: the primary key refuses it. `next_run_at` moves
+to the first due time after now, so a service that was down across many due times runs one catch-up run.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import FlushError
 
 from unstract import errors
 from unstract.config import Settings
@@ -26,11 +28,11 @@ from unstract.services import cron as crontab
 from unstract.services.executions import ExecuteCommand, execute
 
 CLAIM_BATCH = 50
-# A claim still open after this long belongs to a worker that died between claim and start.
-ABANDONED_AFTER = timedelta(minutes=10)
+# A claim still open after this long belongs to a worker that died between claim and start (a start
+# takes milliseconds; a worker waiting on the database longer than this races harmlessly: same id).
+RESTART_AFTER = timedelta(seconds=30)
 INACTIVE_WORKFLOW = "Workflow is inactive."
 CREATOR_GONE = "The schedule's creator is no longer a member of the organization."
-ABANDONED = "The worker that claimed this run stopped before starting it."
 
 
 @dataclass
@@ -44,14 +46,18 @@ def run_due(settings: Settings, now: datetime | None = None) -> TickResult:
     """Claim and fire every schedule due at `now` (the real clock unless a test sets one)."""
     now = now or utcnow()
     result = TickResult()
-    _fail_abandoned_claims(now)
+    for run_id in _reclaim_abandoned(now):
+        _note(result, run_id, _fire(run_id, settings))
     while True:
         claimed = _claim_due(now)
         for run_id in claimed:
-            outcome = _fire(run_id, settings)
-            getattr(result, outcome.lower()).append(run_id)
+            _note(result, run_id, _fire(run_id, settings))
         if len(claimed) < CLAIM_BATCH:
             return result
+
+
+def _note(result: TickResult, run_id: uuid.UUID, status: str) -> None:
+    getattr(result, status.lower()).append(run_id)
 
 
 def _claim_due(now: datetime) -> list[uuid.UUID]:
@@ -92,7 +98,10 @@ def _fire(run_id: uuid.UUID, settings: Settings) -> str:
     if schedule is None:  # deleted with its workflow meanwhile
         db.session.rollback()
         return RunStatus.SKIPPED
-    status, reason, execution_id = _start(schedule, run, settings)
+    if _execution_exists(run_id):  # started by a worker that died before recording it
+        status, reason, execution_id = RunStatus.STARTED, "", run_id
+    else:
+        status, reason, execution_id = _start(schedule, run, settings)
     _record(run_id, schedule.id, status, reason, execution_id)
     return status
 
@@ -106,12 +115,21 @@ def _start(schedule: Schedule, run: ScheduleRun, settings: Settings) -> tuple[st
     who = _creator(schedule)
     if who is None:
         return RunStatus.FAILED, CREATOR_GONE, None
+    command = ExecuteCommand(workflow_id=schedule.workflow_id, timeout=0, new_execution_id=run.id)
     try:
-        response = execute(who, ExecuteCommand(workflow_id=schedule.workflow_id, timeout=0), settings).response
+        execute(who, command, settings)
+    except (IntegrityError, FlushError):  # another worker started this very run meanwhile?
+        db.session.rollback()
+        if not _execution_exists(run.id):
+            return RunStatus.FAILED, "The workflow changed while the run was starting.", None
     except errors.DomainError as exc:
         db.session.rollback()
         return RunStatus.FAILED, str(exc)[:490], None
-    return RunStatus.STARTED, "", uuid.UUID(response["execution_id"])
+    return RunStatus.STARTED, "", run.id
+
+
+def _execution_exists(execution_id: uuid.UUID) -> bool:
+    return db.session.scalar(select(exists().where(Execution.id == execution_id)))
 
 
 def _previous_run_going(schedule: Schedule, run: ScheduleRun) -> str | None:
@@ -151,8 +169,15 @@ def _record(run_id: uuid.UUID, schedule_id: uuid.UUID, status: str, reason: str,
     db.session.commit()
 
 
-def _fail_abandoned_claims(now: datetime) -> None:
-    db.session.execute(update(ScheduleRun).where(ScheduleRun.status == RunStatus.CLAIMED,
-                                                 ScheduleRun.claimed_at < now - ABANDONED_AFTER)
-                       .values(status=RunStatus.FAILED, reason=ABANDONED).execution_options(synchronize_session=False))
+def _reclaim_abandoned(now: datetime) -> list[uuid.UUID]:
+    """Runs claimed longer than RESTART_AFTER ago and never recorded, each taken over by one conditional
+    update of its claim time."""
+    stale = db.session.execute(select(ScheduleRun.id, ScheduleRun.claimed_at).where(
+        ScheduleRun.status == RunStatus.CLAIMED, ScheduleRun.claimed_at < now - RESTART_AFTER)
+        .limit(CLAIM_BATCH)).all()
+    taken = [row.id for row in stale if db.session.execute(
+        update(ScheduleRun).where(ScheduleRun.id == row.id, ScheduleRun.status == RunStatus.CLAIMED,
+                                  ScheduleRun.claimed_at == row.claimed_at)
+        .values(claimed_at=now).execution_options(synchronize_session=False)).rowcount == 1]
     db.session.commit()
+    return taken
