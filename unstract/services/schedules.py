@@ -28,6 +28,14 @@ def list_query(workflow: Workflow) -> Select:
     return select(Schedule).where(Schedule.workflow_id == workflow.id).order_by(Schedule.created_at, Schedule.id)
 
 
+def org_schedules(organization_id: uuid.UUID) -> list[tuple[Schedule, str]]:
+    """Every schedule of the organization with its workflow's name, by workflow name (the CLI's list)."""
+    return list(db.session.execute(
+        select(Schedule, Workflow.workflow_name).join(Workflow, Workflow.id == Schedule.workflow_id)
+        .where(Schedule.organization_id == organization_id)
+        .order_by(Workflow.workflow_name, Schedule.created_at, Schedule.id)).tuples())
+
+
 def runs_query(schedule: Schedule) -> Select:
     """The schedule's fired due times, newest first."""
     return (select(ScheduleRun).where(ScheduleRun.schedule_id == schedule.id)
