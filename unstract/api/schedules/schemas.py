@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from unstract.schemas.fields import BaseSchema, StrictBoolean, Text, Timestamp, UUIDField, max_length
-from unstract.services.cron import MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH
+from unstract.schemas.fields import BaseSchema, Timestamp, UUIDField
+from unstract.schemas.schedule_input import ScheduleCreateSchema
+
+__all__ = ["ScheduleCreateSchema", "ScheduleRunSchema", "ScheduleSchema"]
 
 
 class ScheduleSchema(BaseSchema):
@@ -36,16 +38,3 @@ class ScheduleRunSchema(BaseSchema):
     status = fields.String(metadata={"enum": ["CLAIMED", "STARTED", "SKIPPED", "FAILED"]})
     reason = fields.String()
     execution_id = UUIDField(allow_none=True)
-
-
-class ScheduleCreateSchema(BaseSchema):
-    """Body of POST workflow/{id}/schedules/; the cron and time zone rules live in the service."""
-
-    cron = Text(required=True, trim=True, allow_blank=False, validate=max_length(MAX_CRON_LENGTH), metadata={
-        "description": "Five fields: minute hour day-of-month month day-of-week.", "example": "0 6 * * 1-5"})
-    timezone = Text(trim=True, validate=max_length(MAX_TIMEZONE_LENGTH),
-                    metadata={"description": "An IANA time zone; default UTC.", "example": "Europe/Berlin"})
-    is_active = StrictBoolean()
-    description = Text(validate=max_length(490))
-    allow_overlap = StrictBoolean(metadata={
-        "description": "Start a run while the previous one is still going; default false (the run is skipped)."})
