@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 DATABASE_FIRST_PAUSE = 0.25
 DATABASE_LONGEST_PAUSE = 2.0
+TICK_OFFSET = 0.05
 
 
 class UnstractWorker(SimpleWorker):
@@ -84,7 +85,7 @@ def start_scheduler(app: Flask, interval: float, stop: threading.Event) -> threa
     from unstract.services.scheduler import run_due
 
     def loop() -> None:
-        while not stop.wait(interval):
+        while not stop.wait(seconds_to_next_tick(interval, time.time())):
             try:
                 with app.app_context():
                     run_due(app.config["UNSTRACT_SETTINGS"])
@@ -94,6 +95,12 @@ def start_scheduler(app: Flask, interval: float, stop: threading.Event) -> threa
     thread = threading.Thread(target=loop, name="scheduler", daemon=True)
     thread.start()
     return thread
+
+
+def seconds_to_next_tick(interval: float, now: float) -> float:
+    """Ticks fall on multiples of `interval` of the clock (plus a hair), in every worker alike: due times
+    are whole minutes, so a tick comes right after one instead of up to `interval` later."""
+    return interval - now % interval + TICK_OFFSET
 
 
 def build_worker(app: Flask) -> UnstractWorker:
