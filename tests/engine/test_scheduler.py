@@ -200,3 +200,10 @@ def test_starting_the_same_run_twice_creates_one_execution(settings, world, flow
                                                          settings)
         assert (status, execution_id) == ("STARTED", run_id)
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
+
+
+def test_worker_ticks_fall_right_after_each_multiple_of_the_interval():
+    from unstract.worker.process import TICK_OFFSET, seconds_to_next_tick
+
+    assert seconds_to_next_tick(5, 1000.0) == pytest.approx(5 + TICK_OFFSET)
+    assert seconds_to_next_tick(5, 1003.5) == pytest.approx(1.5 + TICK_OFFSET)
