@@ -71,19 +71,15 @@ def test_a_due_time_starts_one_execution_as_the_creator_and_moves_on(settings, w
 
 
 def test_the_claim_is_unique_per_due_time_in_the_database(settings, world, flow):
-    """A second worker that read the same due time loses both checks: next_run_at moved, and the
-    (schedule, due time) row exists."""
+    """A second claim of a due time loses: next_run_at has moved on, and were it set back, the
+    (schedule, due time) row exists and its unique constraint rolls the claim back."""
     schedule = schedule_of(flow, world, NOON)
-    row = db.session.execute(db.select(Schedule.id, Schedule.next_run_at, Schedule.cron, Schedule.timezone)
-                             .where(Schedule.id == schedule.id)).one()
-    assert scheduler._claim(row, NOON) is not None
-    db.session.commit()
-    assert scheduler._claim(row, NOON) is None  # the conditional update finds next_run_at moved
-    db.session.rollback()
+    assert len(scheduler._claim_due(NOON)) == 1
+    assert scheduler._claim_due(NOON) == []  # the conditional update finds next_run_at moved
     db.session.execute(db.update(Schedule).where(Schedule.id == schedule.id).values(next_run_at=NOON))
-    assert scheduler._claim(row, NOON) is None  # the unique constraint refuses the same due time
-    db.session.rollback()
-    assert len(runs(schedule)) == 1
+    db.session.commit()
+    assert scheduler._claim_due(NOON) == []  # the unique constraint refuses the same due time
+    assert len(runs(schedule)) == 1 and fresh(schedule).next_run_at == NOON
 
 
 def test_after_downtime_one_catch_up_run_starts(settings, world, flow):

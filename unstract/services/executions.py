@@ -76,6 +76,14 @@ def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> Exec
     return wait_for(existing.id, command, settings.sync_poll_seconds)
 
 
+def start_queued(who: Requester, workflow_id: uuid.UUID, settings: Settings, *, execution_id: uuid.UUID) -> None:
+    """A new queued execution of the workflow with the given id, as `execute` with `timeout: 0` creates
+    one (the scheduler's start: a second start with the same id fails on the primary key)."""
+    workflow = get_visible_workflow(who, workflow_id)
+    _create(who, workflow, ExecuteCommand(workflow_id=workflow_id, timeout=0, new_execution_id=execution_id),
+            settings)
+
+
 def _existing_execution(who: Requester, command: ExecuteCommand) -> Execution | None:
     if command.execution_id is None:
         return None

@@ -14,18 +14,28 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import FlushError
 
 from unstract import errors
 from unstract.config import Settings
 from unstract.extensions import db
-from unstract.models import NON_TERMINAL, Execution, Organization, OrgMembership, RunStatus, Schedule, ScheduleRun
+from unstract.models import (
+    NON_TERMINAL,
+    Execution,
+    Organization,
+    OrgMembership,
+    RunStatus,
+    Schedule,
+    ScheduleRun,
+    User,
+    Workflow,
+)
 from unstract.models.base import utcnow
 from unstract.policy import Requester
 from unstract.services import cron as crontab
-from unstract.services.executions import ExecuteCommand, execute
+from unstract.services.executions import start_queued
 
 CLAIM_BATCH = 50
 # A claim still open after this long belongs to a worker that died between claim and start (a start
@@ -47,11 +57,11 @@ def run_due(settings: Settings, now: datetime | None = None) -> TickResult:
     now = now or utcnow()
     result = TickResult()
     for run_id in _reclaim_abandoned(now):
-        _note(result, run_id, _fire(run_id, settings))
+        _note(result, run_id, _fire(run_id, settings, reclaimed=True))
     while True:
         claimed = _claim_due(now)
         for run_id in claimed:
-            _note(result, run_id, _fire(run_id, settings))
+            _note(result, run_id, _fire(run_id, settings, reclaimed=False))
         if len(claimed) < CLAIM_BATCH:
             return result
 
@@ -61,19 +71,27 @@ def _note(result: TickResult, run_id: uuid.UUID, status: str) -> None:
 
 
 def _claim_due(now: datetime) -> list[uuid.UUID]:
-    """Claim up to CLAIM_BATCH due times in one transaction; rows another worker holds are passed over."""
+    """Claim up to CLAIM_BATCH due times in one transaction; rows another worker holds are passed over.
+    A unique violation (another claim of one of these due times) rolls the whole batch back: nothing is
+    claimed by this pass, and the rows are looked at again by the next."""
     due = db.session.execute(
         select(Schedule.id, Schedule.next_run_at, Schedule.cron, Schedule.timezone)
         .where(Schedule.is_active.is_(True), Schedule.next_run_at <= now)
         .order_by(Schedule.next_run_at).limit(CLAIM_BATCH).with_for_update(skip_locked=True)).all()
-    claimed = [run_id for row in due if (run_id := _claim(row, now)) is not None]
-    db.session.commit()
-    return claimed
+    runs = [run for row in due if (run := _claim(row, now)) is not None]
+    try:
+        if runs:
+            db.session.execute(insert(ScheduleRun), runs)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return []
+    return [run["id"] for run in runs]
 
 
-def _claim(row, now: datetime) -> uuid.UUID | None:
-    """Move next_run_at past now if it still is the due time read, and insert the run row; None when
-    another worker was first (either check)."""
+def _claim(row, now: datetime) -> dict | None:
+    """Move next_run_at past now if it still is the due time read; the run row to insert, or None when
+    another worker was first."""
     following = crontab.next_run_after(row.cron, row.timezone, max(now, row.next_run_at))
     moved = db.session.execute(
         update(Schedule).where(Schedule.id == row.id, Schedule.next_run_at == row.next_run_at,
@@ -82,23 +100,21 @@ def _claim(row, now: datetime) -> uuid.UUID | None:
         .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         return None
-    run = ScheduleRun(id=uuid.uuid4(), schedule_id=row.id, due_at=row.next_run_at, claimed_at=now)
-    try:
-        with db.session.begin_nested():
-            db.session.add(run)
-    except IntegrityError:
-        return None
-    return run.id
+    return {"id": uuid.uuid4(), "schedule_id": row.id, "due_at": row.next_run_at, "claimed_at": now,
+            "status": RunStatus.CLAIMED, "reason": ""}
 
 
-def _fire(run_id: uuid.UUID, settings: Settings) -> str:
+def _fire(run_id: uuid.UUID, settings: Settings, *, reclaimed: bool) -> str:
     """Start the workflow for a claimed run, or record why not; returns the run's status."""
-    run = db.session.get(ScheduleRun, run_id)
-    schedule = db.session.get(Schedule, run.schedule_id) if run else None
-    if schedule is None:  # deleted with its workflow meanwhile
+    row = db.session.execute(select(ScheduleRun, Schedule, Workflow)
+                             .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+                             .join(Workflow, Workflow.id == Schedule.workflow_id)
+                             .where(ScheduleRun.id == run_id)).first()
+    if row is None:  # deleted with its workflow meanwhile
         db.session.rollback()
         return RunStatus.SKIPPED
-    if _execution_exists(run_id):  # started by a worker that died before recording it
+    run, schedule, _workflow = row
+    if reclaimed and _execution_exists(run_id):  # started by a worker that died before recording it
         status, reason, execution_id = RunStatus.STARTED, "", run_id
     else:
         status, reason, execution_id = _start(schedule, run, settings)
@@ -115,9 +131,8 @@ def _start(schedule: Schedule, run: ScheduleRun, settings: Settings) -> tuple[st
     who = _creator(schedule)
     if who is None:
         return RunStatus.FAILED, CREATOR_GONE, None
-    command = ExecuteCommand(workflow_id=schedule.workflow_id, timeout=0, new_execution_id=run.id)
     try:
-        execute(who, command, settings)
+        start_queued(who, schedule.workflow_id, settings, execution_id=run.id)
     except (IntegrityError, FlushError):  # another worker started this very run meanwhile?
         db.session.rollback()
         if not _execution_exists(run.id):
@@ -135,25 +150,26 @@ def _execution_exists(execution_id: uuid.UUID) -> bool:
 def _previous_run_going(schedule: Schedule, run: ScheduleRun) -> str | None:
     """Why this run would overlap the previous one (still PENDING or EXECUTING, or claimed and not yet
     started by another worker), or None."""
-    if schedule.last_execution_id is not None:
-        status = db.session.scalar(select(Execution.status).where(Execution.id == schedule.last_execution_id))
-        if status in NON_TERMINAL:
-            return f"The previous run (execution {schedule.last_execution_id}) is still {status}."
-    earlier_claim = db.session.scalar(select(exists().where(
-        ScheduleRun.schedule_id == schedule.id, ScheduleRun.status == RunStatus.CLAIMED,
-        ScheduleRun.due_at < run.due_at)))
-    return "The previous run is still being started." if earlier_claim else None
+    last_status = select(Execution.status).where(Execution.id == schedule.last_execution_id).scalar_subquery()
+    earlier_claim = exists().where(ScheduleRun.schedule_id == schedule.id, ScheduleRun.status == RunStatus.CLAIMED,
+                                   ScheduleRun.due_at < run.due_at)
+    status, claimed = db.session.execute(select(last_status, earlier_claim)).one()
+    if status in NON_TERMINAL:
+        return f"The previous run (execution {schedule.last_execution_id}) is still {status}."
+    return "The previous run is still being started." if claimed else None
 
 
 def _creator(schedule: Schedule) -> Requester | None:
     """The schedule's creator acting in its organization: runs start with her rights."""
     if schedule.created_by is None:
         return None
-    membership = db.session.scalar(select(OrgMembership).where(
-        OrgMembership.organization_id == schedule.organization_id, OrgMembership.user_id == schedule.created_by))
-    if membership is None:
-        return None
-    return Requester(membership.user, db.session.get(Organization, schedule.organization_id), membership.role)
+    row = db.session.execute(
+        select(OrgMembership.role, User, Organization)
+        .join(User, User.id == OrgMembership.user_id)
+        .join(Organization, Organization.id == OrgMembership.organization_id)
+        .where(OrgMembership.organization_id == schedule.organization_id,
+               OrgMembership.user_id == schedule.created_by)).first()
+    return None if row is None else Requester(row.User, row.Organization, row.role)
 
 
 def _record(run_id: uuid.UUID, schedule_id: uuid.UUID, status: str, reason: str,
