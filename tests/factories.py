@@ -42,6 +42,7 @@ from unstract.models import (
     FileExecution,
     FileHistory,
     Organization,
+    Schedule,
     Stage,
     ToolInstance,
     User,
@@ -248,3 +249,15 @@ def api_callers(world, client) -> dict:
         "anonymous": ApiClient(client, "acme"),
         "read_key": world.api("owner", "read"),
     }
+
+
+def make_schedule(workflow: Workflow, cron: str = "0 6 * * *", **fields) -> Schedule:
+    """A schedule of `workflow` created by its creator, next due at its first due time from now."""
+    from unstract.services.cron import next_run_after
+
+    values = {"timezone": "UTC", "is_active": True, **fields}
+    schedule = Schedule(organization_id=workflow.organization_id, workflow_id=workflow.id, cron=cron,
+                        created_by=workflow.created_by, **values)
+    if schedule.is_active and "next_run_at" not in fields:
+        schedule.next_run_at = next_run_after(cron, schedule.timezone, utcnow())
+    return _save(schedule)

@@ -1,4 +1,4 @@
-"""The `unstract` command: Flask's CLI group plus org/user/apikey/serve/worker/reap (README, Command line)."""
+"""The `unstract` command: Flask's CLI group plus org/user/apikey/serve/worker/reap/schedule (README, Command line)."""
 
 from __future__ import annotations
 
@@ -157,6 +157,72 @@ def apikey_create(org_id: str, email: str, permission: str) -> None:
     click.echo(_run(accounts.create_api_key, org_id, email, permission))
 
 
+@click.group("schedule")
+def schedule_group() -> None:
+    """Workflow schedules (docs/EXECUTION.md, Schedules)."""
+
+
+def _acting(org_id: str, email: str):
+    """The member `email` acting in `org_id`; exit 1 when there is no such member."""
+    from unstract.services import accounts
+
+    user = accounts.find_user(email)
+    who = accounts.default_requester(user, org_id) if user is not None else None
+    if who is None:
+        raise CommandFailed(f"{email} is not a member of organization {org_id}.", EXIT_CONFLICT)
+    return who
+
+
+@schedule_group.command("list")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@with_appcontext
+def schedule_list(org_id: str) -> None:
+    """Print the organization's schedules, one a line: id, workflow, state, next run, last run, cron in words."""
+    from unstract.services import accounts, schedules
+
+    org = _run(accounts.get_org, org_id)
+    for schedule, workflow_name in schedules.org_schedules(org.id):
+        state = "active" if schedule.is_active else "paused"
+        next_run = schedule.next_run_at.isoformat() if schedule.next_run_at else "-"
+        last = schedules.last_run_status(schedule) or "-"
+        click.echo("\t".join((str(schedule.id), workflow_name, state, next_run, last,
+                              schedules.crontab.describe(schedule.cron, schedule.timezone))))
+
+
+@schedule_group.command("add")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="An owner of the workflow; runs start as this user.")
+@click.option("--workflow", "workflow_id", type=click.UUID, required=True, help="Workflow id.")
+@click.option("--cron", required=True, help="Five fields, e.g. '0 6 * * 1-5'.")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Berlin.")
+@click.option("--description", default="", help="Free text.")
+@click.option("--paused", is_flag=True, help="Create it paused.")
+@click.option("--allow-overlap", is_flag=True, help="Start a run while the previous one is still going.")
+@with_appcontext
+def schedule_add(org_id: str, email: str, workflow_id, cron: str, timezone: str, description: str,
+                 paused: bool, allow_overlap: bool) -> None:
+    """Schedule a workflow; prints the schedule's id and its next run."""
+    from unstract.services import schedules
+
+    data = {"cron": cron, "timezone": timezone, "description": description, "is_active": not paused,
+            "allow_overlap": allow_overlap}
+    schedule = _run(schedules.create, _acting(org_id, email), workflow_id, data, [])
+    click.echo(f"{schedule['id']}\t{schedule['next_run_at'].isoformat() if schedule['next_run_at'] else '-'}")
+
+
+@schedule_group.command("remove")
+@click.argument("schedule_id", type=click.UUID)
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="An owner of the workflow.")
+@with_appcontext
+def schedule_remove(schedule_id, org_id: str, email: str) -> None:
+    """Delete a schedule and its run history."""
+    from unstract.services import schedules
+
+    who = _acting(org_id, email)
+    _run(lambda: schedules.delete_schedule(schedules.get_schedule(who, schedule_id, owner=True)))
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--parent-pid", type=int, default=None,
@@ -220,7 +286,8 @@ def _days(days: int) -> str:
     return f"{days} day(s)" if days else "forever"
 
 
-COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command, purge_command]
+COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command, purge_command,
+            schedule_group]
 
 
 def register_cli(app: Flask) -> None:

@@ -35,6 +35,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_RETRY_UPLOAD_HOURS": 24,
     "UNSTRACT_LOG_RETENTION_DAYS": 30,
     "UNSTRACT_EXECUTION_RETENTION_DAYS": 90,
+    "UNSTRACT_SCHEDULE_TICK_SECONDS": 5,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -153,6 +154,7 @@ class Settings:
     retry_upload_hours: int = 24
     log_retention_days: int = 30
     execution_retention_days: int = 90
+    schedule_tick_seconds: int = 5
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -197,6 +199,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         retry_upload_hours=_not_negative(env, "UNSTRACT_RETRY_UPLOAD_HOURS"),
         log_retention_days=_not_negative(env, "UNSTRACT_LOG_RETENTION_DAYS"),
         execution_retention_days=_not_negative(env, "UNSTRACT_EXECUTION_RETENTION_DAYS"),
+        schedule_tick_seconds=_positive(env, "UNSTRACT_SCHEDULE_TICK_SECONDS"),
     )
 
 

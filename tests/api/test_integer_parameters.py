@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.factories import make_execution
+from tests.factories import make_execution, make_schedule
 
 # Every integer query parameter the API documents (test_every_integer_parameter_is_listed keeps this whole).
 INTEGER_PARAMETERS = [
@@ -14,7 +14,8 @@ INTEGER_PARAMETERS = [
     for path in ("workflow/", "workflow/{workflow_id}/execution/", "workflow/execution/{execution_id}/files/",
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
                  "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
-                 "tool_instance/", "member/", "api-deployment/", "api/deployment/")
+                 "tool_instance/", "member/", "api-deployment/", "api/deployment/",
+                 "workflow/{workflow_id}/schedules/", "workflow/schedules/{schedule_id}/runs/")
     for name in ("page", "page_size")
 ] + [
     ("workflow/execution/{execution_id}/logs/", "after"),
@@ -28,7 +29,8 @@ NOT_ASCII_DIGITS = [" 1", "1 ", "\t1", "+1", "١", "１", "²", "1_000", "1.0", 
 def url_of(path: str, workflow, execution, name: str, text: str) -> str:
     """The list's URL with `name=text` (tool instances are listed by workflow)."""
     query = {"workflow_id": str(workflow.id)} if path == "tool_instance/" else {}
-    url = path.format(workflow_id=workflow.id, execution_id=execution.id)
+    schedule_id = make_schedule(workflow).id if "{schedule_id}" in path else None
+    url = path.format(workflow_id=workflow.id, execution_id=execution.id, schedule_id=schedule_id)
     return f"{url}?{urlencode({**query, name: text})}"
 
 

@@ -15,6 +15,7 @@ from tests.factories import (
     make_file_execution,
     make_history,
     make_log,
+    make_schedule,
     make_workflow,
 )
 from tests.llm.factories import make_adapter
@@ -40,11 +41,12 @@ def workflow_ids(workflow: Workflow) -> dict:
     file_execution = make_file_execution(execution, status="COMPLETED")
     make_log(execution, "Processing file.", file_execution=file_execution)
     history = make_history(workflow, status="COMPLETED")
+    schedule = make_schedule(workflow)
     return {
         "workflow_id": str(workflow.id), "execution_id": str(execution.id), "history_id": str(history.id),
         "file_execution_id": str(file_execution.id), "instance_id": str(workflow.tool_instances[0].id),
         "endpoint_id": str(endpoint_id(workflow.id, "SOURCE")),
-        "destination_id": str(endpoint_id(workflow.id, "DESTINATION")),
+        "destination_id": str(endpoint_id(workflow.id, "DESTINATION")), "schedule_id": str(schedule.id),
     }
 
 

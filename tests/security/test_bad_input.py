@@ -25,7 +25,7 @@ BODY_IDS = [f"{method} {rule}" for rule, method in BODY_ROWS]
 LIST_RULES = ["workflow/", "workflow/<uuid:workflow_id>/execution/", "workflow/execution/<uuid:execution_id>/files/",
               "workflow/execution/<uuid:execution_id>/logs/", "workflow/<uuid:workflow_id>/file-histories/",
               "workflow/<uuid:workflow_id>/endpoint/", "connector/", "connector/types/", "tool/", "tool_instance/",
-              "member/"]
+              "member/", "workflow/<uuid:workflow_id>/schedules/", "workflow/schedules/<uuid:schedule_id>/runs/"]
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 NUL = {"code": "null_characters_not_allowed", "detail": "Null characters are not allowed."}
 
@@ -130,7 +130,7 @@ def test_the_content_type_is_checked_before_the_lookup(world, rule, method):
     """Step 7 (415) comes before step 8 (404) in docs/API.md, Order of checks, so an unknown id still gets 415."""
     path = rule.replace("<uuid:", "").replace(">", "")
     for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id", "adapter_id", "deployment_id",
-                 "key_id"):
+                 "key_id", "schedule_id"):
         path = path.replace(name, UNKNOWN)
     for name in ("owner", "member"):
         response = world.api(name).request(method, path, data="a=b", content_type="text/plain")

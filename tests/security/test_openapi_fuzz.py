@@ -68,6 +68,8 @@ STORED_TOOL = ((400, "required", "metadata.*"), (400, "unknown_field", "metadata
 # field_extractor rules a schema cannot express: the pattern compiles, its group exists, names are unique.
 FIELD_RULES = ((400, "invalid_regex", "metadata.rules.*"), (400, "invalid", "metadata.rules.*"),
                (400, "unique", "metadata.rules.*"))
+# A cron expression croniter accepts with five fields, and an IANA time zone name: no schema can say so.
+SCHEDULE_RULES = ((400, "invalid", "cron"), (400, "invalid", "timezone"))
 STEP_BOUND = (400, "max_value", "step")  # at most the number of steps (+1 for a new one)
 # An adapter's config is an object checked against the adapter configuration document (docs/API.md, Adapters).
 ADAPTER_WRITE = ((400, "unique", "name"), *((400, code, "config.*") for code in (
@@ -126,6 +128,12 @@ LEGITIMATE_REFUSALS = {
         (400, "max_value", "configuration.*"), (400, "min_length", "configuration.*"),
         (400, "max_length", "configuration.*"),
     ),
+    ("workflow/{workflow_id}/schedules/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/{workflow_id}/schedules/", "POST"): (NO_SUCH_OBJECT, *SCHEDULE_RULES),
+    ("workflow/schedules/{schedule_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("workflow/schedules/{schedule_id}/", "PATCH"): (NO_SUCH_OBJECT, *SCHEDULE_RULES),
+    ("workflow/schedules/{schedule_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("workflow/schedules/{schedule_id}/runs/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
     ("connector/", "GET"): PAGED,
     ("connector/", "POST"): CONNECTOR_WRITE,
     ("connector/types/", "GET"): PAGED,

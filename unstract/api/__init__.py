@@ -56,13 +56,14 @@ def register_api(app: Flask) -> None:
         file_histories,
         members,
         meta,
+        schedules,
         tools,
         usage,
         workflows,
     )
 
     for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage,
-                   deployments):
+                   deployments, schedules):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)

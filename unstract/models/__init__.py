@@ -25,6 +25,7 @@ from unstract.models.org_user import (
     User,
     UserSession,
 )
+from unstract.models.schedule import RunStatus, Schedule, ScheduleRun
 from unstract.models.workflow import (
     ALLOWED_CONNECTION_TYPES,
     ConnectionType,
@@ -42,6 +43,7 @@ __all__ = [
     "TERMINAL", "TIER_METHODS", "Adapter", "ApiDeployment", "ApiKey", "ApiKeyPermission", "ConnectionType",
     "Connector", "DeploymentKey", "DeploymentRun", "DeploymentType", "EndpointType", "Execution",
     "ExecutionLog", "ExecutionType", "FileExecution", "FileHistory", "FileReservation", "IdempotencyClaim",
-    "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase", "Stage", "Status", "ToolInstance",
-    "User", "UserSession", "Workflow", "WorkflowEndpoint", "WorkflowMembership", "WorkflowRole",
+    "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase", "RunStatus", "Schedule", "ScheduleRun",
+    "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
+    "WorkflowMembership", "WorkflowRole",
 ]

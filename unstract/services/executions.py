@@ -47,6 +47,8 @@ class ExecuteCommand:
     received_at: float = field(default_factory=time.monotonic)
     idempotency_key: str | None = None
     origin: RunOrigin | None = None  # set when an API deployment starts the run
+    # The id a new execution gets (a schedule's run: a second start of it then collides on the key).
+    new_execution_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,14 @@ def _start(who: Requester, command: ExecuteCommand, settings: Settings) -> uuid.
     return existing.id
 
 
+def start_queued(who: Requester, workflow_id: uuid.UUID, settings: Settings, *, execution_id: uuid.UUID) -> None:
+    """A new queued execution of the workflow with the given id, as `execute` with `timeout: 0` creates
+    one (the scheduler's start: a second start with the same id fails on the primary key)."""
+    workflow = get_visible_workflow(who, workflow_id)
+    _create(who, workflow, ExecuteCommand(workflow_id=workflow_id, timeout=0, new_execution_id=execution_id),
+            settings)
+
+
 def _existing_execution(who: Requester, command: ExecuteCommand) -> Execution | None:
     if command.execution_id is None:
         return None
@@ -159,7 +169,8 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
     source_type = plan.source.connection_type
     uploads = _check_uploads(command, source_type, plan, settings)
     execution = Execution(
-        id=uuid.uuid4(), workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
+        id=command.new_execution_id or uuid.uuid4(),
+        workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
         execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
         execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
         use_file_history=_use_history(command, source_type), timeout=command.timeout,

@@ -22,6 +22,7 @@ from unstract.policy import Requester, is_owner
 from unstract.services import endpoints, sharing, tool_instances, workflow_pages
 from unstract.services.workflow_pages import ConnectorChoice, Member
 from unstract.tools.registry import TOOLS
+from unstract.web.schedule_section import schedules_section
 from unstract.web.schema_forms import FormField, build_fields, errors_by_attr, friendly, placed
 
 ENDPOINT_SLUGS = {"source": EndpointType.SOURCE, "destination": EndpointType.DESTINATION}
@@ -243,4 +244,5 @@ def detail_context(who: Requester, workflow: Workflow, **given: Any) -> dict:
     context["tools"] = given.get("tools") or tools_section(workflow, can_edit=can_edit)
     context["sharing"] = given.get("sharing") or sharing_section(who, workflow, can_edit=can_edit)
     context["run"] = given.get("run") or run_section(workflow)
+    context["schedules"] = given.get("schedules") or schedules_section(workflow, can_edit=can_edit)
     return context

@@ -1,4 +1,5 @@
-"""An RQ worker process on the `unstract` queue, with RQ's scheduler and our reaper (docs/EXECUTION.md, Recovery)."""
+"""An RQ worker process on the `unstract` queue, with RQ's scheduler, our reaper (docs/EXECUTION.md, Recovery)
+and the workflow scheduler (docs/EXECUTION.md, Schedules)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,9 @@ class LinkedScheduler(RQScheduler):
             self.stop()
         except RedisError as exc:  # the worker's loop ends too, and its next one starts a new scheduler
             log.warning("scheduler stopped: no Redis (%s)", exc.__class__.__name__)
+
+
+TICK_OFFSET = 0.05  # seconds after each tick's clock multiple
 
 
 class UnstractWorker(SimpleWorker):
@@ -231,6 +235,30 @@ def start_retention(app: Flask, interval: float, stop: threading.Event) -> threa
     return thread
 
 
+def start_scheduler(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
+    """Fire due schedules every `interval` seconds in a daemon thread (docs/EXECUTION.md, Schedules);
+    every worker runs one, the database claim keeps them from firing a due time twice."""
+    from unstract.services.scheduler import run_due
+
+    def loop() -> None:
+        while not stop.wait(seconds_to_next_tick(interval, time.time())):
+            try:
+                with app.app_context():
+                    run_due(app.config["UNSTRACT_SETTINGS"])
+            except Exception:  # noqa: BLE001 - the next tick retries; the scheduler must not die
+                log.exception("scheduler tick failed")
+
+    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
+    thread.start()
+    return thread
+
+
+def seconds_to_next_tick(interval: float, now: float) -> float:
+    """Ticks fall on multiples of `interval` of the clock (plus a hair), in every worker alike: due times
+    are whole minutes, so a tick comes right after one instead of up to `interval` later."""
+    return interval - now % interval + TICK_OFFSET
+
+
 def build_worker(app: Flask) -> UnstractWorker:
     with app.app_context():
         queue = rq.queue()
@@ -289,6 +317,7 @@ def run_worker(app: Flask, *, burst: bool = False, parent_pid: int | None = None
     if not burst:
         start_reaper(app, settings.reap_interval_seconds, stop)
         start_retention(app, settings.reap_interval_seconds, stop)
+        start_scheduler(app, settings.schedule_tick_seconds, stop)
     delay = ReconnectDelay()
     try:
         while not shutdown_requested.is_set():

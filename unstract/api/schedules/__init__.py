@@ -1,0 +1,5 @@
+"""Workflow schedules resource."""
+
+from unstract.api.schedules.views import blp
+
+BLUEPRINTS = [blp]
