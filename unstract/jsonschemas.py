@@ -138,7 +138,7 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
             "ocr_language": {"title": "OCR language",
                              "description": "Tesseract language model(s), e.g. eng or eng+deu; each needs its "
                                             "traineddata installed.",
-                             "type": "string", "minLength": 1, "maxLength": 100,
+                             "type": "string", "maxLength": 100,
                              "pattern": "^~?[A-Za-z0-9_]+(\\+~?[A-Za-z0-9_]+)*$", "default": "eng"},
             "dpi": {"title": "OCR resolution (dpi)",
                     "description": "PDF pages are rendered at this resolution for OCR; images that record no "
