@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from unstract.tools import ToolError
+from tests.tools.scans import has_words, scanned_pdf
+from unstract.tools import ToolError, ToolLimits
 from unstract.worker.toolrunner import ToolRunner, ToolTimeout
 
 pytestmark = pytest.mark.slow
@@ -16,9 +17,16 @@ HANGING_RULES = {"rules": [{"name": "hang", "pattern": r"^(a+)+$", "group": 0}]}
 TOTAL_RULES = {"rules": [{"name": "total", "pattern": r"Total: (\d+)", "group": 1, "type": "number"}]}
 
 
+class DefaultLimitsRunner(ToolRunner):
+    """The runner with the tools' default limits, which the worker otherwise sends with each call."""
+
+    def run(self, *args, limits: ToolLimits = ToolLimits(), **kwargs):
+        return super().run(*args, limits=limits, **kwargs)
+
+
 @pytest.fixture
 def runner():
-    tool_runner = ToolRunner()
+    tool_runner = DefaultLimitsRunner()
     yield tool_runner
     tool_runner.close()
 
@@ -74,3 +82,33 @@ def test_the_tool_process_exits_when_the_worker_side_closes(runner):
     process = runner._process._process
     runner._process._connection.close()  # what the kernel does when the worker dies
     assert process.wait(timeout=10) == 0
+
+
+def _memory_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{key}:"))
+
+
+def test_ocr_runs_in_the_tool_process_and_corrupt_scans_fail_only_their_call(runner):
+    scan = scanned_pdf([["Invoice Number INV-2042", "Total due 1,234.56 EUR"]])
+    output = runner.run("text_extractor", scan, "application/pdf", None, {}, timeout=120).output
+    assert has_words(output["text"], "invoice number inv-2042 total due") and output["ocr_pages"] == 1
+    first = host_pid(runner)
+    with pytest.raises(ToolError, match="^Cannot read image: "):
+        runner.run("text_extractor", b"\x89PNG\r\n\x1a\nbroken", "image/png", None, {}, timeout=30)
+    with pytest.raises(ToolError, match="^Cannot read PDF: "):
+        runner.run("text_extractor", scan[: len(scan) // 3], "application/pdf", None, {"mode": "ocr"}, timeout=30)
+    assert host_pid(runner) == first
+
+
+def test_the_tool_process_gives_back_the_memory_of_an_ocr_call(runner):
+    """Page bitmaps and Tesseract's engine are freed after the file; the process trims its heap so an
+    idle tool process is not left at the size of its largest scan."""
+    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30)
+    pid = host_pid(runner)
+    idle = _memory_kib(pid, "VmRSS")
+    scan = scanned_pdf([["Invoice Number INV-2042"], ["Total due 1,234.56 EUR"]])
+    runner.run("text_extractor", scan, "application/pdf", None, {"dpi": 300}, timeout=120)
+    runner.run("text_extractor", b"after", "text/plain", None, {}, timeout=30)  # answered once trimmed
+    peak, settled = _memory_kib(pid, "VmHWM"), _memory_kib(pid, "VmRSS")
+    assert peak - idle > 50 * 1024 and settled - idle < 30 * 1024, (idle, peak, settled)
