@@ -199,6 +199,12 @@ def test_a_corrupt_pdf_fails_with_cannot_read_pdf_in_every_mode(source):
             extract(source, "application/pdf", mode=mode)
 
 
+def test_a_pdf_whose_page_cannot_be_loaded_names_the_page():
+    dangling = build_pdf([[NATIVE_LINE], [NATIVE_LINE]]).replace(b"/Kids [4 0 R 6 0 R]", b"/Kids [4 0 R 9 0 R]")
+    with pytest.raises(ToolError, match="^Cannot read PDF: page 2: Failed to load page.$"):
+        extract(dangling, "application/pdf")
+
+
 def test_a_file_that_is_not_the_image_it_claims_is_refused_by_content_not_trusted():
     eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
     with pytest.raises(ToolError, match="^Cannot read image: cannot identify image file$"):
