@@ -1,4 +1,4 @@
-"""`text_extractor`: plain text out of PDF, image, text-like and HTML files (docs/EXECUTION.md, Tools)."""
+"""`text_extractor`: the text of PDF, image, text-like and HTML files, by page (docs/EXECUTION.md, Text and OCR)."""
 
 from __future__ import annotations
 
