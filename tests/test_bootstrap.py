@@ -108,7 +108,8 @@ def test_bootstrap_adds_text_and_field_extractor_steps(settings):
 
     steps = list(db.session.scalars(select(ToolInstance).order_by(ToolInstance.step)))
     assert [(s.step, s.tool_id) for s in steps] == [(1, "text_extractor"), (2, "field_extractor")]
-    assert steps[0].metadata_ == {"normalize_whitespace": False, "max_pages": None}
+    assert steps[0].metadata_ == {"normalize_whitespace": False, "max_pages": None,
+                                  "mode": "auto", "ocr_language": "eng", "dpi": 300, "ocr_min_chars": 20}
     assert steps[1].metadata_ == {"rules": [
         {"name": "invoice_number", "pattern": r"Invoice (?:Number|No\.?)[:#]?\s*([A-Z0-9-]+)", "group": 1,
          "type": "string", "required": False},

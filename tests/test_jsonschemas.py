@@ -74,6 +74,10 @@ def test_fill_defaults_fills_a_null_default():
     assert fill_defaults({}, TOOL_SETTINGS["text_extractor"]) == {
         "normalize_whitespace": False,
         "max_pages": None,
+        "mode": "auto",
+        "ocr_language": "eng",
+        "dpi": 300,
+        "ocr_min_chars": 20,
     }
 
 

@@ -147,8 +147,28 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
         "properties": {
             "normalize_whitespace": {"description": "Collapse each whitespace run into one space and trim.",
                                      "type": "boolean", "default": False},
-            "max_pages": {"description": "PDF only: read at most this many pages; null reads all.",
-                          "type": ["integer", "null"], "minimum": 1, "default": None}}},
+            "max_pages": {"description": "PDFs and multi-page images: read at most this many pages; null reads all.",
+                          "type": ["integer", "null"], "minimum": 1, "default": None},
+            "mode": {"description": "native: the PDF's text layer only; ocr: every page recognised by OCR; auto: "
+                                    "the text layer, and OCR for each page whose text layer has fewer than "
+                                    "ocr_min_chars non-space characters (scanned pages). Images are always OCRed, "
+                                    "except in native mode.",
+                     "type": "string", "enum": ["native", "ocr", "auto"],
+                     "enumNames": ["Text layer only", "OCR every page", "Auto: OCR pages without text"],
+                     "default": "auto"},
+            "ocr_language": {"title": "OCR language",
+                             "description": "Tesseract language model(s), e.g. eng or eng+deu; each needs its "
+                                            "traineddata installed.",
+                             "type": "string", "maxLength": 100,
+                             "pattern": "^~?[A-Za-z0-9_]+(\\+~?[A-Za-z0-9_]+)*$", "default": "eng"},
+            "dpi": {"title": "OCR resolution (dpi)",
+                    "description": "PDF pages are rendered at this resolution for OCR; images that record no "
+                                   "resolution are taken to have it.",
+                    "type": "integer", "minimum": 72, "maximum": 600, "default": 300},
+            "ocr_min_chars": {"title": "OCR below characters",
+                              "description": "auto mode: a page whose text layer has fewer non-space characters "
+                                             "than this is OCRed.",
+                              "type": "integer", "minimum": 0, "maximum": 100000, "default": 20}}},
     "field_extractor": {
         "$schema": _DRAFT7, "title": "Field extractor settings", "type": "object",
         "additionalProperties": False, "required": ["rules"],

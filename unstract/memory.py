@@ -9,33 +9,15 @@ Elsewhere than glibc both are no-ops.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-from functools import cache
-
 from flask import Flask, Response, request
+
+from unstract.libc import glibc_function as _glibc_function
+from unstract.libc import release_freed_memory
 
 LARGE_REQUEST_BYTES = 1024 * 1024  # a request or response body from this size triggers a trim
 WEB_MALLOC_ARENAS = 2
 MMAP_FROM_BYTES = 1024 * 1024
 M_MMAP_THRESHOLD, M_ARENA_MAX = -3, -8  # mallopt's parameter numbers in glibc's malloc.h
-
-
-@cache
-def _glibc_function(name: str):
-    """A function of glibc, or None elsewhere (musl, macOS)."""
-    library = ctypes.util.find_library("c")
-    try:
-        return getattr(ctypes.CDLL(library), name) if library else None
-    except (OSError, AttributeError):
-        return None
-
-
-def release_freed_memory() -> None:
-    """Return the freed pages of every malloc arena to the system."""
-    trim = _glibc_function("malloc_trim")
-    if trim is not None:
-        trim(0)
 
 
 def tune_malloc_for_web() -> None:

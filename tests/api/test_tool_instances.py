@@ -55,7 +55,8 @@ def test_create_appends_with_defaults_filled(world, workflow):
     body = response.json
     assert list(body) == ["id", "workflow", "tool_id", "step", "metadata", "created_at", "modified_at"]
     assert body["workflow"] == str(workflow) and body["step"] == 1
-    assert body["metadata"] == {"normalize_whitespace": False, "max_pages": None}
+    assert body["metadata"] == {"normalize_whitespace": False, "max_pages": None,
+                                "mode": "auto", "ocr_language": "eng", "dpi": 300, "ocr_min_chars": 20}
     second = add(api, workflow, "field_extractor", metadata=RULES).json
     assert second["step"] == 2
     assert second["metadata"] == {"rules": [{"name": "total", "pattern": r"Total:\s*(\S+)", "group": 1,

@@ -38,7 +38,8 @@ def test_an_output_above_the_limit_fails_its_file_and_the_others_complete(world,
     execution = _text_run(world, acme, storage_root, {"big.txt": "x" * 2000, "small.txt": "hello"},
                           use_file_history=True)
     run_jobs(app)
-    big_output = {"text": "x" * 2000, "mime_type": "text/plain", "page_count": None, "truncated": False}
+    big_output = {"text": "x" * 2000, "mime_type": "text/plain", "page_count": None, "truncated": False,
+                  "pages": [{"page": 1, "method": "native", "chars": 2000}], "ocr_pages": 0}
     files = _files(execution)
     assert files["big.txt"].status == "ERROR" and files["big.txt"].result is None
     assert files["big.txt"].execution_error == f"Output too large: {json_size(big_output)} bytes (limit 1000)."

@@ -160,8 +160,8 @@ def test_previous_text_is_preferred_over_the_source():
 
 
 def test_unsupported_source_without_previous_text_fails():
-    with pytest.raises(ToolError, match="^Unsupported file type for text extraction: image/png$"):
-        field_extractor.run(b"\x89PNG", "image/png", None, {"rules": [rule()]})
+    with pytest.raises(ToolError, match="^Unsupported file type for text extraction: application/msword$"):
+        field_extractor.run(b"\xd0\xcf\x11\xe0", "application/msword", None, {"rules": [rule()]})
 
 
 def test_large_text_with_many_rules():

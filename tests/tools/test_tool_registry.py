@@ -22,7 +22,8 @@ def test_registered_run_functions_return_tool_output():
 
 def test_text_extractor_settings_get_defaults():
     assert load_tool_settings("text_extractor", {}) == (
-        {"normalize_whitespace": False, "max_pages": None},
+        {"normalize_whitespace": False, "max_pages": None, "mode": "auto", "ocr_language": "eng", "dpi": 300,
+         "ocr_min_chars": 20},
         [],
     )
 

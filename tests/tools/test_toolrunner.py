@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.tools.scans import has_words, scanned_pdf
 from unstract.tools import ToolError, ToolLimits
 from unstract.worker.toolrunner import ToolRunner, ToolTimeout
 
@@ -77,3 +78,34 @@ def test_the_tool_process_exits_when_the_worker_side_closes(runner):
     process = runner._process._process
     runner._process._connection.close()  # what the kernel does when the worker dies
     assert process.wait(timeout=10) == 0
+
+
+def _memory_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(f"{key}:"))
+
+
+def test_ocr_runs_in_the_tool_process_and_corrupt_scans_fail_only_their_call(runner):
+    scan = scanned_pdf([["Invoice Number INV-2042", "Total due 1,234.56 EUR"]])
+    output = runner.run("text_extractor", scan, "application/pdf", None, {}, timeout=120, limits=LIMITS).output
+    assert has_words(output["text"], "invoice number inv-2042 total due") and output["ocr_pages"] == 1
+    first = host_pid(runner)
+    with pytest.raises(ToolError, match="^Cannot read image: "):
+        runner.run("text_extractor", b"\x89PNG\r\n\x1a\nbroken", "image/png", None, {}, timeout=30, limits=LIMITS)
+    with pytest.raises(ToolError, match="^Cannot read PDF: "):
+        runner.run("text_extractor", scan[: len(scan) // 3], "application/pdf", None, {"mode": "ocr"},
+                   timeout=30, limits=LIMITS)
+    assert host_pid(runner) == first
+
+
+def test_the_tool_process_gives_back_the_memory_of_an_ocr_call(runner):
+    """Page bitmaps and Tesseract's engine are freed after the file; the process trims its heap so an
+    idle tool process is not left at the size of its largest scan."""
+    runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
+    pid = host_pid(runner)
+    idle = _memory_kib(pid, "VmRSS")
+    scan = scanned_pdf([["Invoice Number INV-2042"], ["Total due 1,234.56 EUR"]])
+    runner.run("text_extractor", scan, "application/pdf", None, {"dpi": 300}, timeout=120, limits=LIMITS)
+    runner.run("text_extractor", b"after", "text/plain", None, {}, timeout=30, limits=LIMITS)  # answered once trimmed
+    peak, settled = _memory_kib(pid, "VmHWM"), _memory_kib(pid, "VmRSS")
+    assert peak - idle > 50 * 1024 and settled - idle < 30 * 1024, (idle, peak, settled)

@@ -10,6 +10,9 @@ from tests.web.web_client import html, htmx, is_full_page, post, web_login
 from unstract.extensions import db
 from unstract.models import ToolInstance
 
+DEFAULTS = {"normalize_whitespace": False, "max_pages": None, "mode": "auto", "ocr_language": "eng", "dpi": 300,
+            "ocr_min_chars": 20}
+
 
 def steps(workflow_id) -> list[tuple[str, int, dict]]:
     db.session.expire_all()
@@ -38,7 +41,7 @@ def test_adding_a_text_extractor_returns_the_tools_section_with_the_step(owner_c
     fragment = html(response)
     assert response.status_code == 200 and fragment.lstrip().startswith('<section id="tools"')
     assert "Step added: Text extractor." in fragment and "Step 1: Text extractor" in fragment
-    assert steps(workflow.id) == [("text_extractor", 1, {"normalize_whitespace": True, "max_pages": None})]
+    assert steps(workflow.id) == [("text_extractor", 1, {**DEFAULTS, "normalize_whitespace": True})]
 
 
 def test_the_add_form_starts_with_a_text_extractor_then_offers_the_field_extractor(owner_client, workflow):
@@ -150,7 +153,7 @@ def test_steps_move_up_and_down_and_are_removed_with_renumbering(owner_client, w
     assert instance_ids(workflow.id) == [field_id, text_id]
     removed = post(owner_client, f"/workflows/{workflow.id}/tools/{field_id}/delete", headers=htmx())
     assert "Step 1 removed: Field extractor." in html(removed)
-    assert steps(workflow.id) == [("text_extractor", 1, {"normalize_whitespace": False, "max_pages": None})]
+    assert steps(workflow.id) == [("text_extractor", 1, DEFAULTS)]
 
 
 def test_move_needs_a_direction(owner_client, workflow):
@@ -187,4 +190,4 @@ def test_non_owners_cannot_change_tools(client, world, workflow, email, status):
     assert post(client, f"{base}/{step_id}/move", {"direction": "down"}).status_code == status
     assert post(client, f"{base}/{step_id}/delete").status_code == status
     assert client.get(f"{base}/new?tool_id=text_extractor", headers=htmx()).status_code == status
-    assert steps(workflow.id) == [("text_extractor", 1, {"normalize_whitespace": False, "max_pages": None})]
+    assert steps(workflow.id) == [("text_extractor", 1, DEFAULTS)]

@@ -6,13 +6,13 @@ import copy
 from dataclasses import replace
 
 from unstract.connectors import registry
-from unstract.jsonschemas import load_document, settings_schema_for
+from unstract.jsonschemas import TOOL_SETTINGS, fill_defaults, load_document, settings_schema_for
 from unstract.models import Workflow, WorkflowEndpoint
 from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan, ToolStep
 from unstract.tools.registry import TOOLS
 
 CONNECTION_MODES = {"FILESYSTEM": "FILE_SYSTEM", "DATABASE": "DATABASE"}
-DEFAULT_TOOL_CHAIN = (ToolStep("text_extractor", {"normalize_whitespace": False, "max_pages": None}),)
+DEFAULT_TOOL_CHAIN = (ToolStep("text_extractor", fill_defaults({}, TOOL_SETTINGS["text_extractor"])),)
 
 
 class PlanError(Exception):

@@ -9,9 +9,12 @@ from __future__ import annotations
 import sys
 from multiprocessing.connection import Connection
 
+from unstract.libc import release_freed_memory
 from unstract.lifeline import end_with
 from unstract.tools import ToolError, ToolLimits
 from unstract.tools.registry import TOOLS
+
+LARGE_SOURCE_BYTES = 1024 * 1024  # a source from this size, or any OCR, is followed by a trim
 
 
 def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
@@ -27,13 +30,28 @@ def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, s
         return "internal_error", f"{type(exc).__name__}: {exc}"
 
 
+def moved_much_memory(request: tuple, reply: tuple) -> bool:
+    """A large source, OCR (page bitmaps, Tesseract's engine) or a failure part-way leaves freed memory
+    that malloc keeps."""
+    kind, value = reply[0], reply[1]
+    if kind != "ok":
+        return True
+    return len(request[1]) >= LARGE_SOURCE_BYTES or bool(value.output.get("ocr_pages"))
+
+
 def serve(connection: Connection) -> None:
+    """Answer calls until the worker's end closes; after a call that moved much memory, give the freed
+    memory back to the system once the reply is sent, so an idle tool process stays small."""
     while True:
         try:
             request = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(answer(*request))
+        reply = answer(*request)
+        connection.send(reply)
+        if moved_much_memory(request, reply):
+            del request, reply
+            release_freed_memory()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ TOOLS: dict[str, ToolSpec] = {
     "text_extractor": ToolSpec(
         tool_id="text_extractor",
         name="Text extractor",
-        description="Extracts the plain text of PDF, HTML, text, Markdown, CSV and JSON files.",
+        description="Extracts the text of PDFs (their text layer, or OCR for scanned pages), images (OCR), "
+        "HTML, text, Markdown, CSV and JSON files.",
         settings_schema=TOOL_SETTINGS["text_extractor"],
         run=text_extractor.run,
     ),

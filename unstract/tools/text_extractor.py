@@ -1,41 +1,93 @@
-"""`text_extractor`: plain text out of PDF, text-like and HTML files (docs/EXECUTION.md, Tools)."""
+"""`text_extractor`: the text of PDF, image, text-like and HTML files, by page (docs/EXECUTION.md, Text and OCR)."""
 
 from __future__ import annotations
 
-import io
 from html.parser import HTMLParser
 from typing import Any
 
-from pypdf import PdfReader
-
+from unstract.jsonschemas import TOOL_SETTINGS, fill_defaults
 from unstract.tools import ToolError, ToolLimits, ToolOutput
+from unstract.tools.pages import NATIVE, OCR, Document, PageText, ReadOptions, read_image, read_pdf
 
 TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json"})
 PDF_TYPE = "application/pdf"
 HTML_TYPE = "text/html"
-SUPPORTED_TYPES = TEXT_TYPES | {PDF_TYPE, HTML_TYPE}
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif"})
+SUPPORTED_TYPES = TEXT_TYPES | IMAGE_TYPES | {PDF_TYPE, HTML_TYPE}
+PAGE_SEPARATOR = "\n\n"
 
 
 def run(
     source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any],
     limits: ToolLimits = ToolLimits(),
 ) -> ToolOutput:
-    """Extract the text of source by MIME type, cut at limits.max_text_chars; previous is not used."""
+    """Extract the text of source by MIME type, page by page, cut at limits.max_text_chars; previous is
+    not used."""
+    settings = fill_defaults(dict(settings), TOOL_SETTINGS["text_extractor"])
     kind = _base_type(mime_type)
-    page_count: int | None = None
-    if kind == PDF_TYPE:
-        text, page_count = extract_pdf(source, settings.get("max_pages"))
-    elif kind == HTML_TYPE:
-        text = extract_html(source)
-    elif kind in TEXT_TYPES:
-        text = decode_text(source)
-    else:
-        raise ToolError(f"Unsupported file type for text extraction: {mime_type}")
-    if settings.get("normalize_whitespace"):
-        text = normalize_whitespace(text)
-    text, warnings = cut_text(text, limits.max_text_chars)
-    output = {"text": text, "mime_type": mime_type, "page_count": page_count, "truncated": bool(warnings)}
+    document = read_document(source, kind, mime_type, ReadOptions.from_settings(settings))
+    texts = [page.text for page in document.pages]
+    if settings["normalize_whitespace"]:
+        texts = [normalize_whitespace(text) for text in texts]
+    text, page_chars, cut_warnings = assemble(texts, settings["normalize_whitespace"], limits.max_text_chars)
+    output = {
+        "text": text,
+        "mime_type": mime_type,
+        "page_count": None if kind in TEXT_TYPES or kind == HTML_TYPE else document.page_count,
+        "truncated": bool(cut_warnings),
+        "pages": [{"page": page.page, "method": page.method, "chars": chars}
+                  for page, chars in zip(document.pages, page_chars, strict=True)],
+        "ocr_pages": sum(1 for page in document.pages if page.method == OCR),
+    }
+    warnings = [*_empty_text_warnings(text, kind, document, settings), *document.warnings, *cut_warnings]
     return ToolOutput(output, warnings)
+
+
+def read_document(source: bytes, kind: str, mime_type: str, options: ReadOptions) -> Document:
+    """The pages of the file by its (base) MIME type; text-like files and HTML are one native page."""
+    if kind == PDF_TYPE:
+        return read_pdf(source, options)
+    if kind in IMAGE_TYPES:
+        return read_image(source, options)
+    if kind == HTML_TYPE:
+        return Document([PageText(1, NATIVE, extract_html(source))], 1)
+    if kind in TEXT_TYPES:
+        return Document([PageText(1, NATIVE, decode_text(source))], 1)
+    raise ToolError(f"Unsupported file type for text extraction: {mime_type}")
+
+
+def assemble(texts: list[str], normalized: bool, limit: int) -> tuple[str, list[int], list[str]]:
+    """The pages' texts joined by a blank line and cut at `limit`, how many characters of each page that
+    text holds, and the cut's warning.
+
+    Normalized texts are joined by one space and empty pages leave no trace: the same text as
+    normalizing the pages joined by a blank line."""
+    separator = " " if normalized else PAGE_SEPARATOR
+    kept = [text for text in texts if text or not normalized]
+    joined = separator.join(kept)
+    text, warnings = cut_text(joined, limit)
+    chars, position = [], 0
+    for page_text in texts:
+        if not page_text and normalized:
+            chars.append(0)
+            continue
+        chars.append(max(0, min(len(page_text), len(text) - position)))
+        position += len(page_text) + len(separator)
+    return text, chars, warnings
+
+
+def _empty_text_warnings(text: str, kind: str, document: Document, settings: dict[str, Any]) -> list[str]:
+    """When the file gave no text, say so and what would read it."""
+    if text.strip():
+        return []
+    if kind not in (PDF_TYPE, *IMAGE_TYPES):
+        return ["no text extracted: the file has no text."]
+    ocr_pages = sum(1 for page in document.pages if page.method == OCR)
+    if ocr_pages:
+        return [f"no text extracted: OCR (language {settings['ocr_language']}, {settings['dpi']} dpi) "
+                f"found no text on {ocr_pages} page(s)."]
+    what = "the PDF has no text layer" if kind == PDF_TYPE else "an image has no text layer"
+    return [f"no text extracted: {what}; mode ocr or auto would OCR it."]
 
 
 def cut_text(text: str, limit: int) -> tuple[str, list[str]]:
@@ -58,26 +110,6 @@ def decode_text(source: bytes) -> str:
 def normalize_whitespace(text: str) -> str:
     """Collapse each run of whitespace into one space and trim."""
     return " ".join(text.split())
-
-
-def extract_pdf(source: bytes, max_pages: int | None) -> tuple[str, int]:
-    """Text of the first max_pages pages joined by a blank line, and the PDF's page count."""
-    try:
-        reader = PdfReader(io.BytesIO(source))
-        if reader.is_encrypted:
-            reader.decrypt("")
-        pages = reader.pages
-        page_count = len(pages)
-        limit = page_count if max_pages is None else min(int(max_pages), page_count)
-        texts = [pages[index].extract_text() or "" for index in range(limit)]
-    except Exception as exc:  # pypdf raises many unrelated types for broken files
-        raise ToolError(f"Cannot read PDF: {_reason(exc)}") from exc
-    return "\n\n".join(texts), page_count
-
-
-def _reason(exc: Exception) -> str:
-    """A readable reason for an exception, its type name when it has no message."""
-    return str(exc).strip() or type(exc).__name__
 
 
 class _TextCollector(HTMLParser):
