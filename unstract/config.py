@@ -124,6 +124,7 @@ class Settings:
     sync_poll_seconds: int = 2
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
+    log_format: str = "text"
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -164,7 +165,18 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_poll_seconds=_positive(env, "UNSTRACT_SYNC_POLL_SECONDS"),
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
+        log_format=_choice(env, "UNSTRACT_LOG_FORMAT", ("text", "json")),
     )
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (case-insensitive); the first is the default."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}.")
+    return raw
 
 
 def flask_config(settings: Settings) -> dict:

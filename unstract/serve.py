@@ -15,6 +15,7 @@ from waitress import create_server
 
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
+from unstract.logcontext import configure_logging
 from unstract.memory import tune_malloc_for_web
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
@@ -36,6 +37,7 @@ def prepare(app: Flask) -> None:
     with app.app_context():
         upgrade()
         result = bootstrap(settings)
+    configure_logging(settings.log_format)  # Alembic's fileConfig replaced the process's log handlers
     if result is not None and result.generated_password:
         print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)
 
