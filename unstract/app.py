@@ -34,9 +34,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.json = ORJSONProvider(app)
     check_trusted_proxies(settings.trusted_proxies)
     app.session_interface = SessionCookieInterface()
+    from unstract.metrics_http import register_metrics
     from unstract.request_ids import register_request_ids
 
     register_request_ids(app)  # first: every response carries the id, whichever hook answers
+    register_metrics(app)
     _init_extensions(app)
 
     from unstract.api import errors as api_errors

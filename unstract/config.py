@@ -125,6 +125,7 @@ class Settings:
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
     log_format: str = "text"
+    metrics_token: str | None = None
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -166,6 +167,7 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
         log_format=_choice(env, "UNSTRACT_LOG_FORMAT", ("text", "json")),
+        metrics_token=env.get("UNSTRACT_METRICS_TOKEN") or None,
     )
 
 

@@ -17,6 +17,7 @@ from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
 from unstract.logcontext import configure_logging
 from unstract.memory import tune_malloc_for_web
+from unstract.metrics import prepare_multiprocess_dir
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
 WORKER_GRACE_SECONDS = 30
@@ -49,6 +50,7 @@ class StartupError(RuntimeError):
 def serve(app: Flask, workers: int) -> None:
     """Run until SIGINT/SIGTERM, then stop the web server, the workers and Redis, in that order."""
     settings: Settings = app.config["UNSTRACT_SETTINGS"]
+    prepare_multiprocess_dir(settings.data_dir)  # before any metric exists here or in the workers
     prepare(app)
     tune_malloc_for_web()  # before waitress starts its threads (unstract.memory)
     server = bind(app, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from functools import partial
 from flask import current_app
 from sqlalchemy import func, update
 
-from unstract import errors, logcontext
+from unstract import errors, logcontext, metrics
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage, Status
@@ -269,14 +270,17 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
              file_execution_id=fe.id, step=step)
     settings = current_app.config["UNSTRACT_SETTINGS"]
+    started = time.perf_counter()
     try:
         result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool.metadata,
                                    timeout=settings.tool_timeout_seconds,
                                    limits=ToolLimits(max_text_chars=settings.max_text_chars))
     except ToolError as exc:
+        metrics.observe_tool(tool.tool_id, started)
         message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
         raise FileFailed(message) from None
+    metrics.observe_tool(tool.tool_id, started)
     for warning in result.warnings:
         log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
     return result.output
