@@ -85,6 +85,8 @@ def prepare_multiprocess_dir(data_dir: Path) -> Path:
     """`unstract serve`: an empty directory for this run's metric files (PROMETHEUS_MULTIPROC_DIR if set,
     else <data dir>/metrics), exported to this process and the ones it starts. Must run before the first
     metric is created in this process."""
+    if _metrics is not None:
+        raise RuntimeError("metrics were created before the multiprocess directory was set")
     directory = Path(os.environ.get(MULTIPROC_ENV) or data_dir / "metrics")
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)

@@ -10,6 +10,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
+from unstract import metrics
 from unstract.extensions import db, rq
 from unstract.worker.context import shutdown_requested
 from unstract.worker.jobs import bind_app
@@ -92,6 +93,7 @@ def run_worker(app: Flask, *, burst: bool = False) -> None:
     start a fresh RQ worker once Redis answers again (lost jobs are re-enqueued by the reaper).
     """
     bind_app(app)
+    metrics.metrics()  # this worker's series exist (at zero) before its first job
     stop = threading.Event()
     settings = app.config["UNSTRACT_SETTINGS"]
     if not burst:
