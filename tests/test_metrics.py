@@ -92,3 +92,23 @@ def test_an_unmatched_path_is_counted_under_one_label(client):
     labels = {"method": "GET", "status": "404", "endpoint": "unmatched"}
     assert value(after, "unstract_http_requests_total", **labels) - value(before, "unstract_http_requests_total",
                                                                           **labels) == 2
+
+
+def test_files_ended_together_are_counted_once_committed_and_not_after_a_rollback(client, world):
+    from tests.factories import make_execution, make_file_execution
+    from unstract.extensions import db
+    from unstract.services import execution_state
+
+    execution = make_execution(make_workflow(world.users["owner"], "acme"), status="EXECUTING")
+    for _ in range(2):
+        make_file_execution(execution)
+    before = scrape(client)
+    execution_state.end_open_files(execution.id, "STOPPED")
+    db.session.rollback()
+    assert value(scrape(client), "unstract_files_total", status="STOPPED") == value(
+        before, "unstract_files_total", status="STOPPED")
+    execution_state.end_open_files(execution.id, "STOPPED")
+    db.session.commit()
+    after = scrape(client)
+    assert value(after, "unstract_files_total", status="STOPPED") - value(
+        before, "unstract_files_total", status="STOPPED") == 2

@@ -96,16 +96,17 @@ def prepare_multiprocess_dir(data_dir: Path) -> Path:
 
 # --- Recording -----------------------------------------------------------------------------------
 
-def count_after_commit(kind: str, status: str) -> None:
-    """An execution or file outcome (`kind` executions|files) written by the current transaction: counted
+def count_after_commit(kind: str, status: str, amount: int = 1) -> None:
+    """Execution or file outcomes (`kind` executions|files) written by the current transaction: counted
     once it commits, so a rolled-back or lost claim counts nothing."""
-    db.session.info.setdefault(COUNTED_KEY, []).append((kind, status))
+    if amount > 0:
+        db.session.info.setdefault(COUNTED_KEY, []).append((kind, status, amount))
 
 
 @event.listens_for(db.session, "after_commit")
 def _count_committed(session) -> None:
-    for kind, status in session.info.pop(COUNTED_KEY, ()):
-        getattr(metrics(), kind).labels(status=status).inc()
+    for kind, status, amount in session.info.pop(COUNTED_KEY, ()):
+        getattr(metrics(), kind).labels(status=status).inc(amount)
 
 
 @event.listens_for(db.session, "after_rollback")

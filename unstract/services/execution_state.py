@@ -123,12 +123,13 @@ def end_open_files(execution_id: uuid.UUID, to: str, error: str | None = None,
         FileExecution.execution_id == execution_id, FileExecution.status.in_(only))))
     if ids:
         values = {"execution_error": error} if error is not None else {}
-        db.session.execute(
+        ended = db.session.execute(
             update(FileExecution)
             .where(FileExecution.id.in_(ids), FileExecution.status.in_(only))
             .values(status=to, modified_at=utcnow(), lease_expires_at=None, **values)
             .execution_options(synchronize_session=False)
         )
+        metrics.count_after_commit("files", to, ended.rowcount)
         release_reservations(ids)
     return ids
 
