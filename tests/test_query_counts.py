@@ -25,6 +25,7 @@ from unstract.services import accounts
 # the page and the loaders of its related rows. A full page adds its count. The parent lookup is one query
 # (an execution with its workflow's visibility; a workflow with the requester's ownership).
 BUDGETS = {"workflows": 4, "executions": 3, "files": 3, "logs": 3, "file-histories": 4, "connectors": 2}
+POSTGRES_EXTRA = {"logs": 1}  # the bound of a gap-free log tail (unstract.services.runlog)
 NAMES = itertools.count()  # unique connector names across one test's calls
 
 
@@ -84,6 +85,10 @@ def grow(world, kind: str, n: int) -> str:
 KINDS = list(BUDGETS)
 
 
+def budget(kind: str) -> int:
+    return BUDGETS[kind] + (POSTGRES_EXTRA.get(kind, 0) if db.engine.dialect.name == "postgresql" else 0)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_list_request_sends_the_same_statements_for_one_row_and_for_many(world, kind):
     owner = world.api("owner")
@@ -91,7 +96,7 @@ def test_list_request_sends_the_same_statements_for_one_row_and_for_many(world, 
     many = count_statements(owner, grow(world, kind, 12))
     assert many[1]["count"] >= 12
     assert many[0] == one[0], f"{kind}: {one[0]} statements for one row, {many[0]} for {many[1]['count']}"
-    assert many[0] <= BUDGETS[kind], f"{kind}: {many[0]} statements, budget {BUDGETS[kind]}"
+    assert many[0] <= budget(kind), f"{kind}: {many[0]} statements, budget {budget(kind)}"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -102,7 +107,7 @@ def test_a_full_page_adds_only_its_count(world, kind):
     last, last_body = count_statements(owner, path + "&page=3")
     assert body["count"] == last_body["count"] >= 12
     assert len(body["results"]) == 5 and last_body["previous"] is not None
-    assert full == last + 1 <= BUDGETS[kind] + 1
+    assert full == last + 1 <= budget(kind) + 1
 
 
 def test_workflow_list_loads_related_rows_once_per_page_not_per_workflow(world):

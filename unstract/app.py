@@ -10,6 +10,7 @@ from sqlalchemy import event
 from unstract.config import flask_config, read_settings
 from unstract.extensions import csrf, db, login_manager, migrate, rq
 from unstract.fastpath import ORJSONProvider, register_read_only_requests
+from unstract.logcontext import configure_logging
 from unstract.proxies import check_trusted_proxies
 from unstract.session_cookie import SessionCookieInterface
 
@@ -28,10 +29,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(flask_config(settings))
     app.config.update(overrides)
+    configure_logging(settings.log_format)
     app.url_map.strict_slashes = False
     app.json = ORJSONProvider(app)
     check_trusted_proxies(settings.trusted_proxies)
     app.session_interface = SessionCookieInterface()
+    from unstract.metrics_http import register_metrics
+    from unstract.request_ids import register_request_ids
+
+    register_request_ids(app)  # first: every response carries the id, whichever hook answers
+    register_metrics(app)
     _init_extensions(app)
 
     from unstract.api import errors as api_errors

@@ -227,8 +227,10 @@ def schedule_remove(schedule_id, org_id: str, email: str) -> None:
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--parent-pid", type=int, default=None,
               help="Stop when this process (normally the parent, `unstract serve`) is gone.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve /metrics on this port (all interfaces), for a worker on another machine.")
 @with_appcontext
-def worker_command(burst: bool, parent_pid: int | None) -> None:
+def worker_command(burst: bool, parent_pid: int | None, metrics_port: int | None) -> None:
     """Run one RQ worker on queue `unstract` (with scheduler and reaper)."""
     from unstract.embedded_redis import socket_path
     from unstract.worker.process import run_worker
@@ -237,6 +239,14 @@ def worker_command(burst: bool, parent_pid: int | None) -> None:
     settings = app.config["UNSTRACT_SETTINGS"]
     if not settings.redis_url and not socket_path(settings.data_dir).exists():
         raise CommandFailed(NO_REDIS_MESSAGE, EXIT_USAGE)
+    if metrics_port is not None:
+        from unstract.metrics_http import serve_worker_metrics
+
+        try:
+            serve_worker_metrics(app, "0.0.0.0", metrics_port)  # noqa: S104 - scraped from other machines
+        except OSError as exc:
+            raise CommandFailed(f"Cannot serve metrics on port {metrics_port}: {exc.strerror or exc}.",
+                                EXIT_CONFLICT) from None
     run_worker(app, burst=burst, parent_pid=parent_pid)
 
 

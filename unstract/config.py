@@ -155,6 +155,8 @@ class Settings:
     log_retention_days: int = 30
     execution_retention_days: int = 90
     schedule_tick_seconds: int = 5
+    log_format: str = "text"
+    metrics_token: str | None = None
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -200,7 +202,19 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         log_retention_days=_not_negative(env, "UNSTRACT_LOG_RETENTION_DAYS"),
         execution_retention_days=_not_negative(env, "UNSTRACT_EXECUTION_RETENTION_DAYS"),
         schedule_tick_seconds=_positive(env, "UNSTRACT_SCHEDULE_TICK_SECONDS"),
+        log_format=_choice(env, "UNSTRACT_LOG_FORMAT", ("text", "json")),
+        metrics_token=env.get("UNSTRACT_METRICS_TOKEN") or None,
     )
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (case-insensitive); the first is the default."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}.")
+    return raw
 
 
 def flask_config(settings: Settings) -> dict:

@@ -18,7 +18,9 @@ from waitress import create_server
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
 from unstract.lifeline import STOP_GRACE_SECONDS
+from unstract.logcontext import configure_logging
 from unstract.memory import tune_malloc_for_web
+from unstract.metrics import prepare_multiprocess_dir
 
 WORKER_COMMAND = [sys.executable, "-m", "unstract.cli", "worker"]
 WORKER_GRACE_SECONDS = STOP_GRACE_SECONDS
@@ -40,6 +42,7 @@ def prepare(app: Flask) -> None:
     with app.app_context():
         upgrade()
         result = bootstrap(settings)
+    configure_logging(settings.log_format)  # Alembic's fileConfig replaced the process's log handlers
     if result is not None and result.generated_password:
         print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)
 
@@ -51,6 +54,7 @@ class StartupError(RuntimeError):
 def serve(app: Flask, workers: int) -> None:
     """Run until SIGINT/SIGTERM, then stop the web server, the workers and Redis, in that order."""
     settings: Settings = app.config["UNSTRACT_SETTINGS"]
+    prepare_multiprocess_dir(settings.data_dir)  # before any metric exists here or in the workers
     prepare(app)
     tune_malloc_for_web()  # before waitress starts its threads (unstract.memory)
     server = bind(app, settings)

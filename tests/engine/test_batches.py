@@ -176,8 +176,9 @@ def test_a_file_in_a_batch_costs_a_fixed_number_of_statements(app, listed):
     small = count_statements(lambda: process_files(*files[:5]))
     large = count_statements(lambda: process_files(*files[5:20]))
     per_file = ((large[0] - small[0]) / 10, (large[1] - small[1]) / 10)
-    assert per_file == (8, 1)
-    assert small == (4 + 5 * 8, 5 + 1)
+    tail_lock = db.engine.dialect.name == "postgresql"  # each commit of log rows takes it (runlog)
+    assert per_file == (8 + tail_lock, 1)
+    assert small == (4 + tail_lock + 5 * (8 + tail_lock), 5 + 1)
 
 
 def test_a_stopping_worker_hands_the_files_it_has_not_started_back(app, listed):

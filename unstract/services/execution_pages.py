@@ -14,7 +14,7 @@ from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
 from unstract.models.base import utcnow
 from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
-from unstract.services.execution_queries import LogFilter, logs_query
+from unstract.services.execution_queries import LogFilter, logs_query, tailable
 from unstract.sizes import LIST_RESULT_BYTES
 
 
@@ -93,6 +93,7 @@ class LogWindow:
 
 def log_tail(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
     """The last `limit` matching rows in reading order; the cursor is the largest matching id."""
+    flt = tailable(execution, flt)
     top = db.session.scalar(logs_query(execution, flt).order_by(None).with_only_columns(func.max(ExecutionLog.id)))
     if top is None:
         return LogWindow([], flt.after or 0, False)
@@ -107,6 +108,7 @@ def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
 
     The batch is bounded by id first, so a truncated batch never skips a row the next poll needs.
     """
+    flt = tailable(execution, flt)
     ids = logs_query(execution, flt).order_by(None).with_only_columns(ExecutionLog.id)
     batch = list(db.session.scalars(ids.order_by(ExecutionLog.id).limit(limit + 1)))
     if not batch:

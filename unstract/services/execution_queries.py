@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Select, bindparam, select
 
@@ -23,6 +23,7 @@ from unstract.schemas.representations import (
     row_values,
 )
 from unstract.services.usage import USAGE_COLUMNS, present_usage
+from unstract.services.runlog import visible_log_bound
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 
@@ -43,6 +44,7 @@ class LogFilter:
     execution_level_only: bool = False
     min_level: str | None = None
     after: int | None = None
+    through: int | None = None  # only rows up to this id (runlog.visible_log_bound: all of them visible)
 
 
 # --- Lookups -----------------------------------------------------------------------------------
@@ -95,7 +97,15 @@ def logs_query(execution: Execution, flt: LogFilter) -> Select:
         # A tail reads the rows after the cursor through (execution_id, id), O(new rows), and sorts them;
         # paging it by keys first would let SQLite walk the whole execution in time order instead.
         query = query.where(ExecutionLog.id > min(flt.after, BIGINT_MAX)).execution_options(page_keys_first=False)
+    if flt.through is not None:
+        query = query.where(ExecutionLog.id <= flt.through)
     return query.order_by(ExecutionLog.event_time.asc(), ExecutionLog.id.asc())
+
+
+def tailable(execution: Execution, flt: LogFilter) -> LogFilter:
+    """The filter limited to rows no later commit can precede: the largest id a reader gets is a cursor
+    it can trust (gap-free `after`; unstract.services.runlog). Call it right before reading the rows."""
+    return replace(flt, through=visible_log_bound(execution.id))
 
 
 # --- Presenters (model or plain row -> the values its schema dumps; unstract.schemas.representations) --

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, exists, func, select, update
 
+from unstract import metrics
 from unstract.extensions import db
 from unstract.models import (
     NON_TERMINAL,
@@ -44,6 +45,7 @@ def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), 
     moved = result.rowcount == 1
     if moved and to in TERMINAL:
         note_settled(execution_id)
+        metrics.count_after_commit("executions", to)
     return moved
 
 
@@ -59,7 +61,10 @@ def transition_file(file_execution_id: uuid.UUID, to: str, *, when: tuple = (),
         .values(status=to, modified_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    moved = result.rowcount == 1
+    if moved and to in TERMINAL:
+        metrics.count_after_commit("files", to)
+    return moved
 
 
 def refresh_counters(execution_id: uuid.UUID) -> None:
@@ -118,12 +123,13 @@ def end_open_files(execution_id: uuid.UUID, to: str, error: str | None = None,
         FileExecution.execution_id == execution_id, FileExecution.status.in_(only))))
     if ids:
         values = {"execution_error": error} if error is not None else {}
-        db.session.execute(
+        ended = db.session.execute(
             update(FileExecution)
             .where(FileExecution.id.in_(ids), FileExecution.status.in_(only))
             .values(status=to, modified_at=utcnow(), lease_expires_at=None, **values)
             .execution_options(synchronize_session=False)
         )
+        metrics.count_after_commit("files", to, ended.rowcount)
         release_reservations(ids)
     return ids
 

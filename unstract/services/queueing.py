@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from unstract import errors
+from unstract import errors, logcontext
 from unstract.extensions import db, rq
 from unstract.models import FileExecution
 
@@ -85,14 +85,21 @@ def worker_count() -> int:
         return 0
 
 
+def job_meta() -> dict:
+    """What a job carries from whoever queued it, for the worker's log records to bind: the request id, and
+    the execution id when the job is queued while working on one (a listing's fan-out)."""
+    ids = {name: logcontext.current(name) for name in ("request_id", "execution_id")}
+    return {name: value for name, value in ids.items() if value}
+
+
 def enqueue(func: str, row_id: uuid.UUID, job_id: str, *, delay_seconds: float = 0) -> None:
     """Enqueue `func(row_id)`; Redis trouble surfaces as 503 queue_unavailable."""
     try:
         queue = rq.queue()
         if delay_seconds:
-            queue.enqueue_in(timedelta(seconds=delay_seconds), func, str(row_id), job_id=job_id)
+            queue.enqueue_in(timedelta(seconds=delay_seconds), func, str(row_id), job_id=job_id, meta=job_meta())
         else:
-            queue.enqueue(func, str(row_id), job_id=job_id, result_ttl=0, failure_ttl=86400)
+            queue.enqueue(func, str(row_id), job_id=job_id, result_ttl=0, failure_ttl=86400, meta=job_meta())
     except RedisError:
         raise errors.QueueUnavailable() from None
 
@@ -109,10 +116,11 @@ def enqueue_many(func: str, jobs: Iterable[tuple[str, tuple[str, ...]]]) -> None
     from rq import Queue
 
     try:
-        queue = rq.queue()
+        queue, meta = rq.queue(), job_meta()
         for chunk in batched(jobs, ENQUEUE_CHUNK):
             with rq.connection().pipeline() as pipe:
-                queue.enqueue_many([Queue.prepare_data(func, args, job_id=job_id, result_ttl=0, failure_ttl=86400)
+                queue.enqueue_many([Queue.prepare_data(func, args, job_id=job_id, result_ttl=0, failure_ttl=86400,
+                                                       meta=meta)
                                     for job_id, args in chunk], pipeline=pipe)
                 pipe.execute()
     except RedisError:

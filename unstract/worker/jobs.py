@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from flask import Flask, current_app, has_app_context
+from rq import get_current_job
 from sqlalchemy import select
 
+from unstract import logcontext
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage
 from unstract.models.base import utcnow
@@ -39,11 +41,22 @@ def _app_scope():
         yield
 
 
-def _run(step: Callable, row_id, execution_id_of: Callable = lambda row_id: row_id) -> None:
+def _queued_ids() -> dict:
+    """The ids the job was queued with (RQ job meta: request_id, execution_id), if any."""
+    job = get_current_job()
+    return job.meta if job is not None else {}
+
+
+def _run(step: Callable, row_id, execution_id_of: Callable = lambda row_id: row_id, *,
+         execution_id: uuid.UUID | None = None) -> None:
     """Run the job's step; a transient database error that escaped the step's own retries (a claim, a
     listing, a finalization) runs it again once the database answers, instead of failing the job
-    (docs/RELIABILITY.md, Transient faults). Every step starts from what the database says is left to do."""
-    with _app_scope():
+    (docs/RELIABILITY.md, Transient faults). Every step starts from what the database says is left to do.
+    Its log records bind the request id the job was queued with and the execution id when known."""
+    queued = _queued_ids()
+    with _app_scope(), logcontext.bound(request_id=queued.get("request_id"),
+                                        execution_id=execution_id or queued.get("execution_id")):
+        log.info("%s started", step.__module__.rsplit(".", 1)[-1])
         ctx = job_context()
         retries: list[tuple[datetime, str]] = []
 
@@ -62,6 +75,7 @@ def _run(step: Callable, row_id, execution_id_of: Callable = lambda row_id: row_
         retry_transient(attempt, ctx.settings.transient_retry_seconds, before_retry)
         if retries:
             _note_retries(execution_id_of(row_id), retries)
+        log.info("%s finished", step.__module__.rsplit(".", 1)[-1])
 
 
 def _note_retries(execution_id: uuid.UUID, retries: list[tuple[datetime, str]]) -> None:
@@ -88,7 +102,7 @@ def run_listing(execution_id: str) -> None:
     """Claim an execution, snapshot its plan, select its files and fan out."""
     from unstract.worker.listing import run_listing as work
 
-    _run(work, uuid.UUID(execution_id))
+    _run(work, uuid.UUID(execution_id), execution_id=uuid.UUID(execution_id))
 
 
 def process_files(*file_execution_ids: str) -> None:
@@ -105,4 +119,4 @@ def run_steps(execution_id: str) -> None:
     """Serve one NEXT or CONTINUE of a step execution."""
     from unstract.worker.steps import run_steps as work
 
-    _run(work, uuid.UUID(execution_id))
+    _run(work, uuid.UUID(execution_id), execution_id=uuid.UUID(execution_id))

@@ -20,6 +20,7 @@ from rq.exceptions import DequeueTimeout, StopRequested
 from rq.scheduler import RQScheduler
 from rq.worker import WorkerStatus
 
+from unstract import metrics
 from unstract.extensions import db, rq
 from unstract.lifeline import follow_parent, stop_self
 from unstract.worker.context import shutdown_requested
@@ -312,6 +313,7 @@ def run_worker(app: Flask, *, burst: bool = False, parent_pid: int | None = None
     _install_stop_handlers()
     if parent_pid is not None:
         follow_parent(parent_pid, stop_self())
+    metrics.metrics()  # this worker's series exist (at zero) before its first job
     stop = threading.Event()
     settings = app.config["UNSTRACT_SETTINGS"]
     if not burst:

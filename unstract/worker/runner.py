@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -11,7 +13,7 @@ from functools import partial
 from flask import current_app
 from sqlalchemy import func, update
 
-from unstract import errors
+from unstract import errors, logcontext, metrics
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage, Status
@@ -27,6 +29,8 @@ from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
 from unstract.worker.toolrunner import tool_runner
 from unstract.worker.transient import describe, retry_transient
+
+process_log = logging.getLogger(__name__)  # the process's log (`log` names an execution's RunLog here)
 
 RESERVATION_RETRY_SECONDS = 2
 
@@ -81,13 +85,14 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
     log = state.run_log(execution)
     queue = [fe.id for fe in waiting]
     unsaved: Callable[[], object] | None = None
-    with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds):
+    with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds), logcontext.bound(execution_id=execution.id):
         for fe in waiting:
             if shutdown_requested.is_set():
                 _hand_back(queue)
                 break
             queue.remove(fe.id)
-            unsaved = process_file(fe, execution, ctx, log, unsaved)
+            with logcontext.bound(file_execution_id=fe.id):
+                unsaved = process_file(fe, execution, ctx, log, unsaved)
         in_one_transaction(ctx, log, lambda: _stage(unsaved))
     in_one_transaction(ctx, log, lambda: finalize_if_done(execution.id, ctx), commit=False)  # it commits itself
     if log.rows:  # the note of a retried finalization
@@ -167,6 +172,7 @@ def process_file(fe: FileExecution, execution: Execution, ctx: JobContext, log: 
         return None  # another job has it
     with file_heartbeat(ctx.app, fe.id, token, ctx.lease_seconds):
         outcome = in_one_transaction(ctx, log, lambda: produce_outcome(fe, execution, ctx, log), commit=False)
+    process_log.info("file %r: %s", fe.file_name, outcome.status)
     return partial(record, fe, execution, token, outcome, log, commit=False)
 
 
@@ -265,16 +271,19 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
              file_execution_id=fe.id, step=step)
     settings = current_app.config["UNSTRACT_SETTINGS"]
+    started = time.perf_counter()
     try:
         result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool_settings(tool, execution),
                                    timeout=settings.tool_timeout_seconds,
                                    limits=ToolLimits(max_text_chars=settings.max_text_chars))
     except ToolError as exc:
         usage.add_usage(execution.id, fe.id, exc.usage)
+        metrics.observe_tool(tool.tool_id, started)
         message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
         raise FileFailed(message) from None
     usage.add_usage(execution.id, fe.id, result.usage)
+    metrics.observe_tool(tool.tool_id, started)
     for warning in result.warnings:
         log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
     return result.output

@@ -82,7 +82,7 @@ class ExecutionLogs(MethodView):
     def get(self, execution_id):
         """List the log rows of an execution, oldest first."""
         execution, _ = queries.get_visible_execution(requester(), execution_id)
-        log_filter = load_query(LogQueryArgsSchema())
+        log_filter = queries.tailable(execution, load_query(LogQueryArgsSchema()))
         return paginate(queries.logs_query(execution, log_filter), queries.present_log, columns=queries.LOG_COLUMNS)
 
 
