@@ -31,6 +31,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_MAX_FORM_PARTS": 1000,
     "UNSTRACT_SYNC_POLL_SECONDS": 2,
     "UNSTRACT_TRANSIENT_RETRY_SECONDS": 60,
+    "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": 10,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -63,6 +64,20 @@ def _boolean(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}.")
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A positive number of seconds, fractions allowed (tests use tiny ones)."""
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number, got {raw!r}.")
+    return value
 
 
 def _words(env: dict[str, str], name: str) -> list[str]:
@@ -124,6 +139,9 @@ class Settings:
     sync_poll_seconds: int = 2
     sync_wakeups: bool = True
     transient_retry_seconds: int = 60
+    webhook_retry_base_seconds: float = 10.0
+    webhook_allow_private_networks: bool = False
+    webhook_timeout_seconds: int = 10
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -164,6 +182,9 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         sync_poll_seconds=_positive(env, "UNSTRACT_SYNC_POLL_SECONDS"),
         sync_wakeups=_boolean(env, "UNSTRACT_SYNC_WAKEUPS", True),
         transient_retry_seconds=_integer(env, "UNSTRACT_TRANSIENT_RETRY_SECONDS"),
+        webhook_retry_base_seconds=_seconds(env, "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS", 10.0),
+        webhook_allow_private_networks=_boolean(env, "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),
+        webhook_timeout_seconds=_positive(env, "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS"),
     )
 
 

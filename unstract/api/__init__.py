@@ -54,11 +54,12 @@ def register_api(app: Flask) -> None:
         file_histories,
         members,
         meta,
+        notifications,
         tools,
         workflows,
     )
 
-    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members):
+    for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, notifications):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)

@@ -13,6 +13,15 @@ from unstract.models.execution import (
 )
 from unstract.models.execution_log import LEVEL_ORDER, ExecutionLog, LogLevel, Stage
 from unstract.models.file_history import FileHistory, FileReservation
+from unstract.models.notification import (
+    AUTHORIZATION_TYPES,
+    EVENT_OF_STATUS,
+    EVENTS,
+    FORMATS,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+)
 from unstract.models.org_user import (
     TIER_METHODS,
     ApiKey,
@@ -42,4 +51,5 @@ __all__ = [
     "FileHistory", "FileReservation", "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase",
     "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
     "WorkflowMembership", "WorkflowRole",
+    "AUTHORIZATION_TYPES", "EVENTS", "EVENT_OF_STATUS", "FORMATS", "Delivery", "DeliveryStatus", "Notification",
 ]

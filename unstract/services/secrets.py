@@ -20,16 +20,17 @@ from unstract.jsonschemas import secret_fields
 SEALED_KEY = "$enc"
 MASK = "********"
 HKDF_INFO = b"unstract-connector-secrets"
+WEBHOOK_HKDF_INFO = b"unstract-webhook-secrets"
 
 
 class SecretUnreadable(ConnectorError):
     """A stored secret cannot be decrypted with the current SECRET_KEY; the engine reports it per run."""
 
 
-def _fernet(secret_key: str | bytes) -> Fernet:
-    """Fernet keyed by HKDF-SHA256(SECRET_KEY)."""
+def _fernet(secret_key: str | bytes, info: bytes = HKDF_INFO) -> Fernet:
+    """Fernet keyed by HKDF-SHA256(SECRET_KEY), one derived key per kind of secret."""
     material = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(material)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(material)
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -81,3 +82,16 @@ def mask_metadata(connector_id: str, stored: dict) -> dict:
     for name in secret_fields(connector_id):
         masked[name] = MASK if is_set(stored.get(name)) else ""
     return masked
+
+
+def seal_text(value: str, secret_key: str | bytes) -> str:
+    """A webhook credential (signing secret, authorization key) as the token stored for it."""
+    return _fernet(secret_key, WEBHOOK_HKDF_INFO).encrypt(value.encode()).decode()
+
+
+def open_text(token: str, secret_key: str | bytes, name: str) -> str:
+    """The plaintext of a `seal_text` token; SecretUnreadable after SECRET_KEY changed."""
+    try:
+        return _fernet(secret_key, WEBHOOK_HKDF_INFO).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable(f"The stored {name} cannot be decrypted; enter it again.") from None
