@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from unstract.extensions import db
 from unstract.models.base import JSONType, Timestamps, UTCDateTime, utcnow, uuid_pk
@@ -47,8 +47,6 @@ class Notification(Timestamps, db.Model):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True
     )
-
-    workflow = relationship("Workflow", lazy="joined")
 
 
 class Delivery(db.Model):

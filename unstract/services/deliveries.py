@@ -28,7 +28,6 @@ DELIVERY_JOB = "unstract.worker.jobs.deliver_webhook"
 QUEUED_KEY = "unstract.queued_deliveries"  # Session.info: ids to enqueue after the commit
 LONGEST_DELAY_SECONDS = 3600.0
 JITTER = 0.1  # each delay is spread by up to ±10 %, so receivers back online are not hit all at once
-EARLY_TOLERANCE = timedelta(seconds=1)  # a scheduled job may start a little before its due time
 ERROR_LIMIT = 1000
 
 
@@ -116,7 +115,7 @@ def claim(delivery_id: uuid.UUID, lease_seconds: float) -> Claim | None:
     result = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING,
-               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now + EARLY_TOLERANCE),
+               or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now))
         .values(attempts=Delivery.attempts + 1, token=token, lease_expires_at=now + timedelta(seconds=lease_seconds),
                 modified_at=now)

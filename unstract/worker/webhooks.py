@@ -25,8 +25,9 @@ RESPONSE_EXCERPT_BYTES = 1024
 
 
 def lease_seconds(ctx: JobContext) -> float:
-    """Longer than any attempt can take (connect, write, read: each bounded by the timeout)."""
-    return 3 * ctx.settings.webhook_timeout_seconds + 30
+    """Longer than an attempt takes (connecting, then waiting for the answer, each bounded by the timeout, and
+    the excerpt read until the timeout); a killed worker's attempt is taken again once it ends."""
+    return 3 * ctx.settings.webhook_timeout_seconds + 5
 
 
 def deliver(delivery_id: uuid.UUID, ctx: JobContext) -> None:
@@ -74,8 +75,11 @@ def send(url: str, raw_body: bytes, headers: dict, ctx: JobContext) -> Outcome:
         with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
             request = client.build_request("POST", target.url_for(address), content=raw_body,
                                            headers={**headers, "Host": target.host_header}, extensions=extensions)
-            with client.send(request, stream=True) as response:
+            response = client.send(request, stream=True)
+            try:
                 excerpt = _excerpt(response, time.monotonic() + timeout)
+            finally:
+                response.close()
     except httpx.TimeoutException:
         return Outcome(error=f"No answer within {timeout} s.")
     except httpx.HTTPError as exc:
