@@ -17,7 +17,8 @@ from tests.factories import (
     make_log,
     make_workflow,
 )
-from unstract.models import Workflow
+from unstract.extensions import db
+from unstract.models import Delivery, Notification, Workflow
 
 _serial = itertools.count(1)
 
@@ -37,11 +38,19 @@ def workflow_ids(workflow: Workflow) -> dict:
     file_execution = make_file_execution(execution, status="COMPLETED")
     make_log(execution, "Processing file.", file_execution=file_execution)
     history = make_history(workflow, status="COMPLETED")
+    notification = Notification(workflow_id=workflow.id, url="https://93.184.215.14/hook", secret="sealed")
+    db.session.add(notification)
+    db.session.flush()
+    delivery = Delivery(notification_id=notification.id, execution_id=execution.id, event="execution.completed",
+                        status="failed")
+    db.session.add(delivery)
+    db.session.commit()
     return {
         "workflow_id": str(workflow.id), "execution_id": str(execution.id), "history_id": str(history.id),
         "file_execution_id": str(file_execution.id), "instance_id": str(workflow.tool_instances[0].id),
         "endpoint_id": str(endpoint_id(workflow.id, "SOURCE")),
         "destination_id": str(endpoint_id(workflow.id, "DESTINATION")),
+        "notification_id": str(notification.id), "delivery_id": str(delivery.id),
     }
 
 

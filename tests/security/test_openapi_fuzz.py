@@ -68,6 +68,12 @@ STORED_TOOL = ((400, "required", "metadata.*"), (400, "unknown_field", "metadata
 # field_extractor rules a schema cannot express: the pattern compiles, its group exists, names are unique.
 FIELD_RULES = ((400, "invalid_regex", "metadata.rules.*"), (400, "invalid", "metadata.rules.*"),
                (400, "unique", "metadata.rules.*"))
+# A URL must be http(s) on a public address; events at least one; the authorization fields go together.
+NOTIFICATION_WRITE = (
+    (400, "invalid", "url"), (400, "url_not_allowed", "url"), (400, "invalid", "events"),
+    (400, "required", "authorization_key"), (400, "invalid", "authorization_key"),
+    (400, "required", "authorization_header"), (400, "invalid", "authorization_header"),
+)
 STEP_BOUND = (400, "max_value", "step")  # at most the number of steps (+1 for a new one)
 LEGITIMATE_REFUSALS = {
     ("workflow/", "GET"): PAGED,
@@ -124,6 +130,14 @@ LEGITIMATE_REFUSALS = {
     ("tool_instance/{instance_id}/", "PATCH"): (NO_SUCH_OBJECT, STEP_BOUND, *STORED_TOOL, *FIELD_RULES),
     ("tool_instance/{instance_id}/", "DELETE"): (NO_SUCH_OBJECT,),
     ("member/", "GET"): PAGED,
+    ("workflow/{workflow_id}/notifications/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/{workflow_id}/notifications/", "POST"): (NO_SUCH_OBJECT, *NOTIFICATION_WRITE),
+    ("workflow/notifications/{notification_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("workflow/notifications/{notification_id}/", "PATCH"): (NO_SUCH_OBJECT, *NOTIFICATION_WRITE),
+    ("workflow/notifications/{notification_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("workflow/notifications/{notification_id}/deliveries/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/notifications/{notification_id}/deliveries/{delivery_id}/redeliver/", "POST"): (
+        NO_SUCH_OBJECT, (409, "delivery_in_progress", None)),
 }
 
 
@@ -166,7 +180,8 @@ FUZZ_SETTINGS = settings(max_examples=int(os.environ.get("UNSTRACT_FUZZ_EXAMPLES
                          derandomize=True, database=None, print_blob=True,
                          suppress_health_check=list(HealthCheck),
                          phases=[Phase.explicit, Phase.generate, Phase.shrink])
-ID_KEYS = ("workflow_id", "execution_id", "history_id", "instance_id", "endpoint_id", "connector_id", "user_id")
+ID_KEYS = ("workflow_id", "execution_id", "history_id", "instance_id", "endpoint_id", "connector_id", "user_id",
+           "notification_id", "delivery_id")
 
 
 @pytest.fixture
