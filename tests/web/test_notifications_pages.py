@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+from playwright.sync_api import expect
+
 from tests.factories import make_execution
 from tests.web.web_client import XSS_NAME, html, htmx, post
 from unstract.extensions import db, rq
@@ -66,3 +69,18 @@ def test_a_delivery_of_another_notification_is_404(owner_client, workflow):
     delivery = failed_delivery(workflow)
     url = f"/workflows/{workflow.id}/notifications/{delivery.notification_id}/deliveries/{uuid.uuid4()}/redeliver"
     assert post(owner_client, url).status_code == 404
+
+
+@pytest.mark.browser
+def test_a_browser_redelivers_from_the_notifications_section(page, login, workflow):
+    delivery = failed_delivery(workflow)
+    login("owner@acme.test")
+    page.goto(f"/workflows/{workflow.id}")
+    section = page.locator("#notifications")
+    expect(section.locator("tbody tr")).to_have_count(1)
+    expect(section.get_by_text("HTTP 500").first).to_be_visible()
+    section.get_by_role("button", name="Redeliver").click()
+    page.locator("#notifications .notice-success", has_text="Delivery queued again.").wait_for()
+    expect(page.locator("#notifications .badge").first).to_have_text("pending")
+    db.session.expire_all()
+    assert db.session.get(Delivery, delivery.id).status == "pending"
