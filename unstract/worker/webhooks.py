@@ -7,7 +7,9 @@ only the first RESPONSE_EXCERPT_BYTES of the answer are read.
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 import uuid
 
@@ -22,6 +24,13 @@ from unstract.worker.context import JobContext
 log = logging.getLogger(__name__)
 
 RESPONSE_EXCERPT_BYTES = 1024
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per worker process: building one loads the CA bundle, which costs more
+    than the rest of an attempt (about 0.4 s of CPU here, against 4 ms for a client given this one)."""
+    return httpx.create_ssl_context()
 
 
 def lease_seconds(ctx: JobContext) -> float:
@@ -72,7 +81,8 @@ def send(url: str, raw_body: bytes, headers: dict, ctx: JobContext) -> Outcome:
     timeout = settings.webhook_timeout_seconds
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
     try:
-        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
+                          verify=tls_context()) as client:
             request = client.build_request("POST", target.url_for(address), content=raw_body,
                                            headers={**headers, "Host": target.host_header}, extensions=extensions)
             response = client.send(request, stream=True)
