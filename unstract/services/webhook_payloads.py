@@ -7,7 +7,7 @@ import hmac
 import json
 import time
 
-from unstract.fastpath.wire import wire_timestamp
+from unstract.fastpath import wire_timestamp
 from unstract.models import Delivery, Execution, Notification
 
 JSON_TYPE = "application/json"
