@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--kill-at", type=float, default=0.3, help="fraction delivered when a worker is killed")
     parser.add_argument("--database-url", help="a PostgreSQL server for a throwaway database (default: SQLite)")
     parser.add_argument("--redis-url", help="a Redis database to use (FLUSHED before and after)")
+    parser.add_argument("--attempt-timeout", type=int, default=10, help="UNSTRACT_WEBHOOK_TIMEOUT_SECONDS")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--json", type=Path)
     return parser.parse_args(argv)
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> dict:
         redis_url = stack.enter_context(common.redis_server(root / "redis", args.redis_url))
         database_url = stack.enter_context(common.database(root, args.database_url))
         env = {**common.base_env(root / "data", database_url, redis_url),
-               "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": "2",
+               "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": str(args.attempt_timeout),
                "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS": "1", "UNSTRACT_FILE_LEASE_SECONDS": "5",
                "UNSTRACT_REAP_INTERVAL_SECONDS": "2"}
         app = stack.enter_context(common.migrated_app(env))
@@ -135,6 +136,7 @@ def run(args: argparse.Namespace) -> dict:
         doubled = sorted(i for i, n in received.items() if n > 1)
         figures = {
             "deliveries": args.deliveries, "workers": args.workers, "answer_ms": args.answer_ms,
+            "attempt_timeout_s": args.attempt_timeout,
             "database": "postgresql" if args.database_url else "sqlite", "machine": common.machine_info(),
             "queueing_s": round(queueing_s, 2), "delivering_s": round(elapsed, 2),
             "deliveries_per_s": round(counts["succeeded"] / elapsed, 1), "statuses": dict(counts),
