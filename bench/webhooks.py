@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> dict:
         redis_url = stack.enter_context(common.redis_server(root / "redis", args.redis_url))
         database_url = stack.enter_context(common.database(root, args.database_url))
         env = {**common.base_env(root / "data", database_url, redis_url),
-               "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": str(args.attempt_timeout),
+               "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+               "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": str(args.attempt_timeout),
                "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS": "1", "UNSTRACT_FILE_LEASE_SECONDS": "5",
                "UNSTRACT_REAP_INTERVAL_SECONDS": "2"}
         app = stack.enter_context(common.migrated_app(env))
