@@ -296,3 +296,18 @@ def test_the_sweep_queues_a_due_delivery_whose_job_was_lost(make_app, owner_api,
     token = only_delivery().token
     assert token != lost_token and rq.queue().job_ids == [deliveries.job_id(delivery.id, token)]
     assert reap_once().requeued == 0  # queued now: not queued twice
+
+
+def test_the_sweep_leaves_alone_a_delivery_claimed_after_it_looked(owner_api, workflow, receiver):
+    """A job dequeued (no longer waiting in Redis) claims the delivery between the sweep's read and its
+    write: the sweep must not re-token it, or the attempt's outcome could not be recorded and it would be
+    sent again."""
+    add_notification(owner_api, workflow, receiver.url)
+    end_execution(workflow)
+    db.session.execute(db.update(Delivery).values(next_attempt_at=utcnow() - timedelta(seconds=600)))
+    db.session.commit()
+    rows = deliveries.orphaned(5)
+    assert len(rows) == 1
+    taken = deliveries.claim(rows[0][0], 60)
+    assert deliveries.requeue(rows) == 0
+    assert deliveries.record(taken, deliveries.Outcome(status_code=200), 5, 0.05) == "succeeded"

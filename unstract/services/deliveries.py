@@ -207,14 +207,19 @@ def orphaned(grace_seconds: float, limit: int = 1000) -> list[tuple[uuid.UUID, s
         .order_by(Delivery.next_attempt_at).limit(limit)).all()]
 
 
-def requeue(delivery_ids: list[uuid.UUID]) -> int:
-    """A fresh token (so a late old job id cannot be mistaken for it) and a job for each; commits."""
-    jobs = []
-    for delivery_id in delivery_ids:
+def requeue(rows: list[tuple[uuid.UUID, str]]) -> int:
+    """Queue a job for each (id, token) the sweep found lost, with a fresh token so a late old job id cannot
+    be mistaken for it; commits. Only while the row is unchanged and unclaimed: a job that started after
+    the sweep looked may have claimed it meanwhile, and its outcome must still be recorded under its claim."""
+    jobs, now = [], utcnow()
+    for delivery_id, seen_token in rows:
         token = uuid.uuid4().hex
-        db.session.execute(update(Delivery).where(Delivery.id == delivery_id,
-                                                  Delivery.status == DeliveryStatus.PENDING)
-                           .values(token=token).execution_options(synchronize_session=False))
-        jobs.append((delivery_id, token, 0.0))
+        result = db.session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.token == seen_token,
+                                   Delivery.status == DeliveryStatus.PENDING,
+                                   or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now))
+            .values(token=token).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            jobs.append((delivery_id, token, 0.0))
     db.session.commit()
     return len(jobs) if jobs and enqueue(jobs) else 0

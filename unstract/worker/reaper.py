@@ -231,5 +231,5 @@ def _lost_deliveries(ctx: JobContext, result: ReapResult) -> None:
         queued = queueing.waiting_job_ids({deliveries.job_id(delivery_id, token) for delivery_id, token in rows})
     except errors.QueueUnavailable:
         return  # Redis is away: the next pass tries again
-    lost = [delivery_id for delivery_id, token in rows if deliveries.job_id(delivery_id, token) not in queued]
+    lost = [(delivery_id, token) for delivery_id, token in rows if deliveries.job_id(delivery_id, token) not in queued]
     result.requeued += deliveries.requeue(lost)
