@@ -34,9 +34,10 @@ def tls_context() -> ssl.SSLContext:
 
 
 def lease_seconds(ctx: JobContext) -> float:
-    """Longer than an attempt takes (connecting, then waiting for the answer, each bounded by the timeout, and
-    the excerpt read until the timeout); a killed worker's attempt is taken again once it ends."""
-    return 3 * ctx.settings.webhook_timeout_seconds + 5
+    """Longer than an attempt can take (connecting, sending, waiting for the answer's head: each bounded by
+    the timeout; the excerpt read until one more timeout, plus its last read), so a slow attempt is never
+    taken twice; a killed worker's attempt is taken again once it ends."""
+    return 5 * ctx.settings.webhook_timeout_seconds + 5
 
 
 def deliver(delivery_id: uuid.UUID, ctx: JobContext) -> None:
