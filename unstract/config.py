@@ -36,6 +36,7 @@ INTEGER_VARIABLES = {
     "UNSTRACT_LOG_RETENTION_DAYS": 30,
     "UNSTRACT_EXECUTION_RETENTION_DAYS": 90,
     "UNSTRACT_SCHEDULE_TICK_SECONDS": 5,
+    "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": 10,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -75,6 +76,20 @@ def _boolean(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be true or false, got {env.get(name)!r}.")
+
+
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A positive number of seconds, fractions allowed (tests use tiny ones)."""
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}.") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number, got {raw!r}.")
+    return value
 
 
 def _words(env: dict[str, str], name: str) -> list[str]:
@@ -157,6 +172,9 @@ class Settings:
     schedule_tick_seconds: int = 5
     log_format: str = "text"
     metrics_token: str | None = None
+    webhook_retry_base_seconds: float = 10.0
+    webhook_allow_private_networks: bool = False
+    webhook_timeout_seconds: int = 10
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -204,6 +222,9 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         schedule_tick_seconds=_positive(env, "UNSTRACT_SCHEDULE_TICK_SECONDS"),
         log_format=_choice(env, "UNSTRACT_LOG_FORMAT", ("text", "json")),
         metrics_token=env.get("UNSTRACT_METRICS_TOKEN") or None,
+        webhook_retry_base_seconds=_seconds(env, "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS", 10.0),
+        webhook_allow_private_networks=_boolean(env, "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),
+        webhook_timeout_seconds=_positive(env, "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS"),
     )
 
 

@@ -7,6 +7,9 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.factories import make_execution, make_schedule
+from tests.factories import make_execution
+from unstract.extensions import db
+from unstract.models import Notification
 
 # Every integer query parameter the API documents (test_every_integer_parameter_is_listed keeps this whole).
 INTEGER_PARAMETERS = [
@@ -15,7 +18,8 @@ INTEGER_PARAMETERS = [
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
                  "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
                  "tool_instance/", "member/", "api-deployment/", "api/deployment/",
-                 "workflow/{workflow_id}/schedules/", "workflow/schedules/{schedule_id}/runs/")
+                 "workflow/{workflow_id}/schedules/", "workflow/schedules/{schedule_id}/runs/",
+                 "workflow/{workflow_id}/notifications/", "workflow/notifications/{notification_id}/deliveries/")
     for name in ("page", "page_size")
 ] + [
     ("workflow/execution/{execution_id}/logs/", "after"),
@@ -30,8 +34,21 @@ def url_of(path: str, workflow, execution, name: str, text: str) -> str:
     """The list's URL with `name=text` (tool instances are listed by workflow)."""
     query = {"workflow_id": str(workflow.id)} if path == "tool_instance/" else {}
     schedule_id = make_schedule(workflow).id if "{schedule_id}" in path else None
-    url = path.format(workflow_id=workflow.id, execution_id=execution.id, schedule_id=schedule_id)
+    notification_id = notification_of(workflow) if "{notification_id}" in path else None
+    url = path.format(workflow_id=workflow.id, execution_id=execution.id, schedule_id=schedule_id,
+                      notification_id=notification_id)
     return f"{url}?{urlencode({**query, name: text})}"
+
+
+def notification_of(workflow) -> str:
+    """The workflow's notification, added on first use (its deliveries list has paging too)."""
+    found = db.session.scalar(db.select(Notification.id).where(Notification.workflow_id == workflow.id))
+    if found is None:
+        notification = Notification(workflow_id=workflow.id, url="https://93.184.215.14/hook", secret="sealed")
+        db.session.add(notification)
+        db.session.commit()
+        found = notification.id
+    return str(found)
 
 
 @pytest.fixture

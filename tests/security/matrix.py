@@ -81,6 +81,14 @@ MATRIX = {
     ("api-deployment/<uuid:deployment_id>/keys/", "POST"): ("owner", 201, "", {"description": "ci"}),
     ("api-deployment/<uuid:deployment_id>/keys/<uuid:key_id>/", "PATCH"): ("owner", 200, "", {"is_active": False}),
     ("api-deployment/<uuid:deployment_id>/keys/<uuid:key_id>/", "DELETE"): ("owner", 204, "", None),
+    ("workflow/<uuid:workflow_id>/notifications/", "GET"): ("visible", 200, "", None),
+    ("workflow/<uuid:workflow_id>/notifications/", "POST"): ("owner", 201, "", {"url": "https://93.184.215.14/h"}),
+    ("workflow/notifications/<uuid:notification_id>/", "GET"): ("visible", 200, "", None),
+    ("workflow/notifications/<uuid:notification_id>/", "PATCH"): ("owner", 200, "", {"max_retries": 3}),
+    ("workflow/notifications/<uuid:notification_id>/", "DELETE"): ("owner", 204, "", None),
+    ("workflow/notifications/<uuid:notification_id>/deliveries/", "GET"): ("visible", 200, "", None),
+    ("workflow/notifications/<uuid:notification_id>/deliveries/<uuid:delivery_id>/redeliver/", "POST"): (
+        "owner", 202, "", None),
 }
 # GET rows whose view is marked `changes_state` (unstract.auth): they need what a POST needs.
 STATE_CHANGING = {("workflow/<uuid:workflow_id>/clear-file-marker/", "GET")}

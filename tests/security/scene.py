@@ -22,6 +22,7 @@ from tests.llm.factories import make_adapter
 from unstract.extensions import db
 from unstract.models import ApiDeployment, DeploymentKey, Workflow
 from unstract.policy import hash_api_key
+from unstract.models import Delivery, Notification, Workflow
 
 _serial = itertools.count(1)
 
@@ -42,11 +43,19 @@ def workflow_ids(workflow: Workflow) -> dict:
     make_log(execution, "Processing file.", file_execution=file_execution)
     history = make_history(workflow, status="COMPLETED")
     schedule = make_schedule(workflow)
+    notification = Notification(workflow_id=workflow.id, url="https://93.184.215.14/hook", secret="sealed")
+    db.session.add(notification)
+    db.session.flush()
+    delivery = Delivery(notification_id=notification.id, execution_id=execution.id, event="execution.completed",
+                        status="failed")
+    db.session.add(delivery)
+    db.session.commit()
     return {
         "workflow_id": str(workflow.id), "execution_id": str(execution.id), "history_id": str(history.id),
         "file_execution_id": str(file_execution.id), "instance_id": str(workflow.tool_instances[0].id),
         "endpoint_id": str(endpoint_id(workflow.id, "SOURCE")),
         "destination_id": str(endpoint_id(workflow.id, "DESTINATION")), "schedule_id": str(schedule.id),
+        "notification_id": str(notification.id), "delivery_id": str(delivery.id),
     }
 
 

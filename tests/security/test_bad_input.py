@@ -130,7 +130,7 @@ def test_the_content_type_is_checked_before_the_lookup(world, rule, method):
     """Step 7 (415) comes before step 8 (404) in docs/API.md, Order of checks, so an unknown id still gets 415."""
     path = rule.replace("<uuid:", "").replace(">", "")
     for name in ("workflow_id", "connector_id", "endpoint_id", "instance_id", "adapter_id", "deployment_id",
-                 "key_id", "schedule_id"):
+                 "key_id", "schedule_id", "notification_id"):
         path = path.replace(name, UNKNOWN)
     for name in ("owner", "member"):
         response = world.api(name).request(method, path, data="a=b", content_type="text/plain")

@@ -70,6 +70,12 @@ FIELD_RULES = ((400, "invalid_regex", "metadata.rules.*"), (400, "invalid", "met
                (400, "unique", "metadata.rules.*"))
 # A cron expression croniter accepts with five fields, and an IANA time zone name: no schema can say so.
 SCHEDULE_RULES = ((400, "invalid", "cron"), (400, "invalid", "timezone"))
+# A URL must be http(s) on a public address; events at least one; the authorization fields go together.
+NOTIFICATION_WRITE = (
+    (400, "invalid", "url"), (400, "url_not_allowed", "url"), (400, "invalid", "events"),
+    (400, "required", "authorization_key"), (400, "invalid", "authorization_key"),
+    (400, "required", "authorization_header"), (400, "invalid", "authorization_header"),
+)
 STEP_BOUND = (400, "max_value", "step")  # at most the number of steps (+1 for a new one)
 # An adapter's config is an object checked against the adapter configuration document (docs/API.md, Adapters).
 ADAPTER_WRITE = ((400, "unique", "name"), *((400, code, "config.*") for code in (
@@ -164,6 +170,14 @@ LEGITIMATE_REFUSALS = {
     ("api-deployment/{deployment_id}/keys/", "POST"): (NO_SUCH_OBJECT,),
     ("api-deployment/{deployment_id}/keys/{key_id}/", "PATCH"): (NO_SUCH_OBJECT,),
     ("api-deployment/{deployment_id}/keys/{key_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("workflow/{workflow_id}/notifications/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/{workflow_id}/notifications/", "POST"): (NO_SUCH_OBJECT, *NOTIFICATION_WRITE),
+    ("workflow/notifications/{notification_id}/", "GET"): (NO_SUCH_OBJECT,),
+    ("workflow/notifications/{notification_id}/", "PATCH"): (NO_SUCH_OBJECT, *NOTIFICATION_WRITE),
+    ("workflow/notifications/{notification_id}/", "DELETE"): (NO_SUCH_OBJECT,),
+    ("workflow/notifications/{notification_id}/deliveries/", "GET"): (NO_SUCH_OBJECT, PAGE_PAST_THE_LAST),
+    ("workflow/notifications/{notification_id}/deliveries/{delivery_id}/redeliver/", "POST"): (
+        NO_SUCH_OBJECT, (409, "delivery_in_progress", None)),
 }
 
 
@@ -206,7 +220,8 @@ FUZZ_SETTINGS = settings(max_examples=int(os.environ.get("UNSTRACT_FUZZ_EXAMPLES
                          derandomize=True, database=None, print_blob=True,
                          suppress_health_check=list(HealthCheck),
                          phases=[Phase.explicit, Phase.generate, Phase.shrink])
-ID_KEYS = ("workflow_id", "execution_id", "history_id", "instance_id", "endpoint_id", "connector_id", "user_id")
+ID_KEYS = ("workflow_id", "execution_id", "history_id", "instance_id", "endpoint_id", "connector_id", "user_id",
+           "notification_id", "delivery_id")
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ def row_counts() -> tuple:
 def test_rows_naming_an_object_cover_every_kind_of_id():
     named = {name for rule, _ in ID_ROWS for name in RULE_VARIABLE.findall(rule)}
     assert named == {"workflow_id", "execution_id", "history_id", "user_id", "endpoint_id", "connector_id",
-                     "instance_id", "adapter_id", "file_execution_id", "schedule_id"}
+                     "instance_id", "adapter_id", "file_execution_id", "schedule_id", "notification_id",
+                     "delivery_id"}
 
 
 @pytest.mark.parametrize(("rule", "method"), ID_ROWS, ids=[f"{m} {r}" for r, m in ID_ROWS])

@@ -57,13 +57,14 @@ def register_api(app: Flask) -> None:
         members,
         meta,
         schedules,
+        notifications,
         tools,
         usage,
         workflows,
     )
 
     for module in (workflows, executions, file_histories, connectors, endpoints, tools, members, adapters, usage,
-                   deployments, schedules):
+                   deployments, schedules, notifications):
         for blp in module.BLUEPRINTS:
             api.register_blueprint(blp, url_prefix=API_PREFIX.rstrip("/"))
     meta.register(app)

@@ -15,6 +15,15 @@ from unstract.models.execution import (
 )
 from unstract.models.execution_log import LEVEL_ORDER, ExecutionLog, LogLevel, Stage
 from unstract.models.file_history import FileHistory, FileReservation
+from unstract.models.notification import (
+    AUTHORIZATION_TYPES,
+    EVENT_OF_STATUS,
+    EVENTS,
+    FORMATS,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+)
 from unstract.models.org_user import (
     TIER_METHODS,
     ApiKey,
@@ -46,4 +55,5 @@ __all__ = [
     "LogLevel", "OrgMembership", "OrgRole", "Organization", "Phase", "RunStatus", "Schedule", "ScheduleRun",
     "Stage", "Status", "ToolInstance", "User", "UserSession", "Workflow", "WorkflowEndpoint",
     "WorkflowMembership", "WorkflowRole",
+    "AUTHORIZATION_TYPES", "EVENTS", "EVENT_OF_STATUS", "FORMATS", "Delivery", "DeliveryStatus", "Notification",
 ]

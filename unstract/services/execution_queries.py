@@ -22,8 +22,8 @@ from unstract.schemas.representations import (
     result_truncated,
     row_values,
 )
-from unstract.services.usage import USAGE_COLUMNS, present_usage
 from unstract.services.runlog import visible_log_bound
+from unstract.services.usage import USAGE_COLUMNS, present_usage
 
 BIGINT_MAX = 2**63 - 1  # larger cursors and bounds are clamped: no row can exceed them
 

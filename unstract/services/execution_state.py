@@ -26,6 +26,7 @@ from unstract.models import (
     Status,
 )
 from unstract.models.base import utcnow
+from unstract.services.deliveries import queue_for_terminal
 from unstract.services.runlog import RunLog
 from unstract.services.wakeups import note_settled
 
@@ -34,7 +35,8 @@ ERROR_MESSAGE_LIMIT = 1000
 
 def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), **values) -> bool:
     """Move an execution to `to` if its status is non-terminal (and in `when`, when given); a move to a
-    terminal status wakes its synchronous waiters once committed."""
+    terminal status writes its webhook deliveries in the same transaction, and wakes its synchronous
+    waiters and queues those deliveries once committed."""
     allowed = tuple(when) or tuple(NON_TERMINAL)
     result = db.session.execute(
         update(Execution)
@@ -44,6 +46,7 @@ def transition_execution(execution_id: uuid.UUID, to: str, *, when: tuple = (), 
     )
     moved = result.rowcount == 1
     if moved and to in TERMINAL:
+        queue_for_terminal(execution_id, to)
         note_settled(execution_id)
         metrics.count_after_commit("executions", to)
     return moved

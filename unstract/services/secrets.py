@@ -20,16 +20,17 @@ from unstract.jsonschemas import secret_fields
 SEALED_KEY = "$enc"
 MASK = "********"
 HKDF_INFO = b"unstract-connector-secrets"
+WEBHOOK_HKDF_INFO = b"unstract-webhook-secrets"
 
 
 class SecretUnreadable(ConnectorError):
     """A stored secret cannot be decrypted with the current SECRET_KEY; the engine reports it per run."""
 
 
-def _fernet(secret_key: str | bytes) -> Fernet:
-    """Fernet keyed by HKDF-SHA256(SECRET_KEY)."""
+def _fernet(secret_key: str | bytes, info: bytes = HKDF_INFO) -> Fernet:
+    """Fernet keyed by HKDF-SHA256(SECRET_KEY), one derived key per kind of secret."""
     material = secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO).derive(material)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(material)
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -83,14 +84,15 @@ def mask_metadata(connector_id: str, stored: dict) -> dict:
     return masked
 
 
-def seal_value(value: str, secret_key: str | bytes) -> str:
-    """One secret's sealed token (adapter API keys), with the key connector secrets use."""
-    return _fernet(secret_key).encrypt(value.encode()).decode()
+def seal_value(value: str, secret_key: str | bytes, info: bytes = HKDF_INFO) -> str:
+    """One secret's sealed token: adapter API keys with the connector secrets' key, webhook credentials
+    (signing secret, authorization key) with `WEBHOOK_HKDF_INFO`."""
+    return _fernet(secret_key, info).encrypt(value.encode()).decode()
 
 
-def open_value(token: str, secret_key: str | bytes, what: str) -> str:
+def open_value(token: str, secret_key: str | bytes, what: str, info: bytes = HKDF_INFO) -> str:
     """The plaintext of seal_value's token; SecretUnreadable (naming `what`) after a SECRET_KEY rotation."""
     try:
-        return _fernet(secret_key).decrypt(token.encode()).decode()
+        return _fernet(secret_key, info).decrypt(token.encode()).decode()
     except InvalidToken:
         raise SecretUnreadable(f"The stored {what} cannot be decrypted; enter it again.") from None

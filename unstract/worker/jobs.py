@@ -120,3 +120,16 @@ def run_steps(execution_id: str) -> None:
     from unstract.worker.steps import run_steps as work
 
     _run(work, uuid.UUID(execution_id), execution_id=uuid.UUID(execution_id))
+
+
+
+def deliver_webhook(delivery_id: str) -> None:
+    """One attempt of a webhook delivery (the state is in its row; a stale or duplicate job does nothing)."""
+    from unstract.worker.webhooks import deliver
+
+    with _app_scope():
+        try:
+            deliver(uuid.UUID(delivery_id), job_context())
+        finally:
+            db.session.rollback()
+            db.session.remove()

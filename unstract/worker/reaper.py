@@ -22,8 +22,8 @@ from unstract.models import (
 )
 from unstract.models.base import utcnow
 from unstract.models.plan import BATCH_SIZE_KEY
+from unstract.services import deliveries, queueing
 from unstract.services import execution_state as state
-from unstract.services import queueing
 from unstract.services.runlog import RunLog
 from unstract.worker import runner
 from unstract.worker.context import JobContext, job_context
@@ -37,10 +37,10 @@ class ReapResult:
 
 
 def reap_once() -> ReapResult:
-    """One pass of the seven recovery rules inside an app context."""
+    """One pass of the recovery rules inside an app context."""
     ctx, result = job_context(), ReapResult()
     for rule in (_expired_files, _orphaned_pending_files, _expired_execution_leases, _unqueued_pending,
-                 _finished_processing, _idle_step_executions, _stale_reservations):
+                 _finished_processing, _idle_step_executions, _stale_reservations, _lost_deliveries):
         try:
             rule(ctx, result)
         finally:
@@ -219,3 +219,17 @@ def _stale_reservations(ctx: JobContext, result: ReapResult) -> None:
                           FileExecution.status.notin_(tuple(TERMINAL)))
     db.session.execute(delete(FileReservation).where(~live).execution_options(synchronize_session=False))
     db.session.commit()
+
+
+def _lost_deliveries(ctx: JobContext, result: ReapResult) -> None:
+    """Rule 8: webhook deliveries due for longer than L, unclaimed, with no queued job (lost with Redis or a
+    killed worker) are queued again; the claim of an attempt keeps a late duplicate job from sending twice."""
+    rows = deliveries.orphaned(ctx.lease_seconds)
+    if not rows:
+        return
+    try:
+        queued = queueing.waiting_job_ids({deliveries.job_id(delivery_id, token) for delivery_id, token in rows})
+    except errors.QueueUnavailable:
+        return  # Redis is away: the next pass tries again
+    lost = [(delivery_id, token) for delivery_id, token in rows if deliveries.job_id(delivery_id, token) not in queued]
+    result.requeued += deliveries.requeue(lost)

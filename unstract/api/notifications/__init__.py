@@ -1,0 +1,5 @@
+"""Notifications resource (webhooks) and their deliveries."""
+
+from unstract.api.notifications.views import blp
+
+BLUEPRINTS = [blp]
