@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.factories import make_execution, make_schedule
-from tests.factories import make_execution
 from unstract.extensions import db
 from unstract.models import Notification
 

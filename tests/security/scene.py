@@ -20,9 +20,8 @@ from tests.factories import (
 )
 from tests.llm.factories import make_adapter
 from unstract.extensions import db
-from unstract.models import ApiDeployment, DeploymentKey, Workflow
+from unstract.models import ApiDeployment, Delivery, DeploymentKey, Notification, Workflow
 from unstract.policy import hash_api_key
-from unstract.models import Delivery, Notification, Workflow
 
 _serial = itertools.count(1)
 

@@ -34,7 +34,7 @@ def test_rows_naming_an_object_cover_every_kind_of_id():
     named = {name for rule, _ in ID_ROWS for name in RULE_VARIABLE.findall(rule)}
     assert named == {"workflow_id", "execution_id", "history_id", "user_id", "endpoint_id", "connector_id",
                      "instance_id", "adapter_id", "file_execution_id", "schedule_id", "notification_id",
-                     "delivery_id"}
+                     "delivery_id", "deployment_id", "key_id"}
 
 
 @pytest.mark.parametrize(("rule", "method"), ID_ROWS, ids=[f"{m} {r}" for r, m in ID_ROWS])
@@ -66,7 +66,8 @@ def test_lists_never_show_rows_of_another_org(world, scenes):
     other = scenes["other"]
     assert not ids & {other["private"]["workflow_id"], other["shared"]["workflow_id"], other["connector_id"],
                       str(world.users["outsider"].id)}
-    assert admin.get("workflow/").json["count"] == 2
+    workflows = admin.get("workflow/").json
+    assert workflows["count"] == len(workflows["results"])  # the count leaves the other org's rows out too
 
 
 def test_a_connector_of_another_org_cannot_be_attached_to_an_endpoint(world, scenes):
