@@ -7,6 +7,8 @@ import functools
 import hmac
 import re
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
@@ -28,6 +30,8 @@ from unstract.models.base import utcnow
 from unstract.policy import Requester, hash_api_key, is_valid_org_id, key_allows
 from unstract.proxies import client_address
 from unstract.services import throttle, user_sessions
+
+T = TypeVar("T")
 
 API_BASE = "/api/v1/unstract/"
 DEPLOYMENT_BASE = "/deployment/api/"  # API deployments' run routes: deployment keys, no session, no CSRF
@@ -126,15 +130,20 @@ def check_body_size() -> None:
 
 
 def _throttled_bearer_requester(header: str, org_id: str | None) -> tuple[ApiKey, Requester]:
-    """`_bearer_requester`, refused with 429 while the client's address is over its limit of failed
-    keys (docs/SECURITY.md, Throttling); every 401 counts towards it."""
+    """`_bearer_requester` behind the failed-key throttle."""
+    return throttled_key_check(lambda: _bearer_requester(header, org_id))
+
+
+def throttled_key_check(check: Callable[[], T]) -> T:
+    """Run a key check (org API key or deployment key), refused with 429 while the client's address is
+    over its limit of failed keys (docs/SECURITY.md, Throttling); every 401 it raises counts towards it."""
     address = client_address()
     wait = throttle.retry_after(throttle.API_KEY_PER_ADDRESS, address)
     if wait:
         raise errors.Throttled(f"Too many failed authentications; try again in {wait} second(s).",
                                retry_after=wait)
     try:
-        return _bearer_requester(header, org_id)
+        return check()
     except errors.AuthenticationFailed:
         throttle.record_failure(throttle.API_KEY_PER_ADDRESS, address)
         raise

@@ -10,11 +10,10 @@ from flask import Blueprint, current_app, jsonify, request
 
 from unstract import errors
 from unstract.api.deployments.schemas import RunFormSchema, StatusQuerySchema
-from unstract.auth import BEARER_HEADER, WHOAMI_PATH, api_key, check_body_size, requester
-from unstract.proxies import client_address
+from unstract.auth import BEARER_HEADER, WHOAMI_PATH, api_key, check_body_size, requester, throttled_key_check
 from unstract.schemas.fields import integer_text
 from unstract.schemas.parsing import load_schema
-from unstract.services import deployment_runs, throttle
+from unstract.services import deployment_runs
 from unstract.services.deployment_runs import ResultOptions
 from unstract.services.executions import ExecuteCommand, RunOrigin
 from unstract.services.idempotency import check_key
@@ -41,16 +40,7 @@ def _authenticated(org_id: str, api_name: str):
     per-address limit of failed authentications, as on the org API."""
     token = _token()
     org, deployment, key = deployment_runs.find_deployment(org_id, api_name, token)
-    address = client_address()
-    wait = throttle.retry_after(throttle.API_KEY_PER_ADDRESS, address)
-    if wait:
-        raise errors.Throttled(f"Too many failed authentications; try again in {wait} second(s).",
-                               retry_after=wait)
-    try:
-        key = deployment_runs.authenticate(key, token)
-    except errors.AuthenticationFailed:
-        throttle.record_failure(throttle.API_KEY_PER_ADDRESS, address)
-        raise
+    key = throttled_key_check(lambda: deployment_runs.authenticate(key, token))
     return org, deployment, key
 
 
