@@ -194,23 +194,31 @@ class ReconnectDelay:
         self.current = self.first
 
 
-def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
-    """Run reap_once every `interval` seconds in a daemon thread with its own app context."""
-    from unstract.worker.reaper import reap_once
+def start_periodic(app: Flask, name: str, pause: Callable[[], float], task: Callable[[], None],
+                   stop: threading.Event) -> threading.Thread:
+    """Run `task` in a daemon thread with its own app context after each `pause()` until `stop`; a failed
+    pass is logged and the next one retries (a background duty of the worker must not die)."""
 
     def loop() -> None:
-        while not stop.wait(interval):
+        while not stop.wait(pause()):
             try:
                 with app.app_context():
-                    reap_once()
+                    task()
             except RedisError as exc:
-                log.warning("reaper pass skipped: Redis unavailable (%s)", exc.__class__.__name__)
-            except Exception:  # noqa: BLE001 - the next pass retries; a reaper must not die
-                log.exception("reaper pass failed")
+                log.warning("%s pass skipped: Redis unavailable (%s)", name, exc.__class__.__name__)
+            except Exception:  # noqa: BLE001 - the next pass retries
+                log.exception("%s pass failed", name)
 
-    thread = threading.Thread(target=loop, name="reaper", daemon=True)
+    thread = threading.Thread(target=loop, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def start_reaper(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
+    """Run reap_once every `interval` seconds."""
+    from unstract.worker.reaper import reap_once
+
+    return start_periodic(app, "reaper", lambda: interval, reap_once, stop)
 
 
 def start_retention(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
@@ -219,39 +227,21 @@ def start_retention(app: Flask, interval: float, stop: threading.Event) -> threa
     from unstract.extensions import rq
     from unstract.services.retention import purge_if_due
 
-    def loop() -> None:
-        while not stop.wait(interval):
-            try:
-                with app.app_context():
-                    report = purge_if_due(app.config["UNSTRACT_SETTINGS"], rq.connection())
-                if report is not None:
-                    log.info("retention: %s", report.describe(dry_run=False))
-            except RedisError as exc:
-                log.warning("retention pass skipped: Redis unavailable (%s)", exc.__class__.__name__)
-            except Exception:  # noqa: BLE001 - the next interval retries; the thread must not die
-                log.exception("retention pass failed")
+    def purge() -> None:
+        report = purge_if_due(app.config["UNSTRACT_SETTINGS"], rq.connection())
+        if report is not None:
+            log.info("retention: %s", report.describe(dry_run=False))
 
-    thread = threading.Thread(target=loop, name="retention", daemon=True)
-    thread.start()
-    return thread
+    return start_periodic(app, "retention", lambda: interval, purge, stop)
 
 
 def start_scheduler(app: Flask, interval: float, stop: threading.Event) -> threading.Thread:
-    """Fire due schedules every `interval` seconds in a daemon thread (docs/EXECUTION.md, Schedules);
-    every worker runs one, the database claim keeps them from firing a due time twice."""
+    """Fire due schedules on every tick (docs/EXECUTION.md, Schedules); every worker runs one, the
+    database claim keeps them from firing a due time twice."""
     from unstract.services.scheduler import run_due
 
-    def loop() -> None:
-        while not stop.wait(seconds_to_next_tick(interval, time.time())):
-            try:
-                with app.app_context():
-                    run_due(app.config["UNSTRACT_SETTINGS"])
-            except Exception:  # noqa: BLE001 - the next tick retries; the scheduler must not die
-                log.exception("scheduler tick failed")
-
-    thread = threading.Thread(target=loop, name="scheduler", daemon=True)
-    thread.start()
-    return thread
+    return start_periodic(app, "scheduler", lambda: seconds_to_next_tick(interval, time.time()),
+                          lambda: run_due(app.config["UNSTRACT_SETTINGS"]), stop)
 
 
 def seconds_to_next_tick(interval: float, now: float) -> float:
