@@ -119,16 +119,23 @@ def _store_config(adapter: Adapter, config: dict, secret_key: str | bytes) -> No
     adapter.config = config
 
 
-def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, secret_key: str | bytes) -> dict:
-    require_admin(who)
+def _validated(who: Requester, data: dict, field_errors: Sequence[FieldMessage],
+               adapter: Adapter | None) -> dict | None:
+    """Every problem of a create or PATCH body at once (400), else the checked `config` (None when absent)."""
     messages = list(field_errors)
-    if "name" in data and _name_taken(who, data["name"], None):
+    if "name" in data and _name_taken(who, data["name"], adapter):
         messages.append(FieldMessage("unique", DUPLICATE_NAME, "name"))
     config = None
     if "config" in data:
-        config, problems = _check_config(data["config"], None)
+        config, problems = _check_config(data["config"], adapter)
         messages.extend(problems)
     raise_if_any(messages, FIELDS)
+    return config
+
+
+def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, secret_key: str | bytes) -> dict:
+    require_admin(who)
+    config = _validated(who, data, field_errors, None)
     adapter = Adapter(organization_id=who.org.id, name=data["name"], adapter_type=data.get("adapter_type", "llm"),
                       provider=data.get("provider", "openai"), created_by=who.user_id)
     _store_config(adapter, config, secret_key)
@@ -140,14 +147,7 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage], *, 
 def update(who: Requester, adapter: Adapter, data: dict, field_errors: Sequence[FieldMessage], *,
            secret_key: str | bytes) -> dict:
     """PATCH: any subset; `config` replaces the stored one, except that an absent api_key is kept."""
-    messages = list(field_errors)
-    if "name" in data and _name_taken(who, data["name"], adapter):
-        messages.append(FieldMessage("unique", DUPLICATE_NAME, "name"))
-    config = None
-    if "config" in data:
-        config, problems = _check_config(data["config"], adapter)
-        messages.extend(problems)
-    raise_if_any(messages, FIELDS)
+    config = _validated(who, data, field_errors, adapter)
     for name in ("name", "adapter_type", "provider"):
         if name in data:
             setattr(adapter, name, data[name])
