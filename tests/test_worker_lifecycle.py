@@ -146,3 +146,19 @@ def test_redis_outages_leak_no_connection_and_each_reconnect_starts_with_the_sho
         _kill_group(process)
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_stop_during_the_database_check_is_not_lost(make_app, tmp_path):
+    """A stop signal that lands while the health check queries an unreachable database raises StopRequested
+    there, which the check swallows: the worker must still see the stop and take no job."""
+    from unstract.worker.context import shutdown_requested
+    from unstract.worker.process import build_worker
+
+    worker = build_worker(make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/db.sqlite"))
+    shutdown_requested.set()
+    try:
+        started = time.monotonic()
+        assert worker.wait_for_database() is False
+        assert time.monotonic() - started < 1
+    finally:
+        shutdown_requested.clear()

@@ -154,13 +154,18 @@ class UnstractWorker(SimpleWorker):
         (docs/RELIABILITY.md, Transient faults)."""
         pause = DATABASE_FIRST_PAUSE
         while not self._database_answers():
-            if self._stop_requested:
+            if self._stopping():
                 return False
             log.warning("database unreachable; taking no job for %.1f s", pause)
             self.heartbeat()
-            _sleep_unless(lambda: self._stop_requested, pause)
+            _sleep_unless(self._stopping, pause)
             pause = min(pause * 2, DATABASE_LONGEST_PAUSE)
-        return True
+        return not self._stopping()
+
+    def _stopping(self) -> bool:
+        """RQ's flag, or ours: RQ's handler raises StopRequested when idle, and the health check swallows it
+        when the signal lands during its query (a stop that was lost until the next signal)."""
+        return self._stop_requested or shutdown_requested.is_set()
 
     def _database_answers(self) -> bool:
         if self.app is None:
