@@ -84,6 +84,9 @@ def test_an_idle_serve_stops_without_waiting_out_the_worker_grace(tmp_path, sign
         served.process.send_signal(signum)  # SIGHUP: the terminal serve ran in was closed
         assert served.process.wait(timeout=WORKER_GRACE_SECONDS) == 0
         assert not any(pid_alive(pid) for pid in family)
+        said = served.output()
+        assert said[-2:] == ["Stopping: the web server, then the workers, then Redis.", "Stopped."], said
+        assert not any(line.startswith("Waiting up to") for line in said)  # idle: nothing to wait for
     finally:
         served.process.kill()
         _kill_all(family)

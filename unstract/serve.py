@@ -70,12 +70,14 @@ def serve(app: Flask, workers: int) -> None:
         pass
     finally:
         _ignore_stop_signals()
+        print("Stopping: the web server, then the workers, then Redis.", flush=True)
         server.close()
         pool.stop(report=partial(report_running_jobs, app))
         if redis_server is not None:
             redis_server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        print("Stopped.", flush=True)
 
 
 def bind(app: Flask, settings: Settings):
