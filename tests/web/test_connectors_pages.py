@@ -152,15 +152,77 @@ def test_create_seals_the_secret_and_never_shows_it(app, client, world):
         assert SECRET not in client.get(path).get_data(as_text=True)
 
 
-def test_path_outside_the_allowed_roots_is_shown_next_to_the_path_field(client, world):
+def test_path_outside_the_allowed_roots_is_shown_next_to_the_path_field(client, world, storage_root):
     token = web_login(client, "owner@acme.test")
     response = _post(client, "/connectors", token, connector_name="Etc", connector_id="local_storage",
                      **{"connector_metadata.path": "/etc"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert _error_of(html, "connector_metadata.path") == "Path must be an existing directory inside an allowed root."
+    assert _error_of(html, "connector_metadata.path") == _folder_advice(storage_root)
     assert 'value="Etc"' in html and 'value="/etc"' in html
     assert db.session.scalar(select(Connector)) is None
+
+
+def _folder_advice(root) -> str:
+    return (f"Type a folder that already exists inside the storage root {root}: its name relative to the root "
+            f"(for example inbox, which means {root}/inbox) or its absolute path.")
+
+
+def test_the_path_field_names_the_storage_root_and_offers_it_and_its_folders(client, world, storage_root):
+    (storage_root / "inbox").mkdir()
+    (storage_root / ".hidden").mkdir()
+    web_login(client, "owner@acme.test")
+    html = client.get("/connectors/new").get_data(as_text=True)
+    assert _folder_advice(storage_root) in html
+    datalist = re.search(r'<datalist id="field-connector_metadata-path-suggestions">(.*?)</datalist>', html, re.S)
+    assert datalist and re.findall(r'value="([^"]*)"', datalist.group(1)) == [str(storage_root), "inbox"]
+    assert 'list="field-connector_metadata-path-suggestions"' in html
+    sqlite_fields = client.get("/connectors/new?connector_id=sqlite", headers=htmx()).get_data(as_text=True)
+    assert f"(for example results.db, which means {storage_root}/results.db)" in sqlite_fields
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("inbox", "inbox"), ("inbox/", "inbox"), ("./a/../inbox", "inbox"),
+                                               ("", None)])
+def test_a_path_relative_to_the_storage_root_is_saved_inside_it(client, world, storage_root, typed, stored):
+    (storage_root / "inbox").mkdir()
+    token = web_login(client, "owner@acme.test")
+    (storage_root / "a").mkdir()
+    response = _post(client, "/connectors", token, connector_name="Inbox", connector_id="local_storage",
+                     **{"connector_metadata.path": typed})
+    saved = db.session.scalar(select(Connector))
+    if stored is None:  # empty: still refused, with the ordinary required-field message
+        assert response.status_code == 400 and saved is None
+        return
+    assert response.status_code == 303
+    assert saved.connector_metadata == {"path": str(storage_root / stored)}
+
+
+@pytest.mark.parametrize("typed", ["../", "../outside", "missing", "escape", "escape/sub", "inbox/../../"])
+def test_a_relative_path_never_leaves_the_storage_root(client, world, storage_root, tmp_path_factory, typed):
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "sub").mkdir()
+    (storage_root / "inbox").mkdir()
+    (storage_root / "escape").symlink_to(outside)  # a link inside the root to a folder outside it
+    token = web_login(client, "owner@acme.test")
+    response = _post(client, "/connectors", token, connector_name="Out", connector_id="local_storage",
+                     **{"connector_metadata.path": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert _error_of(html, "connector_metadata.path") == _folder_advice(storage_root)
+    assert db.session.scalar(select(Connector)) is None
+
+
+def test_a_sqlite_file_relative_to_the_storage_root_is_saved_inside_it(client, world, storage_root):
+    token = web_login(client, "owner@acme.test")
+    bad = _post(client, "/connectors", token, connector_name="Results", connector_id="sqlite",
+                **{"connector_metadata.path": "no-such-folder/results.db"})
+    assert bad.status_code == 400
+    assert "Type a database file whose folder already exists inside the storage root" in _error_of(
+        bad.get_data(as_text=True), "connector_metadata.path")
+    response = _post(client, "/connectors", token, connector_name="Results", connector_id="sqlite",
+                     **{"connector_metadata.path": "results.db"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(Connector)).connector_metadata == {"path": str(storage_root / "results.db")}
 
 
 def test_every_field_error_is_shown_at_once(app, client, world):
@@ -348,10 +410,10 @@ def test_connector_form_shows_server_errors_inline_then_creates(world, page, log
     page.get_by_label("Root directory").fill("/etc")
     page.get_by_role("button", name="Create connector").click()
     error = page.locator("#connector_metadata-path-error")
-    assert error.inner_text() == "Path must be an existing directory inside an allowed root."
+    assert error.inner_text() == _folder_advice(storage_root)
     assert page.get_by_label("Root directory").get_attribute("aria-invalid") == "true"
     screenshot(page, "connector-form")
-    page.get_by_label("Root directory").fill(str(storage_root / "inbox"))
+    page.get_by_label("Root directory").fill("inbox")  # relative to the storage root
     page.get_by_role("button", name="Create connector").click()
     page.wait_for_url("**/connectors")
     expect(page.get_by_text("Connector “Inbox” created.")).to_be_visible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -22,13 +23,48 @@ bp = Blueprint("web_connectors", __name__)
 PREFIX = "connector_metadata"
 DEFAULT_TYPE = "local_storage"
 FORM_ATTRS = ("connector_name", "connector_id")
+PATH_ATTR = f"{PREFIX}.path"
 
 
 # --- Form <-> JSON Schema (the shared helpers of web.schema_forms) ------------------------------
 
 def metadata_fields(connector_id: str, document: dict, errs: dict | None = None) -> list[FormField]:
-    """One input per property of the type's metadata schema; secrets are never echoed back."""
-    return build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
+    """One input per property of the type's metadata schema; secrets are never echoed back.
+
+    A path checked against the storage roots says which roots there are and offers them (and the folders
+    directly inside them) as suggestions."""
+    fields = build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
+    advice = connectors.path_advice(connector_id, _roots())
+    for item in fields:
+        if item.name == PATH_ATTR and advice is not None:
+            item.help, item.suggestions = advice, path_suggestions(_roots())
+    return fields
+
+
+def path_suggestions(roots: list[str], limit: int = 50) -> list[str]:
+    """The roots, then the folders directly inside them (relative to the first root, absolute for others)."""
+    found = list(roots)
+    for index, root in enumerate(roots):
+        try:
+            names = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+        except OSError:
+            continue
+        found += [name if index == 0 else os.path.join(root, name) for name in names]
+    return found[:limit]
+
+
+def _roots() -> list[str]:
+    return current_app.config["UNSTRACT_SETTINGS"].local_storage_roots
+
+
+def with_path_advice(connector_id: str, messages) -> list[FieldMessage]:
+    """The path's refusals (outside the roots, not absolute) say what to type instead, naming the roots."""
+    advice = connectors.path_advice(connector_id, _roots())
+    if advice is None:
+        return list(messages)
+    return [FieldMessage(m.code, advice, m.attr)
+            if m.attr == PATH_ATTR and (m.code == "path_not_allowed" or " does not match " in m.detail) else m
+            for m in messages]
 
 
 def secrets_state(connector) -> dict[str, bool]:
@@ -108,8 +144,8 @@ def _submitted(form: MultiDict, connector=None) -> tuple[dict, dict, list[FieldM
                            {key: value for key, value in posted.items() if value is not None})
     if connector_id not in connectors.CONNECTOR_IDS:
         return data, {}, problems, DEFAULT_TYPE
-    data["connector_metadata"], shown, parse_problems = metadata_from_form(
-        connector_id, form, editing=connector is not None)
+    sent, shown, parse_problems = metadata_from_form(connector_id, form, editing=connector is not None)
+    data["connector_metadata"] = connectors.typed_path(connector_id, sent, _roots())
     return data, shown, problems + parse_problems, connector_id
 
 
@@ -149,7 +185,8 @@ def _save(who, connector=None):
             saved = connectors.update(who, connector, data, problems, **_write_settings())
     except errors.ValidationFailed as exc:
         return _form_page(who, connector_id, connector=connector, document=shown,
-                          name=request.form.get("connector_name", ""), messages=exc.messages, status=400)
+                          name=request.form.get("connector_name", ""),
+                          messages=with_path_advice(connector_id, exc.messages), status=400)
     flash(f"Connector “{saved['connector_name']}” {'created' if connector is None else 'saved'}.", "success")
     return redirect(url_for("web_connectors.index"), code=303)
 

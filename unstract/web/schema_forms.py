@@ -56,6 +56,7 @@ class FormField:
     rows: list[list[FormField]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     row_label: str = "row"
+    suggestions: list[str] = field(default_factory=list)  # offered by a text input (datalist), not enforced
 
     @property
     def display(self) -> str:

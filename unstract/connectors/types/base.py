@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from sqlalchemy.engine import URL
 
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.filestore import FileStore
+from unstract.connectors.paths import within_roots
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -19,10 +21,20 @@ DATABASE = "DATABASE"
 
 @dataclass(frozen=True)
 class PathRule:
-    """A check of the metadata's `path` against the allowed roots, and the message when it fails."""
+    """A check of the metadata's `path` against the allowed roots, the message when it fails (the API's), and
+    `advice`: what to type instead, for people filling a form ({roots}: the roots, {example}: `example` inside
+    the first root)."""
 
     check: Callable[[str, list[str]], bool]
     message: str
+    advice: str = ""
+    example: str = ""
+
+    def advise(self, roots: list[str]) -> str:
+        """The advice with the roots filled in."""
+        first = roots[0] if roots else ""
+        return self.advice.format(roots=" or ".join(roots) or "(none configured)",
+                                  example=os.path.join(first, self.example))
 
 
 class ConnectorType:
@@ -53,6 +65,13 @@ class ConnectorType:
         if self.path_rule is None or not isinstance(path, str) or self.path_rule.check(path, roots):
             return None
         return self.path_rule.message
+
+    def typed_path(self, metadata: dict, roots: list[str]) -> dict:
+        """The metadata with a `path` typed relative to a root made absolute inside it (forms accept both)."""
+        path = metadata.get("path")
+        if self.path_rule is None or not isinstance(path, str):
+            return metadata
+        return {**metadata, "path": within_roots(path, roots, self.path_rule.check)}
 
 
 class FileStoreType(ConnectorType):

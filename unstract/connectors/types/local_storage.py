@@ -21,7 +21,10 @@ class LocalStorage(FileStoreType):
                      "description": "Absolute; must resolve inside an allowed root.",
                      "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}}
     # fmt: on
-    path_rule = PathRule(check_local_storage_path, "Path must be an existing directory inside an allowed root.")
+    path_rule = PathRule(
+        check_local_storage_path, "Path must be an existing directory inside an allowed root.",
+        advice="Type a folder that already exists inside the storage root {roots}: its name relative to the root "
+               "(for example inbox, which means {example}) or its absolute path.", example="inbox")
 
     def open(self, metadata: dict, allowed_roots: list[str]) -> FileStore:
         """The directory's store, after checking again that it lies inside an allowed root."""

@@ -25,7 +25,11 @@ class SQLite(DatabaseType):
                      "description": "Absolute; its directory must be inside an allowed root.",
                      "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}}
     # fmt: on
-    path_rule = PathRule(check_sqlite_path, "Path must be inside an allowed root and its directory must exist.")
+    path_rule = PathRule(
+        check_sqlite_path, "Path must be inside an allowed root and its directory must exist.",
+        advice="Type a database file whose folder already exists inside the storage root {roots}: a name relative "
+               "to the root (for example results.db, which means {example}) or an absolute path.",
+        example="results.db")
 
     def url(self, metadata: dict, allowed_roots: list[str] | None) -> URL:
         """The file's URL with its directory resolved; pass allowed_roots to re-check the path rule."""
