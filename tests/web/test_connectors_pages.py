@@ -439,3 +439,22 @@ def test_connector_list_in_a_browser_escapes_names_and_asks_before_deleting(app,
     page.locator("dialog[open]").get_by_role("button", name="Delete connector").click()
     page.wait_for_url("**/connectors")
     expect(page.get_by_text(f"Connector “{XSS}” deleted.")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_path_advice_and_suggestions_fit_laptop_and_phone(world, page, login, storage_root, width):
+    (storage_root / "inbox").mkdir()
+    page.set_viewport_size({"width": width, "height": 800})
+    login("owner@acme.test")
+    page.goto("/connectors/new")
+    path = page.get_by_label("Root directory")
+    assert path.get_attribute("list") == "field-connector_metadata-path-suggestions"
+    expect(page.locator("#field-connector_metadata-path-suggestions option")).to_have_count(2)
+    expect(page.get_by_text(_folder_advice(storage_root))).to_be_visible()
+    page.get_by_label("Name").fill("Missing")
+    path.fill("no-such-folder")
+    page.get_by_role("button", name="Create connector").click()
+    expect(page.locator("#connector_metadata-path-error")).to_have_text(_folder_advice(storage_root))
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
