@@ -98,10 +98,16 @@ def typed_path(connector_id: str, document: dict, roots: list[str]) -> dict:
     return registry.get(connector_id).typed_path(document, roots)
 
 
-def path_advice(connector_id: str, roots: list[str]) -> str | None:
+def path_hint(connector_id: str, roots: list[str]) -> str | None:
     """What to type in a form's `path` (naming the roots), for types with a path rule; else None."""
     rule = registry.get(connector_id).path_rule
-    return None if rule is None else rule.advise(roots)
+    return None if rule is None else rule.words(rule.hint, roots)
+
+
+def path_advice(connector_id: str, roots: list[str], typed: str) -> str | None:
+    """What to type instead of a refused `path`, for types with a path rule; else None."""
+    rule = registry.get(connector_id).path_rule
+    return None if rule is None else rule.words(rule.advice, roots, typed)
 
 
 def check_metadata(connector_id: str, document: dict,

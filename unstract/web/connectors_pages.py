@@ -34,10 +34,10 @@ def metadata_fields(connector_id: str, document: dict, errs: dict | None = None)
     A path checked against the storage roots says which roots there are and offers them (and the folders
     directly inside them) as suggestions."""
     fields = build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
-    advice = connectors.path_advice(connector_id, _roots())
+    hint = connectors.path_hint(connector_id, _roots())
     for item in fields:
-        if item.name == PATH_ATTR and advice is not None:
-            item.help, item.suggestions = advice, path_suggestions(_roots())
+        if item.name == PATH_ATTR and hint is not None:
+            item.help, item.suggestions = hint, path_suggestions(_roots())
     return fields
 
 
@@ -57,9 +57,9 @@ def _roots() -> list[str]:
     return current_app.config["UNSTRACT_SETTINGS"].local_storage_roots
 
 
-def with_path_advice(connector_id: str, messages) -> list[FieldMessage]:
+def with_path_advice(connector_id: str, messages, typed: str) -> list[FieldMessage]:
     """The path's refusals (outside the roots, not absolute) say what to type instead, naming the roots."""
-    advice = connectors.path_advice(connector_id, _roots())
+    advice = connectors.path_advice(connector_id, _roots(), typed)
     if advice is None:
         return list(messages)
     return [FieldMessage(m.code, advice, m.attr)
@@ -186,7 +186,8 @@ def _save(who, connector=None):
     except errors.ValidationFailed as exc:
         return _form_page(who, connector_id, connector=connector, document=shown,
                           name=request.form.get("connector_name", ""),
-                          messages=with_path_advice(connector_id, exc.messages), status=400)
+                          messages=with_path_advice(connector_id, exc.messages, request.form.get(PATH_ATTR, "")),
+                          status=400)
     flash(f"Connector “{saved['connector_name']}” {'created' if connector is None else 'saved'}.", "success")
     return redirect(url_for("web_connectors.index"), code=303)
 

@@ -21,20 +21,23 @@ DATABASE = "DATABASE"
 
 @dataclass(frozen=True)
 class PathRule:
-    """A check of the metadata's `path` against the allowed roots, the message when it fails (the API's), and
-    `advice`: what to type instead, for people filling a form ({roots}: the roots, {example}: `example` inside
-    the first root)."""
+    """A check of the metadata's `path` against the allowed roots and the message when it fails (the API's).
+
+    For people filling a form: `hint` says what to type and `advice` what to type instead of a refused value
+    (placeholders: {where} the roots in words, {example} `example` inside the first root, {typed} the value)."""
 
     check: Callable[[str, list[str]], bool]
     message: str
+    hint: str = ""
     advice: str = ""
     example: str = ""
 
-    def advise(self, roots: list[str]) -> str:
-        """The advice with the roots filled in."""
-        first = roots[0] if roots else ""
-        return self.advice.format(roots=" or ".join(roots) or "(none configured)",
-                                  example=os.path.join(first, self.example))
+    def words(self, template: str, roots: list[str], typed: str = "") -> str:
+        """A hint or advice with the roots filled in."""
+        where = (f"the storage root {roots[0]}" if len(roots) == 1
+                 else f"one of the storage roots {', '.join(roots)}" if roots else "a storage root (none configured)")
+        example = os.path.join(roots[0], self.example) if roots else self.example
+        return template.format(where=where, example=example, typed=typed)
 
 
 class ConnectorType:

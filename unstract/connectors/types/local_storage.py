@@ -23,8 +23,9 @@ class LocalStorage(FileStoreType):
     # fmt: on
     path_rule = PathRule(
         check_local_storage_path, "Path must be an existing directory inside an allowed root.",
-        advice="Type a folder that already exists inside the storage root {roots}: its name relative to the root "
-               "(for example inbox, which means {example}) or its absolute path.", example="inbox")
+        hint="A folder inside {where}: its name (for example inbox, meaning {example}) or its absolute path.",
+        advice="“{typed}” is not an existing folder inside {where}. Type the name of a folder there (for example "
+               "inbox) or its absolute path; create the folder first if it is new.", example="inbox")
 
     def open(self, metadata: dict, allowed_roots: list[str]) -> FileStore:
         """The directory's store, after checking again that it lies inside an allowed root."""
