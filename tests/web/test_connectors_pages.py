@@ -164,7 +164,8 @@ def test_path_outside_the_allowed_roots_is_shown_next_to_the_path_field(client, 
 
 
 def _folder_hint(root) -> str:
-    return f"A folder inside the storage root {root}: its name (for example inbox, meaning {root}/inbox) or its absolute path."
+    return (f"A folder inside the storage root {root}: its name (for example inbox, meaning {root}/inbox) "
+            "or its absolute path.")
 
 
 def _folder_advice(root, typed) -> str:

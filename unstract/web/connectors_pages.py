@@ -46,7 +46,8 @@ def path_suggestions(roots: list[str], limit: int = 50) -> list[str]:
     found = list(roots)
     for index, root in enumerate(roots):
         try:
-            names = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+            names = sorted(entry.name for entry in os.scandir(root)
+                           if entry.is_dir() and not entry.name.startswith("."))
         except OSError:
             continue
         found += [name if index == 0 else os.path.join(root, name) for name in names]
