@@ -47,6 +47,7 @@ class ConnectorType:
     mode: ClassVar[str]
     metadata_schema: ClassVar[dict[str, Any]]
     path_rule: ClassVar[PathRule | None] = None
+    pattern_hints: ClassVar[dict[str, str]] = {}  # metadata pattern -> what to type (for forms)
 
     def __repr__(self) -> str:
         return f"<connector type {self.connector_id}>"
