@@ -5,7 +5,6 @@ from __future__ import annotations
 from unstract.connectors.filestore import FileStore
 from unstract.connectors.types.base import DRAFT7, FileStoreType
 
-
 BUCKET_NAME = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 ENDPOINT_URL = "^(https?://.+)?$"
 KEY_PREFIX = "^(?!/)(?!(?:.*/)?\\.\\.(?:/|$)).*$"
