@@ -173,14 +173,13 @@ def _folder_advice(root, typed) -> str:
             "(for example inbox) or its absolute path; create the folder first if it is new.")
 
 
-def test_the_path_field_names_the_storage_root_and_offers_it_and_its_folders(client, world, storage_root):
-    (storage_root / "inbox").mkdir()
-    (storage_root / ".hidden").mkdir()
+def test_the_path_field_names_the_storage_root_and_offers_it(client, world, storage_root):
+    (storage_root / "other-orgs-folder").mkdir()  # the roots are shared: their folders' names are not offered
     web_login(client, "owner@acme.test")
     html = client.get("/connectors/new").get_data(as_text=True)
-    assert _folder_hint(storage_root) in html
+    assert _folder_hint(storage_root) in html and "other-orgs-folder" not in html
     datalist = re.search(r'<datalist id="field-connector_metadata-path-suggestions">(.*?)</datalist>', html, re.S)
-    assert datalist and re.findall(r'value="([^"]*)"', datalist.group(1)) == [str(storage_root), "inbox"]
+    assert datalist and re.findall(r'value="([^"]*)"', datalist.group(1)) == [str(storage_root)]
     assert 'list="field-connector_metadata-path-suggestions"' in html
     sqlite_fields = client.get("/connectors/new?connector_id=sqlite", headers=htmx()).get_data(as_text=True)
     assert f"(for example results.db, meaning {storage_root}/results.db)" in sqlite_fields
@@ -465,7 +464,7 @@ def test_the_path_advice_and_suggestions_fit_laptop_and_phone(world, page, login
     page.goto("/connectors/new")
     path = page.get_by_label("Root directory")
     assert path.get_attribute("list") == "field-connector_metadata-path-suggestions"
-    expect(page.locator("#field-connector_metadata-path-suggestions option")).to_have_count(2)
+    expect(page.locator("#field-connector_metadata-path-suggestions option")).to_have_count(1)
     expect(page.get_by_text(_folder_hint(storage_root))).to_be_visible()
     page.get_by_label("Name").fill("Missing")
     path.fill("no-such-folder")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -31,27 +30,14 @@ PATH_ATTR = f"{PREFIX}.path"
 def metadata_fields(connector_id: str, document: dict, errs: dict | None = None) -> list[FormField]:
     """One input per property of the type's metadata schema; secrets are never echoed back.
 
-    A path checked against the storage roots says which roots there are and offers them (and the folders
-    directly inside them) as suggestions."""
+    A path checked against the storage roots says which roots there are and offers them as suggestions (not the
+    folders inside them: the roots are shared by every organization, their folder names are not)."""
     fields = build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
     hint = connectors.path_hint(connector_id, _roots())
     for item in fields:
         if item.name == PATH_ATTR and hint is not None:
-            item.help, item.suggestions = hint, path_suggestions(_roots())
+            item.help, item.suggestions = hint, list(_roots())
     return fields
-
-
-def path_suggestions(roots: list[str], limit: int = 50) -> list[str]:
-    """The roots, then the folders directly inside them (relative to the first root, absolute for others)."""
-    found = list(roots)
-    for index, root in enumerate(roots):
-        try:
-            names = sorted(entry.name for entry in os.scandir(root)
-                           if entry.is_dir() and not entry.name.startswith("."))
-        except OSError:
-            continue
-        found += [name if index == 0 else os.path.join(root, name) for name in names]
-    return found[:limit]
 
 
 def _roots() -> list[str]:
