@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 
 import pytest
 
@@ -23,7 +24,7 @@ from tests.serving import (
     unstract_command,
     wait_for_worker_child,
 )
-from unstract.serve import WorkerPool
+from unstract.serve import WorkerPool, report_running_jobs
 
 pytestmark = pytest.mark.slow
 
@@ -159,3 +160,15 @@ def test_worker_pool_does_not_restart_workers_once_stopping():
     pool.stop(grace=5)
     pool.check()
     assert pool.slots[0].process.poll() is not None
+
+
+def test_a_worker_slow_to_stop_without_a_job_is_named_while_serve_waits(app, capsys):
+    pool = WorkerPool(1, dict(os.environ), command=STUBBORN)
+    pool.start()
+    process = pool.slots[0].process
+    time.sleep(1)  # let it install its SIGTERM handler
+    pool.stop(grace=2, report=partial(report_running_jobs, app))
+    said = capsys.readouterr()
+    assert re.search(rf"^Waiting up to \d+ s for worker {process.pid} to exit \(it runs no job\); it is killed after "
+                     r"that\.$", said.out, re.M), said.out
+    assert f"Worker {process.pid} did not stop within 2 s; killing it." in said.err

@@ -84,6 +84,10 @@ def test_an_idle_serve_stops_without_waiting_out_the_worker_grace(tmp_path, sign
         served.process.send_signal(signum)  # SIGHUP: the terminal serve ran in was closed
         assert served.process.wait(timeout=WORKER_GRACE_SECONDS) == 0
         assert not any(pid_alive(pid) for pid in family)
+        said = served.output()
+        assert "Stopping: the web server, then the workers, then Redis." in said and said[-1] == "Stopped.", said
+        waits = [line for line in said if line.startswith("Waiting up to")]  # a worker slow to exit, when busy
+        assert all(line.endswith("to exit (it runs no job); it is killed after that.") for line in waits), said
     finally:
         served.process.kill()
         _kill_all(family)

@@ -15,6 +15,21 @@ _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
 _IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
 _GROUP_NAMES = ["PDF documents", "Text documents", "Images"]
+_KEY_NAME = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+_TABLE = "^[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"
+_OCR_LANGUAGES = "^~?[A-Za-z0-9_]+(\\+~?[A-Za-z0-9_]+)*$"
+_HTTP_URL = "^https?://[^\\s]+$"
+
+# What to type when a value does not match a pattern of these schemas (forms show it with the refusal).
+PATTERN_HINTS: dict[str, str] = {
+    _NO_DOTDOT: "Type a folder inside the connector's root, such as invoices or invoices/2026, without “..”.",
+    _IDENTIFIER: "Use letters, digits and _, starting with a letter or _, such as file_path.",
+    _KEY_NAME: "Use letters, digits and _, starting with a letter or _, such as invoice_total.",
+    _TABLE: "Type a table name such as invoices, or schema and table such as public.invoices "
+            "(letters, digits and _).",
+    _OCR_LANGUAGES: "Type Tesseract language codes joined by +, such as eng or eng+deu.",
+    _HTTP_URL: "Type an address starting with http:// or https://, such as https://api.openai.com/v1.",
+}
 
 # fmt: off
 # Source, FILESYSTEM (type=src&entity=file)
@@ -76,7 +91,7 @@ DESTINATION_DATABASE: dict[str, Any] = {
     "required": ["table", "includeAgent", "includeTimestamp", "columnMode"],
     "properties": {
         "table": {"title": "Table", "description": "name or schema.name", "type": "string", "default": "",
-                  "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"},
+                  "pattern": _TABLE},
         "includeAgent": {"title": "Include a created_by column", "type": "boolean", "default": False},
         "agentName": {"title": "Agent name", "type": "string", "enum": ["Unstract/DBWriter"],
                       "default": "Unstract/DBWriter"},
@@ -110,7 +125,7 @@ DESTINATION_FILESYSTEM: dict[str, Any] = {
 _FIELD_RULE: dict[str, Any] = {
     "type": "object", "additionalProperties": False, "required": ["name", "pattern"],
     "properties": {
-        "name": {"description": "Output key.", "type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+        "name": {"description": "Output key.", "type": "string", "pattern": _KEY_NAME},
         "pattern": {"description": "Python regular expression, searched with re.MULTILINE.",
                     "type": "string", "minLength": 1, "maxLength": 1000},
         "group": {"description": "Capture group whose text is the value; 0 = whole match.",
@@ -129,14 +144,14 @@ LLM_DEFAULT_INSTRUCTIONS = (
 _LLM_FIELD = {
     "type": "object", "additionalProperties": False, "required": ["name", "prompt"],
     "properties": {
-        "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+        "name": {"type": "string", "pattern": _KEY_NAME},
         "prompt": {"type": "string", "minLength": 1, "maxLength": 4000},
         "type": {"type": "string", "enum": [*_LLM_SCALAR_TYPES, "line_items"], "default": "text"},
         "required": {"type": "boolean", "default": False},
         "columns": {"description": "line_items only: the keys of each item.",
                     "type": "array", "minItems": 1, "maxItems": 50, "items": {
                         "type": "object", "additionalProperties": False, "required": ["name"],
-                        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+                        "properties": {"name": {"type": "string", "pattern": _KEY_NAME},
                                        "type": {"type": "string", "enum": _LLM_SCALAR_TYPES,
                                                 "default": "text"}}}}}}
 
@@ -160,7 +175,7 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
                              "description": "Tesseract language model(s), e.g. eng or eng+deu; each needs its "
                                             "traineddata installed.",
                              "type": "string", "maxLength": 100,
-                             "pattern": "^~?[A-Za-z0-9_]+(\\+~?[A-Za-z0-9_]+)*$", "default": "eng"},
+                             "pattern": _OCR_LANGUAGES, "default": "eng"},
             "dpi": {"title": "OCR resolution (dpi)",
                     "description": "PDF pages are rendered at this resolution for OCR; images that record no "
                                    "resolution are taken to have it.",
@@ -195,7 +210,7 @@ ADAPTER_CONFIG: dict[str, Any] = {
     "additionalProperties": False, "required": ["api_key", "model"],
     "properties": {
         "base_url": {"description": "The /v1 root of an OpenAI-compatible service.", "type": "string",
-                     "pattern": "^https?://[^\\s]+$", "maxLength": 2000, "default": "https://api.openai.com/v1"},
+                     "pattern": _HTTP_URL, "maxLength": 2000, "default": "https://api.openai.com/v1"},
         "api_key": {"type": "string", "minLength": 1, "maxLength": 4096, "writeOnly": True},
         "model": {"type": "string", "minLength": 1, "maxLength": 256},
         "timeout_seconds": {"type": "number", "minimum": 1, "maximum": 600, "default": 60},
@@ -209,6 +224,8 @@ ADAPTER_CONFIG: dict[str, Any] = {
 CONNECTOR_METADATA: dict[str, dict[str, Any]] = {
     connector_id: connector.metadata_schema for connector_id, connector in registry.TYPES.items()
 }
+PATTERN_HINTS.update({pattern: hint for connector in registry.TYPES.values()
+                      for pattern, hint in connector.pattern_hints.items()})
 
 # Workflow endpoints: (endpoint_type, connection_type) -> configuration schema
 ENDPOINT_SETTINGS: dict[tuple[str, str], dict[str, Any]] = {

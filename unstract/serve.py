@@ -70,12 +70,14 @@ def serve(app: Flask, workers: int) -> None:
         pass
     finally:
         _ignore_stop_signals()
+        print("Stopping: the web server, then the workers, then Redis.", flush=True)
         server.close()
         pool.stop(report=partial(report_running_jobs, app))
         if redis_server is not None:
             redis_server.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        print("Stopped.", flush=True)
 
 
 def bind(app: Flask, settings: Settings):
@@ -219,8 +221,7 @@ def _wait_all(processes: list[subprocess.Popen], deadline: float) -> None:
 
 
 def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> None:
-    """Say what the stop waits for: the job (and execution) of each worker still running one, or every
-    worker still running when Redis cannot tell."""
+    """Say what the stop waits for: each worker still running, with its job (and execution) when it runs one."""
     from unstract.services.queueing import running_jobs
 
     try:
@@ -235,7 +236,7 @@ def report_running_jobs(app: Flask, pids: list[int], seconds_left: float) -> Non
         elif jobs is None:
             doing = "to stop"
         else:
-            continue  # idle, just slow to exit
+            doing = "to exit (it runs no job)"  # idle but slow, on a busy machine: still say why nothing happens
         print(f"Waiting up to {seconds_left:.0f} s for worker {pid} {doing}; it is killed after that.", flush=True)
 
 

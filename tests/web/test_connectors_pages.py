@@ -152,15 +152,91 @@ def test_create_seals_the_secret_and_never_shows_it(app, client, world):
         assert SECRET not in client.get(path).get_data(as_text=True)
 
 
-def test_path_outside_the_allowed_roots_is_shown_next_to_the_path_field(client, world):
+def test_path_outside_the_allowed_roots_is_shown_next_to_the_path_field(client, world, storage_root):
     token = web_login(client, "owner@acme.test")
     response = _post(client, "/connectors", token, connector_name="Etc", connector_id="local_storage",
                      **{"connector_metadata.path": "/etc"})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert _error_of(html, "connector_metadata.path") == "Path must be an existing directory inside an allowed root."
+    assert _error_of(html, "connector_metadata.path") == _folder_advice(storage_root, "/etc")
     assert 'value="Etc"' in html and 'value="/etc"' in html
     assert db.session.scalar(select(Connector)) is None
+
+
+def _folder_hint(root) -> str:
+    return (f"A folder inside the storage root {root}: its name (for example inbox, meaning {root}/inbox) "
+            "or its absolute path.")
+
+
+def _folder_advice(root, typed) -> str:
+    return (f"“{typed}” is not an existing folder inside the storage root {root}. Type the name of a folder there "
+            "(for example inbox) or its absolute path; create the folder first if it is new.")
+
+
+def test_the_path_field_names_the_storage_root_and_offers_it(client, world, storage_root):
+    (storage_root / "other-orgs-folder").mkdir()  # the roots are shared: their folders' names are not offered
+    web_login(client, "owner@acme.test")
+    html = client.get("/connectors/new").get_data(as_text=True)
+    assert _folder_hint(storage_root) in html and "other-orgs-folder" not in html
+    datalist = re.search(r'<datalist id="field-connector_metadata-path-suggestions">(.*?)</datalist>', html, re.S)
+    assert datalist and re.findall(r'value="([^"]*)"', datalist.group(1)) == [str(storage_root)]
+    assert 'list="field-connector_metadata-path-suggestions"' in html
+    sqlite_fields = client.get("/connectors/new?connector_id=sqlite", headers=htmx()).get_data(as_text=True)
+    assert f"(for example results.db, meaning {storage_root}/results.db)" in sqlite_fields
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("inbox", "inbox"), ("inbox/", "inbox"), ("./a/../inbox", "inbox"),
+                                               ("", None)])
+def test_a_path_relative_to_the_storage_root_is_saved_inside_it(client, world, storage_root, typed, stored):
+    (storage_root / "inbox").mkdir()
+    token = web_login(client, "owner@acme.test")
+    (storage_root / "a").mkdir()
+    response = _post(client, "/connectors", token, connector_name="Inbox", connector_id="local_storage",
+                     **{"connector_metadata.path": typed})
+    saved = db.session.scalar(select(Connector))
+    if stored is None:  # empty: still refused, with the ordinary required-field message
+        assert response.status_code == 400 and saved is None
+        return
+    assert response.status_code == 303
+    assert saved.connector_metadata == {"path": str(storage_root / stored)}
+
+
+@pytest.mark.parametrize("typed", ["../", "../outside", "missing", "escape", "escape/sub", "inbox/../../"])
+def test_a_relative_path_never_leaves_the_storage_root(client, world, storage_root, tmp_path_factory, typed):
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "sub").mkdir()
+    (storage_root / "inbox").mkdir()
+    (storage_root / "escape").symlink_to(outside)  # a link inside the root to a folder outside it
+    token = web_login(client, "owner@acme.test")
+    response = _post(client, "/connectors", token, connector_name="Out", connector_id="local_storage",
+                     **{"connector_metadata.path": typed})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert _error_of(html, "connector_metadata.path") == _folder_advice(storage_root, typed)
+    assert db.session.scalar(select(Connector)) is None
+
+
+def test_the_typed_path_in_the_advice_is_escaped(client, world):
+    token = web_login(client, "owner@acme.test")
+    response = _post(client, "/connectors", token, connector_name="X", connector_id="local_storage",
+                     **{"connector_metadata.path": XSS})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and XSS not in html
+    assert _error_of(html, "connector_metadata.path").startswith("“&lt;img src=x onerror=alert(1)&gt;” is not")
+
+
+def test_a_sqlite_file_relative_to_the_storage_root_is_saved_inside_it(client, world, storage_root):
+    token = web_login(client, "owner@acme.test")
+    bad = _post(client, "/connectors", token, connector_name="Results", connector_id="sqlite",
+                **{"connector_metadata.path": "no-such-folder/results.db"})
+    assert bad.status_code == 400
+    assert _error_of(bad.get_data(as_text=True), "connector_metadata.path") == (
+        f"“no-such-folder/results.db” is not inside the storage root {storage_root}, or its folder does not exist. "
+        "Type a file name (for example results.db) or an absolute path inside the root, in a folder that exists.")
+    response = _post(client, "/connectors", token, connector_name="Results", connector_id="sqlite",
+                     **{"connector_metadata.path": "results.db"})
+    assert response.status_code == 303
+    assert db.session.scalar(select(Connector)).connector_metadata == {"path": str(storage_root / "results.db")}
 
 
 def test_every_field_error_is_shown_at_once(app, client, world):
@@ -348,10 +424,10 @@ def test_connector_form_shows_server_errors_inline_then_creates(world, page, log
     page.get_by_label("Root directory").fill("/etc")
     page.get_by_role("button", name="Create connector").click()
     error = page.locator("#connector_metadata-path-error")
-    assert error.inner_text() == "Path must be an existing directory inside an allowed root."
+    assert error.inner_text() == _folder_advice(storage_root, "/etc")
     assert page.get_by_label("Root directory").get_attribute("aria-invalid") == "true"
     screenshot(page, "connector-form")
-    page.get_by_label("Root directory").fill(str(storage_root / "inbox"))
+    page.get_by_label("Root directory").fill("inbox")  # relative to the storage root
     page.get_by_role("button", name="Create connector").click()
     page.wait_for_url("**/connectors")
     expect(page.get_by_text("Connector “Inbox” created.")).to_be_visible()
@@ -377,3 +453,22 @@ def test_connector_list_in_a_browser_escapes_names_and_asks_before_deleting(app,
     page.locator("dialog[open]").get_by_role("button", name="Delete connector").click()
     page.wait_for_url("**/connectors")
     expect(page.get_by_text(f"Connector “{XSS}” deleted.")).to_be_visible()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_path_advice_and_suggestions_fit_laptop_and_phone(world, page, login, storage_root, width):
+    (storage_root / "inbox").mkdir()
+    page.set_viewport_size({"width": width, "height": 800})
+    login("owner@acme.test")
+    page.goto("/connectors/new")
+    path = page.get_by_label("Root directory")
+    assert path.get_attribute("list") == "field-connector_metadata-path-suggestions"
+    expect(page.locator("#field-connector_metadata-path-suggestions option")).to_have_count(1)
+    expect(page.get_by_text(_folder_hint(storage_root))).to_be_visible()
+    page.get_by_label("Name").fill("Missing")
+    path.fill("no-such-folder")
+    page.get_by_role("button", name="Create connector").click()
+    expect(page.locator("#connector_metadata-path-error")).to_have_text(_folder_advice(storage_root, "no-such-folder"))
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0

@@ -149,3 +149,30 @@ def test_run_section_for_a_folder_source_has_run_now_and_the_history_choice(owne
     page = html(owner_client.get(f"/workflows/{folder_workflow.id}")).split('id="run"')[1]
     assert ">Run now</button>" in page and 'name="use_file_history" value="true" checked' in page
     assert 'type="file"' not in page
+
+
+# --- What is missing, said before Run is clicked ----------------------------------------------------
+
+def _missing_notice(page: str) -> str:
+    match = re.search(r'<div class="notice notice-warning" role="note" id="run-missing">(.*?)</div></div>', page, re.S)
+    return match.group(1) if match else ""
+
+
+def test_the_run_card_lists_what_is_missing_before_anyone_clicks_run(owner_client, workflow, storage_root):
+    notice = _missing_notice(html(owner_client.get(f"/workflows/{workflow.id}")))
+    assert "Not ready to run yet." in notice
+    assert re.findall(r"<li>(.*?) <a href=\"#(\w+)\">", notice) == [
+        ("The source connection type is missing.", "source"),
+        ("The destination connection type is missing.", "destination")]
+    (storage_root / "in").mkdir()
+    connector = make_connector(workflow.organization_id, "In", "local_storage", {"path": str(storage_root / "in")})
+    configure(workflow, "SOURCE", "FILESYSTEM", connector)
+    configure(workflow, "DESTINATION", "FILESYSTEM", None, outputFolder="out")
+    notice = _missing_notice(html(owner_client.get(f"/workflows/{workflow.id}")))
+    assert re.findall(r"<li>(.*?) <a href=\"#(\w+)\">", notice) == [
+        ("The destination connector is not configured.", "destination")]
+
+
+def test_a_runnable_workflow_has_no_missing_notice(owner_client, folder_workflow):
+    page = html(owner_client.get(f"/workflows/{folder_workflow.id}"))
+    assert 'id="run-missing"' not in page and 'id="destination-missing"' not in page and ">Run now</button>" in page

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from unstract.errors import FieldMessage
-from unstract.jsonschemas import SOURCE_FILESYSTEM, TOOL_SETTINGS
+from unstract.jsonschemas import (
+    ADAPTER_CONFIG,
+    CONNECTOR_METADATA,
+    DESTINATION_DATABASE,
+    DESTINATION_FILESYSTEM,
+    PATTERN_HINTS,
+    SOURCE_FILESYSTEM,
+    TOOL_SETTINGS,
+    load_document,
+)
 from unstract.web.schema_forms import (
     apply_row_action,
     build_fields,
@@ -121,3 +131,36 @@ def test_folder_item_errors_show_at_the_textarea_and_messages_read_like_a_form()
     assert friendly(FieldMessage("min_length", "'' should be non-empty", "x")) == "This field may not be blank."
     minimum = "0 is less than the minimum of 1"
     assert friendly(FieldMessage("min_value", minimum, "x")) == minimum
+
+
+def _patterns(schema) -> list[str]:
+    if isinstance(schema, dict):
+        own = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+        return own + [p for value in schema.values() for p in _patterns(value)]
+    if isinstance(schema, list):
+        return [p for value in schema for p in _patterns(value)]
+    return []
+
+
+def test_every_pattern_a_form_checks_has_words_for_what_to_type():
+    # A connector path has its own advice naming the storage roots; ids are chosen, never typed.
+    typed_elsewhere = {"^/", "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"}
+    schemas = [SOURCE_FILESYSTEM, DESTINATION_DATABASE, DESTINATION_FILESYSTEM, TOOL_SETTINGS, ADAPTER_CONFIG,
+               CONNECTOR_METADATA]
+    assert set(_patterns(schemas)) - typed_elsewhere == set(PATTERN_HINTS)
+
+
+@pytest.mark.parametrize(("schema", "document", "value", "hint"), [
+    (SOURCE_FILESYSTEM, {"folders": ["a/../../up"]}, "'a/../../up'", "such as invoices or invoices/2026"),
+    (DESTINATION_FILESYSTEM, {"outputFolder": ".."}, "'..'", "such as invoices or invoices/2026"),
+    (DESTINATION_DATABASE, {"table": "my table"}, "'my table'", "such as public.invoices"),
+    (TOOL_SETTINGS["field_extractor"], {"rules": [{"name": "1bad", "pattern": "x"}]}, "'1bad'", "invoice_total"),
+    (TOOL_SETTINGS["text_extractor"], {"ocr_language": "eng deu"}, "'eng deu'", "such as eng or eng+deu"),
+    (CONNECTOR_METADATA["s3"], {"bucket": "My_Bucket"}, "'My_Bucket'", "such as my-invoices"),
+    (CONNECTOR_METADATA["s3"], {"bucket": "b-1", "prefix": "/abs"}, "'/abs'", "such as invoices/2026"),
+])
+def test_a_value_in_the_wrong_format_is_told_what_to_type(schema, document, value, hint):
+    _, problems = load_document(document, schema, "configuration")
+    shown = [friendly(FieldMessage(p.code, p.detail, p.attr)) for p in problems if "does not match" in p.detail]
+    assert len(shown) == 1 and shown[0].startswith(f"{value} is not in the expected format. ")
+    assert hint in shown[0] and shown[0].endswith(".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -290,3 +291,36 @@ def test_non_owners_cannot_change_sharing(client, world, workflow, email, status
     owner_id = world.users["owner"].id
     assert post(client, f"/workflows/{workflow.id}/owners/{owner_id}/delete").status_code == status
     assert roles(workflow.id) == {"owner@acme.test": "owner", "viewer@acme.test": "viewer"}
+
+
+# --- Incomplete endpoints are saved with a visible warning ---------------------------------------
+
+def _warning_of(fragment: str, slug: str) -> str:
+    match = re.search(rf'<div class="notice notice-warning" role="(\w+)" id="{slug}-missing"><div>(.*?)</div></div>',
+                      fragment, re.S)
+    assert match, f"no warning in the {slug} section"
+    return f"{match.group(1)}: {' '.join(match.group(2).split())}"
+
+
+def test_a_destination_saved_without_a_connector_says_it_is_incomplete(owner_client, workflow, inbox):
+    data = {"connection_type": "FILESYSTEM", "connector_instance_id": "", "configuration.outputFolder": "out"}
+    response = post(owner_client, f"/workflows/{workflow.id}/endpoints/destination", data, headers=htmx())
+    fragment = html(response)
+    assert response.status_code == 200 and "Destination saved." in fragment
+    assert _warning_of(fragment, "destination") == (
+        "alert: <strong>Saved, but incomplete:</strong> The destination connector is not configured. "
+        "The workflow cannot run until a destination is set up here.")
+    run = fragment.split('<section id="run"')[1]
+    assert "The destination connector is not configured." in run  # the Run card, swapped out of band
+    page = html(owner_client.get(f"/workflows/{workflow.id}"))
+    assert _warning_of(page, "destination").startswith("note: <strong>Incomplete:</strong> The destination connector")
+    complete = {**data, "connector_instance_id": str(inbox.id)}
+    fragment = html(post(owner_client, f"/workflows/{workflow.id}/endpoints/destination", complete, headers=htmx()))
+    assert 'id="destination-missing"' not in fragment
+
+
+def test_an_unconfigured_source_shows_it_is_incomplete_to_viewers_too(client, world, workflow):
+    web_login(client, "viewer@acme.test")
+    page = html(client.get(f"/workflows/{workflow.id}"))
+    assert _warning_of(page, "source") == ("note: <strong>Incomplete:</strong> The source connection type is missing. "
+                                           "The workflow cannot run until a source is set up.")

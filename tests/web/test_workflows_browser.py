@@ -44,9 +44,14 @@ def test_owner_creates_configures_and_runs_a_workflow(page, login, folders):
     page.get_by_role("button", name="Create workflow").click()
     page.wait_for_url(re.compile(r"/workflows/[0-9a-f-]{36}$"))
     assert page.locator("h1").inner_text().startswith("Invoices")
+    missing = page.locator("#run-missing li")
+    expect(missing).to_have_text(["The source connection type is missing. Set up the source",
+                                  "The destination connection type is missing. Set up the destination"])
 
     save_endpoint(page, "source", "FILESYSTEM", "Inbox")
+    expect(missing).to_have_text(["The destination connection type is missing. Set up the destination"])
     save_endpoint(page, "destination", "FILESYSTEM", "Outbox", outputFolder="results")
+    expect(page.locator("#run-missing")).to_have_count(0)
     assert page.locator("#source .badge").inner_text() == "File system"
 
     page.get_by_role("button", name="Add step").click()
@@ -110,3 +115,23 @@ def test_viewer_sees_no_edit_controls_and_names_render_as_text(page, login, worl
     assert page.locator("select, textarea").count() == 0
     expect(page.get_by_role("button", name="Run now")).to_be_visible()
     assert dialogs == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_an_incomplete_destination_is_flagged_and_the_run_card_says_why(page, login, world, folders, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Incomplete")
+    login("owner@acme.test")
+    page.goto(f"/workflows/{workflow.id}")
+    save_endpoint(page, "source", "FILESYSTEM", "Inbox")
+    section = page.locator("#destination")
+    section.locator("select[name=connection_type]").select_option("FILESYSTEM")
+    section.locator("[name='configuration.outputFolder']").fill("results")
+    section.get_by_role("button", name="Save destination").click()
+    warning = page.locator("#destination-missing")
+    expect(warning).to_contain_text("Saved, but incomplete: The destination connector is not configured.")
+    expect(warning).to_be_visible()
+    expect(page.locator("#run-missing li")).to_have_text(
+        ["The destination connector is not configured. Set up the destination"])
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0

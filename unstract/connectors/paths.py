@@ -10,6 +10,7 @@ __all__ = [
     "check_sqlite_path",
     "is_inside",
     "resolve_inside_roots",
+    "within_roots",
 ]
 
 
@@ -60,3 +61,16 @@ def check_sqlite_path(path: str, roots: list[str]) -> bool:
         return False
     real_parent = resolve_inside_roots(parent, roots)
     return real_parent is not None and os.path.isdir(real_parent)
+
+
+def within_roots(path: str, roots: list[str], check) -> str:
+    """An absolute path for what a person typed: absolute stays as is; relative is joined to the first root
+    for which `check(joined, roots)` holds (else to the first root, so the caller's check names the problem).
+
+    Joining never widens what is allowed: the result still goes through `check`, whose real-path test keeps
+    `../` and symbolic links from leaving the roots.
+    """
+    if not isinstance(path, str) or not path.strip() or os.path.isabs(path) or not roots:
+        return path
+    candidates = [os.path.normpath(os.path.join(root, path.strip())) for root in roots]
+    return next((candidate for candidate in candidates if check(candidate, roots)), candidates[0])

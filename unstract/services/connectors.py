@@ -93,6 +93,23 @@ def _path_error(connector_id: str, document: dict, roots: list[str]) -> FieldMes
     return None if message is None else FieldMessage("path_not_allowed", message, "connector_metadata.path")
 
 
+def typed_path(connector_id: str, document: dict, roots: list[str]) -> dict:
+    """Forms accept a `path` relative to an allowed root: made absolute inside one before the checks."""
+    return registry.get(connector_id).typed_path(document, roots)
+
+
+def path_hint(connector_id: str, roots: list[str]) -> str | None:
+    """What to type in a form's `path` (naming the roots), for types with a path rule; else None."""
+    rule = registry.get(connector_id).path_rule
+    return None if rule is None else rule.words(rule.hint, roots)
+
+
+def path_advice(connector_id: str, roots: list[str], typed: str) -> str | None:
+    """What to type instead of a refused `path`, for types with a path rule; else None."""
+    rule = registry.get(connector_id).path_rule
+    return None if rule is None else rule.words(rule.advice, roots, typed)
+
+
 def check_metadata(connector_id: str, document: dict,
                    roots: list[str]) -> tuple[dict | None, list[FieldMessage]]:
     """Fill defaults, validate against the type's metadata schema and apply the path rules."""

@@ -81,3 +81,23 @@ def validate_plan(plan: ExecutionPlan) -> ExecutionPlan:
         if tool.tool_id not in TOOLS:
             raise PlanError(f"Unknown tool '{tool.tool_id}'.")
     return replace(plan, source=source, destination=destination)
+
+
+ENDPOINT_KINDS = (("source", "SOURCE"), ("destination", "DESTINATION"))
+
+
+def endpoint_problem(workflow: Workflow, endpoint_type: str) -> str | None:
+    """What keeps one endpoint from running (the start check's message), None when it is complete."""
+    kind = dict((t, k) for k, t in ENDPOINT_KINDS)[endpoint_type]
+    try:
+        _check_endpoint(kind, endpoint_type, _endpoint_snapshot(workflow.endpoint(endpoint_type)))
+    except PlanError as exc:
+        return str(exc)
+    return None
+
+
+def missing_for_run(workflow: Workflow) -> list[tuple[str, str]]:
+    """(source|destination, problem) for every endpoint a run would be refused for, source first: shown
+    before anyone clicks Run."""
+    return [(kind, problem) for kind, endpoint_type in ENDPOINT_KINDS
+            if (problem := endpoint_problem(workflow, endpoint_type)) is not None]

@@ -22,13 +22,36 @@ bp = Blueprint("web_connectors", __name__)
 PREFIX = "connector_metadata"
 DEFAULT_TYPE = "local_storage"
 FORM_ATTRS = ("connector_name", "connector_id")
+PATH_ATTR = f"{PREFIX}.path"
 
 
 # --- Form <-> JSON Schema (the shared helpers of web.schema_forms) ------------------------------
 
 def metadata_fields(connector_id: str, document: dict, errs: dict | None = None) -> list[FormField]:
-    """One input per property of the type's metadata schema; secrets are never echoed back."""
-    return build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
+    """One input per property of the type's metadata schema; secrets are never echoed back.
+
+    A path checked against the storage roots says which roots there are and offers them as suggestions (not the
+    folders inside them: the roots are shared by every organization, their folder names are not)."""
+    fields = build_fields(CONNECTOR_METADATA[connector_id], document, PREFIX, errs or {})
+    hint = connectors.path_hint(connector_id, _roots())
+    for item in fields:
+        if item.name == PATH_ATTR and hint is not None:
+            item.help, item.suggestions = hint, list(_roots())
+    return fields
+
+
+def _roots() -> list[str]:
+    return current_app.config["UNSTRACT_SETTINGS"].local_storage_roots
+
+
+def with_path_advice(connector_id: str, messages, typed: str) -> list[FieldMessage]:
+    """The path's refusals (outside the roots, not absolute) say what to type instead, naming the roots."""
+    advice = connectors.path_advice(connector_id, _roots(), typed)
+    if advice is None:
+        return list(messages)
+    return [FieldMessage(m.code, advice, m.attr)
+            if m.attr == PATH_ATTR and (m.code == "path_not_allowed" or " does not match " in m.detail) else m
+            for m in messages]
 
 
 def secrets_state(connector) -> dict[str, bool]:
@@ -108,8 +131,8 @@ def _submitted(form: MultiDict, connector=None) -> tuple[dict, dict, list[FieldM
                            {key: value for key, value in posted.items() if value is not None})
     if connector_id not in connectors.CONNECTOR_IDS:
         return data, {}, problems, DEFAULT_TYPE
-    data["connector_metadata"], shown, parse_problems = metadata_from_form(
-        connector_id, form, editing=connector is not None)
+    sent, shown, parse_problems = metadata_from_form(connector_id, form, editing=connector is not None)
+    data["connector_metadata"] = connectors.typed_path(connector_id, sent, _roots())
     return data, shown, problems + parse_problems, connector_id
 
 
@@ -149,7 +172,9 @@ def _save(who, connector=None):
             saved = connectors.update(who, connector, data, problems, **_write_settings())
     except errors.ValidationFailed as exc:
         return _form_page(who, connector_id, connector=connector, document=shown,
-                          name=request.form.get("connector_name", ""), messages=exc.messages, status=400)
+                          name=request.form.get("connector_name", ""),
+                          messages=with_path_advice(connector_id, exc.messages, request.form.get(PATH_ATTR, "")),
+                          status=400)
     flash(f"Connector “{saved['connector_name']}” {'created' if connector is None else 'saved'}.", "success")
     return redirect(url_for("web_connectors.index"), code=303)
 

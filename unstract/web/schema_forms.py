@@ -23,6 +23,7 @@ Rows are added and removed without JavaScript by submit buttons named ROW_ACTION
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -32,7 +33,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from unstract.errors import FieldMessage
-from unstract.jsonschemas import fill_defaults
+from unstract.jsonschemas import PATTERN_HINTS, fill_defaults
 from unstract.schemas.fields import BLANK, StrictInteger, integer_text
 from unstract.schemas.parsing import REQUIRED, parse_value
 
@@ -56,6 +57,7 @@ class FormField:
     rows: list[list[FormField]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     row_label: str = "row"
+    suggestions: list[str] = field(default_factory=list)  # offered by a text input (datalist), not enforced
 
     @property
     def display(self) -> str:
@@ -317,8 +319,19 @@ def friendly(message: FieldMessage) -> str:
     if detail.startswith("'' ") and (message.code == "min_length" or " does not match " in detail):
         return BLANK
     if " does not match " in detail:
-        return f"{detail.split(' does not match ', 1)[0]} is not in the expected format."
+        value, _, pattern = detail.partition(" does not match ")
+        hint = PATTERN_HINTS.get(_unquoted(pattern))
+        return f"{value} is not in the expected format." + (f" {hint}" if hint else "")
     return detail
+
+
+def _unquoted(text: str) -> str:
+    """The pattern the validator quoted (Python's repr) in its message."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
 
 
 def errors_by_attr(messages: Iterable[FieldMessage]) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from unstract.extensions import db
 from unstract.jsonschemas import EXTENSION_GROUPS, MIME_BY_EXTENSION, settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, ToolInstance, Workflow, WorkflowRole
 from unstract.policy import Requester, is_owner
-from unstract.services import endpoints, notifications, sharing, tool_instances, workflow_pages
+from unstract.services import endpoints, notifications, plans, sharing, tool_instances, workflow_pages
 from unstract.services.workflow_pages import ConnectorChoice, Member
 from unstract.tools.registry import TOOLS
 from unstract.web.schedule_section import schedules_section
@@ -81,6 +81,7 @@ class EndpointSection:
     fields: list[FormField]
     errors: dict = field(default_factory=dict)
     saved: bool = False
+    missing: str | None = None  # what the stored endpoint lacks to run (shown as a warning)
 
     @property
     def message(self) -> str:
@@ -109,7 +110,8 @@ def endpoint_section(who: Requester, workflow: Workflow, slug: str, *, can_edit:
         slug=slug, title=slug.capitalize(), workflow_id=workflow.id, can_edit=can_edit, connection_type=ctype,
         connection_choices=[(value, CONNECTION_LABELS.get(value, value)) for value in allowed],
         connector_id=connector_id, connector_label=label, connector_choices=options, needs_connector=mode is not None,
-        fields=fields, errors=_errors(messages, fields, ENDPOINT_FIELDS), saved=saved)
+        fields=fields, errors=_errors(messages, fields, ENDPOINT_FIELDS), saved=saved,
+        missing=plans.endpoint_problem(workflow, endpoint.endpoint_type))
 
 
 # --- Tools ------------------------------------------------------------------------------------
@@ -218,6 +220,7 @@ class RunSection:
     is_active: bool
     accept: str
     errors: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (source|destination, why a run is refused)
 
 
 def run_section(workflow: Workflow, errors: Sequence[str] = ()) -> RunSection:
@@ -229,7 +232,7 @@ def run_section(workflow: Workflow, errors: Sequence[str] = ()) -> RunSection:
     return RunSection(workflow_id=workflow.id, source_type=source.connection_type if source else "",
                       destination_type=destination.connection_type if destination else "",
                       is_active=workflow.is_active, accept=",".join(f".{e}" for e in sorted(extensions)),
-                      errors=list(errors))
+                      errors=list(errors), missing=plans.missing_for_run(workflow))
 
 
 # --- Notifications ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -10,6 +11,7 @@ from sqlalchemy.engine import URL
 
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.filestore import FileStore
+from unstract.connectors.paths import within_roots
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
@@ -19,10 +21,23 @@ DATABASE = "DATABASE"
 
 @dataclass(frozen=True)
 class PathRule:
-    """A check of the metadata's `path` against the allowed roots, and the message when it fails."""
+    """A check of the metadata's `path` against the allowed roots and the message when it fails (the API's).
+
+    For people filling a form: `hint` says what to type and `advice` what to type instead of a refused value
+    (placeholders: {where} the roots in words, {example} `example` inside the first root, {typed} the value)."""
 
     check: Callable[[str, list[str]], bool]
     message: str
+    hint: str = ""
+    advice: str = ""
+    example: str = ""
+
+    def words(self, template: str, roots: list[str], typed: str = "") -> str:
+        """A hint or advice with the roots filled in."""
+        where = (f"the storage root {roots[0]}" if len(roots) == 1
+                 else f"one of the storage roots {', '.join(roots)}" if roots else "a storage root (none configured)")
+        example = os.path.join(roots[0], self.example) if roots else self.example
+        return template.format(where=where, example=example, typed=typed)
 
 
 class ConnectorType:
@@ -32,6 +47,7 @@ class ConnectorType:
     mode: ClassVar[str]
     metadata_schema: ClassVar[dict[str, Any]]
     path_rule: ClassVar[PathRule | None] = None
+    pattern_hints: ClassVar[dict[str, str]] = {}  # metadata pattern -> what to type (for forms)
 
     def __repr__(self) -> str:
         return f"<connector type {self.connector_id}>"
@@ -53,6 +69,13 @@ class ConnectorType:
         if self.path_rule is None or not isinstance(path, str) or self.path_rule.check(path, roots):
             return None
         return self.path_rule.message
+
+    def typed_path(self, metadata: dict, roots: list[str]) -> dict:
+        """The metadata with a `path` typed relative to a root made absolute inside it (forms accept both)."""
+        path = metadata.get("path")
+        if self.path_rule is None or not isinstance(path, str):
+            return metadata
+        return {**metadata, "path": within_roots(path, roots, self.path_rule.check)}
 
 
 class FileStoreType(ConnectorType):

@@ -21,7 +21,11 @@ class LocalStorage(FileStoreType):
                      "description": "Absolute; must resolve inside an allowed root.",
                      "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}}
     # fmt: on
-    path_rule = PathRule(check_local_storage_path, "Path must be an existing directory inside an allowed root.")
+    path_rule = PathRule(
+        check_local_storage_path, "Path must be an existing directory inside an allowed root.",
+        hint="A folder inside {where}: its name (for example inbox, meaning {example}) or its absolute path.",
+        advice="“{typed}” is not an existing folder inside {where}. Type the name of a folder there (for example "
+               "inbox) or its absolute path; create the folder first if it is new.", example="inbox")
 
     def open(self, metadata: dict, allowed_roots: list[str]) -> FileStore:
         """The directory's store, after checking again that it lies inside an allowed root."""

@@ -25,7 +25,12 @@ class SQLite(DatabaseType):
                      "description": "Absolute; its directory must be inside an allowed root.",
                      "type": "string", "minLength": 2, "maxLength": 1000, "pattern": "^/"}}}
     # fmt: on
-    path_rule = PathRule(check_sqlite_path, "Path must be inside an allowed root and its directory must exist.")
+    path_rule = PathRule(
+        check_sqlite_path, "Path must be inside an allowed root and its directory must exist.",
+        hint="A database file inside {where}: a name (for example results.db, meaning {example}) or an absolute "
+             "path; its folder must exist.",
+        advice="“{typed}” is not inside {where}, or its folder does not exist. Type a file name (for example "
+               "results.db) or an absolute path inside the root, in a folder that exists.", example="results.db")
 
     def url(self, metadata: dict, allowed_roots: list[str] | None) -> URL:
         """The file's URL with its directory resolved; pass allowed_roots to re-check the path rule."""
