@@ -46,6 +46,10 @@ class NotificationsSection:
         return {name: notification[name] for name in NEW_FORM} | {
             "authorization_header": notification["authorization_header"] or ""}
 
+    @property
+    def new_form(self) -> dict:
+        return self.form if self.form_for == "new" else dict(NEW_FORM)
+
     def errors_of(self, form_for: str) -> dict:
         return self.errors if self.form_for == form_for else {}
 
