@@ -238,7 +238,8 @@ def _queue_started(execution_ids: list[uuid.UUID], outcomes: dict[uuid.UUID, Out
 
 
 def _fire(run_id: uuid.UUID, settings: Settings, *, reclaimed: bool) -> str:
-    """Start the workflow for a claimed run, or record why not; returns the run's status."""
+    """Start the workflow for one claimed run, or record why not (a batch that met a conflict, run by run);
+    returns the run's status."""
     row = db.session.execute(select(ScheduleRun, Schedule, Workflow)
                              .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
                              .join(Workflow, Workflow.id == Schedule.workflow_id)
