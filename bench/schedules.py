@@ -5,7 +5,8 @@
    runs and executions per due time (each must be exactly 1), and how late the executions were created
    after the due time (p50, p95, max).
 2. Idle tick: `--idle-schedules` schedules in all (default 10,000), none due; one scheduler pass
-   (services.scheduler.run_due) timed in this process, with the statements it sends.
+   (services.scheduler.run_due) timed in this process, with the statements it sends and, on PostgreSQL,
+   the scans their plans use.
 A throwaway database on `--admin-url`'s server (or SQLite with `--sqlite`) and its own Redis; everything
 is torn down at the end, also on Ctrl-C.
 """
@@ -101,12 +102,16 @@ def idle_tick(app, args, world, workflow_id) -> dict:
         add_schedules(world, workflow_id, max(args.idle_schedules - have, 0), "0 0 1 1 *",
                       datetime.now(UTC) + timedelta(days=30))
         settings = app.config["UNSTRACT_SETTINGS"]
+        if db.engine.dialect.name == "postgresql":  # planner statistics as autovacuum would leave them
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("ANALYZE schedule, schedule_run")
         run_due(settings)  # warm: statements prepared, pool filled
         statements = []
-        listener = lambda *a: statements.append(a[2])  # noqa: E731 - counts what one pass sends
+        listener = lambda *a: statements.append((a[2], a[3]))  # noqa: E731 - what one pass sends
         event.listen(db.engine, "before_cursor_execute", listener)
         run_due(settings)
         event.remove(db.engine, "before_cursor_execute", listener)
+        plans = query_plans(statements)
         times = []
         for _ in range(args.ticks):
             started = time.perf_counter()
@@ -115,9 +120,23 @@ def idle_tick(app, args, world, workflow_id) -> dict:
         total = db.session.scalar(select(func.count()).select_from(Schedule))
         db.session.remove()
     times.sort()
-    return {"schedules": total, "ticks": args.ticks, "statements_per_tick": len(statements),
+    return {"schedules": total, "ticks": args.ticks, "statements_per_tick": len(statements), "plans": plans,
             "ms_per_tick": {"p50": round(statistics.median(times) * 1000, 2),
                             "max": round(times[-1] * 1000, 2)}}
+
+
+def query_plans(statements: list[tuple[str, object]]) -> list[str]:
+    """The access path PostgreSQL picks for each statement of an idle pass (its plan's scan lines)."""
+    from unstract.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        return []
+    found = []
+    with db.engine.connect() as connection:
+        for statement, parameters in statements:
+            lines = connection.exec_driver_sql("EXPLAIN " + statement, parameters).scalars().all()
+            found.append(" / ".join(line.strip() for line in lines if "Scan" in line))
+    return found
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -57,8 +57,8 @@ def queue_deliveries(app, count: int, url: str) -> float:
         workflow.memberships.append(WorkflowMembership(user_id=world.user_id, role=WorkflowRole.OWNER))
         db.session.add(workflow)
         db.session.flush()
-        db.session.add(Notification(workflow_id=workflow.id, url=url, secret=secrets.seal_text("s", common.SECRET_KEY),
-                                    max_retries=5))
+        secret = secrets.seal_value("s", common.SECRET_KEY, secrets.WEBHOOK_HKDF_INFO)
+        db.session.add(Notification(workflow_id=workflow.id, url=url, secret=secret, max_retries=5))
         db.session.commit()
         started = time.monotonic()
         for first in range(0, count, CHUNK):

@@ -1,4 +1,5 @@
-"""The `unstract` command: Flask's CLI group plus org/user/apikey/serve/worker/reap/schedule (README, Command line)."""
+"""The `unstract` command: Flask's CLI group plus org, user, apikey, serve, worker, reap, purge, schedule and
+notification (README, Command line)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from unstract import errors
 from unstract.config import ConfigError, read_settings
-from unstract.models import ApiKeyPermission, OrgRole
+from unstract.models import AUTHORIZATION_TYPES, EVENTS, FORMATS, ApiKeyPermission, OrgRole
 
 EXIT_CONFLICT = 1
 EXIT_USAGE = 2
@@ -223,6 +224,71 @@ def schedule_remove(schedule_id, org_id: str, email: str) -> None:
     _run(lambda: schedules.delete_schedule(schedules.get_schedule(who, schedule_id, owner=True)))
 
 
+@click.group("notification")
+def notification_group() -> None:
+    """Webhooks of a workflow (docs/API.md, Notifications)."""
+
+
+@notification_group.command("list")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="A member who sees the workflow.")
+@click.option("--workflow", "workflow_id", type=click.UUID, required=True, help="Workflow id.")
+@with_appcontext
+def notification_list(org_id: str, email: str, workflow_id) -> None:
+    """Print the workflow's webhooks, one a line: id, URL, format, events, state, authorization type."""
+    from unstract.extensions import db
+    from unstract.policy import get_visible_workflow
+    from unstract.services import notifications
+
+    workflow = _run(get_visible_workflow, _acting(org_id, email), workflow_id)
+    for notification in db.session.scalars(notifications.list_query(workflow)):
+        click.echo("\t".join((str(notification.id), notification.url, notification.format,
+                              ",".join(notification.events), "active" if notification.is_active else "inactive",
+                              notification.authorization_type)))
+
+
+@notification_group.command("add")
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="An owner of the workflow.")
+@click.option("--workflow", "workflow_id", type=click.UUID, required=True, help="Workflow id.")
+@click.option("--url", required=True, help="http(s) URL on a public address.")
+@click.option("--format", "kind", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option("--event", "events", multiple=True, type=click.Choice(EVENTS), help="Repeat; default: all events.")
+@click.option("--authorization-type", type=click.Choice(AUTHORIZATION_TYPES), default="none", show_default=True)
+@click.option("--authorization-header", default=None, help="Header name, for custom_header.")
+@with_appcontext
+def notification_add(org_id: str, email: str, workflow_id, url: str, kind: str, events: tuple[str, ...],
+                     authorization_type: str, authorization_header: str | None) -> None:
+    """Add a webhook; prints its id and its generated signing secret (shown this once). The authorization
+    key is asked for on the terminal (or read from stdin), never taken from the command line."""
+    from unstract.policy import get_visible_workflow
+    from unstract.services import notifications
+
+    who = _acting(org_id, email)
+    workflow = _run(get_visible_workflow, who, workflow_id, owner=True)
+    data = {"url": url, "format": kind, "authorization_type": authorization_type,
+            "authorization_header": authorization_header}
+    if events:
+        data["events"] = list(events)
+    if authorization_type != "none":
+        data["authorization_key"] = click.prompt("Authorization key", hide_input=True, err=True)
+    created = _run(notifications.create, who, workflow, data, [], **notifications.write_settings(current_app.config))
+    click.echo(f"{created['id']}\t{created['secret']}")
+
+
+@notification_group.command("remove")
+@click.argument("notification_id", type=click.UUID)
+@click.option("--org", "org_id", required=True, help="Organization id.")
+@click.option("--email", required=True, help="An owner of the workflow.")
+@with_appcontext
+def notification_remove(notification_id, org_id: str, email: str) -> None:
+    """Delete a webhook and its delivery log."""
+    from unstract.services import notifications
+
+    who = _acting(org_id, email)
+    _run(lambda: notifications.delete(notifications.get_notification(who, notification_id, owner=True)))
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--parent-pid", type=int, default=None,
@@ -297,7 +363,7 @@ def _days(days: int) -> str:
 
 
 COMMANDS = [org_group, user_group, apikey_group, worker_command, serve_command, reap_command, purge_command,
-            schedule_group]
+            schedule_group, notification_group]
 
 
 def register_cli(app: Flask) -> None:

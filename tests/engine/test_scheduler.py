@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -36,8 +37,9 @@ def flow(app, world, storage_root):
 
 
 def schedule_of(workflow, world, due: datetime, cron: str = "0 * * * *", **fields) -> Schedule:
+    fields = {"created_by": world.users["owner"].id, **fields}
     schedule = Schedule(organization_id=workflow.organization_id, workflow_id=workflow.id, cron=cron,
-                        timezone="UTC", next_run_at=due, created_by=world.users["owner"].id, **fields)
+                        timezone="UTC", next_run_at=due, **fields)
     db.session.add(schedule)
     db.session.commit()
     return schedule
@@ -203,3 +205,49 @@ def test_worker_ticks_fall_right_after_each_multiple_of_the_interval():
 
     assert seconds_to_next_tick(5, 1000.0) == pytest.approx(5 + TICK_OFFSET)
     assert seconds_to_next_tick(5, 1003.5) == pytest.approx(1.5 + TICK_OFFSET)
+
+
+# --- A claimed batch fires in one go -----------------------------------------------------------------
+
+def test_one_pass_fires_a_mixed_batch_each_run_by_its_own_rule(settings, world, flow):
+    """Started, skipped (inactive workflow) and failed (creator gone) runs of one claimed batch: each
+    recorded as a single start would record it, and one listing job per started execution."""
+    started = [schedule_of(flow, world, NOON) for _ in range(3)]
+    idle = make_workflow(world.users["owner"], flow.organization, is_active=False)
+    inactive = schedule_of(idle, world, NOON)
+    orphan = schedule_of(flow, world, NOON, created_by=None)
+    result = run_due(settings, now=NOON)
+    assert (len(result.started), len(result.skipped), len(result.failed)) == (3, 1, 1)
+    for schedule in started:
+        [run] = runs(schedule)
+        assert (run.status, run.execution_id) == ("STARTED", run.id)
+        assert fresh(schedule).last_execution_id == run.id
+        assert f"listing-{run.id}" in rq.queue().job_ids
+    assert runs(inactive)[0].reason == scheduler.INACTIVE_WORKFLOW
+    assert runs(orphan)[0].reason == scheduler.CREATOR_GONE
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 3
+
+
+def test_the_pending_limit_holds_within_one_batch(settings, world, flow):
+    limited = replace(settings, max_pending_executions=2)
+    schedules = [schedule_of(flow, world, NOON) for _ in range(4)]
+    result = run_due(limited, now=NOON)
+    assert (len(result.started), len(result.failed)) == (2, 2)
+    failed = [run for schedule in schedules for run in runs(schedule) if run.status == "FAILED"]
+    assert len(failed) == 2 and all("Too many queued executions" in run.reason for run in failed)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 2
+
+
+def test_a_batch_meeting_an_execution_started_meanwhile_falls_back_to_one_run_at_a_time(settings, world, flow):
+    """Another worker created one of the batch's executions between the checks and the insert: the batch is
+    rolled back and each run fired alone; still one execution per run."""
+    first, second = schedule_of(flow, world, NOON), schedule_of(flow, world, NOON)
+    run_ids = scheduler._claim_due(NOON)
+    assert len(run_ids) == 2
+    raced = db.session.get(ScheduleRun, run_ids[0])
+    scheduler._start(fresh(db.session.get(Schedule, raced.schedule_id)), raced, settings)
+    result = scheduler.TickResult()
+    scheduler._fire_claimed(result, run_ids, settings, reclaimed=False)
+    assert sorted(result.started) == sorted(run_ids)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 2
+    assert [run.status for schedule in (first, second) for run in runs(schedule)] == ["STARTED", "STARTED"]

@@ -201,6 +201,11 @@ def test_overview_renders_charts_without_network(world, page, login):
             files = ("COMPLETED",) * (1 + (days_ago + n) % 4) + (("ERROR",) if status == "ERROR" else ())
             _run(workflow, status, days_ago, seconds=3 + 7 * ((days_ago + n) % len(workflows)), files=files)
     _run(workflows[0], "EXECUTING", 0)
+    from tests.web.test_upcoming_runs_pages import scheduled
+    from unstract.services.cron import next_run_after
+
+    for workflow, cron, zone in ((workflows[3], "30 2 * * *", "Europe/Berlin"), (workflows[0], "*/30 * * * *", "UTC")):
+        scheduled(workflow, world, next_run_after(cron, zone, utcnow()), cron=cron, timezone=zone)
     requests = []
     page.on("request", lambda request: requests.append(request.url))
     login("owner@acme.test")
@@ -210,6 +215,7 @@ def test_overview_renders_charts_without_network(world, page, login):
     page.get_by_role("link", name="Refresh").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("#chart-slowest g").count() == 4
+    expect(page.locator("#upcoming-runs tbody tr")).to_have_count(2)
     screenshot(page, "overview")
     base = page.url.split("/overview")[0]
     assert all(url.startswith(base) for url in requests)

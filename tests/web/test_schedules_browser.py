@@ -34,6 +34,7 @@ def test_owner_schedules_pauses_resumes_and_deletes(page, login, world):
     expect(section.locator(".wf-upcoming li")).to_have_count(5)
     expect(section).to_contain_text(XSS_NAME)  # shown as text, not run as markup
     assert page.locator("#schedules img").count() == 0
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header at the top of the picture
     screenshot(page, "workflow-schedules")
 
     section.get_by_role("button", name="Pause").click()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -157,10 +158,13 @@ def check_startable(workflow: Workflow) -> ExecutionPlan:
 
 
 def check_throttle(who: Requester, settings: Settings) -> None:
-    pending = db.session.scalar(select(func.count()).select_from(Execution).where(
-        Execution.organization_id == who.org.id, Execution.status == Status.PENDING))
-    if pending >= settings.max_pending_executions:
+    if _pending_count(who.org.id) >= settings.max_pending_executions:
         raise errors.Throttled()
+
+
+def _pending_count(organization_id: uuid.UUID) -> int:
+    return db.session.scalar(select(func.count()).select_from(Execution).where(
+        Execution.organization_id == organization_id, Execution.status == Status.PENDING))
 
 
 def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> Execution:
@@ -168,14 +172,7 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
     check_throttle(who, settings)
     source_type = plan.source.connection_type
     uploads = _check_uploads(command, source_type, plan, settings)
-    execution = Execution(
-        id=command.new_execution_id or uuid.uuid4(),
-        workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
-        execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
-        execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
-        use_file_history=_use_history(command, source_type), timeout=command.timeout,
-        total_steps=len(plan.tools), plan=None,
-    )
+    execution = _new_execution(who, workflow, plan, command)
     execution_id = execution.id
     upload_dir = state.run_dirs(settings.data_dir, execution_id)[0]
     try:
@@ -192,6 +189,74 @@ def _create(who: Requester, workflow: Workflow, command: ExecuteCommand, setting
         discard(execution_id, settings.data_dir)
         raise
     return execution
+
+
+def _new_execution(who: Requester, workflow: Workflow, plan: ExecutionPlan, command: ExecuteCommand) -> Execution:
+    return Execution(
+        id=command.new_execution_id or uuid.uuid4(),
+        workflow_id=workflow.id, organization_id=who.org.id, created_by=who.user_id,
+        execution_mode="INSTANT" if command.timeout > 0 else "QUEUE",
+        execution_type=ExecutionType.STEP if command.action == "START" else ExecutionType.COMPLETE,
+        use_file_history=_use_history(command, plan.source.connection_type), timeout=command.timeout,
+        total_steps=len(plan.tools), plan=None,
+    )
+
+
+@dataclass(frozen=True)
+class QueuedStart:
+    """One execution `start_queued` would create: the workflow, run as `who`, under the given id."""
+
+    who: Requester
+    workflow_id: uuid.UUID
+    execution_id: uuid.UUID
+
+
+def add_queued(starts: Sequence[QueuedStart], settings: Settings) -> dict[uuid.UUID, str]:
+    """Many `start_queued` calls in one go (a scheduler's batch): each execution is checked as
+    `start_queued` checks it (visible workflow, startable plan, no uploads needed, the organization's
+    pending limit) and added to the session; nothing is committed or queued here. The checks run once per
+    requester and workflow, the pending count once per organization. Returns the refusal of each start that
+    cannot be made, by execution id; the caller commits, then calls `enqueue_listings`."""
+    checked: dict[tuple, tuple[Workflow, ExecutionPlan] | str] = {}
+    room: dict[uuid.UUID, int] = {}
+    refused = {}
+    for start in starts:
+        key = (start.who.user_id, start.who.org.id, start.who.is_admin, start.workflow_id)
+        if key not in checked:
+            checked[key] = _queued_startable(start.who, start.workflow_id, settings)
+        if isinstance(checked[key], str):
+            refused[start.execution_id] = checked[key]
+            continue
+        org_id = start.who.org.id
+        if org_id not in room:
+            room[org_id] = settings.max_pending_executions - _pending_count(org_id)
+        if room[org_id] <= 0:
+            refused[start.execution_id] = str(errors.Throttled())
+            continue
+        room[org_id] -= 1
+        workflow, plan = checked[key]
+        command = ExecuteCommand(workflow_id=workflow.id, timeout=0, new_execution_id=start.execution_id)
+        db.session.add(_new_execution(start.who, workflow, plan, command))
+    return refused
+
+
+def _queued_startable(who: Requester, workflow_id: uuid.UUID,
+                      settings: Settings) -> tuple[Workflow, ExecutionPlan] | str:
+    """The workflow and its plan when `who` may start it queued with no uploads, else why not."""
+    try:
+        workflow = get_visible_workflow(who, workflow_id)
+        plan = check_startable(workflow)
+        _check_uploads(ExecuteCommand(workflow_id=workflow_id, timeout=0), plan.source.connection_type, plan,
+                       settings)
+    except errors.DomainError as exc:
+        return str(exc)
+    return workflow, plan
+
+
+def enqueue_listings(execution_ids: Sequence[uuid.UUID]) -> None:
+    """The listing jobs of committed queued executions, a pipeline round trip per chunk."""
+    queueing.enqueue_many(queueing.LISTING_JOB, ((queueing.listing_job_id(execution_id), (str(execution_id),))
+                                                 for execution_id in execution_ids))
 
 
 def _run_of(execution_id: uuid.UUID, origin: RunOrigin) -> DeploymentRun:

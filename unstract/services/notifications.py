@@ -144,6 +144,12 @@ def _check(data: dict, field_errors: Sequence[FieldMessage], merged: dict, key_s
     raise_if_any(messages, FIELDS)
 
 
+def write_settings(config) -> dict:
+    """What a write needs from the app's config: the sealing key and whether private targets are allowed."""
+    return {"secret_key": config["SECRET_KEY"],
+            "allow_private": config["UNSTRACT_SETTINGS"].webhook_allow_private_networks}
+
+
 # --- Writing -------------------------------------------------------------------------------------
 
 def create(who: Requester, workflow: Workflow, data: dict, field_errors: Sequence[FieldMessage], *,

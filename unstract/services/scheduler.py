@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import Uuid, bindparam, exists, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import FlushError
 
@@ -35,14 +35,15 @@ from unstract.models import (
 from unstract.models.base import utcnow
 from unstract.policy import Requester
 from unstract.services import cron as crontab
-from unstract.services.executions import start_queued
+from unstract.services.executions import QueuedStart, add_queued, discard, enqueue_listings, start_queued
 
-CLAIM_BATCH = 50
+CLAIM_BATCH = 100
 # A claim still open after this long belongs to a worker that died between claim and start (a start
 # takes milliseconds; a worker waiting on the database longer than this races harmlessly: same id).
 RESTART_AFTER = timedelta(seconds=30)
 INACTIVE_WORKFLOW = "Workflow is inactive."
 CREATOR_GONE = "The schedule's creator is no longer a member of the organization."
+STILL_STARTING = "The previous run is still being started."
 
 
 @dataclass
@@ -56,14 +57,26 @@ def run_due(settings: Settings, now: datetime | None = None) -> TickResult:
     """Claim and fire every schedule due at `now` (the real clock unless a test sets one)."""
     now = now or utcnow()
     result = TickResult()
-    for run_id in _reclaim_abandoned(now):
-        _note(result, run_id, _fire(run_id, settings, reclaimed=True))
+    _fire_claimed(result, _reclaim_abandoned(now), settings, reclaimed=True)
     while True:
         claimed = _claim_due(now)
-        for run_id in claimed:
-            _note(result, run_id, _fire(run_id, settings, reclaimed=False))
+        _fire_claimed(result, claimed, settings, reclaimed=False)
         if len(claimed) < CLAIM_BATCH:
             return result
+
+
+def _fire_claimed(result: TickResult, run_ids: list[uuid.UUID], settings: Settings, *, reclaimed: bool) -> None:
+    """Fire a claimed batch in one transaction; when one of its executions exists already (a reclaimed run
+    another worker is starting too), the batch is rolled back and fired one run at a time."""
+    if not run_ids:
+        return
+    try:
+        statuses = _fire_batch(run_ids, settings, reclaimed=reclaimed)
+    except (IntegrityError, FlushError):
+        db.session.rollback()
+        statuses = {run_id: _fire(run_id, settings, reclaimed=reclaimed) for run_id in run_ids}
+    for run_id, status in statuses.items():
+        _note(result, run_id, status)
 
 
 def _note(result: TickResult, run_id: uuid.UUID, status: str) -> None:
@@ -104,8 +117,129 @@ def _claim(row, now: datetime) -> dict | None:
             "status": RunStatus.CLAIMED, "reason": ""}
 
 
+@dataclass
+class Outcome:
+    schedule_id: uuid.UUID
+    status: str
+    reason: str = ""
+    execution_id: uuid.UUID | None = None
+
+
+def _fire_batch(run_ids: list[uuid.UUID], settings: Settings, *, reclaimed: bool) -> dict[uuid.UUID, str]:
+    """What `_fire` does for each run, with a few statements for the whole batch: the rules are read for all
+    runs at once, the executions inserted and the runs recorded in one commit, the listings queued in one
+    Redis pipeline. Returns each run's status."""
+    rows = db.session.execute(select(ScheduleRun, Schedule, Workflow)
+                              .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
+                              .join(Workflow, Workflow.id == Schedule.workflow_id)
+                              .where(ScheduleRun.id.in_(run_ids))).all()
+    found = {row.ScheduleRun.id for row in rows}
+    outcomes = dict.fromkeys(set(run_ids) - found)  # deleted with their workflow meanwhile
+    started_before = _existing_executions(found) if reclaimed else set()
+    busy = _overlaps([(run, schedule) for run, schedule, _ in rows if not schedule.allow_overlap])
+    creators = _creators([schedule for _, schedule, _ in rows])
+    starts = []
+    for run, schedule, workflow in rows:
+        outcome = Outcome(schedule.id, RunStatus.SKIPPED)
+        who = creators.get((schedule.organization_id, schedule.created_by))
+        if run.id in started_before:
+            outcome = Outcome(schedule.id, RunStatus.STARTED, execution_id=run.id)
+        elif not workflow.is_active:
+            outcome.reason = INACTIVE_WORKFLOW
+        elif run.id in busy:
+            outcome.reason = busy[run.id]
+        elif who is None:
+            outcome = Outcome(schedule.id, RunStatus.FAILED, CREATOR_GONE)
+        else:
+            outcome = Outcome(schedule.id, RunStatus.STARTED, execution_id=run.id)
+            starts.append(QueuedStart(who, workflow.id, run.id))
+        outcomes[run.id] = outcome
+    for run_id, reason in add_queued(starts, settings).items():
+        outcomes[run_id] = Outcome(outcomes[run_id].schedule_id, RunStatus.FAILED, reason[:490])
+    db.session.flush()  # the executions before the runs that refer to them
+    _record_many({run_id: o for run_id, o in outcomes.items() if o is not None})
+    _queue_started([run_id for run_id, o in outcomes.items()
+                    if o is not None and o.execution_id is not None and run_id not in started_before],
+                   outcomes, settings)
+    return {run_id: RunStatus.SKIPPED if o is None else o.status for run_id, o in outcomes.items()}
+
+
+def _existing_executions(ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    return set(db.session.scalars(select(Execution.id).where(Execution.id.in_(ids))))
+
+
+def _overlaps(runs: list[tuple[ScheduleRun, Schedule]]) -> dict[uuid.UUID, str]:
+    """`_previous_run_going` for many runs: two statements whatever their number."""
+    if not runs:
+        return {}
+    schedule_ids = {schedule.id for _, schedule in runs}
+    last_status = dict(db.session.execute(
+        select(Schedule.id, Execution.status).join(Execution, Execution.id == Schedule.last_execution_id)
+        .where(Schedule.id.in_(schedule_ids))).all())
+    first_open_claim = dict(db.session.execute(
+        select(ScheduleRun.schedule_id, func.min(ScheduleRun.due_at))
+        .where(ScheduleRun.schedule_id.in_(schedule_ids), ScheduleRun.status == RunStatus.CLAIMED)
+        .group_by(ScheduleRun.schedule_id)).all())
+    busy = {}
+    for run, schedule in runs:
+        if last_status.get(schedule.id) in NON_TERMINAL:
+            busy[run.id] = (f"The previous run (execution {schedule.last_execution_id}) is still "
+                            f"{last_status[schedule.id]}.")
+        elif (earliest := first_open_claim.get(schedule.id)) is not None and earliest < run.due_at:
+            busy[run.id] = STILL_STARTING
+    return busy
+
+
+def _creators(schedules: list[Schedule]) -> dict[tuple[uuid.UUID, uuid.UUID], Requester]:
+    """`_creator` for many schedules, by (organization, user): one statement."""
+    pairs = {(s.organization_id, s.created_by) for s in schedules if s.created_by is not None}
+    if not pairs:
+        return {}
+    rows = db.session.execute(
+        select(OrgMembership.role, User, Organization)
+        .join(User, User.id == OrgMembership.user_id)
+        .join(Organization, Organization.id == OrgMembership.organization_id)
+        .where(tuple_(OrgMembership.organization_id, OrgMembership.user_id).in_(pairs))).all()
+    return {(row.Organization.id, row.User.id): Requester(row.User, row.Organization, row.role) for row in rows}
+
+
+def _record_many(outcomes: dict[uuid.UUID, Outcome]) -> None:
+    """`_record` for many runs: two executemany statements and one commit (with the executions added)."""
+    if outcomes:
+        run_table, schedule_table = ScheduleRun.__table__, Schedule.__table__
+        db.session.execute(
+            update(run_table).where(run_table.c.id == bindparam("run_id"))
+            .values(status=bindparam("status"), reason=bindparam("reason"), execution_id=bindparam("execution_id")),
+            [{"run_id": run_id, "status": o.status, "reason": o.reason, "execution_id": o.execution_id}
+             for run_id, o in outcomes.items()])
+        db.session.execute(
+            update(schedule_table).where(schedule_table.c.id == bindparam("schedule_key"))
+            .values(last_run_status=bindparam("status"),
+                    last_execution_id=func.coalesce(bindparam("execution_id", type_=Uuid),
+                                                    schedule_table.c.last_execution_id),
+                    modified_at=schedule_table.c.modified_at),  # a run is no edit
+            [{"schedule_key": o.schedule_id, "status": o.status, "execution_id": o.execution_id}
+             for o in outcomes.values()])
+    db.session.commit()
+
+
+def _queue_started(execution_ids: list[uuid.UUID], outcomes: dict[uuid.UUID, Outcome], settings: Settings) -> None:
+    """The listing jobs of the batch's new executions; when Redis refuses, the executions are removed and
+    their runs recorded as failed, as a single start does."""
+    if not execution_ids:
+        return
+    try:
+        enqueue_listings(execution_ids)
+    except errors.QueueUnavailable as exc:
+        for execution_id in execution_ids:
+            discard(execution_id, settings.data_dir)
+            outcomes[execution_id] = Outcome(outcomes[execution_id].schedule_id, RunStatus.FAILED, str(exc))
+        _record_many({execution_id: outcomes[execution_id] for execution_id in execution_ids})
+
+
 def _fire(run_id: uuid.UUID, settings: Settings, *, reclaimed: bool) -> str:
-    """Start the workflow for a claimed run, or record why not; returns the run's status."""
+    """Start the workflow for one claimed run, or record why not (a batch that met a conflict, run by run);
+    returns the run's status."""
     row = db.session.execute(select(ScheduleRun, Schedule, Workflow)
                              .join(Schedule, Schedule.id == ScheduleRun.schedule_id)
                              .join(Workflow, Workflow.id == Schedule.workflow_id)
@@ -156,7 +290,7 @@ def _previous_run_going(schedule: Schedule, run: ScheduleRun) -> str | None:
     status, claimed = db.session.execute(select(last_status, earlier_claim)).one()
     if status in NON_TERMINAL:
         return f"The previous run (execution {schedule.last_execution_id}) is still {status}."
-    return "The previous run is still being started." if claimed else None
+    return STILL_STARTING if claimed else None
 
 
 def _creator(schedule: Schedule) -> Requester | None:

@@ -13,7 +13,7 @@ from unstract.errors import FieldMessage
 from unstract.extensions import db
 from unstract.models import Execution, Schedule, ScheduleRun, User, Workflow
 from unstract.models.base import utcnow
-from unstract.policy import Requester, get_visible_workflow
+from unstract.policy import Requester, get_visible_workflow, visible_workflows
 from unstract.services import cron as crontab
 from unstract.services.validation import raise_if_any
 
@@ -34,6 +34,17 @@ def org_schedules(organization_id: uuid.UUID) -> list[tuple[Schedule, str]]:
         select(Schedule, Workflow.workflow_name).join(Workflow, Workflow.id == Schedule.workflow_id)
         .where(Schedule.organization_id == organization_id)
         .order_by(Workflow.workflow_name, Schedule.created_at, Schedule.id)).tuples())
+
+
+def soonest(who: Requester, limit: int) -> list[tuple[Schedule, str]]:
+    """The active schedules of the workflows `who` sees, soonest next run first, with the workflow's name
+    (the overview's upcoming runs)."""
+    visible = visible_workflows(who).with_only_columns(Workflow.id)
+    return list(db.session.execute(
+        select(Schedule, Workflow.workflow_name).join(Workflow, Workflow.id == Schedule.workflow_id)
+        .where(Schedule.organization_id == who.org.id, Schedule.is_active.is_(True),
+               Schedule.next_run_at.is_not(None), Schedule.workflow_id.in_(visible))
+        .order_by(Schedule.next_run_at, Schedule.id).limit(limit)).tuples())
 
 
 def runs_query(schedule: Schedule) -> Select:

@@ -11,6 +11,7 @@ from flask_login import login_required
 from unstract.services import overview, retention
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.formatting import duration
+from unstract.web.upcoming_section import upcoming_runs
 
 bp = Blueprint("web_overview", __name__)
 
@@ -119,4 +120,5 @@ def index():
     sizes = retention.table_sizes() if who.is_admin and not is_htmx() else None
     return render_template(template, who=who, data=data, charts=_charts(data), format_seconds=format_seconds,
                            exec_series=EXEC_SERIES, file_series=FILE_SERIES, table_sizes=sizes,
-                           settings=current_app.config["UNSTRACT_SETTINGS"])
+                           settings=current_app.config["UNSTRACT_SETTINGS"],
+                           upcoming=None if is_htmx() else upcoming_runs(who))

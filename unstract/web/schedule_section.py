@@ -45,7 +45,7 @@ class SchedulesSection:
     message: str = ""
 
 
-def _wall_clock(moment: datetime, timezone: str) -> str:
+def wall_clock(moment: datetime, timezone: str) -> str:
     return moment.astimezone(cron.zone(timezone)).strftime("%a %Y-%m-%d %H:%M %Z")
 
 
@@ -55,7 +55,7 @@ def _row(schedule: Schedule) -> ScheduleRow:
                        words=cron.describe(schedule.cron, schedule.timezone), description=schedule.description,
                        is_active=schedule.is_active, allow_overlap=schedule.allow_overlap,
                        last_run_status=schedules.last_run_status(schedule),
-                       upcoming=[(moment, _wall_clock(moment, schedule.timezone))
+                       upcoming=[(moment, wall_clock(moment, schedule.timezone))
                                  for moment in schedules.upcoming(schedule)], runs=runs)
 
 

@@ -21,7 +21,7 @@ from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.schemas.fields import UUIDField
 from unstract.schemas.parsing import parse, parse_value
 from unstract.schemas.workflow_input import OwnerCreateSchema, WorkflowWriteSchema
-from unstract.services import endpoints, notifications, sharing, workflow_pages, workflows
+from unstract.services import endpoints, sharing, workflow_pages, workflows
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.schema_forms import read_form
 from unstract.web.workflow_sections import (
@@ -29,7 +29,6 @@ from unstract.web.workflow_sections import (
     EndpointSection,
     detail_context,
     endpoint_section,
-    notifications_section,
     run_section,
     sharing_section,
 )
@@ -192,22 +191,3 @@ def remove_owner(workflow_id: uuid.UUID, user_id: uuid.UUID):
         return hx_redirect(url_for(".detail", workflow_id=workflow_id) if visible else url_for("web_workflows.index"))
     section = sharing_section(who, workflow, can_edit=True, message="Owner removed.")
     return section_response(who, workflow, "sharing", section)
-
-
-# --- Notifications ----------------------------------------------------------------------------
-
-@bp.post("/workflows/<uuid:workflow_id>/notifications/<uuid:notification_id>/deliveries/<uuid:delivery_id>/redeliver")
-@login_required
-def redeliver(workflow_id: uuid.UUID, notification_id: uuid.UUID, delivery_id: uuid.UUID):
-    """Queue a delivery again (owners), as POST …/deliveries/{id}/redeliver/ does."""
-    who, workflow = owned_workflow(workflow_id)
-    notification = notifications.get_notification(who, notification_id, owner=True)
-    if notification.workflow_id != workflow.id:
-        abort(404)
-    try:
-        notifications.redeliver(notifications.get_delivery(notification, delivery_id))
-        message = "Delivery queued again."
-    except Conflict as exc:
-        message = str(exc)
-    section = notifications_section(workflow, can_edit=True, message=message)
-    return section_response(who, workflow, "notifications", section)

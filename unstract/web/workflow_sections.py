@@ -19,9 +19,10 @@ from unstract.extensions import db
 from unstract.jsonschemas import EXTENSION_GROUPS, MIME_BY_EXTENSION, settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, ToolInstance, Workflow, WorkflowRole
 from unstract.policy import Requester, is_owner
-from unstract.services import endpoints, notifications, plans, sharing, tool_instances, workflow_pages
+from unstract.services import endpoints, plans, sharing, tool_instances, workflow_pages
 from unstract.services.workflow_pages import ConnectorChoice, Member
 from unstract.tools.registry import TOOLS
+from unstract.web.notification_section import notifications_section
 from unstract.web.schedule_section import schedules_section
 from unstract.web.schema_forms import FormField, build_fields, errors_by_attr, friendly, placed
 
@@ -233,28 +234,6 @@ def run_section(workflow: Workflow, errors: Sequence[str] = ()) -> RunSection:
                       destination_type=destination.connection_type if destination else "",
                       is_active=workflow.is_active, accept=",".join(f".{e}" for e in sorted(extensions)),
                       errors=list(errors), missing=plans.missing_for_run(workflow))
-
-
-# --- Notifications ----------------------------------------------------------------------------
-
-DELIVERIES_SHOWN = 10
-
-
-@dataclass
-class NotificationsSection:
-    workflow_id: uuid.UUID
-    can_edit: bool
-    items: list[tuple[dict, list[dict]]]  # each notification with its latest deliveries
-    message: str = ""
-
-
-def notifications_section(workflow: Workflow, *, can_edit: bool, message: str = "") -> NotificationsSection:
-    """The workflow's webhooks and the latest deliveries of each (created through the API)."""
-    items = []
-    for notification in db.session.scalars(notifications.list_query(workflow)):
-        latest = db.session.scalars(notifications.deliveries_query(notification).limit(DELIVERIES_SHOWN))
-        items.append((notifications.present(notification), [notifications.present_delivery(d) for d in latest]))
-    return NotificationsSection(workflow.id, can_edit, items, message)
 
 
 # --- The page ---------------------------------------------------------------------------------

@@ -17,9 +17,7 @@ blp = api_blueprint("notifications", __name__, "Notifications")
 
 
 def _write_settings() -> dict:
-    """What a notification write needs: the sealing key and whether private targets are allowed."""
-    return {"secret_key": current_app.config["SECRET_KEY"],
-            "allow_private": current_app.config["UNSTRACT_SETTINGS"].webhook_allow_private_networks}
+    return notifications.write_settings(current_app.config)
 
 
 @blp.route("/workflow/<uuid:workflow_id>/notifications/")
