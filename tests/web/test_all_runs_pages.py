@@ -103,3 +103,18 @@ def test_runs_page_needs_login(client, world):
 def test_empty_states(owner, world):
     assert "No workflow has run yet." in html(owner.get("/executions"))
     assert "No runs match these filters." in html(owner.get("/executions?status=ERROR"))
+
+
+def test_other_organizations_runs_never_show(owner, world, runs):
+    elsewhere = make_workflow(world.users["outsider"], "other", workflow_name="Their invoices")
+    theirs = make_execution(elsewhere, status="COMPLETED")
+    page = html(owner.get("/executions"))
+    assert str(theirs.id) not in page and "Their invoices" not in page
+    refused = owner.get(f"/executions?workflow={elsewhere.id}")
+    assert refused.status_code == 400 and str(theirs.id) not in html(refused)
+
+
+@pytest.mark.parametrize("query", ["?page=99999999999999999999999", "?page=-3", "?from=%00", "?workflow=%00",
+                                   "?status=%00", "?to=9999999-01-01"])
+def test_odd_query_strings_are_answered_not_500(owner, runs, query):
+    assert owner.get("/executions" + query).status_code in (200, 400)
