@@ -308,7 +308,9 @@ def test_delete_of_a_connector_in_use_is_refused_with_a_clear_message(app, clien
     configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
     token = web_login(client, "owner@acme.test")
     confirm = client.get(f"/connectors/{connector.id}/delete").get_data(as_text=True)
-    assert "is used by 2 workflow endpoint(s), so it cannot be deleted" in confirm
+    assert "is used by 2 workflow endpoints, so it\n    cannot be deleted" in confirm
+    assert f'<li><a href="/workflows/{workflow.id}">{workflow.workflow_name}</a> <span class="muted">(source)</span></li>' in confirm
+    assert "(destination)</span></li>" in confirm
     assert "Delete connector</button>" not in confirm
     response = _post(client, f"/connectors/{connector.id}/delete", token)
     assert response.status_code == 303
@@ -377,3 +379,17 @@ def test_connector_list_in_a_browser_escapes_names_and_asks_before_deleting(app,
     page.locator("dialog[open]").get_by_role("button", name="Delete connector").click()
     page.wait_for_url("**/connectors")
     expect(page.get_by_text(f"Connector “{XSS}” deleted.")).to_be_visible()
+
+
+def test_delete_dialog_names_visible_workflows_and_only_counts_the_others(app, client, world):
+    connector = _make(app, world, "Inbox")
+    mine = make_workflow(world.users["owner"], "acme", workflow_name="Invoices <2026>")
+    secret = make_workflow(world.users["member"], "acme", workflow_name="Member's private payroll")
+    configure(mine, "SOURCE", "FILESYSTEM", connector)
+    configure(secret, "SOURCE", "FILESYSTEM", connector)
+    web_login(client, "owner@acme.test")
+    for page in (client.get(f"/connectors/{connector.id}/delete"), client.get("/connectors")):
+        text = page.get_data(as_text=True)
+        assert f'<a href="/workflows/{mine.id}">Invoices &lt;2026&gt;</a>' in text
+        assert "payroll" not in text and str(secret.id) not in text
+        assert "1 endpoint of workflows you cannot see" in text
