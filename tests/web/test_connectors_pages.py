@@ -393,3 +393,22 @@ def test_delete_dialog_names_visible_workflows_and_only_counts_the_others(app, c
         assert f'<a href="/workflows/{mine.id}">Invoices &lt;2026&gt;</a>' in text
         assert "payroll" not in text and str(secret.id) not in text
         assert "1 endpoint of workflows you cannot see" in text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_delete_dialog_lists_the_workflows_using_it_within_the_dialog(app, world, page, login, width):
+    used = _make(app, world, "Shared inbox")
+    long_name = "Supplier invoices of the Berlin, Munich and Hamburg offices, scanned and typed, 2026"
+    for name in (long_name, "Receipts"):
+        configure(make_workflow(world.users["owner"], "acme", workflow_name=name), "SOURCE", "FILESYSTEM", used)
+    page.set_viewport_size({"width": width, "height": 800})
+    login("owner@acme.test")
+    page.goto("/connectors")
+    page.get_by_role("link", name="Delete Shared inbox").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.get_by_role("link", name=long_name)).to_be_visible()
+    expect(dialog.get_by_role("link", name="Receipts")).to_be_visible()
+    assert dialog.evaluate("d => d.scrollWidth - d.clientWidth") <= 0
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width
