@@ -309,7 +309,8 @@ def test_delete_of_a_connector_in_use_is_refused_with_a_clear_message(app, clien
     token = web_login(client, "owner@acme.test")
     confirm = client.get(f"/connectors/{connector.id}/delete").get_data(as_text=True)
     assert "is used by 2 workflow endpoints, so it\n    cannot be deleted" in confirm
-    assert f'<li><a href="/workflows/{workflow.id}">{workflow.workflow_name}</a> <span class="muted">(source)</span></li>' in confirm
+    link = f'<a href="/workflows/{workflow.id}">{workflow.workflow_name}</a> <span class="muted">(source)</span></li>'
+    assert link in confirm
     assert "(destination)</span></li>" in confirm
     assert "Delete connector</button>" not in confirm
     response = _post(client, f"/connectors/{connector.id}/delete", token)

@@ -13,7 +13,8 @@ from unstract.extensions import db
 from unstract.models import ApiDeployment, DeploymentRun
 from unstract.services.run_status import display_status
 
-PARTIAL = 'class="badge status-completed_with_errors">Completed with errors<span class="badge-detail">3 of 120 failed</span>'
+PARTIAL = ('class="badge status-completed_with_errors">Completed with errors'
+           '<span class="badge-detail">3 of 120 failed</span>')
 CLEAN = 'class="badge status-completed">COMPLETED</span>'
 
 

@@ -6,7 +6,6 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-
 from datetime import datetime
 
 from sqlalchemy import Select, bindparam, or_, select

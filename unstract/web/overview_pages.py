@@ -119,5 +119,6 @@ def index():
     template = "overview/_charts.html" if is_htmx() else "overview/index.html"
     sizes = retention.table_sizes() if who.is_admin and not is_htmx() else None
     return render_template(template, who=who, data=data, charts=_charts(data), format_seconds=format_seconds,
-                           exec_series=EXEC_SERIES, file_series=FILE_SERIES, outcome_label=outcome_label, table_sizes=sizes,
+                           exec_series=EXEC_SERIES, file_series=FILE_SERIES, outcome_label=outcome_label,
+                           table_sizes=sizes,
                            settings=current_app.config["UNSTRACT_SETTINGS"])
