@@ -166,6 +166,7 @@ def test_anonymous_cannot_create_or_revoke(client, world):
 def test_new_key_is_shown_once_then_gone_after_reload(world, page, login):
     login("owner@acme.test")
     page.goto("/keys")
+    page.get_by_label("Name (optional)").fill("Nightly import")
     page.get_by_label("Read & write").check()
     page.get_by_role("button", name="Create key").click()
     code = page.get_by_test_id("new-key")
@@ -175,6 +176,7 @@ def test_new_key_is_shown_once_then_gone_after_reload(world, page, login):
     assert page.url.endswith("/keys")
     expect(page.locator("#keys-list tbody tr")).to_have_count(1)  # the list was refreshed in place
     assert page.locator("#keys-list tbody code").inner_text() == plaintext[:8] + "…"
+    assert page.locator("#keys-list tbody .key-name").inner_text() == "Nightly import"
     screenshot(page, "api-keys")
     page.reload()
     assert page.get_by_test_id("new-key").count() == 0
