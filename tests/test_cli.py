@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.support import ApiClient, start_embedded_redis
 from unstract.cli import main
@@ -258,3 +258,11 @@ def test_user_membership_rows_are_created_once(unstract, acme):
     rows = list(db.session.scalars(select(OrgMembership).where(OrgMembership.user_id == bob.id)))
     assert len(rows) == 1
     assert db.session.scalar(select(User).where(User.email == "bob@acme.test")) == bob
+
+
+def test_apikey_create_with_a_name(unstract, acme):
+    result = unstract("apikey", "create", "--org", "acme", "--email", "ada@acme.test", "--name", " Nightly import ")
+    assert result.exit_code == 0 and KEY_PATTERN.fullmatch(result.stdout.strip())
+    assert db.session.scalar(select(ApiKey.name)) == "Nightly import"
+    too_long = unstract("apikey", "create", "--org", "acme", "--email", "ada@acme.test", "--name", "x" * 65)
+    assert too_long.exit_code == 2 and db.session.scalar(select(func.count()).select_from(ApiKey)) == 1

@@ -150,12 +150,13 @@ def apikey_group() -> None:
 @click.option("--email", required=True, help="A member of the organization.")
 @click.option("--permission", type=click.Choice([p.value for p in ApiKeyPermission]),
               default=ApiKeyPermission.READ_WRITE.value, show_default=True)
+@click.option("--name", default="", help="What the key is for (optional, shown in the dashboard's key list).")
 @with_appcontext
-def apikey_create(org_id: str, email: str, permission: str) -> None:
+def apikey_create(org_id: str, email: str, permission: str, name: str) -> None:
     """Create an API key and print it; it cannot be shown again."""
     from unstract.services import accounts
 
-    click.echo(_run(accounts.create_api_key, org_id, email, permission))
+    click.echo(_run(accounts.create_api_key, org_id, email, permission, name))
 
 
 @click.group("schedule")

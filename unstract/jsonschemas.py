@@ -162,7 +162,8 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
         "properties": {
             "normalize_whitespace": {"description": "Collapse each whitespace run into one space and trim.",
                                      "type": "boolean", "default": False},
-            "max_pages": {"description": "PDFs and multi-page images: read at most this many pages; null reads all.",
+            "max_pages": {"description": "PDFs and multi-page images: read at most this many pages; "
+                                         "leave it empty to read every page.",
                           "type": ["integer", "null"], "minimum": 1, "default": None},
             "mode": {"description": "native: the PDF's text layer only; ocr: every page recognised by OCR; auto: "
                                     "the text layer, and OCR for each page whose text layer has fewer than "

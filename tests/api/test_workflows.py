@@ -456,6 +456,17 @@ def test_names_are_unique_per_org_and_case_sensitive(world):
         UNIQUE]
 
 
+def test_the_api_compares_names_exactly_while_the_dashboard_ignores_case(world):
+    """The contract's names are case-sensitive: `invoices` next to `Invoices` is accepted by the API;
+    an exact twin is the 400 `unique` envelope (the dashboard's stricter check is in tests/web)."""
+    api = world.api("owner")
+    create(api, "Invoices")
+    twin = api.post("workflow/", json={"workflow_name": "invoices"})
+    assert twin.status_code == 201 and twin.json["workflow_name"] == "invoices"
+    assert api.post("workflow/", json={"workflow_name": "Invoices"}).json == {
+        "type": "validation_error", "errors": [UNIQUE]}
+
+
 def _requester(world, name: str) -> Requester:
     org = db.session.scalar(select(Organization).where(Organization.org_id == "acme"))
     return Requester(user=world.users[name], org=org, role="member")

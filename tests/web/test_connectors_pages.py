@@ -384,7 +384,10 @@ def test_delete_of_a_connector_in_use_is_refused_with_a_clear_message(app, clien
     configure(workflow, "DESTINATION", "FILESYSTEM", connector, outputFolder="out")
     token = web_login(client, "owner@acme.test")
     confirm = client.get(f"/connectors/{connector.id}/delete").get_data(as_text=True)
-    assert "is used by 2 workflow endpoint(s), so it cannot be deleted" in confirm
+    assert "is used by 2 workflow endpoints, so it\n    cannot be deleted" in confirm
+    link = f'<a href="/workflows/{workflow.id}">{workflow.workflow_name}</a> <span class="muted">(source)</span></li>'
+    assert link in confirm
+    assert "(destination)</span></li>" in confirm
     assert "Delete connector</button>" not in confirm
     response = _post(client, f"/connectors/{connector.id}/delete", token)
     assert response.status_code == 303
@@ -472,3 +475,36 @@ def test_the_path_advice_and_suggestions_fit_laptop_and_phone(world, page, login
     expect(page.locator("#connector_metadata-path-error")).to_have_text(_folder_advice(storage_root, "no-such-folder"))
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
+
+
+def test_delete_dialog_names_visible_workflows_and_only_counts_the_others(app, client, world):
+    connector = _make(app, world, "Inbox")
+    mine = make_workflow(world.users["owner"], "acme", workflow_name="Invoices <2026>")
+    secret = make_workflow(world.users["member"], "acme", workflow_name="Member's private payroll")
+    configure(mine, "SOURCE", "FILESYSTEM", connector)
+    configure(secret, "SOURCE", "FILESYSTEM", connector)
+    web_login(client, "owner@acme.test")
+    for page in (client.get(f"/connectors/{connector.id}/delete"), client.get("/connectors")):
+        text = page.get_data(as_text=True)
+        assert f'<a href="/workflows/{mine.id}">Invoices &lt;2026&gt;</a>' in text
+        assert "payroll" not in text and str(secret.id) not in text
+        assert "1 endpoint of workflows you cannot see" in text
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_delete_dialog_lists_the_workflows_using_it_within_the_dialog(app, world, page, login, width):
+    used = _make(app, world, "Shared inbox")
+    long_name = "Supplier invoices of the Berlin, Munich and Hamburg offices, scanned and typed, 2026"
+    for name in (long_name, "Receipts"):
+        configure(make_workflow(world.users["owner"], "acme", workflow_name=name), "SOURCE", "FILESYSTEM", used)
+    page.set_viewport_size({"width": width, "height": 800})
+    login("owner@acme.test")
+    page.goto("/connectors")
+    page.get_by_role("link", name="Delete Shared inbox").click()
+    dialog = page.locator("dialog[open]")
+    expect(dialog.get_by_role("link", name=long_name)).to_be_visible()
+    expect(dialog.get_by_role("link", name="Receipts")).to_be_visible()
+    assert dialog.evaluate("d => d.scrollWidth - d.clientWidth") <= 0
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width

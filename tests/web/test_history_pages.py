@@ -72,8 +72,8 @@ def test_ordering_choices_sort_the_rows(owner, workflow):
 
 @pytest.mark.parametrize(("query", "message"), [
     ("?status=DONE", "Status: &#34;DONE&#34; is not a valid choice."),
-    ("?execution_count_min=x", "Executions from: A valid integer is required."),
-    ("?execution_count_max=-1", "Executions to: Ensure this value is greater than or equal to 0."),
+    ("?execution_count_min=x", "Execution count from: A valid integer is required."),
+    ("?execution_count_max=-1", "Execution count to: Ensure this value is greater than or equal to 0."),
 ])
 def test_bad_filters_are_shown_inline(owner, workflow, query, message):
     make_history(workflow)

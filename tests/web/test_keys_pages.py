@@ -166,6 +166,7 @@ def test_anonymous_cannot_create_or_revoke(client, world):
 def test_new_key_is_shown_once_then_gone_after_reload(world, page, login):
     login("owner@acme.test")
     page.goto("/keys")
+    page.get_by_label("Name (optional)").fill("Nightly import")
     page.get_by_label("Read & write").check()
     page.get_by_role("button", name="Create key").click()
     code = page.get_by_test_id("new-key")
@@ -175,6 +176,7 @@ def test_new_key_is_shown_once_then_gone_after_reload(world, page, login):
     assert page.url.endswith("/keys")
     expect(page.locator("#keys-list tbody tr")).to_have_count(1)  # the list was refreshed in place
     assert page.locator("#keys-list tbody code").inner_text() == plaintext[:8] + "…"
+    assert page.locator("#keys-list tbody .key-name").inner_text() == "Nightly import"
     screenshot(page, "api-keys")
     page.reload()
     assert page.get_by_test_id("new-key").count() == 0
@@ -200,3 +202,47 @@ def test_panel_can_be_dismissed_and_revoke_asks_first(world, page, login):
     page.wait_for_url("**/keys")
     expect(page.get_by_text("revoked")).to_be_visible()
     expect(page.get_by_text("You have no API keys in this organization yet.")).to_be_visible()
+
+
+# --- Key names -----------------------------------------------------------------------------------
+
+def test_a_key_gets_an_optional_name_shown_in_the_list(client, world):
+    token = web_login(client, "owner@acme.test")
+    named = client.post("/keys", data={"permission": "read", "name": "  Nightly <import>  ", "csrf_token": token})
+    assert named.status_code == 201
+    page = named.get_data(as_text=True)
+    assert "key “Nightly &lt;import&gt;” created" in page
+    assert '<td class="key-name">Nightly &lt;import&gt;</td>' in page
+    assert db.session.scalar(select(ApiKey.name)) == "Nightly <import>"  # trimmed, stored as typed
+    unnamed = _create(client, token)
+    assert unnamed.status_code == 201 and '<span class="muted">unnamed</span>' in unnamed.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("x" * 65, "Ensure this field has no more than 64 characters."),
+    ("tab\there", "A key name cannot contain control characters."),
+])
+def test_bad_key_names_are_explained_at_the_field(client, world, name, message):
+    token = web_login(client, "owner@acme.test")
+    answer = client.post("/keys", data={"permission": "read", "name": name, "csrf_token": token})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and f'<p class="field-error" id="name-error">{message}</p>' in page
+    assert 'aria-invalid="true" aria-describedby="name-error"' in page
+    assert db.session.scalar(select(ApiKey.id)) is None
+
+
+def test_whoami_names_the_key_by_its_name_or_prefix(client, world):
+    named = accounts.create_api_key("acme", "owner@acme.test", "read", name="CI pipeline")
+    unnamed = accounts.create_api_key("acme", "owner@acme.test", "read")
+    for key, expected in ((named, "CI pipeline"), (unnamed, unnamed[:8])):
+        me = client.get("/api/v1/unstract/whoami/", headers={"Authorization": f"Bearer {key}"})
+        assert me.status_code == 200 and me.get_json()["key_name"] == expected
+
+
+def test_revoking_a_named_key_names_it(client, world):
+    key = accounts.create_api_key("acme", "owner@acme.test", "read", name="Old laptop")
+    key_id = db.session.scalar(select(ApiKey.id).where(ApiKey.key_prefix == key[:8]))
+    token = web_login(client, "owner@acme.test")
+    assert "Revoke key “Old laptop” " in client.get(f"/keys/{key_id}/revoke").get_data(as_text=True)
+    done = client.post(f"/keys/{key_id}/revoke", data={"csrf_token": token}, follow_redirects=True)
+    assert "API key “Old laptop” (" in done.get_data(as_text=True)

@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 from tests.web.web_client import htmx, submit_login, web_login
 from unstract.services import accounts
 
-PAGES = ["/overview", "/connectors", "/connectors/new", "/keys"]
-NAV = [("/overview", "Overview"), ("/", "Workflows"), ("/connectors", "Connectors"), ("/keys", "API keys")]
+PAGES = ["/overview", "/connectors", "/connectors/new", "/keys", "/executions"]
+NAV = [("/overview", "Overview"), ("/", "Workflows"), ("/executions", "Runs"), ("/connectors", "Connectors"),
+       ("/keys", "API keys"), ("/api/docs", "API docs")]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -39,6 +40,7 @@ def test_top_bar_links_every_section_and_marks_the_current_one(client, world):
     assert re.findall(r'<a href="([^"]+)" aria-current="page">', nav) == ["/connectors"]
     assert "owner@acme.test" in html
     assert 'name="csrf-token"' in html
+    assert client.get("/api/docs").status_code == 200  # the navigation's API docs link leads somewhere
 
 
 def test_head_block_lets_a_page_add_its_stylesheet(client, world):

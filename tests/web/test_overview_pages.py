@@ -67,6 +67,29 @@ def test_failure_rate_counts_errors_among_finished_runs(world):
     assert totals["running"] == 2
 
 
+def test_failure_rate_counts_runs_that_completed_with_failed_files(world):
+    """A run whose 8 files failed is COMPLETED in the API; the overview once called that a 0.0% failure rate."""
+    workflow = make_workflow(world.users["owner"], "acme")
+    make_execution(workflow, status="COMPLETED", total_files=10, successful_files=2, failed_files=8,
+                   created_at=_ago(0))
+    _run(workflow, "COMPLETED")
+    data = overview.summary(_who(world))
+    totals, today = data["totals"], data["executions"][-1]
+    assert totals["by_status"]["COMPLETED"] == 1 and totals["by_status"]["COMPLETED_WITH_ERRORS"] == 1
+    assert totals["failed"] == 1 and totals["failure_rate"] == 0.5
+    assert today["failure_rate"] == 0.5 and today["total"] == 2
+
+
+def test_overview_page_names_runs_completed_with_errors(client, world):
+    workflow = make_workflow(world.users["owner"], "acme")
+    make_execution(workflow, status="COMPLETED", total_files=10, failed_files=8, created_at=_ago(0))
+    web_login(client, "owner@acme.test")
+    html = client.get("/overview").get_data(as_text=True)
+    assert "1 completed with errors" in html and "100.0%" in html
+    assert "1 of 1 finished execution failed or had failed files" in html
+    assert "fill-completed_with_errors" in html
+
+
 def test_files_processed_count_finished_files_by_outcome(world):
     workflow = make_workflow(world.users["owner"], "acme")
     _run(workflow, "COMPLETED", 1, files=("COMPLETED", "COMPLETED", "ERROR", "PENDING"))
@@ -160,8 +183,8 @@ def test_page_draws_accessible_svg_charts(client, world):
         labelled = rf'<svg class="chart" id="{chart}"[^>]*role="img"\s+aria-labelledby="{chart}-title {chart}-desc"'
         assert re.search(labelled, html), chart
         assert f'<title id="{chart}-title">' in html and f'<desc id="{chart}-desc">' in html
-    assert f"<title>{utcnow().date().isoformat()} · COMPLETED: 1</title>" in html
-    assert "2 executions in 30 days: 1 completed, 1 failed" in html
+    assert f"<title>{utcnow().date().isoformat()} · Completed: 1</title>" in html
+    assert "2 executions in 30 days: 1 completed, 0 completed with errors, 1 failed" in html
     assert "50.0%" in html
     assert "Invoices: 4.0 s on average over 1 completed run" in html
     assert "<script" not in html.split("</head>")[1]

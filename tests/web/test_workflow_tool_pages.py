@@ -191,3 +191,32 @@ def test_non_owners_cannot_change_tools(client, world, workflow, email, status):
     assert post(client, f"{base}/{step_id}/delete").status_code == status
     assert client.get(f"{base}/new?tool_id=text_extractor", headers=htmx()).status_code == status
     assert steps(workflow.id) == [("text_extractor", 1, DEFAULTS)]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_rule_editor_columns_fit_patterns_and_types(world, page, login, width):
+    from tests.web.browser import screenshot
+
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Invoices")
+    pattern = r"(?i)invoice\s+(?:no|number)[.:]?\s*([A-Z]{2,4}-\d{4,8})"
+    add_tool(workflow, "field_extractor", rules=[
+        {"name": "invoice_number", "pattern": pattern, "group": 1, "type": "string"},
+        {"name": "total", "pattern": r"Total[:\s]+([\d.,]+)", "group": 1, "type": "number"}])
+    page.set_viewport_size({"width": width, "height": 900})
+    login("owner@acme.test")
+    page.goto(f"/workflows/{workflow.id}")
+    step = page.locator("details.wf-step-edit").first
+    step.locator("summary").click()
+    pattern_input = step.locator("input[name='metadata.rules.0.pattern']")
+    type_select = step.locator("select[name='metadata.rules.1.type']")
+    name_input = step.locator("input[name='metadata.rules.0.name']")
+    # The pattern shows most of a real expression, a name shows whole, a type reads in full.
+    assert pattern_input.bounding_box()["width"] >= (500 if width > 1000 else 250)
+    assert name_input.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert type_select.evaluate("e => e.scrollWidth <= e.clientWidth + 1")
+    assert type_select.bounding_box()["width"] >= 90
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert step.locator(".rows-wrap").evaluate("e => e.scrollWidth <= e.clientWidth")  # Remove is not cut off
+    if width > 1000:
+        screenshot(page, "workflow-rules")

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from tests.factories import make_execution, make_workflow
 from tests.web.web_client import XSS_NAME, html, htmx, is_full_page, post, put, web_login
@@ -308,3 +308,32 @@ def test_viewer_cannot_delete(viewer_client, world):
     assert viewer_client.get(f"/workflows/{workflow.id}/delete").status_code == 403
     assert post(viewer_client, f"/workflows/{workflow.id}/delete").status_code == 403
     assert stored(workflow.id) is not None
+
+
+@pytest.mark.parametrize("typed", ["invoices", "INVOICES", " Invoices "])
+def test_create_refuses_a_name_differing_only_in_case(owner_client, world, typed):
+    make_workflow(world.users["owner"], "acme", workflow_name="Invoices")
+    response = post(owner_client, "/workflows", {"workflow_name": typed})
+    page = html(response)
+    assert response.status_code == 400 and "A workflow with this name already exists" in page
+    assert db.session.scalar(select(func.count()).select_from(Workflow)) == 1
+
+
+def test_rename_refuses_a_name_differing_only_in_case_but_keeps_its_own(owner_client, world):
+    make_workflow(world.users["owner"], "acme", workflow_name="Invoices")
+    mine = make_workflow(world.users["owner"], "acme", workflow_name="Receipts")
+    refused = post(owner_client, f"/workflows/{mine.id}/edit", {"workflow_name": "INVOICES"})
+    assert refused.status_code == 400
+    assert "A workflow with this name already exists (names are compared ignoring case)." in html(refused)
+    renamed = post(owner_client, f"/workflows/{mine.id}/edit", {"workflow_name": "RECEIPTS"})
+    assert renamed.status_code in (200, 302, 303)
+    db.session.expire_all()
+    assert db.session.get(Workflow, mine.id).workflow_name == "RECEIPTS"
+
+
+def test_an_old_case_twin_does_not_block_saving_the_current_name(owner_client, world):
+    """Names that differ only in case may exist (made through the API); each keeps saving under its own name."""
+    make_workflow(world.users["owner"], "acme", workflow_name="Invoices")
+    twin = make_workflow(world.users["owner"], "acme", workflow_name="invoices")
+    saved = post(owner_client, f"/workflows/{twin.id}/edit", {"workflow_name": "invoices", "description": "x"})
+    assert saved.status_code in (200, 302, 303)

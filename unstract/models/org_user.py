@@ -18,6 +18,9 @@ class OrgRole(StrEnum):
     MEMBER = "member"
 
 
+KEY_NAME_MAX = 64  # characters of an API key's optional name
+
+
 class ApiKeyPermission(StrEnum):
     READ = "read"
     READ_WRITE = "read_write"
@@ -94,6 +97,8 @@ class ApiKey(db.Model):
     permission: Mapped[str] = mapped_column(String(16), nullable=False)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     key_prefix: Mapped[str] = mapped_column(String(8), nullable=False)
+    # What the key is for, as its owner named it ("" when unnamed); never secret.
+    name: Mapped[str] = mapped_column(String(KEY_NAME_MAX), nullable=False, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import ApiKey, ApiKeyPermission, Organization, OrgMembership, OrgRole, User
+from unstract.models.org_user import KEY_NAME_MAX
 from unstract.policy import ORG_ID_PATTERN, Requester, generate_api_key, hash_api_key
 from unstract.services import user_sessions
 
@@ -107,19 +108,30 @@ def remove_member(org_id: str, email: str) -> None:
     db.session.commit()
 
 
-def create_api_key(org_id: str, email: str, permission: str = ApiKeyPermission.READ_WRITE) -> str:
-    """Store the key's digest and return the plaintext, which is never shown again."""
+def create_api_key(org_id: str, email: str, permission: str = ApiKeyPermission.READ_WRITE, name: str = "") -> str:
+    """Store the key's digest (and its optional name) and return the plaintext, which is never shown again."""
     if permission not in tuple(ApiKeyPermission):
         raise errors.ValidationFailed(f'"{permission}" is not a valid choice.', code="invalid_choice")
+    name = clean_key_name(name)
     org = get_org(org_id)
     user = find_user(email)
     if user is None or membership(user, org) is None:
         raise errors.NotFound(f"User '{email}' is not a member of '{org_id}'.")
     plaintext = generate_api_key()
-    db.session.add(ApiKey(organization_id=org.id, user_id=user.id, permission=permission,
+    db.session.add(ApiKey(organization_id=org.id, user_id=user.id, permission=permission, name=name,
                           key_hash=hash_api_key(plaintext), key_prefix=plaintext[:8]))
     db.session.commit()
     return plaintext
+
+
+def clean_key_name(name: str | None) -> str:
+    """An API key's name trimmed; too long or with control characters -> 400 on `name`."""
+    text = (name or "").strip()
+    if len(text) > KEY_NAME_MAX:
+        raise errors.field_error("name", "max_length", f"Ensure this field has no more than {KEY_NAME_MAX} characters.")
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise errors.field_error("name", "invalid", "A key name cannot contain control characters.")
+    return text
 
 
 def verify_password(email: str, password: str) -> User | None:

@@ -27,11 +27,11 @@ def list_keys(who: Requester) -> list[ApiKey]:
     return list(db.session.scalars(query))
 
 
-def create_key(who: Requester, permission: str) -> tuple[str, ApiKey]:
-    """A new key for the requester in the requester's org; the plaintext is returned only here."""
+def create_key(who: Requester, permission: str, name: str = "") -> tuple[str, ApiKey]:
+    """A new key (optionally named) for the requester in the requester's org; the plaintext is returned only here."""
     if permission not in PERMISSIONS:
         raise errors.field_error("permission", "invalid_choice", f'"{permission}" is not a valid choice.')
-    plaintext = accounts.create_api_key(who.org.org_id, who.user.email, permission)
+    plaintext = accounts.create_api_key(who.org.org_id, who.user.email, permission, name)
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_api_key(plaintext)))
     return plaintext, key
 

@@ -7,9 +7,31 @@ import uuid
 from sqlalchemy import func, select
 
 from unstract.extensions import db
-from unstract.models import Connector, User, WorkflowEndpoint
-from unstract.policy import Requester
+from unstract.models import Connector, User, Workflow, WorkflowEndpoint
+from unstract.policy import Requester, visible_workflows
 from unstract.services import connectors
+
+
+def users_of(who: Requester, connector_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
+    """The workflows whose source or destination use each connector, by name, in one query: those the
+    requester may see with their name and endpoint, the others only counted (`name` None), never named."""
+    if not connector_ids:
+        return {}
+    visible = set(db.session.scalars(visible_workflows(who).with_only_columns(Workflow.id)
+                                     .join(WorkflowEndpoint, WorkflowEndpoint.workflow_id == Workflow.id)
+                                     .where(WorkflowEndpoint.connector_instance_id.in_(connector_ids))))
+    query = (select(WorkflowEndpoint.connector_instance_id, WorkflowEndpoint.endpoint_type, Workflow.id,
+                    Workflow.workflow_name)
+             .join(Workflow, Workflow.id == WorkflowEndpoint.workflow_id)
+             .where(WorkflowEndpoint.connector_instance_id.in_(connector_ids))
+             .order_by(Workflow.workflow_name, WorkflowEndpoint.endpoint_type))
+    found: dict[uuid.UUID, list[dict]] = {}
+    for connector_id, endpoint_type, workflow_id, name in db.session.execute(query):
+        shown = workflow_id in visible
+        found.setdefault(connector_id, []).append({
+            "workflow_id": workflow_id if shown else None, "name": name if shown else None,
+            "endpoint": endpoint_type.lower()})
+    return found
 
 
 def can_edit(who: Requester, connector: Connector) -> bool:
@@ -39,10 +61,11 @@ def list_for_page(who: Requester, connector_id: str | None = None) -> list[dict]
     query = connectors.list_query(who, connector_id=connector_id).order_by(Connector.connector_name, Connector.id)
     rows = list(db.session.scalars(query))
     usage = usage_counts([row.id for row in rows])
+    used_by = users_of(who, [row.id for row in rows if usage.get(row.id)])
     emails = creator_emails({row.created_by for row in rows})
     return [{"connector": row, "type_name": connectors.TYPE_NAMES.get(row.connector_id, row.connector_id),
              "usage": usage.get(row.id, 0), "creator": emails.get(row.created_by),
-             "editable": can_edit(who, row)} for row in rows]
+             "editable": can_edit(who, row), "used_by": used_by.get(row.id, [])} for row in rows]
 
 
 def describe(who: Requester, connector: Connector) -> dict:
@@ -50,4 +73,4 @@ def describe(who: Requester, connector: Connector) -> dict:
     emails = creator_emails({connector.created_by})
     return {"connector": connector, "type_name": connectors.TYPE_NAMES.get(connector.connector_id),
             "usage": connectors.usage_count(connector), "creator": emails.get(connector.created_by),
-            "editable": can_edit(who, connector)}
+            "editable": can_edit(who, connector), "used_by": users_of(who, [connector.id]).get(connector.id, [])}

@@ -6,13 +6,14 @@ import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, or_, select
 
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import LEVEL_ORDER, Execution, ExecutionLog, FileExecution, Workflow
-from unstract.policy import Requester, prebuilt_visibility, visibility_parameters
+from unstract.policy import Requester, prebuilt_visibility, visibility_parameters, visible_workflows
 from unstract.schemas.representations import (
     ExecutionLogSchema,
     ExecutionSchema,
@@ -22,6 +23,7 @@ from unstract.schemas.representations import (
     result_truncated,
     row_values,
 )
+from unstract.services.run_status import outcome_condition
 from unstract.services.runlog import visible_log_bound
 from unstract.services.usage import USAGE_COLUMNS, present_usage
 
@@ -73,6 +75,31 @@ def executions_query(workflow: Workflow, statuses: Sequence[str] = ()) -> Select
     query = select(Execution).where(Execution.workflow_id == workflow.id)
     if statuses:
         query = query.where(Execution.status.in_(statuses))
+    return query
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """The runs page's conditions: one workflow, displayed outcomes (run_status.OUTCOMES), a created_at range."""
+
+    workflow_id: uuid.UUID | None = None
+    outcomes: Sequence[str] = ()
+    created_from: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+
+
+def runs_query(who: Requester, flt: RunFilter) -> Select:
+    """Executions of every workflow the requester may see (unordered)."""
+    visible = visible_workflows(who).with_only_columns(Workflow.id).scalar_subquery()
+    query = select(Execution).where(Execution.organization_id == who.org.id, Execution.workflow_id.in_(visible))
+    if flt.workflow_id is not None:
+        query = query.where(Execution.workflow_id == flt.workflow_id)
+    if flt.outcomes:
+        query = query.where(or_(*(outcome_condition(key) for key in flt.outcomes)))
+    if flt.created_from is not None:
+        query = query.where(Execution.created_at >= flt.created_from)
+    if flt.created_before is not None:
+        query = query.where(Execution.created_at < flt.created_before)
     return query
 
 

@@ -15,11 +15,16 @@ from unstract.extensions import db
 from unstract.models import NON_TERMINAL, STATUS_VALUES, Execution, FileExecution, Status, Workflow
 from unstract.models.base import utcnow
 from unstract.policy import Requester, visible_workflows
+from unstract.services.run_status import COMPLETED_WITH_ERRORS, display_key
 
 WINDOW_DAYS = 30
 SLOWEST_LIMIT = 5
 FILE_OUTCOMES = (Status.COMPLETED.value, Status.ERROR.value)
-TERMINAL_ORDER = (Status.COMPLETED.value, Status.ERROR.value, Status.STOPPED.value)
+# Executions are counted by the outcome the pages show: a COMPLETED run with failed files is not a clean one.
+EXECUTION_OUTCOMES = (*STATUS_VALUES, COMPLETED_WITH_ERRORS)
+TERMINAL_ORDER = (Status.COMPLETED.value, COMPLETED_WITH_ERRORS, Status.ERROR.value, Status.STOPPED.value)
+# Finished runs that did not process every file: the failure rate's numerator.
+FAILED_OUTCOMES = (Status.ERROR.value, COMPLETED_WITH_ERRORS)
 
 
 def window(today: date | None = None, days: int = WINDOW_DAYS) -> list[date]:
@@ -55,13 +60,16 @@ def _scoped(query, who: Requester):
 
 
 def executions_per_day(who: Requester, since: datetime) -> dict[date, dict[str, int]]:
-    """Executions created per UTC day since `since`, counted by status."""
+    """Executions created per UTC day since `since`, counted by displayed outcome (services.run_status)."""
     day = day_bucket(Execution.created_at)
-    query = (select(day, Execution.status, func.count()).where(Execution.created_at >= since)
-             .group_by(day, Execution.status))
+    had_failures = Execution.failed_files > literal_column("0")  # literal: the same expression in GROUP BY
+    query = (select(day, Execution.status, had_failures, func.count()).where(Execution.created_at >= since)
+             .group_by(day, Execution.status, had_failures))
     counts: dict[date, dict[str, int]] = {}
-    for bucket, status, count in db.session.execute(_scoped(query, who)):
-        counts.setdefault(as_date(bucket), {})[status] = count
+    for bucket, status, failed, count in db.session.execute(_scoped(query, who)):
+        outcomes = counts.setdefault(as_date(bucket), {})
+        key = display_key(status, 1 if failed else 0)
+        outcomes[key] = outcomes.get(key, 0) + count
     return counts
 
 
@@ -104,11 +112,13 @@ def summary(who: Requester, today: date | None = None) -> dict:
     days = window(today)
     since = datetime.combine(days[0], time.min, tzinfo=UTC)
     executions, files = executions_per_day(who, since), files_per_day(who, since)
-    exec_rows = [{"day": day, "counts": {s: executions.get(day, {}).get(s, 0) for s in STATUS_VALUES}} for day in days]
+    exec_rows = [{"day": day, "counts": {s: executions.get(day, {}).get(s, 0) for s in EXECUTION_OUTCOMES}}
+                 for day in days]
     file_rows = [{"day": day, "counts": {s: files.get(day, {}).get(s, 0) for s in FILE_OUTCOMES}} for day in days]
     for row in exec_rows:
         terminal = sum(row["counts"][s] for s in TERMINAL_ORDER)
-        row["total"], row["failure_rate"] = sum(row["counts"].values()), _rate(row["counts"]["ERROR"], terminal)
+        failed = sum(row["counts"][s] for s in FAILED_OUTCOMES)
+        row["total"], row["failure_rate"] = sum(row["counts"].values()), _rate(failed, terminal)
     for row in file_rows:
         row["total"] = sum(row["counts"].values())
     totals = _totals(exec_rows, file_rows)
@@ -118,10 +128,11 @@ def summary(who: Requester, today: date | None = None) -> dict:
 
 
 def _totals(exec_rows: list[dict], file_rows: list[dict]) -> dict:
-    by_status = {s: sum(row["counts"][s] for row in exec_rows) for s in STATUS_VALUES}
+    by_status = {s: sum(row["counts"][s] for row in exec_rows) for s in EXECUTION_OUTCOMES}
     terminal = sum(by_status[s] for s in TERMINAL_ORDER)
+    failed = sum(by_status[s] for s in FAILED_OUTCOMES)
     files_ok = sum(row["counts"]["COMPLETED"] for row in file_rows)
     files_failed = sum(row["counts"]["ERROR"] for row in file_rows)
     return {"executions": sum(by_status.values()), "by_status": by_status, "terminal": terminal,
-            "failure_rate": _rate(by_status["ERROR"], terminal), "files": files_ok + files_failed,
+            "failed": failed, "failure_rate": _rate(failed, terminal), "files": files_ok + files_failed,
             "files_failed": files_failed, "file_failure_rate": _rate(files_failed, files_ok + files_failed)}

@@ -32,6 +32,8 @@ class LastRun:
     execution_id: uuid.UUID
     status: str
     created_at: datetime
+    failed_files: int = 0
+    total_files: int = 0
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,12 @@ def last_runs(workflow_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, LastRun]:
     rank = func.row_number().over(partition_by=Execution.workflow_id,
                                   order_by=(Execution.created_at.desc(), Execution.id.desc()))
     ranked = (select(Execution.workflow_id, Execution.id, Execution.status, Execution.created_at,
-                     rank.label("rank"))
+                     Execution.failed_files, Execution.total_files, rank.label("rank"))
               .where(Execution.workflow_id.in_(list(workflow_ids))).subquery())
-    query = select(ranked.c.workflow_id, ranked.c.id, ranked.c.status, ranked.c.created_at).where(ranked.c.rank == 1)
-    return {row.workflow_id: LastRun(row.id, row.status, row.created_at) for row in db.session.execute(query)}
+    query = select(ranked.c.workflow_id, ranked.c.id, ranked.c.status, ranked.c.created_at, ranked.c.failed_files,
+                   ranked.c.total_files).where(ranked.c.rank == 1)
+    return {row.workflow_id: LastRun(row.id, row.status, row.created_at, row.failed_files, row.total_files)
+            for row in db.session.execute(query)}
 
 
 def _row(workflow: Workflow, who: Requester, last: LastRun | None) -> WorkflowRow:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Select, bindparam, delete, not_, select
+from sqlalchemy import Select, bindparam, delete, func, not_, select
 from sqlalchemy import update as update_rows
 
 from unstract import errors, jsonschemas
@@ -52,6 +52,10 @@ ORDERING = {
 DEFAULT_ORDERING = "-modified_at"
 PRIMARY_KEY = Workflow.id
 DUPLICATE_NAME = "A workflow with this name already exists."
+# The API compares names exactly (docs/API.md, Visibility and ownership). The dashboard also
+# refuses names differing only in case, which look the same in lists and logs (`ignore_case`), with the same
+# 400 `unique` and without telling how the other workflow spells its name.
+DUPLICATE_NAME_CASE = "A workflow with this name already exists (names are compared ignoring case)."
 CANNOT_UPDATE = "Only an owner of the workflow or an organization admin can update it."
 SCHEMA_TYPES = ("src", "dest")
 SCHEMA_ENTITIES = ("file", "api", "db")
@@ -200,21 +204,33 @@ def settings_schema(type_: str, entity: str) -> dict:
 
 # --- Validation ----------------------------------------------------------------------------------
 
-def _name_taken(who: Requester, name: str, workflow: Workflow | None) -> bool:
-    query = select(Workflow.id).where(Workflow.organization_id == who.org.id, Workflow.workflow_name == name)
+def duplicate_name_message(who: Requester, name: str, workflow: Workflow | None, *,
+                           ignore_case: bool = False) -> str | None:
+    """Why `name` is taken by another workflow of the org (exactly, or also ignoring case), or None when free.
+    Keeping a workflow's current name is never a duplicate, even where older names differ only in case."""
+    if workflow is not None and workflow.workflow_name == name:
+        return None
+    # lower() on both sides: the database folds case the same way for the stored and the new name.
+    same = func.lower(Workflow.workflow_name) == func.lower(name) if ignore_case else Workflow.workflow_name == name
+    query = select(Workflow.workflow_name).where(Workflow.organization_id == who.org.id, same)
     if workflow is not None:
         query = query.where(Workflow.id != workflow.id)
-    return db.session.scalar(query.limit(1)) is not None
+    taken = set(db.session.scalars(query.limit(20)))
+    if not taken:
+        return None
+    return DUPLICATE_NAME if name in taken else DUPLICATE_NAME_CASE
 
 
 def validate(who: Requester, data: dict, workflow: Workflow | None,
-             field_errors: Sequence[FieldMessage] = ()) -> None:
+             field_errors: Sequence[FieldMessage] = (), *, ignore_case: bool = False) -> None:
     """Add the database rules (unique name, shared users) to the parse errors; 400 when any."""
     messages = list(field_errors)
     failed = {(m.attr or "").split(".", 1)[0] for m in messages}
-    if "workflow_name" in data and "workflow_name" not in failed and _name_taken(
-            who, data["workflow_name"], workflow):
-        messages.append(FieldMessage("unique", DUPLICATE_NAME, "workflow_name"))
+    duplicate = None
+    if "workflow_name" in data and "workflow_name" not in failed:
+        duplicate = duplicate_name_message(who, data["workflow_name"], workflow, ignore_case=ignore_case)
+    if duplicate:
+        messages.append(FieldMessage("unique", duplicate, "workflow_name"))
     if "shared_users" in data and "shared_users" not in failed:
         owners = sharing.owner_ids(workflow, who.user_id)
         messages.extend(sharing.shared_users_errors(who.org.id, data["shared_users"], owners))
@@ -229,9 +245,10 @@ def _assign(workflow: Workflow, data: dict) -> None:
             setattr(workflow, name, data[name])
 
 
-def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()) -> dict:
+def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = (), *,
+           ignore_case: bool = False) -> dict:
     """Create: workflow, owner and viewer memberships and both endpoints, in one transaction."""
-    validate(who, data, None, field_errors)
+    validate(who, data, None, field_errors, ignore_case=ignore_case)
     now = utcnow()
     workflow = Workflow(organization_id=who.org.id, workflow_owner=who.user_id, created_by=who.user_id,
                         modified_by=who.user_id, created_at=now, modified_at=now)
@@ -248,10 +265,10 @@ def create(who: Requester, data: dict, field_errors: Sequence[FieldMessage] = ()
 
 
 def update(who: Requester, workflow: Workflow, data: dict,
-           field_errors: Sequence[FieldMessage] = ()) -> dict:
+           field_errors: Sequence[FieldMessage] = (), *, ignore_case: bool = False) -> dict:
     """Update: absent fields keep their values; shared_users replaces the viewers when sent."""
     sharing.lock(workflow)
-    validate(who, data, workflow, field_errors)
+    validate(who, data, workflow, field_errors, ignore_case=ignore_case)
     _assign(workflow, data)
     if "shared_users" in data:
         sharing.replace_viewers(workflow, data["shared_users"])

@@ -7,11 +7,12 @@ import uuid
 
 from flask import Blueprint, make_response, redirect, render_template, request, url_for
 from flask_login import login_required
+from sqlalchemy import select
 
 from unstract import errors
 from unstract.extensions import db
 from unstract.hosts import absolute_url
-from unstract.models import Workflow
+from unstract.models import Execution, Workflow
 from unstract.policy import visible_workflows
 from unstract.services import deployments
 from unstract.web.context import current_requester, errors_by_field
@@ -25,10 +26,19 @@ def _api_workflows(who) -> list[Workflow]:
     return list(db.session.scalars(visible_workflows(who).order_by(Workflow.workflow_name)))
 
 
+def _recent_executions(shown: list[dict]) -> dict[str, Execution]:
+    """The executions behind the listed recent-run statuses, by id: their badges count failed files too."""
+    ids = [uuid.UUID(run["execution_id"]) for row in shown for run in row["last_5_run_statuses"]]
+    if not ids:
+        return {}
+    return {str(e.id): e for e in db.session.scalars(select(Execution).where(Execution.id.in_(ids)))}
+
+
 def _index(who, *, status: int = 200, errors_: dict | None = None, form: dict | None = None):
     rows = db.session.scalars(deployments.list_query(who).order_by(deployments.ApiDeployment.created_at.desc()))
+    shown = deployments.present_page(list(rows), who)
     return make_response(render_template(
-        "deployments/index.html", who=who, deployments=deployments.present_page(list(rows), who),
+        "deployments/index.html", who=who, deployments=shown, recent_runs=_recent_executions(shown),
         workflows=_api_workflows(who), errors=errors_ or {}, form=form or {}), status)
 
 

@@ -20,8 +20,13 @@ def _page(who, *, template: str = "keys/index.html", status: int = 200, **extra)
     """Render the page (or a fragment of it) with everything the templates need."""
     context = {"who": who, "keys": api_keys.list_keys(who), "labels": api_keys.PERMISSION_LABELS,
                "permissions": api_keys.PERMISSIONS, "chosen": DEFAULT_PERMISSION, "errors": {},
-               "created": None, "api_base": absolute_url(f"/api/v1/unstract/{who.org.org_id}/")}
+               "created": None, "name": "", "api_base": absolute_url(f"/api/v1/unstract/{who.org.org_id}/")}
     return make_response(render_template(template, **{**context, **extra}), status)
+
+
+def key_label(key) -> str:
+    """How a key is named in messages: its name and prefix, or the prefix alone."""
+    return f"“{key.name}” ({key.key_prefix}…)" if key.name else f"{key.key_prefix}…"
 
 
 @bp.get("/keys")
@@ -37,13 +42,13 @@ def index():
 def create():
     """Create a key; its plaintext is in this response only (never stored, never cached)."""
     who = current_requester()
-    permission = request.form.get("permission", "")
+    permission, name = request.form.get("permission", ""), request.form.get("name", "")
     template = "keys/_create.html" if is_htmx() else "keys/index.html"
     try:
-        plaintext, key = api_keys.create_key(who, permission)
+        plaintext, key = api_keys.create_key(who, permission, name)
     except errors.ValidationFailed as exc:
-        return _page(who, template=template, status=400, chosen=permission,
-                     errors=errors_by_field(exc, {"permission"}))
+        return _page(who, template=template, status=400, chosen=permission, name=name,
+                     errors=errors_by_field(exc, {"permission", "name"}))
     return _page(who, template=template, status=201, created={"plaintext": plaintext, "key": key})
 
 
@@ -61,5 +66,5 @@ def confirm_revoke(key_id: uuid.UUID):
 def revoke(key_id: uuid.UUID):
     """Delete the key; requests that carry it are refused from now on."""
     key = api_keys.revoke_key(current_requester(), key_id)
-    flash(f"API key {key.key_prefix}… revoked. Requests using it are now refused.", "success")
+    flash(f"API key {key_label(key)} revoked. Requests using it are now refused.", "success")
     return redirect(url_for("web_keys.index"), code=303)

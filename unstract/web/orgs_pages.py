@@ -9,7 +9,7 @@ from unstract.web.context import SESSION_ORG_KEY, layout_context, user_orgs
 
 bp = Blueprint("web_orgs", __name__)
 # Pages the switcher may return to: the top of each section (ids from the old org would 404).
-SECTION_ROOTS = frozenset({"/", "/overview", "/connectors", "/keys"})
+SECTION_ROOTS = frozenset({"/", "/overview", "/connectors", "/keys", "/executions"})
 
 
 @bp.app_context_processor

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
 from unstract.services import overview, retention
+from unstract.services.run_status import COMPLETED_WITH_ERRORS, outcome_label
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.formatting import duration
 from unstract.web.upcoming_section import upcoming_runs
@@ -19,7 +20,7 @@ bp = Blueprint("web_overview", __name__)
 # card gets a wide viewBox and its 11-unit text stays about 11 px on a laptop screen.
 WIDE, NARROW, HEIGHT = 1080, 520, 230
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 26
-EXEC_SERIES = ("COMPLETED", "ERROR", "STOPPED", "EXECUTING", "PENDING")
+EXEC_SERIES = ("COMPLETED", COMPLETED_WITH_ERRORS, "ERROR", "STOPPED", "EXECUTING", "PENDING")
 FILE_SERIES = ("COMPLETED", "ERROR")
 
 
@@ -64,7 +65,7 @@ def stacked_bars(rows: list[dict], series: tuple[str, ...], width: int = WIDE) -
                 height = plot_h * count / top
                 y -= height
                 bars.append({"x": x, "y": y, "w": bar_w, "h": height, "series": name.lower(),
-                             "title": f"{row['day'].isoformat()} · {name}: {count}"})
+                             "title": f"{row['day'].isoformat()} · {outcome_label(name)}: {count}"})
     return {**frame, "bars": bars}
 
 
@@ -119,6 +120,6 @@ def index():
     template = "overview/_charts.html" if is_htmx() else "overview/index.html"
     sizes = retention.table_sizes() if who.is_admin and not is_htmx() else None
     return render_template(template, who=who, data=data, charts=_charts(data), format_seconds=format_seconds,
-                           exec_series=EXEC_SERIES, file_series=FILE_SERIES, table_sizes=sizes,
-                           settings=current_app.config["UNSTRACT_SETTINGS"],
+                           exec_series=EXEC_SERIES, file_series=FILE_SERIES, outcome_label=outcome_label,
+                           table_sizes=sizes, settings=current_app.config["UNSTRACT_SETTINGS"],
                            upcoming=None if is_htmx() else upcoming_runs(who))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.models import Schedule, ScheduleRun, Workflow
+from unstract.models import Execution, Schedule, ScheduleRun, Workflow
 from unstract.services import cron, schedules
 from unstract.web.schema_forms import errors_by_attr, friendly
 
@@ -30,6 +30,7 @@ class ScheduleRow:
     is_active: bool
     allow_overlap: bool
     last_run_status: str | None
+    last_execution: Execution | None  # the badge shows its failed files too
     upcoming: list[tuple[datetime, str]]  # (UTC, the same moment on the schedule's wall clock)
     runs: list[ScheduleRun]
 
@@ -55,6 +56,8 @@ def _row(schedule: Schedule) -> ScheduleRow:
                        words=cron.describe(schedule.cron, schedule.timezone), description=schedule.description,
                        is_active=schedule.is_active, allow_overlap=schedule.allow_overlap,
                        last_run_status=schedules.last_run_status(schedule),
+                       last_execution=db.session.get(Execution, schedule.last_execution_id)
+                       if schedule.last_execution_id else None,
                        upcoming=[(moment, wall_clock(moment, schedule.timezone))
                                  for moment in schedules.upcoming(schedule)], runs=runs)
 

@@ -100,7 +100,7 @@ def create():
     who = current_requester()
     data, problems = parse_form(request.form)
     try:
-        created = workflows.create(who, data, problems)
+        created = workflows.create(who, data, problems, ignore_case=True)  # see workflows.DUPLICATE_NAME_CASE
     except ValidationFailed as exc:
         template = "workflows/_create_form.html" if is_htmx() else "workflows/new.html"
         return render_template(template, values=_values(request.form), errors=errors_by_attr(exc.messages)), 400
@@ -119,7 +119,7 @@ def edit(workflow_id: uuid.UUID):
         return _edit_page(workflow, _values(stored), {})
     data, problems = parse_form(request.form, retries=True)
     try:
-        workflows.update(who, workflow, data, problems)
+        workflows.update(who, workflow, data, problems, ignore_case=True)
     except ValidationFailed as exc:
         return _edit_page(workflow, _values(request.form), errors_by_attr(exc.messages), 400)
     flash("Workflow saved.", "success")

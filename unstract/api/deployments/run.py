@@ -106,7 +106,8 @@ def deployment_status(org_id: str, api_name: str):
 
 @runs.get(WHOAMI_PATH)
 def whoami():
-    """The org API key's organization and tier (the guard resolved both)."""
+    """The org API key's organization and tier (the guard resolved both); the key's name, or its prefix
+    when it has none."""
     who, key = requester(), api_key()
-    return jsonify({"key_name": key.key_prefix, "organization_id": who.org.org_id,
+    return jsonify({"key_name": key.name or key.key_prefix, "organization_id": who.org.org_id,
                     "organization_name": who.org.name, "permission": key.permission})
