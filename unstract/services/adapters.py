@@ -67,6 +67,13 @@ def require_admin(who: Requester) -> None:
         raise errors.PermissionDenied()
 
 
+def list_for_page(who: Requester) -> list[dict]:
+    """The dashboard's rows: each adapter's representation and the workflows whose steps use it."""
+    listed = list_query(who).order_by(Adapter.name, Adapter.id)
+    return [{"adapter": present(adapter), "used_by": workflows_using(adapter)}
+            for adapter in db.session.scalars(listed)]
+
+
 def present(adapter: Adapter) -> dict:
     """The representation: the configuration without the key, whether one is set and its hint."""
     return {

@@ -10,6 +10,7 @@ from unstract.extensions import csrf
 
 def register_web(app: Flask) -> None:
     from unstract.web import (
+        adapters_pages,
         auth_pages,
         connectors_pages,
         deployments_pages,
@@ -27,7 +28,7 @@ def register_web(app: Flask) -> None:
 
     pages = (auth_pages, orgs_pages, workflows_pages, workflow_detail_pages, workflow_tools_pages, runs_pages,
              executions_pages, history_pages, connectors_pages, keys_pages, overview_pages, deployments_pages,
-             schedule_pages)
+             schedule_pages, adapters_pages)
     # The workflows area's four modules share one blueprint (web.workflows_blueprint): register each once.
     for blueprint in dict.fromkeys(module.bp for module in pages):
         app.register_blueprint(blueprint)
