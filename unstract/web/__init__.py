@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
         overview_pages,
         runs_pages,
         schedule_pages,
+        tool_trial_pages,
         workflow_detail_pages,
         workflow_tools_pages,
         workflows_pages,
@@ -28,7 +29,7 @@ def register_web(app: Flask) -> None:
 
     pages = (auth_pages, orgs_pages, workflows_pages, workflow_detail_pages, workflow_tools_pages, runs_pages,
              executions_pages, history_pages, connectors_pages, keys_pages, overview_pages, deployments_pages,
-             schedule_pages, adapters_pages)
+             schedule_pages, adapters_pages, tool_trial_pages)
     # The workflows area's four modules share one blueprint (web.workflows_blueprint): register each once.
     for blueprint in dict.fromkeys(module.bp for module in pages):
         app.register_blueprint(blueprint)
