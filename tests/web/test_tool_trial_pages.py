@@ -4,6 +4,7 @@ form, a run on the sample against the LLM test server, and nothing of it stored 
 from __future__ import annotations
 
 import io
+import json
 import re
 
 from sqlalchemy import func, select
@@ -73,7 +74,7 @@ def test_a_sample_is_read_page_by_page_and_the_fields_run_on_it_without_an_execu
     assert "INV-77" in carried
     ran = _post(owner_client, _url(workflow, instance), {
         "action": "run", "sample_name": "invoice.txt", "sample_text": INVOICE.decode(),
-        "sample_pages": '[{"page": 1, "method": "native", "chars": %d}]' % len(INVOICE),
+        "sample_pages": json.dumps([{"page": 1, "method": "native", "chars": len(INVOICE)}]),
         **_fields_form(adapter_id=str(adapter.id))})
     result = html(ran)
     assert ran.status_code == 200
