@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.factories import make_workflow
+from tests.factories import make_execution, make_workflow
 from tests.llm.factories import KEY, make_adapter
 from tests.web.web_client import XSS_NAME, html, htmx, web_login
 from unstract.extensions import db
@@ -126,3 +126,38 @@ def test_forms_without_the_csrf_token_are_refused(client, world):
     assert admin.post(f"/adapters/{adapter.id}/delete").status_code in (400, 403)
     assert admin.post(f"/adapters/{adapter.id}/test").status_code in (400, 403)
     assert _stored("Guarded") is not None and _stored("Local model") is None
+
+
+def test_the_adapter_key_appears_in_no_page(client, world, app, llm_server):
+    """Every dashboard page an admin can open, with the ids of an adapter, the workflow using it, its step,
+    an execution and a trial run on a sample: the key is in none of them."""
+    admin = _admin(client)
+    adapter = make_adapter("acme", llm_server.base_url, name="Sweep")
+    workflow = make_workflow(world.users["admin"], "acme", workflow_name="Sweep flow")
+    instance = ToolInstance(workflow_id=workflow.id, tool_id="llm_extractor", step=1, metadata_={
+        "adapter_id": str(adapter.id), "fields": [{"name": "total", "prompt": "The total", "type": "number"}]})
+    db.session.add(instance)
+    db.session.commit()
+    execution = make_execution(workflow, status="COMPLETED", llm_calls=1, prompt_tokens=5, completion_tokens=1)
+    ids = {"adapter_id": adapter.id, "workflow_id": workflow.id, "instance_id": instance.id,
+           "execution_id": execution.id, "slug": "source"}
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.rule.startswith(("/api", "/static", "/deployment/", "/metrics")) \
+                or not set(rule.arguments) <= set(ids):
+            continue
+        url = rule.rule
+        for name, value in ids.items():
+            url = url.replace(f"<uuid:{name}>", str(value)).replace(f"<{name}>", str(value))
+        pages.append((url, admin.get(url)))
+    trial = admin.post(f"/workflows/{workflow.id}/tools/{instance.id}/try", content_type="multipart/form-data",
+                       data={"csrf_token": admin.csrf, "action": "run", "sample_text": "Total: 12",
+                             "metadata.adapter_id": str(adapter.id), "metadata.fields.0.name": "total",
+                             "metadata.fields.0.type": "number", "metadata.fields.0.prompt": "The total"})
+    assert '"total": 12' in html(trial)
+    pages.append(("trial", trial))
+    assert len(pages) > 20 and "/adapters/{}/edit".format(adapter.id) in [url for url, _ in pages]
+    for url, response in pages:
+        assert response.status_code < 500, url
+        assert KEY not in html(response), url
+        assert KEY[-12:] not in html(response), url
