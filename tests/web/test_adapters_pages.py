@@ -156,7 +156,7 @@ def test_the_adapter_key_appears_in_no_page(client, world, app, llm_server):
                              "metadata.fields.0.type": "number", "metadata.fields.0.prompt": "The total"})
     assert '"total": 12' in html(trial)
     pages.append(("trial", trial))
-    assert len(pages) > 20 and "/adapters/{}/edit".format(adapter.id) in [url for url, _ in pages]
+    assert len(pages) > 20 and f"/adapters/{adapter.id}/edit" in [url for url, _ in pages]
     for url, response in pages:
         assert response.status_code < 500, url
         assert KEY not in html(response), url
