@@ -124,6 +124,8 @@ def test_saving_writes_the_fields_to_the_step_and_bad_fields_show_next_to_their_
 def test_row_buttons_add_and_remove_fields_and_columns_without_saving(owner_client, workflow):
     adapter = make_adapter("acme", "http://127.0.0.1:9/v1")
     instance = _llm_step(workflow, adapter)
+    detail = html(owner_client.get(f"/workflows/{workflow.id}"))
+    assert detail.count(f"/tools/{instance.id}/try") == 2 and "Edit fields &amp; try" in detail
     added = html(_post(owner_client, _url(workflow, instance), {"_row": "add_field", **_fields_form(
         adapter_id=str(adapter.id))}))
     assert 'name="metadata.fields.3.name" value=""' in added
