@@ -1,4 +1,4 @@
-"""First-start bootstrap: exactly the default org, its admin and the demo workflow, once."""
+"""First-start bootstrap: exactly the default org, its admin and the demo workflows, once."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from unstract import errors
 from unstract.extensions import db
 from unstract.models import (
+    Adapter,
     ApiKey,
     Connector,
     Organization,
@@ -27,7 +28,7 @@ from unstract.services.bootstrap import bootstrap, sample_files
 from unstract.tools.registry import TOOLS
 
 ALL_MODELS = [Organization, User, OrgMembership, ApiKey, Connector, Workflow, WorkflowMembership,
-              WorkflowEndpoint, ToolInstance]
+              WorkflowEndpoint, ToolInstance, Adapter]
 
 
 @pytest.fixture
@@ -41,10 +42,14 @@ def counts() -> dict[str, int]:
             for model in ALL_MODELS}
 
 
-def only(model):
-    rows = list(db.session.scalars(select(model)))
+def only(model, *where):
+    rows = list(db.session.scalars(select(model).where(*where)))
     assert len(rows) == 1, rows
     return rows[0]
+
+
+def demo_workflow(name: str = "Demo workflow") -> Workflow:
+    return only(Workflow, Workflow.workflow_name == name)
 
 
 def test_bootstrap_creates_the_default_org_and_its_admin(settings):
@@ -77,12 +82,12 @@ def test_bootstrap_creates_the_demo_connector_and_copies_the_samples(settings, s
 def test_bootstrap_creates_the_demo_workflow_owned_by_the_admin_and_shared_to_the_org(settings):
     result = bootstrap(settings)
 
-    workflow, admin, org = only(Workflow), only(User), only(Organization)
+    workflow, admin, org = demo_workflow(), only(User), only(Organization)
     assert workflow.id == result.workflow_id
     assert (workflow.workflow_name, workflow.organization_id) == ("Demo workflow", org.id)
     assert workflow.shared_to_org is True and workflow.is_active is True
     assert (workflow.workflow_owner, workflow.created_by, workflow.modified_by) == (admin.id,) * 3
-    member = only(WorkflowMembership)
+    member = only(WorkflowMembership, WorkflowMembership.workflow_id == workflow.id)
     assert (member.workflow_id, member.user_id, member.role) == (workflow.id, admin.id, "owner")
 
 
@@ -90,7 +95,8 @@ def test_bootstrap_configures_filesystem_endpoints_on_the_demo_connector(setting
     bootstrap(settings)
 
     connector = only(Connector)
-    endpoints = {e.endpoint_type: e for e in db.session.scalars(select(WorkflowEndpoint))}
+    endpoints = {e.endpoint_type: e for e in db.session.scalars(
+        select(WorkflowEndpoint).where(WorkflowEndpoint.workflow_id == demo_workflow().id))}
     assert set(endpoints) == {"SOURCE", "DESTINATION"}
     source, destination = endpoints["SOURCE"], endpoints["DESTINATION"]
     assert (source.connection_type, source.connector_instance_id) == ("FILESYSTEM", connector.id)
@@ -106,7 +112,8 @@ def test_bootstrap_configures_filesystem_endpoints_on_the_demo_connector(setting
 def test_bootstrap_adds_text_and_field_extractor_steps(settings):
     bootstrap(settings)
 
-    steps = list(db.session.scalars(select(ToolInstance).order_by(ToolInstance.step)))
+    steps = list(db.session.scalars(select(ToolInstance).where(ToolInstance.workflow_id == demo_workflow().id)
+                                    .order_by(ToolInstance.step)))
     assert [(s.step, s.tool_id) for s in steps] == [(1, "text_extractor"), (2, "field_extractor")]
     assert steps[0].metadata_ == {"normalize_whitespace": False, "max_pages": None,
                                   "mode": "auto", "ocr_language": "eng", "dpi": 300, "ocr_min_chars": 20}
@@ -127,7 +134,8 @@ def test_demo_steps_extract_the_invoice_fields_of_the_samples(settings, storage_
     bootstrap(settings)
     source = (storage_root / "demo" / "samples" / name).read_bytes()
     output = None
-    for step in db.session.scalars(select(ToolInstance).order_by(ToolInstance.step)):
+    steps = select(ToolInstance).where(ToolInstance.workflow_id == demo_workflow().id).order_by(ToolInstance.step)
+    for step in db.session.scalars(steps):
         output = TOOLS[step.tool_id].run(source, mime_type, output, step.metadata_).output
     assert output == expected
 
@@ -135,7 +143,7 @@ def test_demo_steps_extract_the_invoice_fields_of_the_samples(settings, storage_
 def test_second_bootstrap_changes_nothing(settings, storage_root):
     bootstrap(settings)
     before = counts()
-    workflow = only(Workflow)
+    workflow = demo_workflow()
     modified = (workflow.modified_at, only(User).password_hash)
     sample = storage_root / "demo" / "samples" / "invoice-1002.txt"
     sample.write_text("edited by the user")
@@ -143,7 +151,7 @@ def test_second_bootstrap_changes_nothing(settings, storage_root):
     assert bootstrap(settings) is None
     db.session.expire_all()
     assert counts() == before
-    assert (only(Workflow).modified_at, only(User).password_hash) == modified
+    assert (demo_workflow().modified_at, only(User).password_hash) == modified
     assert sample.read_text() == "edited by the user"
 
 

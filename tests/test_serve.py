@@ -59,13 +59,18 @@ def test_demo_workflow_runs_to_completion_right_after_the_first_start(tmp_path):
                               "admin@example.com"], env=env, capture_output=True, text=True, check=True,
                              timeout=60).stdout.strip()
         base = "/api/v1/unstract/default/workflow/"
-        workflows = json.loads(served.get(base, key=key)[1])["results"]
-        assert [w["workflow_name"] for w in workflows] == ["Demo workflow"]
+        workflows = {w["workflow_name"]: w for w in json.loads(served.get(base, key=key)[1])["results"]}
+        assert sorted(workflows) == ["Demo workflow", "Invoice extraction"]
         status, body = served.request(base + "execute/", key=key,
-                                      body={"workflow_id": workflows[0]["id"], "timeout": 60})
+                                      body={"workflow_id": workflows["Demo workflow"]["id"], "timeout": 60})
         run = json.loads(body)
         assert (status, run["execution_status"], run["error"]) == (200, "COMPLETED", None)
         execution = json.loads(served.get(f"{base}execution/{run['execution_id']}/", key=key)[1])
+        # The LLM demo waits for its adapter's base URL and key, and says so for every file.
+        status, body = served.request(base + "execute/", key=key,
+                                      body={"workflow_id": workflows["Invoice extraction"]["id"], "timeout": 120})
+        invoices = json.loads(body)["execution_id"]
+        files = json.loads(served.get(f"{base}execution/{invoices}/files/", key=key)[1])["results"]
     finally:
         assert served.stop() == 0
     samples = sorted(p.name for p in (data_dir / "storage" / "demo" / "samples").iterdir())
@@ -74,6 +79,10 @@ def test_demo_workflow_runs_to_completion_right_after_the_first_start(tmp_path):
     assert sorted(p.name for p in output.iterdir()) == [f"{name}.json" for name in samples]
     assert json.loads((output / "invoice-1001.pdf.json").read_text()) == {
         "invoice_number": "INV-1001", "total": 1250.5}
+    assert sorted(f["file_name"] for f in files) == ["invoice-2001.pdf", "invoice-2002.txt", "invoice-2003-scanned.pdf"]
+    assert {f["execution_error"] for f in files} == {
+        "llm_extractor: the adapter 'Demo LLM' is not configured yet: an org admin sets its base URL, model and API "
+        "key on the LLM adapters page."}
 
 
 def test_first_start_prints_the_admin_password_once_and_a_restart_keeps_the_data(tmp_path):

@@ -129,6 +129,11 @@ def load_secret_key(data_dir: Path) -> str:
     return key
 
 
+def secret_key_of(settings: Settings) -> str:
+    """SECRET_KEY when set, else the generated key of the data dir."""
+    return settings.secret_key or load_secret_key(settings.data_dir)
+
+
 @dataclass
 class Settings:
     """Typed view of the environment; becomes Flask config keys of the same names."""
@@ -241,7 +246,7 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
 def flask_config(settings: Settings) -> dict:
     """Flask config mapping: Flask's own keys plus UNSTRACT_* keys the services read."""
     return {
-        "SECRET_KEY": settings.secret_key or load_secret_key(settings.data_dir),
+        "SECRET_KEY": secret_key_of(settings),
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
         "MAX_CONTENT_LENGTH": settings.max_content_length,

@@ -41,7 +41,7 @@ def prepare(app: Flask) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with app.app_context():
         upgrade()
-        result = bootstrap(settings)
+        result = bootstrap(settings, secret_key=app.config["SECRET_KEY"])
     configure_logging(settings.log_format)  # Alembic's fileConfig replaced the process's log handlers
     if result is not None and result.generated_password:
         print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)

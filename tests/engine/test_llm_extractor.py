@@ -205,3 +205,15 @@ def test_an_unreadable_key_fails_the_file_with_a_reason(app, world, acme, storag
     assert seen["files"]["a.txt"]["execution_error"] == (
         "llm_extractor: the adapter's API key cannot be read: The stored API key cannot be decrypted; enter it again.")
     assert llm_server.requests() == []
+
+
+def test_an_adapter_left_unconfigured_fails_the_file_with_what_to_do_and_calls_nothing(
+        app, world, acme, storage_root, llm_server):
+    from unstract.services.adapters import UNCONFIGURED_KEY
+
+    adapter = make_adapter(acme, llm_server.base_url, name="Demo LLM", api_key=UNCONFIGURED_KEY)
+    seen = run(app, world, acme, storage_root, {"a.txt": INVOICE}, adapter)
+    assert seen["files"]["a.txt"]["execution_error"] == (
+        "llm_extractor: the adapter 'Demo LLM' is not configured yet: an org admin sets its base URL, model and "
+        "API key on the LLM adapters page.")
+    assert llm_server.requests() == []

@@ -37,7 +37,7 @@ def test_authenticated_json_is_never_stored(world):
 
 def test_authenticated_pages_are_never_stored(client, world):
     web_login(client, "owner@acme.test")
-    for path in ("/", "/overview", "/connectors", "/keys", "/executions"):
+    for path in ("/", "/overview", "/connectors", "/adapters", "/keys", "/executions"):
         response = client.get(path)
         assert response.status_code == 200 and response.mimetype == "text/html"
         assert response.headers["Cache-Control"] == "no-store", path

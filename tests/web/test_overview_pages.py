@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from tests.factories import make_execution, make_file_execution, make_workflow
 from tests.web.browser import screenshot
 from tests.web.web_client import htmx, web_login
+from unstract.extensions import db
 from unstract.models.base import utcnow
 from unstract.services import accounts, overview
 from unstract.web.overview_pages import format_seconds, nice_scale, rate_line, stacked_bars
@@ -222,7 +223,13 @@ def test_overview_renders_charts_without_network(world, page, login):
         for n, status in enumerate(plan.get(days_ago % 10, ("COMPLETED",))):
             workflow = workflows[(days_ago + n) % len(workflows)]
             files = ("COMPLETED",) * (1 + (days_ago + n) % 4) + (("ERROR",) if status == "ERROR" else ())
-            _run(workflow, status, days_ago, seconds=3 + 7 * ((days_ago + n) % len(workflows)), files=files)
+            execution = _run(workflow, status, days_ago, seconds=3 + 7 * ((days_ago + n) % len(workflows)),
+                             files=files)
+            if workflow is workflows[2]:  # the LLM workflow: its tokens and cost feed the usage chart
+                execution.llm_calls = len(files)
+                execution.prompt_tokens, execution.completion_tokens = 2400 * len(files), 310 * len(files)
+                execution.cost_usd = round(execution.prompt_tokens * 0.15e-6 + execution.completion_tokens * 0.6e-6, 6)
+    db.session.commit()
     _run(workflows[0], "EXECUTING", 0)
     from tests.web.test_upcoming_runs_pages import scheduled
     from unstract.services.cron import next_run_after
@@ -239,6 +246,8 @@ def test_overview_renders_charts_without_network(world, page, login):
     page.wait_for_load_state("networkidle")
     assert page.locator("#chart-slowest g").count() == 4
     expect(page.locator("#upcoming-runs tbody tr")).to_have_count(2)
+    assert page.locator("#chart-tokens rect").count() > 10
+    expect(page.locator("#usage-totals")).to_contain_text("tokens in")
     screenshot(page, "overview")
     base = page.url.split("/overview")[0]
     assert all(url.startswith(base) for url in requests)

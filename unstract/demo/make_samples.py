@@ -1,14 +1,17 @@
-"""Write the bundled demo documents of the first-start bootstrap; deterministic, so re-running changes no byte.
+"""Write the bundled demo documents of the first-start bootstrap; deterministic, so re-running changes no byte
+(the scanned invoice is a JPEG inside a PDF: the same bytes for the same Pillow and libjpeg).
 
-Run: python -m unstract.demo.make_samples [target directory]
+Run: python -m unstract.demo.make_samples [samples directory [invoices directory]]
 """
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+INVOICES_DIR = Path(__file__).resolve().parent / "invoices"
 
 INVOICE_PDF_LINES = [
     "ACME Supplies Ltd.",
@@ -95,11 +98,69 @@ def sample_files() -> dict[str, bytes]:
     }
 
 
-def write_samples(target: Path = SAMPLES_DIR) -> list[Path]:
-    """Write every sample into target and return the written paths."""
+# --- The invoices of the "Invoice extraction" demo (an LLM extracts their fields) -----------------
+
+INVOICE_2001_LINES = [
+    "ACME Supplies Ltd., 12 Market Street, Springfield",
+    "Invoice number: INV-2001",
+    "Invoice date: 2 November 2026",
+    "Vendor: ACME Supplies Ltd.",
+    "Bill to: Example Corp",
+    "Line items: description=Office chairs; quantity=5; amount=1000.00",
+    "Line items: description=Desk lamps; quantity=5; amount=250.50",
+    "Total: $1,250.50",
+]
+
+INVOICE_2002_TXT = """Globex Paper Co.
+Invoice number: INV-2002
+Invoice date: 15/11/2026
+Vendor: Globex Paper Co.
+Bill to: Example Corp
+
+Line items: description=Printer paper (20 boxes); quantity=20; amount=980.00
+Total: 980.00
+"""
+
+# The scanned invoice: an image-only PDF (no text layer), so its text comes from OCR.
+SCANNED_INVOICE_LINES = [
+    "Northwind Traders",
+    "Invoice number: INV-2003",
+    "Invoice date: 2026-11-20",
+    "Vendor: Northwind Traders",
+    "Line items: description=Coffee beans; quantity=12; amount=412.80",
+    "Total: 412.80",
+]
+SCAN_DPI = 150
+
+
+def scanned_pdf(lines: list[str]) -> bytes:
+    """An A4 page as a flatbed scan gives it (greyish paper, dark text) saved as an image-only PDF."""
+    from PIL import Image, ImageDraw, ImageFont  # only the sample writer needs Pillow's drawing
+
+    image = Image.new("L", (1240, 1754), 250)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=34)
+    for index, line in enumerate(lines):
+        draw.text((110, 140 + 64 * index), line, font=font, fill=15)
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=SCAN_DPI)
+    return buffer.getvalue()
+
+
+def invoice_files() -> dict[str, bytes]:
+    """File name -> content of every invoice of the "Invoice extraction" demo."""
+    return {
+        "invoice-2001.pdf": build_pdf([INVOICE_2001_LINES]),
+        "invoice-2002.txt": INVOICE_2002_TXT.encode("utf-8"),
+        "invoice-2003-scanned.pdf": scanned_pdf(SCANNED_INVOICE_LINES),
+    }
+
+
+def write_samples(target: Path = SAMPLES_DIR, files: dict[str, bytes] | None = None) -> list[Path]:
+    """Write every sample (or `files`) into target and return the written paths."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, content in sample_files().items():
+    for name, content in (sample_files() if files is None else files).items():
         path = target / name
         path.write_bytes(content)
         written.append(path)
@@ -107,5 +168,7 @@ def write_samples(target: Path = SAMPLES_DIR) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written_path in write_samples(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES_DIR):
+    written_paths = write_samples(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES_DIR)
+    written_paths += write_samples(Path(sys.argv[2]) if len(sys.argv) > 2 else INVOICES_DIR, invoice_files())
+    for written_path in written_paths:
         print(written_path)

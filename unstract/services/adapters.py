@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -20,6 +21,8 @@ from unstract.models import Adapter, ToolInstance, Workflow
 from unstract.policy import Requester
 from unstract.services import secrets
 from unstract.services.validation import commit_or_duplicate, raise_if_any
+from unstract.tools import ToolError
+from unstract.tools.llm_extractor import ADAPTER_KEY
 
 FIELDS = ("name", "adapter_type", "provider", "config")
 ADAPTER_TYPES = ("llm",)
@@ -30,6 +33,10 @@ PRIMARY_KEY = Adapter.id
 DUPLICATE_NAME = "An adapter with this name already exists."
 HINT_PREFIX = "\u2026"
 LLM_TOOL = "llm_extractor"
+# The key of an adapter seeded for the user to complete (the demo's): calls are refused with a clear message.
+UNCONFIGURED_KEY = "replace-with-your-api-key"
+NOT_CONFIGURED = ("the adapter '{name}' is not configured yet: an org admin sets its base URL, model and API key "
+                  "on the LLM adapters page.")
 
 
 # --- Reading -------------------------------------------------------------------------------------
@@ -67,6 +74,13 @@ def require_admin(who: Requester) -> None:
         raise errors.PermissionDenied()
 
 
+def list_for_page(who: Requester) -> list[dict]:
+    """The dashboard's rows: each adapter's representation and the workflows whose steps use it."""
+    listed = list_query(who).order_by(Adapter.name, Adapter.id)
+    return [{"adapter": present(adapter), "used_by": workflows_using(adapter)}
+            for adapter in db.session.scalars(listed)]
+
+
 def present(adapter: Adapter) -> dict:
     """The representation: the configuration without the key, whether one is set and its hint."""
     return {
@@ -81,6 +95,23 @@ def open_config(adapter: Adapter, secret_key: str | bytes) -> AdapterConfig:
     """The adapter's configuration with the key in plaintext (engine and connection test only)."""
     api_key = secrets.open_value(adapter.sealed_api_key, secret_key, "API key")
     return AdapterConfig.from_dict({**adapter.config, "api_key": api_key, "name": adapter.name})
+
+
+def tool_call_settings(org_id: uuid.UUID, tool_id: str, metadata: dict, secret_key: str | bytes) -> dict:
+    """The settings sent to the tool process: an llm_extractor also gets its adapter's configuration, key
+    included, read now (docs/EXECUTION.md, LLM extraction). ToolError when the adapter cannot be used."""
+    if tool_id != LLM_TOOL:
+        return metadata
+    adapter = find(org_id, metadata.get("adapter_id"))
+    if adapter is None:
+        raise ToolError("the adapter of this step no longer exists.")
+    try:
+        config = open_config(adapter, secret_key)
+    except secrets.SecretUnreadable as exc:  # the SECRET_KEY changed since the key was stored
+        raise ToolError(f"the adapter's API key cannot be read: {exc}") from None
+    if config.api_key == UNCONFIGURED_KEY:
+        raise ToolError(NOT_CONFIGURED.format(name=adapter.name))
+    return {**metadata, ADAPTER_KEY: asdict(config)}
 
 
 # --- Validation and writing ----------------------------------------------------------------------
@@ -181,6 +212,8 @@ def test_connection(adapter: Adapter, secret_key: str | bytes) -> dict:
         config = open_config(adapter, secret_key)
     except secrets.SecretUnreadable as exc:
         return {"ok": False, "error": str(exc)}
+    if config.api_key == UNCONFIGURED_KEY:
+        return {"ok": False, "error": NOT_CONFIGURED.format(name=adapter.name)}
     try:
         client = LLMClient(config)
     except Exception as exc:  # noqa: BLE001 - e.g. a base_url the HTTP library cannot parse: an answer, not a 500

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -64,6 +65,16 @@ def _adapter_problems(org_id: uuid.UUID, tool_id: str, settings: dict | None) ->
     if settings is None or tool_id != adapters.LLM_TOOL or adapters.find(org_id, settings["adapter_id"]):
         return []
     return [FieldMessage("invalid", "Unknown adapter: not an adapter of this organization.", "metadata.adapter_id")]
+
+
+def checked_settings(instance: ToolInstance, metadata: Any) -> dict:
+    """The settings a save of `metadata` would store, checked as a save checks them (ValidationFailed),
+    without saving: what the dashboard's trial on a sample document runs."""
+    settings, problems = load_tool_settings(instance.tool_id, metadata)
+    messages = [*_messages(problems),
+                *_adapter_problems(instance.workflow.organization_id, instance.tool_id, settings)]
+    raise_if_any(messages, FIELDS)
+    return settings
 
 
 def _too_high(limit: int) -> FieldMessage:

@@ -86,3 +86,11 @@ def report(who: Requester, first: date | None, last: date | None, workflow_id: u
             "by_day": [{"date": day, **values} for day, values in sorted(days.items())],
             "by_workflow": [{"workflow": wid, "workflow_name": name, **values}
                             for (wid, name), values in sorted(flows.items(), key=lambda item: item[0][1])]}
+
+
+def per_day(who: Requester, days: list[date]) -> dict[str, Any]:
+    """The overview's usage: one row per day of `days` (zeros where no LLM ran) and the totals."""
+    found = report(who, days[0], days[-1], None)
+    by_date = {row["date"]: row for row in found["by_day"]}
+    rows = [{"day": day, **by_date.get(day.isoformat(), {"date": day.isoformat(), **_empty()})} for day in days]
+    return {"rows": rows, "totals": found["totals"]}

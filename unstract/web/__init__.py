@@ -11,6 +11,7 @@ from unstract.services.run_status import display_status
 
 def register_web(app: Flask) -> None:
     from unstract.web import (
+        adapters_pages,
         all_runs_pages,
         auth_pages,
         connectors_pages,
@@ -23,6 +24,7 @@ def register_web(app: Flask) -> None:
         overview_pages,
         runs_pages,
         schedule_pages,
+        tool_trial_pages,
         workflow_detail_pages,
         workflow_tools_pages,
         workflows_pages,
@@ -32,7 +34,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["display_status"] = display_status
     pages = (auth_pages, orgs_pages, workflows_pages, workflow_detail_pages, workflow_tools_pages, runs_pages,
              executions_pages, all_runs_pages, history_pages, connectors_pages, keys_pages, overview_pages,
-             deployments_pages, schedule_pages, notification_pages)
+             deployments_pages, schedule_pages, notification_pages, adapters_pages, tool_trial_pages)
     # The workflows area's four modules share one blueprint (web.workflows_blueprint): register each once.
     for blueprint in dict.fromkeys(module.bp for module in pages):
         app.register_blueprint(blueprint)

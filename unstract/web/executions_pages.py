@@ -17,7 +17,7 @@ from unstract.schemas.fields import Text, integer_text, one_of
 from unstract.schemas.parsing import parse, parse_value
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
-from unstract.services import retries
+from unstract.services import retries, usage
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.web.context import current_requester, first_messages, is_htmx, request_page
 from unstract.web.formatting import clock, duration, number, plural
@@ -86,7 +86,7 @@ def live_context(execution: Execution, workflow: Workflow, who: Requester, *, me
     counts = pages.file_status_counts(execution)
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
             "results": pages.small_results([fe.id for fe in files.items]) if show_results else {},
-            "counts": counts, "elapsed": pages.elapsed_seconds(execution),
+            "counts": counts, "elapsed": pages.elapsed_seconds(execution), "usage": usage.present_usage(execution),
             "show_results": show_results, "pretty_json": pages.pretty_json,
             "api_execution": f"{API_BASE}{who.org.org_id}/workflow/execution/{execution.id}/",
             "owner": is_owner(workflow, who), "retried_by": pages.retries_of(execution.id),

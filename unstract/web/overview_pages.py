@@ -8,7 +8,7 @@ from datetime import date
 from flask import Blueprint, current_app, render_template
 from flask_login import login_required
 
-from unstract.services import overview, retention
+from unstract.services import overview, retention, usage
 from unstract.services.run_status import COMPLETED_WITH_ERRORS, outcome_label
 from unstract.web.context import current_requester, is_htmx
 from unstract.web.formatting import duration
@@ -22,6 +22,7 @@ WIDE, NARROW, HEIGHT = 1080, 520, 230
 LEFT, RIGHT, TOP, BOTTOM = 40, 8, 10, 26
 EXEC_SERIES = ("COMPLETED", COMPLETED_WITH_ERRORS, "ERROR", "STOPPED", "EXECUTING", "PENDING")
 FILE_SERIES = ("COMPLETED", "ERROR")
+TOKEN_SERIES = ("PROMPT", "COMPLETION")
 
 
 def nice_scale(maximum: float, ticks: int = 4) -> tuple[float, float]:
@@ -51,10 +52,18 @@ def _frame(days: list[date], top: float, step: float, width: int, fmt=lambda v: 
             "bottom": TOP + plot_h, "slot": slot, "grid": grid, "labels": labels}
 
 
-def stacked_bars(rows: list[dict], series: tuple[str, ...], width: int = WIDE) -> dict:
+def compact_number(value: float) -> str:
+    """An axis label: 950, 12k, 1.5M."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def stacked_bars(rows: list[dict], series: tuple[str, ...], width: int = WIDE, fmt=compact_number) -> dict:
     """Bars per day, one segment per series (bottom to top in `series` order)."""
     top, step = nice_scale(max((row["total"] for row in rows), default=0))
-    frame = _frame([row["day"] for row in rows], top, step, width)
+    frame = _frame([row["day"] for row in rows], top, step, width, fmt)
     plot_h, bar_w = frame["bottom"] - TOP, frame["slot"] * 0.68
     bars = []
     for i, row in enumerate(rows):
@@ -105,8 +114,15 @@ def format_seconds(seconds: float) -> str:
     return duration(seconds, compact=True)
 
 
-def _charts(data: dict) -> dict:
-    return {"executions": stacked_bars(data["executions"], EXEC_SERIES),
+def token_rows(rows: list[dict]) -> list[dict]:
+    """The usage rows in the shape of the stacked bars: prompt and completion tokens per day."""
+    return [{"day": row["day"], "total": row["total_tokens"],
+             "counts": {"PROMPT": row["prompt_tokens"], "COMPLETION": row["completion_tokens"]}} for row in rows]
+
+
+def _charts(data: dict, llm: dict) -> dict:
+    return {"tokens": stacked_bars(token_rows(llm["rows"]), TOKEN_SERIES),
+            "executions": stacked_bars(data["executions"], EXEC_SERIES),
             "files": stacked_bars(data["files"], FILE_SERIES, NARROW),
             "failure": rate_line(data["executions"]), "slowest": slowest_bars(data["slowest"])}
 
@@ -117,9 +133,11 @@ def index():
     """The last 30 days of the current org at a glance; the charts alone for htmx (refresh)."""
     who = current_requester()
     data = overview.summary(who)
+    llm = usage.per_day(who, data["days"])
     template = "overview/_charts.html" if is_htmx() else "overview/index.html"
     sizes = retention.table_sizes() if who.is_admin and not is_htmx() else None
-    return render_template(template, who=who, data=data, charts=_charts(data), format_seconds=format_seconds,
+    return render_template(template, who=who, data=data, charts=_charts(data, llm), format_seconds=format_seconds,
                            exec_series=EXEC_SERIES, file_series=FILE_SERIES, outcome_label=outcome_label,
-                           table_sizes=sizes, settings=current_app.config["UNSTRACT_SETTINGS"],
+                           llm=llm, token_series=TOKEN_SERIES, table_sizes=sizes,
+                           settings=current_app.config["UNSTRACT_SETTINGS"],
                            upcoming=None if is_htmx() else upcoming_runs(who))

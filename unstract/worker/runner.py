@@ -6,7 +6,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
@@ -23,7 +23,6 @@ from unstract.services import execution_state as state
 from unstract.services.runlog import RunLog
 from unstract.sizes import json_size
 from unstract.tools import ToolError, ToolLimits
-from unstract.tools.llm_extractor import ADAPTER_KEY
 from unstract.worker import io
 from unstract.worker.context import JobContext, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
@@ -290,18 +289,10 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
 
 
 def tool_settings(tool, execution: Execution) -> dict:
-    """The settings sent to the tool process: an llm_extractor also gets its adapter's configuration,
-    key included, read now (docs/EXECUTION.md, LLM extraction). The call is never logged."""
-    if tool.tool_id != adapters.LLM_TOOL:
-        return tool.metadata
-    adapter = adapters.find(execution.organization_id, tool.metadata.get("adapter_id"))
-    if adapter is None:
-        raise ToolError("the adapter of this step no longer exists.")
-    try:
-        config = adapters.open_config(adapter, current_app.config["SECRET_KEY"])
-    except ConnectorError as exc:  # SecretUnreadable: the SECRET_KEY changed since the key was stored
-        raise ToolError(f"the adapter's API key cannot be read: {exc}") from None
-    return {**tool.metadata, ADAPTER_KEY: asdict(config)}
+    """The settings sent to the tool process (an llm_extractor's include its adapter, key included);
+    the call is never logged."""
+    return adapters.tool_call_settings(execution.organization_id, tool.tool_id, tool.metadata,
+                                       current_app.config["SECRET_KEY"])
 
 
 def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log: RunLog,
