@@ -7,14 +7,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, or_, select
 
 from unstract.extensions import db
-from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
+from unstract.models import Execution, ExecutionLog, FileExecution, Status, Workflow
 from unstract.models.base import utcnow
 from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
-from unstract.services.execution_queries import LogFilter, logs_query, tailable
+from unstract.services.execution_queries import LogFilter, file_executions_query, logs_query, tailable
 from unstract.sizes import LIST_RESULT_BYTES
 
 
@@ -62,9 +62,28 @@ def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
     return [(row.id, row.file_name) for row in db.session.execute(query)]
 
 
-def destination_type(execution: Execution) -> str | None:
-    """The connection type of the run plan's destination (None before the plan is stored)."""
-    return execution.run_plan.destination_type
+@dataclass(frozen=True)
+class FileFilter:
+    """What the execution page's file list shows: some statuses, names containing a text, failed first."""
+
+    statuses: tuple[str, ...] = ()
+    name: str = ""
+    failed_first: bool = False
+
+
+# Failed files, then stopped ones, then the rest; each group in file order.
+FAILED_FIRST = case((FileExecution.status == Status.ERROR, 0), (FileExecution.status == Status.STOPPED, 1), else_=2)
+
+
+def file_list_query(execution: Execution, flt: FileFilter) -> Select:
+    """The execution's file executions matching `flt`, ordered by file number (failed ones first on request).
+    The name matches the file name or path anywhere, case-insensitively and literally (no wildcards)."""
+    query = file_executions_query(execution, flt.statuses)
+    if flt.name:
+        query = query.where(or_(FileExecution.file_name.icontains(flt.name, autoescape=True),
+                                FileExecution.file_path.icontains(flt.name, autoescape=True)))
+    ordering = (FAILED_FIRST, FileExecution.file_number) if flt.failed_first else (FileExecution.file_number,)
+    return query.order_by(*ordering)
 
 
 def small_results(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
