@@ -138,7 +138,7 @@ def test_live_fragment_polls_every_second_until_the_execution_is_terminal(viewer
     running.execution.execution_time = 3.25
     db.session.commit()
     body = text(page(viewer, url, fragment=True))
-    assert "hx-trigger" not in body and "3.25 s" in body and 'id="action-stop"' not in body
+    assert 'hx-trigger="every 1s"' not in body and "3.25 s" in body and 'id="action-stop"' not in body
 
 
 def test_header_shows_status_counts_and_elapsed_time(viewer, running):
@@ -154,17 +154,16 @@ def test_file_names_render_as_text(viewer, running):
     assert "&lt;img src=x onerror=alert(1)&gt;.txt" in body and XSS_NAME not in body
 
 
-def test_results_are_pretty_json_for_an_api_destination_only(viewer, running):
+@pytest.mark.parametrize("destination", ["API", "FILESYSTEM", "DATABASE"])
+def test_results_are_pretty_json_for_every_destination(viewer, running, destination):
     running.done.result = {"invoice": "<b>INV-1</b>", "total": 12.5}
-    running.execution.plan = {"destination": {"connection_type": "API"}}
+    running.execution.plan = {"destination": {"connection_type": destination}}
     db.session.commit()
     body = text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
     assert '<details id="result-' in body and 'hx-preserve="true"' in body
     assert re.search(r"<pre>\{\n  &#34;", body)  # indented, escaped (key order is the database's)
     assert '\n  &#34;invoice&#34;: &#34;&lt;b&gt;INV-1&lt;/b&gt;&#34;' in body and '\n  &#34;total&#34;: 12.5' in body
-    running.execution.plan = {"destination": {"connection_type": "FILESYSTEM"}}
-    db.session.commit()
-    assert "<details" not in text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
+    assert f'href="/executions/{running.execution.id}/files/{running.done.id}"' in body  # the viewer
 
 
 def test_step_execution_awaiting_an_action_offers_next_and_continue(viewer, workflow):
@@ -283,7 +282,7 @@ def test_a_result_above_the_list_bound_is_named_not_shown(viewer, running):
     body = text(page(viewer, f"/executions/{running.execution.id}", fragment=True))
     size = json_size(running.done.result)
     assert "<details" not in body and "x" * 1000 not in body
-    assert f"Result of {size} bytes: too large to show here; the API returns it." in body
+    assert f"Result of {size:,} bytes: too large to show here; open it in the viewer." in body
 
 
 # --- Retrying failed files -----------------------------------------------------------------------

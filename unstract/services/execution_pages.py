@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionLog, FileExecution, Status, Workflow
@@ -135,6 +135,21 @@ def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
     top = batch[:limit][-1]
     rows = list(db.session.scalars(logs_query(execution, flt).where(ExecutionLog.id <= top)))
     return LogWindow(rows, top, len(batch) > limit)
+
+
+def log_before(execution: Execution, flt: LogFilter, before: int, limit: int) -> LogWindow:
+    """Up to `limit` matching rows that come before row `before` in reading order, in reading order (a page
+    of earlier lines); the cursor is the oldest row's id and `more` says whether older rows remain."""
+    first = db.session.get(ExecutionLog, before)
+    if first is None or first.execution_id != execution.id:
+        return LogWindow([], before, False)
+    earlier = or_(ExecutionLog.event_time < first.event_time,
+                  and_(ExecutionLog.event_time == first.event_time, ExecutionLog.id < first.id))
+    query = logs_query(execution, replace(flt, after=None)).where(earlier).order_by(None)
+    rows = list(db.session.scalars(
+        query.order_by(ExecutionLog.event_time.desc(), ExecutionLog.id.desc()).limit(limit + 1)))
+    shown = list(reversed(rows[:limit]))
+    return LogWindow(shown, shown[0].id if shown else before, len(rows) > limit)
 
 
 def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
