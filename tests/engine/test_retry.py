@@ -198,6 +198,7 @@ def test_a_chosen_failed_file_is_retried_alone_and_other_choices_are_refused(app
     for chosen in ([by_path["in/ok.txt"].id], [uuid.uuid4()], []):  # completed, not of this run, nothing
         with pytest.raises(errors.ValidationFailed) as refused:
             retries.retry(who, uuid.UUID(first["id"]), settings, only=chosen)
-        assert refused.value.messages[0].code == "nothing_to_retry" and "chosen files" in refused.value.messages[0].detail
+        message = refused.value.messages[0]
+        assert message.code == "nothing_to_retry" and "chosen files" in message.detail
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)
                              .where(Execution.retry_of.is_not(None))) == 1

@@ -121,7 +121,8 @@ def test_a_long_log_keeps_the_latest_lines_and_pages_back(world, page, login, wi
         now = utcnow()
         db.session.execute(insert(ExecutionLog), [
             {"execution_id": execution.id, "event_time": now, "level": "INFO", "level_rank": LEVEL_ORDER["INFO"],
-             "stage": "PROCESSING", "data": {"log": f"line {n}", "level": "INFO"}} for n in range(first, first + count)])
+             "stage": "PROCESSING", "data": {"log": f"line {n}", "level": "INFO"}}
+            for n in range(first, first + count)])
         db.session.commit()
 
     add_lines(0, 600)

@@ -363,8 +363,11 @@ def big_run(workflow):
     return SimpleNamespace(execution=execution, failed=sorted(failed_numbers))
 
 
+FILE_ROW = re.compile(r'<tr id="file-[0-9a-f-]+" data-status="\w+">\s*<td class="num">(\d+)</td>')
+
+
 def row_numbers(body: str) -> list[int]:
-    return [int(n) for n in re.findall(r'<tr id="file-[0-9a-f-]+" data-status="\w+">\s*<td class="num">(\d+)</td>', body)]
+    return [int(n) for n in FILE_ROW.findall(body)]
 
 
 def test_the_status_filter_lists_only_the_failed_files_of_a_big_run(viewer, big_run):
@@ -479,8 +482,8 @@ def test_each_failed_row_retries_that_file_alone(owner, world, storage_root):
     first = make_file_execution(run, status="ERROR", file_path="in/b.txt", execution_error="boom")
     second = make_file_execution(run, status="STOPPED", file_path="in/c.txt")
     body = text(page(owner, f"/executions/{run.id}"))
-    forms = re.findall(r'<form method="post" action="/executions/[^"]+/retry" class="inline-form row-retry">(.*?)</form>',
-                       body, re.S)
+    row_form = r'<form method="post" action="/executions/[^"]+/retry" class="inline-form row-retry">(.*?)</form>'
+    forms = re.findall(row_form, body, re.S)
     assert len(forms) == 2 and all('name="csrf_token"' in form for form in forms)
     assert f'name="file_execution_id" value="{first.id}"' in forms[0]
     assert f'name="file_execution_id" value="{second.id}"' in forms[1]
