@@ -112,8 +112,11 @@ def test_list_is_for_owners_like_the_api(app, world, workflow):
 
 def test_an_api_key_does_not_open_the_pages(app, world, workflow):
     key = world.api("owner", "read").token
-    response = as_user(app).get(f"/workflows/{workflow.id}/executions", headers={"Authorization": f"Bearer {key}"})
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    execution = make_execution(workflow, status="COMPLETED")
+    done = make_file_execution(execution, status="COMPLETED", result={})
+    for url in (f"/workflows/{workflow.id}/executions", f"/executions/{execution.id}/files/{done.id}"):
+        response = as_user(app).get(url, headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
 def test_malformed_ids_are_not_found(owner):
