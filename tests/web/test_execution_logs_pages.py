@@ -231,4 +231,4 @@ def test_show_earlier_keeps_the_filters_and_refuses_a_bad_cursor(viewer, executi
     assert ids(viewer.get(logs_url(execution, f"?before={foreign.id}"), fragment=True)) == []
     for bad in ("0", "-1", "x", "1.5"):
         refused = viewer.get(logs_url(execution, f"?before={bad}"), fragment=True)
-        assert refused.status_code == 400 and "before: a log row id" in text(refused)
+        assert refused.status_code == 400 and "before: A log row id" in text(refused)

@@ -29,7 +29,6 @@ FILES_PAGE_SIZE = 100
 LOG_TAIL = 500  # rows shown when the panel (re)loads
 LOG_BATCH = 500  # rows appended per poll (or prepended per "show earlier" click) at most
 LOG_KEEP = 1000  # rows the page keeps while following a run: static/js/logs.js drops older ones
-FILE_ARGS = ("file_status", "file_name", "failed_first")
 JSON_DEPTH = 12  # the result viewer folds nesting this deep; deeper values show as indented text
 FILE_NAME_MAX = 255  # as long as a stored file name
 ACTION = Text(validate=one_of(("STOP", "NEXT", "CONTINUE")))  # the actions a page offers
@@ -74,6 +73,7 @@ def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
 def parse_file_filter(args) -> tuple[pages.FileFilter, str | None]:
     """The file list's `file_status` (repeated or comma-separated), `file_name` and `failed_first` (1)."""
     statuses, problem = parse_statuses(args.getlist("file_status"))
+    problem = problem and f"Status: {problem}"
     name = args.get("file_name", "").strip()
     failed_first = args.get("failed_first", "")
     if problem is None and len(name) > FILE_NAME_MAX:
@@ -98,7 +98,7 @@ def parse_before(args) -> tuple[int | None, str | None]:
         return None, None
     before = integer_text(raw)
     if before is None or before < 1:
-        return None, "before: a log row id (a positive whole number) is expected."
+        return None, "A log row id (a positive whole number) is expected."
     return before, None
 
 
