@@ -230,7 +230,8 @@ def file_result(execution_id: uuid.UUID, file_execution_id: uuid.UUID):
 @bp.get("/executions/<uuid:execution_id>/logs")
 @login_required
 def logs(execution_id: uuid.UUID):
-    """The log panel: with `after`, only newer rows (appended); otherwise the whole filtered panel."""
+    """The log panel: with `after`, only newer rows (appended); with `before`, a page of earlier rows
+    (prepended); otherwise the whole filtered panel."""
     who = current_requester()
     execution, workflow = lookup(who, execution_id)
     flt, problems = parse_log_filter(request.args)
@@ -272,9 +273,9 @@ def retry(execution_id: uuid.UUID):
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
     only, problem = parse_retry_choice(request.form)
+    if problem:
+        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=problem, status=400)
     try:
-        if problem:
-            raise errors.ValidationFailed(problem, code="invalid")
         new = retries.retry(who, execution_id, current_app.config["UNSTRACT_SETTINGS"], only=only)
     except errors.NotFound:
         raise
