@@ -36,9 +36,51 @@
     }
   });
 
-  // A reloaded panel (filter changed) starts at its newest line; appended rows keep the reader's place.
+  const fromEarlier = (detail) => Boolean(detail.requestConfig && detail.requestConfig.elt
+    && detail.requestConfig.elt.id === "log-earlier-button");
+
+  // While following, the page keeps only the newest `data-keep` lines, so a long run does not slow the
+  // browser; "Show earlier lines" then pages back from the oldest line kept.
+  function trim(list) {
+    const keep = parseInt(list.dataset.keep, 10);
+    if (!follow || !(keep > 0)) return;
+    const extra = list.children.length - keep;
+    if (extra <= 0) return;
+    for (let i = 0; i < extra; i += 1) list.firstElementChild.remove();
+    const earlier = document.getElementById("log-earlier");
+    if (earlier) earlier.hidden = false;
+    const hint = document.getElementById("log-earlier-hint");
+    if (hint) hint.textContent = "Older lines are not on the page.";
+  }
+
+  // "Show earlier lines" asks for the rows before the oldest line on the page, whatever was dropped.
+  document.addEventListener("htmx:configRequest", (event) => {
+    if (event.detail.elt && event.detail.elt.id === "log-earlier-button") {
+      const first = document.querySelector("#log-lines li");
+      if (first) event.detail.parameters.before = first.dataset.id;
+    }
+  });
+
+  let heightBefore = 0;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const el = scroller();
+    if (el && fromEarlier(event.detail)) heightBefore = el.scrollHeight;
+  });
+
+  // A reloaded panel (filter changed) starts at its newest line; appended rows keep the reader's place,
+  // and so do earlier rows put above it.
   document.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target && event.detail.target.id === "log-panel") follow = true;
+    const target = event.detail.target;
+    if (!target) return;
+    if (target.id === "log-panel") follow = true;
+    if (target.id !== "log-lines") return;
+    if (fromEarlier(event.detail)) {
+      follow = false;
+      const el = scroller();
+      if (el) el.scrollTop += el.scrollHeight - heightBefore;
+    } else {
+      trim(target);
+    }
   });
   document.addEventListener("htmx:afterSettle", pin);
   document.addEventListener("DOMContentLoaded", pin);

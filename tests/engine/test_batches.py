@@ -250,3 +250,29 @@ def test_history_written_after_the_first_look_is_seen_once_the_reservation_is_he
     assert "x/1.txt" not in {fe.file_path for fe in rows.values() if fe.file_number != 99}
     held = set(db.session.scalars(db.select(FileReservation.file_execution_id)))
     assert set(kept) <= held and len(held & {fe.id for fe in rows.values() if fe.file_path == "x/1.txt"}) == 0
+
+
+def test_a_listing_capped_by_max_files_records_how_many_files_wait_for_the_next_run(app, world, storage_root):
+    from unstract.models import ExecutionLog
+
+    acme = db.session.scalar(db.select(Organization).where(Organization.org_id == "acme"))
+    connector = invoice_folder(storage_root, acme.id, 7)
+    workflow = make_workflow(world.users["owner"], acme)
+    configure(workflow, "DESTINATION", "API")
+
+    def list_with(max_files: int) -> Execution:
+        configure(workflow, "SOURCE", "FILESYSTEM", connector, folders=["in"], maxFiles=max_files)
+        response = world.api("owner").post("workflow/execute/", json={"workflow_id": str(workflow.id), "timeout": 0})
+        run_listing(response.json["execution_id"])
+        db.session.rollback()
+        return db.session.get(Execution, uuid.UUID(response.json["execution_id"]))
+
+    capped = list_with(3)
+    assert capped.total_files == 3
+    assert (capped.run_plan.capped.max_files, capped.run_plan.capped.left) == (3, 4)
+    assert "Max files to process is 3: up to 4 more matching file(s) are left for the next run." in \
+        db.session.scalars(db.select(ExecutionLog.data["log"].as_string())
+                           .where(ExecutionLog.execution_id == capped.id)).all()
+    # The other 4 files are held by the first run: the second selects them all and nothing is left.
+    assert list_with(10).run_plan.capped is None
+    assert list_with(4).total_files == 0

@@ -4,7 +4,7 @@ import copy
 from dataclasses import replace
 
 from unstract.models import Execution
-from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan, PlannedUpload, ToolStep
+from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan, ListingCap, PlannedUpload, ToolStep
 
 # A plan as the listing job stores it for an API source with an API destination.
 STORED_API = {
@@ -30,6 +30,7 @@ STORED_FILESYSTEM = {
               {"tool_id": "field_extractor", "metadata": {"rules": [{"name": "n", "pattern": "x"}]}}],
     "batch_size": 4,
     "run_to_end": True,
+    "capped": {"max_files": 100, "left": 3104},
 }
 
 
@@ -45,6 +46,7 @@ def test_a_stored_plan_reads_as_the_domain():
     assert plan.destination_type == "DATABASE" and plan.destination.settings == {"table": "out"}
     assert plan.tool_ids == ["text_extractor", "field_extractor"] and plan.tool(2).tool_id == "field_extractor"
     assert plan.batch_size == 4 and plan.run_to_end is True and plan.uploads is None
+    assert plan.capped == ListingCap(100, 3104) and ExecutionPlan.from_json(STORED_API).capped is None
     api = ExecutionPlan.from_json(STORED_API)
     assert api.uploads[0] == PlannedUpload("a.txt", "/data/executions/x/uploads/0000", "ab" * 32, 3, "text/plain")
     assert api.duplicates == (("b.txt", "a.txt"),)
@@ -56,7 +58,7 @@ def test_from_json_of_to_json_is_the_same_plan():
         destination=EndpointSnapshot("API", {}, None),
         tools=(ToolStep("text_extractor", {"max_pages": 2}),),
         uploads=(PlannedUpload("a.pdf", "/tmp/0000", "00" * 32, 10, "application/pdf"),),
-        duplicates=(("c.pdf", "a.pdf"),), batch_size=3, run_to_end=False)
+        duplicates=(("c.pdf", "a.pdf"),), batch_size=3, run_to_end=False, capped=ListingCap(3, 1))
     assert ExecutionPlan.from_json(plan.to_json()) == plan
     assert ExecutionPlan.from_json(ExecutionPlan().to_json()) == ExecutionPlan()
 

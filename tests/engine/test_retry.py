@@ -6,6 +6,8 @@ import io
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from tests.engine.harness import run_jobs
 from tests.factories import add_tool, configure, make_connector, make_execution, make_file_execution, make_workflow
 from unstract.extensions import db
@@ -171,3 +173,32 @@ def test_a_file_at_its_execution_limit_is_skipped_by_a_run_but_not_by_a_retry(ap
     run_jobs(app)
     assert [fe.status for fe in _files(retry["id"])] == ["ERROR"]
     assert db.session.scalars(db.select(FileHistory)).one().execution_count == 2
+
+
+def test_a_chosen_failed_file_is_retried_alone_and_other_choices_are_refused(app, world, acme, storage_root):
+    from unstract import errors
+    from unstract.policy import Requester
+
+    (storage_root / "in").mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (storage_root / "in" / name).write_text("no total here")
+    (storage_root / "in" / "ok.txt").write_text("Total: 1")
+    workflow = _folder_workflow(world, acme, storage_root)
+    first = _execute(app, world, workflow)
+    assert first["failed_files"] == 3
+    by_path = {fe.file_path: fe for fe in _files(first["id"])}
+    who = Requester(user=world.users["owner"], org=acme, role="member")
+    settings = app.config["UNSTRACT_SETTINGS"]
+
+    (storage_root / "in" / "b.txt").write_text("Total: 2")
+    retry = retries.retry(who, uuid.UUID(first["id"]), settings, only=[by_path["in/b.txt"].id])
+    run_jobs(app)
+    assert [(fe.file_path, fe.status) for fe in _files(retry.id)] == [("in/b.txt", "COMPLETED")]
+
+    for chosen in ([by_path["in/ok.txt"].id], [uuid.uuid4()], []):  # completed, not of this run, nothing
+        with pytest.raises(errors.ValidationFailed) as refused:
+            retries.retry(who, uuid.UUID(first["id"]), settings, only=chosen)
+        message = refused.value.messages[0]
+        assert message.code == "nothing_to_retry" and "chosen files" in message.detail
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)
+                             .where(Execution.retry_of.is_not(None))) == 1

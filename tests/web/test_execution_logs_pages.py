@@ -193,3 +193,42 @@ def test_polls_for_an_execution_that_is_gone_are_told_to_stop(viewer, world, wor
         response = viewer.get(url, fragment=True)
         assert response.status_code == 286 and text(response) == ""  # htmx cancels the polling trigger
         assert viewer.get(url).status_code == 404
+
+
+# --- Earlier lines ------------------------------------------------------------------------------
+
+def test_show_earlier_pages_back_from_the_oldest_line_shown(viewer, execution, monkeypatch):
+    monkeypatch.setattr(executions_pages, "LOG_TAIL", 3)
+    monkeypatch.setattr(executions_pages, "LOG_BATCH", 2)
+    now = utcnow()
+    db.session.execute(insert(ExecutionLog), [
+        {"execution_id": execution.id, "event_time": now, "level": "INFO", "level_rank": LEVEL_ORDER["INFO"],
+         "stage": "PROCESSING", "data": {"log": f"line {n}", "level": "INFO"}} for n in range(6)])
+    db.session.commit()
+    panel = viewer.get(f"/executions/{execution.id}")
+    shown = ids(panel)
+    assert len(shown) == 3 and 'id="log-earlier"' in text(panel) and 'data-keep="1000"' in text(panel)
+    assert 'id="log-earlier" class="log-earlier" hidden' not in text(panel)
+    assert f'hx-vals=\'{{"before": "{shown[0]}"}}\'' in text(panel)
+
+    older = viewer.get(logs_url(execution, f"?before={shown[0]}"), fragment=True)
+    page_ids = ids(older)
+    assert len(page_ids) == 2 and max(page_ids) < shown[0] and page_ids == sorted(page_ids)
+    assert 'hx-swap-oob="true"' in text(older) and f'"before": "{page_ids[0]}"' in text(older)
+    assert 'class="log-earlier" hx-swap-oob="true" hidden' not in text(older)  # one more row is older still
+    last = viewer.get(logs_url(execution, f"?before={page_ids[0]}"), fragment=True)
+    assert len(ids(last)) == 1 and 'class="log-earlier" hx-swap-oob="true" hidden' in text(last)
+
+
+def test_show_earlier_keeps_the_filters_and_refuses_a_bad_cursor(viewer, execution, workflow):
+    fe = make_file_execution(execution, status="COMPLETED", file_name="a.txt")
+    rows = [make_log(execution, f"line {n}", file_execution=fe if n % 2 else None) for n in range(5)]
+    newest = rows[-1].id
+    older = viewer.get(logs_url(execution, f"?before={newest}&file_execution_id={fe.id}"), fragment=True)
+    assert ids(older) == [rows[1].id, rows[3].id]
+    other = make_execution(workflow, status="COMPLETED")
+    foreign = make_log(other, "elsewhere")
+    assert ids(viewer.get(logs_url(execution, f"?before={foreign.id}"), fragment=True)) == []
+    for bad in ("0", "-1", "x", "1.5"):
+        refused = viewer.get(logs_url(execution, f"?before={bad}"), fragment=True)
+        assert refused.status_code == 400 and "before: A log row id" in text(refused)

@@ -246,3 +246,18 @@ def test_posts_without_csrf_token_are_refused(owner, workflow):
                        ("/clear-markers", {"workflow_name": "Invoices"})):
         assert owner.post(url(workflow, path), data, token=False).status_code == 400
     assert remaining(workflow) == 1
+
+
+def test_entry_page_links_the_execution_and_the_file_result_that_wrote_it(viewer, workflow):
+    from tests.factories import make_execution, make_file_execution
+
+    execution = make_execution(workflow, status="COMPLETED", total_files=1, successful_files=1)
+    fe = make_file_execution(execution, status="COMPLETED", result={"total": 1})
+    row = make_history(workflow, file_path="in/a.txt",
+                       metadata_={"execution_id": str(execution.id), "file_execution_id": str(fe.id)})
+    body = text(viewer.get(url(workflow, f"/{row.id}")))
+    assert f'<a href="/executions/{execution.id}">execution {str(execution.id)[:8]}</a>' in body
+    assert f'href="/executions/{execution.id}/files/{fe.id}"' in body
+    assert viewer.get(f"/executions/{execution.id}/files/{fe.id}").status_code == 200
+    legacy = make_history(workflow, file_path="in/b.txt", metadata_={"execution_id": "not-a-uuid"})
+    assert 'id="history-execution"' not in text(viewer.get(url(workflow, f"/{legacy.id}")))

@@ -108,6 +108,22 @@ class RetryFile:
 
 
 @dataclass(frozen=True)
+class ListingCap:
+    """The source's `maxFiles` stopped the listing: `left` matching files (at most; history may skip some
+    of them) were not selected and wait for a later run."""
+
+    max_files: int
+    left: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_files": self.max_files, "left": self.left}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> ListingCap | None:
+        return None if data is None else cls(int(data["max_files"]), int(data["left"]))
+
+
+@dataclass(frozen=True)
 class ExecutionPlan:
     """What one run does, frozen when it starts: endpoints, tools, uploads and fan-out settings."""
 
@@ -122,6 +138,7 @@ class ExecutionPlan:
     # a FILESYSTEM retry lists exactly `retry_files`, an API retry runs its `uploads`.
     retry: bool | None = None
     retry_files: tuple[RetryFile, ...] | None = None
+    capped: ListingCap | None = None  # set by the listing when maxFiles left files for later runs
 
     @property
     def has_snapshot(self) -> bool:
@@ -158,6 +175,7 @@ class ExecutionPlan:
             "run_to_end": self.run_to_end,
             "retry": self.retry,
             "retry_files": None if self.retry_files is None else [item.to_json() for item in self.retry_files],
+            "capped": None if self.capped is None else self.capped.to_json(),
         }
         return {key: value for key, value in parts.items() if value is not None}
 
@@ -177,4 +195,5 @@ class ExecutionPlan:
             run_to_end=data.get("run_to_end"),
             retry=data.get("retry"),
             retry_files=None if retry_files is None else tuple(RetryFile.from_json(item) for item in retry_files),
+            capped=ListingCap.from_json(data.get("capped")),
         )

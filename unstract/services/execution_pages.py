@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, or_, select
 
 from unstract.extensions import db
-from unstract.models import Execution, ExecutionLog, FileExecution, Workflow
+from unstract.models import Execution, ExecutionLog, FileExecution, Status, Workflow
 from unstract.models.base import utcnow
 from unstract.pager import Page, clamp
 from unstract.paging import count_rows, page_rows
-from unstract.services.execution_queries import LogFilter, logs_query, tailable
+from unstract.services.execution_queries import LogFilter, file_executions_query, logs_query, tailable
 from unstract.sizes import LIST_RESULT_BYTES
 
 
@@ -62,9 +62,28 @@ def file_choices(execution: Execution) -> list[tuple[uuid.UUID, str]]:
     return [(row.id, row.file_name) for row in db.session.execute(query)]
 
 
-def destination_type(execution: Execution) -> str | None:
-    """The connection type of the run plan's destination (None before the plan is stored)."""
-    return execution.run_plan.destination_type
+@dataclass(frozen=True)
+class FileFilter:
+    """What the execution page's file list shows: some statuses, names containing a text, failed first."""
+
+    statuses: tuple[str, ...] = ()
+    name: str = ""
+    failed_first: bool = False
+
+
+# Failed files, then stopped ones, then the rest; each group in file order.
+FAILED_FIRST = case((FileExecution.status == Status.ERROR, 0), (FileExecution.status == Status.STOPPED, 1), else_=2)
+
+
+def file_list_query(execution: Execution, flt: FileFilter) -> Select:
+    """The execution's file executions matching `flt`, ordered by file number (failed ones first on request).
+    The name matches the file name or path anywhere, case-insensitively and literally (no wildcards)."""
+    query = file_executions_query(execution, flt.statuses)
+    if flt.name:
+        query = query.where(or_(FileExecution.file_name.icontains(flt.name, autoescape=True),
+                                FileExecution.file_path.icontains(flt.name, autoescape=True)))
+    ordering = (FAILED_FIRST, FileExecution.file_number) if flt.failed_first else (FileExecution.file_number,)
+    return query.order_by(*ordering)
 
 
 def small_results(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict]:
@@ -116,6 +135,21 @@ def log_after(execution: Execution, flt: LogFilter, limit: int) -> LogWindow:
     top = batch[:limit][-1]
     rows = list(db.session.scalars(logs_query(execution, flt).where(ExecutionLog.id <= top)))
     return LogWindow(rows, top, len(batch) > limit)
+
+
+def log_before(execution: Execution, flt: LogFilter, before: int, limit: int) -> LogWindow:
+    """Up to `limit` matching rows that come before row `before` in reading order, in reading order (a page
+    of earlier lines); the cursor is the oldest row's id and `more` says whether older rows remain."""
+    first = db.session.get(ExecutionLog, before)
+    if first is None or first.execution_id != execution.id:
+        return LogWindow([], before, False)
+    earlier = or_(ExecutionLog.event_time < first.event_time,
+                  and_(ExecutionLog.event_time == first.event_time, ExecutionLog.id < first.id))
+    query = logs_query(execution, replace(flt, after=None)).where(earlier).order_by(None)
+    rows = list(db.session.scalars(
+        query.order_by(ExecutionLog.event_time.desc(), ExecutionLog.id.desc()).limit(limit + 1)))
+    shown = list(reversed(rows[:limit]))
+    return LogWindow(shown, shown[0].id if shown else before, len(rows) > limit)
 
 
 def file_names(ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

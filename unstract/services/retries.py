@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -25,19 +26,23 @@ from unstract.policy import Requester
 from unstract.services import execution_queries, executions, queueing
 from unstract.services import execution_state as state
 
+NOTHING_TO_RETRY = "No file of this execution ended in ERROR or STOPPED: nothing to retry."
+NOTHING_CHOSEN_TO_RETRY = "None of the chosen files of this execution ended in ERROR or STOPPED: nothing to retry."
 UPLOADS_EXPIRED = ("The uploaded files of this execution are no longer kept (UNSTRACT_RETRY_UPLOAD_HOURS); "
                    "send them again with a new execute call.")
 
 
-def retry(who: Requester, execution_id: uuid.UUID, settings: Settings) -> Execution:
-    """Queue a new execution of the failed and stopped files of `execution_id`; returns it (PENDING)."""
+def retry(who: Requester, execution_id: uuid.UUID, settings: Settings,
+          only: Collection[uuid.UUID] | None = None) -> Execution:
+    """Queue a new execution of the failed and stopped files of `execution_id` (of those among the file
+    executions `only`, when given); returns it (PENDING)."""
     old, workflow = execution_queries.get_visible_execution(who, execution_id)
     if old.status not in TERMINAL:
         raise errors.Conflict("The execution has not ended yet; retry its failed files once it has.",
                               code="execution_busy")
-    failed = retryable_files(old.id)
+    failed = retryable_files(old.id, only)
     if not failed:
-        raise errors.ValidationFailed("No file of this execution ended in ERROR or STOPPED: nothing to retry.",
+        raise errors.ValidationFailed(NOTHING_TO_RETRY if only is None else NOTHING_CHOSEN_TO_RETRY,
                                       code="nothing_to_retry")
     source_type = _source_type(old, failed)
     if source_type == "API":
@@ -57,11 +62,13 @@ def _source_type(old: Execution, failed: list[FileExecution]) -> str:
     return "API" if failed[0].file_path is None else "FILESYSTEM"
 
 
-def retryable_files(execution_id: uuid.UUID) -> list[FileExecution]:
-    """The execution's files that ended ERROR or STOPPED, in file order."""
-    return list(db.session.scalars(select(FileExecution).where(
-        FileExecution.execution_id == execution_id, FileExecution.status.in_(state.RETRYABLE))
-        .order_by(FileExecution.file_number)))
+def retryable_files(execution_id: uuid.UUID, only: Collection[uuid.UUID] | None = None) -> list[FileExecution]:
+    """The execution's files that ended ERROR or STOPPED (those among `only`, when given), in file order."""
+    query = select(FileExecution).where(FileExecution.execution_id == execution_id,
+                                        FileExecution.status.in_(state.RETRYABLE))
+    if only is not None:
+        query = query.where(FileExecution.id.in_(list(only)))
+    return list(db.session.scalars(query.order_by(FileExecution.file_number)))
 
 
 def ended_at(execution: Execution) -> datetime:

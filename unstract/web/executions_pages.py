@@ -10,14 +10,14 @@ from werkzeug.routing import BuildError
 
 from unstract import errors
 from unstract.auth import API_BASE
-from unstract.models import STATUS_VALUES, Execution, FileExecution, LogLevel, Workflow
+from unstract.models import STATUS_VALUES, Execution, LogLevel, Workflow
 from unstract.policy import Requester, get_visible_workflow, is_owner
 from unstract.schemas.execution_input import ExecutionQueryArgsSchema, LogQueryArgsSchema
 from unstract.schemas.fields import Text, integer_text, one_of
 from unstract.schemas.parsing import parse, parse_value
 from unstract.services import execution_pages as pages
 from unstract.services import execution_queries as queries
-from unstract.services import retries, usage
+from unstract.services import results_export, retries, usage
 from unstract.services.executions import ExecuteCommand, execute
 from unstract.web.context import current_requester, first_messages, is_htmx, request_page
 from unstract.web.formatting import clock, duration, number, plural
@@ -27,7 +27,10 @@ bp = Blueprint("web_executions", __name__)
 LIST_PAGE_SIZE = 25
 FILES_PAGE_SIZE = 100
 LOG_TAIL = 500  # rows shown when the panel (re)loads
-LOG_BATCH = 500  # rows appended per poll at most
+LOG_BATCH = 500  # rows appended per poll (or prepended per "show earlier" click) at most
+LOG_KEEP = 1000  # rows the page keeps while following a run: static/js/logs.js drops older ones
+JSON_DEPTH = 12  # the result viewer folds nesting this deep; deeper values show as indented text
+FILE_NAME_MAX = 255  # as long as a stored file name
 ACTION = Text(validate=one_of(("STOP", "NEXT", "CONTINUE")))  # the actions a page offers
 LOG_ARGS = ("log_level", "file_execution_id", "after")
 STOP_POLLING = 286  # htmx cancels a polling trigger on this status
@@ -67,6 +70,38 @@ def parse_statuses(values: list[str]) -> tuple[list[str], str | None]:
     return ([], messages[0].detail) if messages else (list(loaded["status"]), None)
 
 
+def parse_file_filter(args) -> tuple[pages.FileFilter, str | None]:
+    """The file list's `file_status` (repeated or comma-separated), `file_name` and `failed_first` (1)."""
+    statuses, problem = parse_statuses(args.getlist("file_status"))
+    problem = problem and f"Status: {problem}"
+    name = args.get("file_name", "").strip()
+    failed_first = args.get("failed_first", "")
+    if problem is None and len(name) > FILE_NAME_MAX:
+        problem = f"Name: at most {FILE_NAME_MAX} characters."
+    if problem is None and failed_first not in ("", "1"):
+        problem = "Failed first: use 1 to list failed files first."
+    if problem:
+        return pages.FileFilter(), problem
+    return pages.FileFilter(tuple(statuses), name, failed_first == "1"), None
+
+
+def file_args(flt: pages.FileFilter) -> dict:
+    """The query arguments that select `flt` again (for the pager and the live poll)."""
+    args = {"file_status": list(flt.statuses), "file_name": flt.name, "failed_first": "1" if flt.failed_first else ""}
+    return {name: value for name, value in args.items() if value}
+
+
+def parse_before(args) -> tuple[int | None, str | None]:
+    """`before`, the id of the oldest log row the page shows (for a page of earlier rows)."""
+    raw = args.get("before")
+    if raw is None:
+        return None, None
+    before = integer_text(raw)
+    if before is None or before < 1:
+        return None, "A log row id (a positive whole number) is expected."
+    return before, None
+
+
 def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
     """`log_level`, `file_execution_id` and `after` as the API reads them; empty inputs are absent."""
     present = {name: args[name] for name in LOG_ARGS if args.get(name, "") != ""}
@@ -78,20 +113,23 @@ def parse_log_filter(args) -> tuple[queries.LogFilter, dict[str, str]]:
 
 # --- View data ---------------------------------------------------------------------------------
 
-def live_context(execution: Execution, workflow: Workflow, who: Requester, *, message: str | None = None) -> dict:
-    """What the live header and the file table show."""
-    query = queries.file_executions_query(execution).order_by(FileExecution.file_number)
-    files = pages.page_of(query, request_page(), FILES_PAGE_SIZE)
-    show_results = pages.destination_type(execution) == "API"
+def live_context(execution: Execution, workflow: Workflow, who: Requester, *, message: str | None = None,
+                 file_filter: pages.FileFilter | None = None, filter_problem: str | None = None) -> dict:
+    """What the live header and the file table show; every destination's results are listed."""
+    flt = file_filter or pages.FileFilter()
+    files = pages.page_of(pages.file_list_query(execution, flt), request_page(), FILES_PAGE_SIZE)
     counts = pages.file_status_counts(execution)
+    args = file_args(flt)
     return {"execution": execution, "workflow": workflow, "files": files, "message": message,
-            "results": pages.small_results([fe.id for fe in files.items]) if show_results else {},
+            "results": pages.small_results([fe.id for fe in files.items]),
             "counts": counts, "elapsed": pages.elapsed_seconds(execution), "usage": usage.present_usage(execution),
-            "show_results": show_results, "pretty_json": pages.pretty_json,
+            "pretty_json": pages.pretty_json,
             "api_execution": f"{API_BASE}{who.org.org_id}/workflow/execution/{execution.id}/",
             "owner": is_owner(workflow, who), "retried_by": pages.retries_of(execution.id),
             "retryable": execution.is_terminal and bool(counts.get("ERROR") or counts.get("STOPPED")),
-            "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n)}
+            "capped": execution.run_plan.capped, "file_filter": flt, "filter_problem": filter_problem,
+            "file_status_choices": STATUS_VALUES, "filtered": bool(args),
+            "files_url": lambda n: url_for("web_executions.detail", execution_id=execution.id, page=n, **args)}
 
 
 def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, window=None) -> dict:
@@ -101,7 +139,16 @@ def log_context(execution: Execution, flt: queries.LogFilter, problems: dict, wi
     return {"execution": execution, "log_filter": flt, "log_problems": problems, "window": window,
             "names": pages.file_names([row.file_execution_id for row in window.rows]),
             "polling": not problems and (not execution.is_terminal or window.more),
-            "level_choices": tuple(LogLevel), "scope": request.args.get("file_execution_id", "")}
+            "level_choices": tuple(LogLevel), "scope": request.args.get("file_execution_id", ""),
+            "log_keep": LOG_KEEP}
+
+
+def earlier_context(execution: Execution, flt: queries.LogFilter, before: int) -> dict:
+    """A page of rows before row `before`, and the "show earlier" control for the rows before those."""
+    window = pages.log_before(execution, flt, before, LOG_BATCH)
+    return {"execution": execution, "log_filter": flt, "window": window, "earlier": window.more,
+            "earliest": window.cursor, "names": pages.file_names([row.file_execution_id for row in window.rows]),
+            "scope": request.args.get("file_execution_id", "")}
 
 
 def panel_context(execution: Execution, flt: queries.LogFilter, problems: dict) -> dict:
@@ -121,9 +168,10 @@ def poll_context(execution: Execution, flt: queries.LogFilter) -> dict:
 
 
 def render_detail(execution: Execution, workflow: Workflow, who: Requester, flt, problems, *,
-                  message: str | None = None, status: int = 200):
-    """The full execution page."""
-    context = {**live_context(execution, workflow, who, message=message), **panel_context(execution, flt, problems)}
+                  message: str | None = None, status: int = 200, **files):
+    """The full execution page (`files`: the file list's filter and its problem, see live_context)."""
+    context = {**live_context(execution, workflow, who, message=message, **files),
+               **panel_context(execution, flt, problems)}
     return render_template("executions/detail.html", **context), status
 
 
@@ -158,19 +206,42 @@ def detail(execution_id: uuid.UUID):
     """One execution: live header, file table and log panel; htmx polls get the header and table."""
     who = current_requester()
     execution, workflow = lookup(who, execution_id)
+    file_filter, problem = parse_file_filter(request.args)
+    files = {"file_filter": file_filter, "filter_problem": problem}
+    status = 400 if problem else 200
     if is_htmx():
-        return render_template("executions/_live.html", **live_context(execution, workflow, who))
-    return render_detail(execution, workflow, who, queries.LogFilter(), {})
+        return render_template("executions/_live.html", **live_context(execution, workflow, who, **files)), status
+    return render_detail(execution, workflow, who, queries.LogFilter(), {}, status=status, **files)
+
+
+@bp.get("/executions/<uuid:execution_id>/files/<uuid:file_execution_id>")
+@login_required
+def file_result(execution_id: uuid.UUID, file_execution_id: uuid.UUID):
+    """One file's result as a JSON viewer, with its error and a download of the result."""
+    who = current_requester()
+    execution, workflow = queries.get_visible_execution(who, execution_id)
+    fe = results_export.file_result(execution.id, file_execution_id)
+    if fe is None:
+        raise errors.NotFound()
+    return render_template("executions/file_result.html", execution=execution, workflow=workflow, fe=fe,
+                           owner=is_owner(workflow, who), pretty_json=pages.pretty_json, json_depth=JSON_DEPTH,
+                           api_execution=f"{API_BASE}{who.org.org_id}/workflow/execution/{execution.id}/")
 
 
 @bp.get("/executions/<uuid:execution_id>/logs")
 @login_required
 def logs(execution_id: uuid.UUID):
-    """The log panel: with `after`, only newer rows (appended); otherwise the whole filtered panel."""
+    """The log panel: with `after`, only newer rows (appended); with `before`, a page of earlier rows
+    (prepended); otherwise the whole filtered panel."""
     who = current_requester()
     execution, workflow = lookup(who, execution_id)
     flt, problems = parse_log_filter(request.args)
+    before, before_problem = parse_before(request.args)
+    if before_problem:
+        problems = {**problems, "before": before_problem}
     status = 400 if problems else 200
+    if is_htmx() and before is not None and not problems:
+        return render_template("executions/_log_earlier_rows.html", **earlier_context(execution, flt, before))
     if not is_htmx():
         return render_detail(execution, workflow, who, flt, problems, status=status)
     if flt.after is None or problems:
@@ -198,12 +269,15 @@ def action(execution_id: uuid.UUID):
 @bp.post("/executions/<uuid:execution_id>/retry")
 @login_required
 def retry(execution_id: uuid.UUID):
-    """Run the failed and stopped files again in a new execution, then show it (docs/EXECUTION.md,
-    Retrying failed files)."""
+    """Run the failed and stopped files again (or only the one a row names) in a new execution, then show
+    it (docs/EXECUTION.md, Retrying failed files)."""
     who = current_requester()
     execution, workflow = queries.get_visible_execution(who, execution_id)
+    only, problem = parse_retry_choice(request.form)
+    if problem:
+        return render_detail(execution, workflow, who, queries.LogFilter(), {}, message=problem, status=400)
     try:
-        new = retries.retry(who, execution_id, current_app.config["UNSTRACT_SETTINGS"])
+        new = retries.retry(who, execution_id, current_app.config["UNSTRACT_SETTINGS"], only=only)
     except errors.NotFound:
         raise
     except errors.DomainError as exc:
@@ -213,6 +287,17 @@ def retry(execution_id: uuid.UUID):
     if is_htmx():
         return Response(status=204, headers={"HX-Redirect": target})
     return redirect(target, 303)
+
+
+def parse_retry_choice(form) -> tuple[list[uuid.UUID] | None, str | None]:
+    """The one file a row's retry button names (`file_execution_id`), or None for every failed file."""
+    raw = form.get("file_execution_id")
+    if raw is None:
+        return None, None
+    try:
+        return [uuid.UUID(raw)], None
+    except ValueError:
+        return None, "That file is not one of this execution's files."
 
 
 def run_action(who: Requester, execution: Execution, workflow: Workflow, name: str) -> tuple[str | None, int]:

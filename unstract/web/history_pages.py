@@ -120,8 +120,19 @@ def entry(workflow_id: uuid.UUID, history_id: uuid.UUID):
     workflow = get_visible_workflow(who, workflow_id)
     row = file_history.get_history(workflow, history_id)
     template = "history/_row.html" if is_htmx() else "history/entry.html"
+    metadata = row.metadata_ or {}
     return render_template(template, workflow=workflow, row=row, owner=is_owner(workflow, who),
-                           limit=_max_execution_count(workflow), pretty_json=pages.pretty_json)
+                           limit=_max_execution_count(workflow), pretty_json=pages.pretty_json,
+                           execution_id=stored_uuid(metadata.get("execution_id")),
+                           file_execution_id=stored_uuid(metadata.get("file_execution_id")))
+
+
+def stored_uuid(value) -> uuid.UUID | None:
+    """A UUID kept as text in an entry's metadata (rows written before it was kept have none)."""
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @bp.get("/workflows/<uuid:workflow_id>/history/<uuid:history_id>/delete")

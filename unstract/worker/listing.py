@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -15,7 +16,7 @@ from unstract.connectors.filestore import FileEntry, PathEscapeError
 from unstract.extensions import db
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
-from unstract.models.plan import ExecutionPlan, RetryFile
+from unstract.models.plan import ExecutionPlan, ListingCap, RetryFile
 from unstract.services import execution_state as state
 from unstract.services import file_outcomes, queueing, wakeups
 from unstract.services.plans import PlanError, build_plan, validate_plan
@@ -78,10 +79,11 @@ def run_listing(execution_id: uuid.UUID, ctx: JobContext) -> None:
 def _select_and_commit(execution: Execution, plan: ExecutionPlan, ctx: JobContext) -> list[uuid.UUID]:
     """Insert the selected file executions; returns their ids in file-number order (1, 2, …)."""
     log = state.run_log(execution)
+    capped = None
     if plan.source.connection_type == "API":
         file_ids = _upload_rows(execution, log)
     else:
-        file_ids = _filesystem_rows(execution, plan, ctx, log)
+        file_ids, capped = _filesystem_rows(execution, plan, ctx, log)
     db.session.refresh(execution, ["stop_requested"])
     if execution.stop_requested:
         db.session.rollback()
@@ -89,7 +91,7 @@ def _select_and_commit(execution: Execution, plan: ExecutionPlan, ctx: JobContex
     execution.total_files = len(file_ids)
     stored = execution.run_plan
     execution.run_plan = replace(plan, uploads=stored.uploads, duplicates=stored.duplicates,
-                                 batch_size=batch_size(len(file_ids), ctx))
+                                 batch_size=batch_size(len(file_ids), ctx), capped=capped)
     log.flush()
     db.session.commit()
     return file_ids
@@ -123,9 +125,11 @@ def _upload_rows(execution: Execution, log) -> list[uuid.UUID]:
     return [row.id for row in rows]
 
 
-def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
+def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
+                     log) -> tuple[list[uuid.UUID], ListingCap | None]:
+    """The selected ids, and the cap when `maxFiles` left matching files for a later run."""
     if plan.retry_files is not None:
-        return _retry_rows(execution, plan, ctx, log)
+        return _retry_rows(execution, plan, ctx, log), None
     config = plan.source.settings
     max_files = config.get("maxFiles", 100)
     with io.open_store(plan.source, ctx.settings, ctx.secret_key) as store:
@@ -135,12 +139,18 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
         entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
                              config.get("fileProcessingOrder", "unordered"))
         rules = HistoryRules(execution, config, ctx)
-        eligible = _eligible(store, entries, rules, log)
+        eligible = EligibleFiles(store, entries, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
         head = list(islice(eligible, max_files))
         file_ids = _reserve(execution, chain(head, eligible), max_files, rules, log)
     log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(file_ids)} for processing.")
-    return file_ids
+    # A full selection consumed `head` whole, so whatever `eligible` still holds was left out.
+    left = eligible.left() if len(file_ids) == max_files else 0
+    if not left:
+        return file_ids, None
+    log.info(Stage.SOURCE, f"Max files to process is {max_files}: up to {left} more matching file(s) are "
+                           "left for the next run.")
+    return file_ids, ListingCap(max_files, left)
 
 
 def _retry_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
@@ -165,12 +175,31 @@ def _retry_candidate(store, item: RetryFile) -> Candidate:
     return Candidate(FileEntry(item.path, size, None), sha, size)
 
 
-def _eligible(store, entries: list, rules: HistoryRules, log) -> Iterator[Candidate]:
-    """Candidates with their hashes, minus those file history says to skip; a query per chunk."""
-    for chunk in queueing.batched(entries, LISTING_CHUNK):
-        hashed = [Candidate(entry, *store.sha256_and_size(entry.path)) for entry in chunk]
-        skipped = rules.skipped([(c.entry.path, c.sha) for c in hashed], log)
-        yield from (c for c in hashed if (c.entry.path, c.sha) not in skipped)
+class EligibleFiles(Iterator["Candidate"]):
+    """Candidates with their hashes, minus those file history says to skip; hashed and checked a chunk
+    at a time (a query per chunk), so a capped listing never hashes the files it does not reach."""
+
+    def __init__(self, store, entries: list, rules: HistoryRules, log):
+        self.store, self.entries, self.rules, self.log = store, entries, rules, log
+        self.examined = 0  # entries hashed and checked so far
+        self.ready: deque[Candidate] = deque()
+
+    def __next__(self) -> Candidate:
+        while not self.ready:
+            if self.examined >= len(self.entries):
+                raise StopIteration
+            self._examine(self.entries[self.examined:self.examined + LISTING_CHUNK])
+        return self.ready.popleft()
+
+    def _examine(self, chunk: list) -> None:
+        self.examined += len(chunk)
+        hashed = [Candidate(entry, *self.store.sha256_and_size(entry.path)) for entry in chunk]
+        skipped = self.rules.skipped([(c.entry.path, c.sha) for c in hashed], self.log)
+        self.ready.extend(c for c in hashed if (c.entry.path, c.sha) not in skipped)
+
+    def left(self) -> int:
+        """Files not taken yet: checked ones exactly, unexamined ones at most (history may skip them)."""
+        return len(self.ready) + len(self.entries) - self.examined
 
 
 @dataclass(frozen=True)
