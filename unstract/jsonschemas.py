@@ -10,6 +10,7 @@ from jsonschema.exceptions import ValidationError
 
 from unstract.connectors import registry
 from unstract.errors import FieldMessage
+from unstract.tools.values import AUTO, DATE_ORDERS, DECIMAL_SEPARATORS, LOCALES
 
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
@@ -119,6 +120,27 @@ _FIELD_RULE: dict[str, Any] = {
         "required": {"description": "Fail the file when the value is missing or invalid.",
                      "type": "boolean", "default": False}}}
 
+# How numbers and dates found in documents are read (unstract.tools.values), for every converting tool
+_VALUE_FORMAT: dict[str, Any] = {
+    "locale": {"title": "Documents' locale",
+               "description": "The region whose conventions the documents follow: its decimal separator and "
+                              "date order are used unless set below. auto: decide from each value alone, "
+                              "and leave a value empty (with a warning) when it could be read two ways.",
+               "type": "string", "enum": [AUTO, *LOCALES], "default": AUTO},
+    "decimal_separator": {"title": "Decimal separator",
+                          "description": "The character before the decimals of numbers. auto: the locale's, "
+                                         "else what the value itself shows (1.234,56 and 1,234.56 are clear; "
+                                         "1,234 or 1.234 are not and stay empty, with a warning).",
+                          "type": "string", "enum": list(DECIMAL_SEPARATORS),
+                          "enumNames": ["Auto", "Point (1,234.56)", "Comma (1.234,56)"], "default": AUTO},
+    "date_order": {"title": "Date order",
+                   "description": "How numeric dates such as 03/12/2026 are written: day-month-year, "
+                                  "month-day-year or year-month-day. auto: the locale's; without a locale a "
+                                  "date whose day and month could be swapped stays empty, with a warning.",
+                   "type": "string", "enum": list(DATE_ORDERS),
+                   "enumNames": ["Auto", "Day/Month/Year", "Month/Day/Year", "Year/Month/Day"], "default": AUTO},
+}
+
 _UUID = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 _LLM_SCALAR_TYPES = ["text", "number", "integer", "boolean", "date", "email", "json"]
 LLM_DEFAULT_INSTRUCTIONS = (
@@ -173,7 +195,8 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
         "$schema": _DRAFT7, "title": "Field extractor settings", "type": "object",
         "additionalProperties": False, "required": ["rules"],
         "properties": {
-            "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE}}},
+            "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE},
+            **_VALUE_FORMAT}},
     "llm_extractor": {
         "$schema": _DRAFT7, "title": "LLM extractor settings", "type": "object",
         "additionalProperties": False, "required": ["adapter_id", "fields"],
@@ -185,7 +208,8 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
             "instructions": {"description": "The system prompt preamble.", "type": "string", "maxLength": 8000,
                              "default": LLM_DEFAULT_INSTRUCTIONS},
             "max_input_chars": {"description": "Longer text is cut (with a WARN).", "type": "integer",
-                                "minimum": 1, "maximum": 10000000, "default": 200000}}},
+                                "minimum": 1, "maximum": 10000000, "default": 200000},
+            **_VALUE_FORMAT}},
 }
 # fmt: on
 
