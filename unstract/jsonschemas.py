@@ -15,7 +15,27 @@ from unstract.tools.values import AUTO, DATE_ORDERS, DECIMAL_SEPARATORS, LOCALES
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
 _IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-_GROUP_NAMES = ["PDF documents", "Text documents", "Images"]
+
+# The extensions whose files the tools read (the text extractor's types); the others of the table are
+# known, and refused up front: at upload, and skipped with a WARN when a folder is listed.
+READABLE_EXTENSIONS: frozenset[str] = frozenset({
+    "txt", "md", "csv", "json", "html", "htm", "pdf", "png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp",
+    "docx", "xlsx", "xlsm"})
+CONVERT_HINT = "save them as PDF, DOCX or XLSX to process them"
+
+# fileExtensions groups: group name -> extensions (readable ones only, so a group never selects files
+# that then fail)
+EXTENSION_GROUPS: dict[str, frozenset[str]] = {
+    "PDF documents": frozenset({"pdf"}),
+    "Text documents": frozenset({"txt", "docx"}),
+    "Images": frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"}),
+    "Spreadsheets": frozenset({"xlsx", "xlsm", "csv"}),
+}
+
+_GROUPS_DESCRIPTION = "Empty means every type the tools read. " + "; ".join(
+    f"{group}: {', '.join(sorted(extensions))}" for group, extensions in EXTENSION_GROUPS.items()) + (
+    ". Images are read by OCR. Word 97 (.doc), Excel 97 (.xls), PowerPoint and OpenDocument files are not "
+    "read: save them as PDF, DOCX or XLSX.")
 
 # fmt: off
 # Source, FILESYSTEM (type=src&entity=file)
@@ -31,9 +51,9 @@ SOURCE_FILESYSTEM: dict[str, Any] = {
                     "items": {"type": "string", "maxLength": 1000, "pattern": _NO_DOTDOT}},
         "processSubDirectories": {"title": "Process sub directories", "type": "boolean", "default": True},
         "fileExtensions": {"title": "File types to process",
-                           "description": "Empty means every supported type.",
+                           "description": _GROUPS_DESCRIPTION,
                            "type": "array", "uniqueItems": True, "default": [],
-                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+                           "items": {"type": "string", "enum": list(EXTENSION_GROUPS)}},
         "maxFiles": {"title": "Max files to process", "type": "integer", "minimum": 1, "maximum": 10000,
                      "default": 100},
         "fileReprocessingHandling": {"title": "File history retention", "type": "string",
@@ -62,9 +82,9 @@ SOURCE_API: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "fileExtensions": {"title": "File types to accept",
-                           "description": "Empty means every supported type.",
+                           "description": _GROUPS_DESCRIPTION,
                            "type": "array", "uniqueItems": True, "default": [],
-                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+                           "items": {"type": "string", "enum": list(EXTENSION_GROUPS)}},
     },
 }
 
@@ -281,13 +301,6 @@ MIME_BY_EXTENSION: dict[str, str] = {
     "odp": "application/vnd.oasis.opendocument.presentation",
 }
 
-# fileExtensions groups: group name -> extensions
-EXTENSION_GROUPS: dict[str, frozenset[str]] = {
-    "PDF documents": frozenset({"pdf"}),
-    "Text documents": frozenset({"txt", "doc", "docx"}),
-    "Images": frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"}),
-}
-
 # the validator's own wording for a single unexpected key
 _UNKNOWN_KEY_MESSAGE = "Additional properties are not allowed ({key!r} was unexpected)"
 
@@ -437,9 +450,20 @@ def mime_type_for(file_name: str) -> str | None:
     return MIME_BY_EXTENSION.get(extension) if extension else None
 
 
+def extension_readable(file_name: str) -> bool:
+    """True when the tools read files of this extension."""
+    return file_extension(file_name) in READABLE_EXTENSIONS
+
+
+def unreadable_extensions(file_names: list[str]) -> list[str]:
+    """The known but unreadable extensions among the names (`.doc`, `.pptx`), sorted, each once."""
+    return sorted({f".{file_extension(name)}" for name in file_names
+                   if mime_type_for(name) is not None and not extension_readable(name)})
+
+
 def extension_allowed(file_name: str, groups: list[str]) -> bool:
-    """True when the extension is supported and, if groups are given, in one of them."""
-    if mime_type_for(file_name) is None:
+    """True when the extension is readable and, if groups are given, in one of them."""
+    if not extension_readable(file_name):
         return False
     if not groups:
         return True

@@ -3,7 +3,7 @@ statements, and the ambiguous ones that must be refused rather than guessed."""
 
 import pytest
 
-from unstract.tools.values import LOCALES, ValueFormat, Unreadable, parse_date, parse_number
+from unstract.tools.values import LOCALES, Unreadable, ValueFormat, parse_date, parse_number
 
 AUTO = ValueFormat()
 POINT = ValueFormat(decimal_separator=".")

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, update
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.filestore import FileEntry, PathEscapeError
 from unstract.extensions import db
+from unstract.jsonschemas import CONVERT_HINT, unreadable_extensions
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
 from unstract.models.plan import ExecutionPlan, RetryFile
@@ -132,8 +133,10 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
         for folder in io.source_folders(config):
             if folder and not store.is_dir(folder):
                 raise ListingError(f"The provided path '{folder}' is not a valid directory.")
-        entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
+        unreadable: list[str] = []
+        entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan), unreadable)),
                              config.get("fileProcessingOrder", "unordered"))
+        _warn_unreadable(unreadable, log)
         rules = HistoryRules(execution, config, ctx)
         eligible = _eligible(store, entries, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
@@ -141,6 +144,13 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
         file_ids = _reserve(execution, chain(head, eligible), max_files, rules, log)
     log.info(Stage.SOURCE, f"Found {len(entries)} matching file(s); selected {len(file_ids)} for processing.")
     return file_ids
+
+
+def _warn_unreadable(names: list[str], log) -> None:
+    """Files the tools cannot read are not processed (they would only fail): say how many and which types."""
+    if names:
+        log.warn(Stage.SOURCE, f"Skipped {len(names)} file(s) the tools cannot read "
+                               f"({', '.join(unreadable_extensions(names))}): {CONVERT_HINT}.")
 
 
 def _retry_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
