@@ -413,7 +413,7 @@ def test_extension_allowed_by_groups():
 
 
 def test_the_readable_extensions_are_exactly_the_types_the_text_extractor_reads():
-    assert {MIME_BY_EXTENSION[extension] for extension in READABLE_EXTENSIONS} == text_extractor.SUPPORTED_TYPES
+    assert {MIME_BY_EXTENSION[extension].lower() for extension in READABLE_EXTENSIONS} == text_extractor.SUPPORTED_TYPES
     assert all(group <= READABLE_EXTENSIONS for group in EXTENSION_GROUPS.values())
 
 

@@ -19,7 +19,7 @@ from unstract.tools.pages import NATIVE, Document, PageText, ReadOptions, reason
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSM_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.12"
-OFFICE_TYPES = frozenset({DOCX_TYPE, XLSX_TYPE, XLSM_TYPE})
+OFFICE_TYPES = frozenset({DOCX_TYPE, XLSX_TYPE, XLSM_TYPE.lower()})  # the extractor compares lower-cased types
 CELL_SEPARATOR = " | "
 MAX_EXPANDED_BYTES = 512 * 1024 * 1024  # what the archive may unpack to; far above any real document
 
