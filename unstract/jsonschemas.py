@@ -146,7 +146,7 @@ _VALUE_FORMAT: dict[str, Any] = {
                "description": "The region whose conventions the documents follow: its decimal separator and "
                               "date order are used unless set below. auto: decide from each value alone, "
                               "and leave a value empty (with a warning) when it could be read two ways.",
-               "type": "string", "enum": [AUTO, *LOCALES], "default": AUTO},
+               "type": "string", "enum": [AUTO, *LOCALES], "enumNames": ["Auto", *LOCALES], "default": AUTO},
     "decimal_separator": {"title": "Decimal separator",
                           "description": "The character before the decimals of numbers. auto: the locale's, "
                                          "else what the value itself shows (1.234,56 and 1,234.56 are clear; "
