@@ -32,6 +32,7 @@ NUMBERS = [
     ("Rs. 1,23,456.00", AUTO, 123456.0),
     ("USD 1,234.56", AUTO, 1234.56),         # ISO code before
     ("1'234.50 CHF", AUTO, 1234.5),          # ISO code after
+    ("1.234,56 EUR", AUTO, 1234.56),
     ("R$ 1.234,56", AUTO, 1234.56),
     ("1 234,50 kr", AUTO, 1234.5),
     ("(1,234.56)", AUTO, -1234.56),          # accounting negative
@@ -82,6 +83,7 @@ REFUSED_NUMBERS = [
     ("", AUTO, ""),
     ("\u20ac", AUTO, ""),
     ("1_000", AUTO, ""),
+    ("INV 123", AUTO, ""),                   # letters that are no currency
 ]
 
 

@@ -49,7 +49,12 @@ LOCALES: dict[str, tuple[str, str]] = {
 # plain spaces, and the right single quote that typesets Swiss grouping (1’234.50) an apostrophe.
 _GROUP_SPACES = str.maketrans({"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " ", "\u2019": "'"})
 _MINUS_SIGNS = ("-", "\u2212", "\u2013")  # hyphen-minus, the minus sign, an en dash typed as a minus
-_CURRENCY_WORDS = re.compile(r"^(?:[A-Z]{3}|Rs\.?|Fr\.?|kr\.?|zł|R\$)\s*|\s*(?:[A-Z]{3}|Rs\.?|Fr\.?|kr\.?|zł)$")
+# ISO codes of common currencies and the short names printed instead of a symbol; any other letters
+# ("INV 123") are not a currency, so the value is not a number.
+_CURRENCY_CODES = (
+    "EUR|USD|GBP|CHF|JPY|CNY|INR|AUD|CAD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|RUB|TRY|KRW|SGD|HKD|AED|SAR|ILS"
+    r"|THB|Rs\.?|Fr\.?|kr\.?|zł|R\$")
+_CURRENCY_WORDS = re.compile(rf"^(?:{_CURRENCY_CODES})\s*|\s*(?:{_CURRENCY_CODES})$")
 _SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")
 _BODY = re.compile(r"[\d.,' ]+")
 
