@@ -6,19 +6,25 @@ from unstract.jsonschemas import (
     CONNECTOR_METADATA,
     DESTINATION_DATABASE,
     DESTINATION_FILESYSTEM,
+    EXTENSION_GROUPS,
+    MIME_BY_EXTENSION,
+    READABLE_EXTENSIONS,
     SOURCE_API,
     SOURCE_FILESYSTEM,
     TOOL_SETTINGS,
     FieldError,
     extension_allowed,
+    extension_readable,
     fill_defaults,
     load_document,
     mime_type_for,
     schema_for_query,
     secret_fields,
     settings_schema_for,
+    unreadable_extensions,
     validate_document,
 )
+from unstract.tools import text_extractor
 
 
 def codes(errors):
@@ -83,7 +89,7 @@ def test_fill_defaults_fills_a_null_default():
 
 def test_fill_defaults_leaves_non_objects_unchanged():
     assert fill_defaults(["a"], SOURCE_FILESYSTEM) == ["a"]
-    assert fill_defaults({"rules": "nope"}, TOOL_SETTINGS["field_extractor"]) == {"rules": "nope"}
+    assert fill_defaults({"rules": "nope"}, TOOL_SETTINGS["field_extractor"])["rules"] == "nope"
 
 
 def test_fill_defaults_with_the_empty_schema_is_a_copy():
@@ -399,6 +405,19 @@ def test_extension_allowed_by_groups():
     assert extension_allowed("a.md", [])
     assert not extension_allowed("a.md", ["Text documents"])
     assert extension_allowed("a.DOCX", ["Text documents"])
+    assert extension_allowed("book.xlsx", []) and not extension_allowed("book.xlsx", ["Text documents"])
+    assert not extension_allowed("a.doc", []) and not extension_allowed("a.doc", ["Text documents"])
     assert extension_allowed("a.tif", ["PDF documents", "Images"])
     assert not extension_allowed("a.pdf", ["Images"])
     assert not extension_allowed("a.exe", [])
+
+
+def test_the_readable_extensions_are_exactly_the_types_the_text_extractor_reads():
+    assert {MIME_BY_EXTENSION[extension].lower() for extension in READABLE_EXTENSIONS} == text_extractor.SUPPORTED_TYPES
+    assert all(group - {"doc"} <= READABLE_EXTENSIONS for group in EXTENSION_GROUPS.values())
+
+
+def test_known_types_the_tools_cannot_read_are_named():
+    names = ["a.doc", "b.PPTX", "c.pdf", "d.exe", "e.doc"]
+    assert unreadable_extensions(names) == [".doc", ".pptx"]
+    assert not any(extension_readable(name) for name in ["a.doc", "a.xls", "a.odt", "a.ppt", "a.exe"])

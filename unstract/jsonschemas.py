@@ -10,11 +10,11 @@ from jsonschema.exceptions import ValidationError
 
 from unstract.connectors import registry
 from unstract.errors import FieldMessage
+from unstract.tools.values import AUTO, DATE_ORDERS, DECIMAL_SEPARATORS, LOCALES
 
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 _NO_DOTDOT = "^(?!(?:.*/)?\\.\\.(?:/|$)).*$"
 _IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]{0,62}$"
-_GROUP_NAMES = ["PDF documents", "Text documents", "Images"]
 _KEY_NAME = "^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 _TABLE = "^[A-Za-z_][A-Za-z0-9_]{0,62}(\\.[A-Za-z_][A-Za-z0-9_]{0,62})?$"
 _OCR_LANGUAGES = "^~?[A-Za-z0-9_]+(\\+~?[A-Za-z0-9_]+)*$"
@@ -31,6 +31,23 @@ PATTERN_HINTS: dict[str, str] = {
     _HTTP_URL: "Type an address starting with http:// or https://, such as https://api.openai.com/v1.",
 }
 
+# The extensions whose files the tools read (the text extractor's types); the others of the table are
+# known, and refused up front: at upload, and skipped with a WARN when a folder is listed.
+READABLE_EXTENSIONS: frozenset[str] = frozenset({
+    "txt", "md", "csv", "json", "html", "htm", "pdf", "png", "jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp",
+    "docx", "xlsx", "xlsm"})
+CONVERT_HINT = "save them as PDF, DOCX or XLSX to process them"
+
+# fileExtensions groups: group name -> extensions, as the contract names them (.doc stays in its group
+# and is refused up front like every unreadable type; workbooks are read when no group is chosen)
+EXTENSION_GROUPS: dict[str, frozenset[str]] = {
+    "PDF documents": frozenset({"pdf"}),
+    "Text documents": frozenset({"txt", "doc", "docx"}),
+    "Images": frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"}),
+}
+
+_GROUPS_DESCRIPTION = "Empty means every supported type."  # the contract's words; docs/EXECUTION.md lists the types
+
 # fmt: off
 # Source, FILESYSTEM (type=src&entity=file)
 SOURCE_FILESYSTEM: dict[str, Any] = {
@@ -45,9 +62,9 @@ SOURCE_FILESYSTEM: dict[str, Any] = {
                     "items": {"type": "string", "maxLength": 1000, "pattern": _NO_DOTDOT}},
         "processSubDirectories": {"title": "Process sub directories", "type": "boolean", "default": True},
         "fileExtensions": {"title": "File types to process",
-                           "description": "Empty means every supported type.",
+                           "description": _GROUPS_DESCRIPTION,
                            "type": "array", "uniqueItems": True, "default": [],
-                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+                           "items": {"type": "string", "enum": list(EXTENSION_GROUPS)}},
         "maxFiles": {"title": "Max files to process", "type": "integer", "minimum": 1, "maximum": 10000,
                      "default": 100},
         "fileReprocessingHandling": {"title": "File history retention", "type": "string",
@@ -76,9 +93,9 @@ SOURCE_API: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "fileExtensions": {"title": "File types to accept",
-                           "description": "Empty means every supported type.",
+                           "description": _GROUPS_DESCRIPTION,
                            "type": "array", "uniqueItems": True, "default": [],
-                           "items": {"type": "string", "enum": list(_GROUP_NAMES)}},
+                           "items": {"type": "string", "enum": list(EXTENSION_GROUPS)}},
     },
 }
 
@@ -133,6 +150,27 @@ _FIELD_RULE: dict[str, Any] = {
         "type": {"type": "string", "enum": ["string", "number", "date"], "default": "string"},
         "required": {"description": "Fail the file when the value is missing or invalid.",
                      "type": "boolean", "default": False}}}
+
+# How numbers and dates found in documents are read (unstract.tools.values), for every converting tool
+_VALUE_FORMAT: dict[str, Any] = {
+    "locale": {"title": "Documents' locale",
+               "description": "The region whose conventions the documents follow: its decimal separator and "
+                              "date order are used unless set below. auto: decide from each value alone, "
+                              "and leave a value empty (with a warning) when it could be read two ways.",
+               "type": "string", "enum": [AUTO, *LOCALES], "enumNames": ["Auto", *LOCALES]},
+    "decimal_separator": {"title": "Decimal separator",
+                          "description": "The character before the decimals of numbers. auto: the locale's, "
+                                         "else what the value itself shows (1.234,56 and 1,234.56 are clear; "
+                                         "1,234 or 1.234 are not and stay empty, with a warning).",
+                          "type": "string", "enum": list(DECIMAL_SEPARATORS),
+                          "enumNames": ["Auto", "Point (1,234.56)", "Comma (1.234,56)"]},
+    "date_order": {"title": "Date order",
+                   "description": "How numeric dates such as 03/12/2026 are written: day-month-year, "
+                                  "month-day-year or year-month-day. auto: the locale's; without a locale a "
+                                  "date whose day and month could be swapped stays empty, with a warning.",
+                   "type": "string", "enum": list(DATE_ORDERS),
+                   "enumNames": ["Auto", "Day/Month/Year", "Month/Day/Year", "Year/Month/Day"]},
+}
 
 _UUID = "^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 _LLM_SCALAR_TYPES = ["text", "number", "integer", "boolean", "date", "email", "json"]
@@ -189,7 +227,8 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
         "$schema": _DRAFT7, "title": "Field extractor settings", "type": "object",
         "additionalProperties": False, "required": ["rules"],
         "properties": {
-            "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE}}},
+            "rules": {"type": "array", "minItems": 1, "maxItems": 100, "items": _FIELD_RULE},
+            **_VALUE_FORMAT}},
     "llm_extractor": {
         "$schema": _DRAFT7, "title": "LLM extractor settings", "type": "object",
         "additionalProperties": False, "required": ["adapter_id", "fields"],
@@ -201,7 +240,8 @@ TOOL_SETTINGS: dict[str, dict[str, Any]] = {
             "instructions": {"description": "The system prompt preamble.", "type": "string", "maxLength": 8000,
                              "default": LLM_DEFAULT_INSTRUCTIONS},
             "max_input_chars": {"description": "Longer text is cut (with a WARN).", "type": "integer",
-                                "minimum": 1, "maximum": 10000000, "default": 200000}}},
+                                "minimum": 1, "maximum": 10000000, "default": 200000},
+            **_VALUE_FORMAT}},
 }
 # fmt: on
 
@@ -273,13 +313,6 @@ MIME_BY_EXTENSION: dict[str, str] = {
     "odt": "application/vnd.oasis.opendocument.text",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
-}
-
-# fileExtensions groups: group name -> extensions
-EXTENSION_GROUPS: dict[str, frozenset[str]] = {
-    "PDF documents": frozenset({"pdf"}),
-    "Text documents": frozenset({"txt", "doc", "docx"}),
-    "Images": frozenset({"jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp"}),
 }
 
 # the validator's own wording for a single unexpected key
@@ -431,9 +464,20 @@ def mime_type_for(file_name: str) -> str | None:
     return MIME_BY_EXTENSION.get(extension) if extension else None
 
 
+def extension_readable(file_name: str) -> bool:
+    """True when the tools read files of this extension."""
+    return file_extension(file_name) in READABLE_EXTENSIONS
+
+
+def unreadable_extensions(file_names: list[str]) -> list[str]:
+    """The known but unreadable extensions among the names (`.doc`, `.pptx`), sorted, each once."""
+    return sorted({f".{file_extension(name)}" for name in file_names
+                   if mime_type_for(name) is not None and not extension_readable(name)})
+
+
 def extension_allowed(file_name: str, groups: list[str]) -> bool:
-    """True when the extension is supported and, if groups are given, in one of them."""
-    if mime_type_for(file_name) is None:
+    """True when the extension is readable and, if groups are given, in one of them."""
+    if not extension_readable(file_name):
         return False
     if not groups:
         return True

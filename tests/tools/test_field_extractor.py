@@ -15,33 +15,57 @@ def extract(text, *rules):
     return field_extractor.run(b"", "text/plain", {"text": text}, {"rules": list(rules)})
 
 
+def extract_with(text, settings, *rules):
+    return field_extractor.run(b"", "text/plain", {"text": text}, {"rules": list(rules), **settings})
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
         ("1250", 1250),
         ("-42", -42),
         ("+7", 7),
-        ("1,250", 1250),
-        ("1 000 000", 1000000),
-        ("1_000", 1000),
         ("1,250.50", 1250.5),
+        ("€ 3.553,82", 3553.82),
+        ("1 000 000", 1000000),
         ("0.5", 0.5),
         (".5", 0.5),
         ("1.5e3", 1500.0),
         ("-2E-2", -0.02),
+        ("$5", 5),
     ],
 )
 def test_number_conversion(raw, expected):
+    """The rules themselves are tested in test_values.py; here: the tool uses them and keeps the type."""
     value = extract(f"Value: {raw}", rule(type_="number")).output["value"]
     assert value == expected
     assert type(value) is type(expected)
 
 
-@pytest.mark.parametrize("raw", ["12abc", "$5", "1.2.3", "nan", "inf", "1e999", "--1", "e5"])
-def test_number_conversion_failure_is_null_with_a_warning(raw):
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("12abc", ""),
+        ("nan", ""),
+        ("1e999", ": out of range"),
+        ("--1", ": two minus signs"),
+        ("1.2.3", ": digit groups that are not thousands"),
+        ("1,250", ": ambiguous: ',' may separate decimals or thousands; set decimal_separator or locale"),
+    ],
+)
+def test_number_conversion_failure_is_null_with_a_warning(raw, reason):
     result = extract(f"Value: {raw}", rule(type_="number"))
     assert result.output == {"value": None}
-    assert result.warnings == [f"field 'value' value '{raw}' is not a valid number."]
+    assert result.warnings == [f"field 'value' value '{raw}' is not a valid number{reason}."]
+
+
+def test_the_euro_amount_of_the_issue_is_not_read_as_a_small_number():
+    text = "Total: € 3.553,82\nNet: 1.234\n"
+    rules = [rule(name="total", pattern=r"Total: (.*)", type_="number"),
+             rule(name="net", pattern=r"Net: (.*)", type_="number")]
+    assert extract(text, *rules).output == {"total": 3553.82, "net": None}
+    assert extract_with(text, {"locale": "de-DE"}, *rules).output == {"total": 3553.82, "net": 1234}
+    assert extract_with(text, {"decimal_separator": "."}, *rules).output == {"total": None, "net": 1.234}
 
 
 @pytest.mark.parametrize(
@@ -61,15 +85,25 @@ def test_date_formats(raw, expected):
     assert extract(f"Value: {raw}", rule(type_="date")).output == {"value": expected}
 
 
-def test_ambiguous_date_uses_the_first_format_that_parses():
-    assert extract("Value: 03/04/2026", rule(type_="date")).output == {"value": "2026-04-03"}
+def test_a_date_whose_day_and_month_can_swap_needs_the_date_order():
+    result = extract("Value: 03/12/2026", rule(type_="date"))
+    assert result.output == {"value": None}
+    assert result.warnings == ["field 'value' value '03/12/2026' is not a valid date: ambiguous: day and month "
+                               "could be swapped; set date_order or locale."]
+    assert extract_with("Value: 03/12/2026", {"date_order": "MDY"}, rule(type_="date")).output == {
+        "value": "2026-03-12"}
+    assert extract_with("Value: 03/12/2026", {"locale": "en-GB"}, rule(type_="date")).output == {
+        "value": "2026-12-03"}
+    assert extract_with("Value: 03/12/2026", {"locale": "en-GB", "date_order": "MDY"},
+                        rule(type_="date")).output == {"value": "2026-03-12"}
 
 
-@pytest.mark.parametrize("raw", ["2026-13-01", "31.02.2026", "tomorrow", "28 Novembr 2026"])
-def test_invalid_date_is_null_with_a_warning(raw):
+@pytest.mark.parametrize(("raw", "reason"), [("2026-13-01", ": no such day"), ("31.02.2026", ": no such day"),
+                                             ("tomorrow", ""), ("28 Novembr 2026", "")])
+def test_invalid_date_is_null_with_a_warning(raw, reason):
     result = extract(f"Value: {raw}", rule(type_="date"))
     assert result.output == {"value": None}
-    assert result.warnings == [f"field 'value' value '{raw}' is not a valid date."]
+    assert result.warnings == [f"field 'value' value '{raw}' is not a valid date{reason}."]
 
 
 def test_string_value_is_trimmed_and_kept_as_is():

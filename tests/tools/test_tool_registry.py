@@ -1,5 +1,7 @@
 """The built-in tool registry and tool settings loading and validation."""
 
+import pytest
+
 from unstract.jsonschemas import TOOL_SETTINGS, FieldError
 from unstract.tools import ToolOutput
 from unstract.tools.registry import TOOLS, load_tool_settings
@@ -39,7 +41,18 @@ def test_field_extractor_rules_get_defaults():
     assert errors == []
     assert settings == {
         "rules": [{"name": "a", "pattern": "x", "group": 0, "type": "string", "required": False}]
-    }
+    }  # the value-format settings have no default: absent means auto, and the stored settings stay as given
+
+
+@pytest.mark.parametrize("tool_id", ["field_extractor", "llm_extractor"])
+@pytest.mark.parametrize(("key", "value"), [("locale", "xx-XX"), ("decimal_separator", ";"), ("date_order", "DYM")])
+def test_value_format_settings_are_choices(tool_id, key, value):
+    metadata = {"rules": [{"name": "a", "pattern": "x"}], "adapter_id": "0" * 32,
+                "fields": [{"name": "a", "prompt": "A"}]}
+    metadata = {k: v for k, v in metadata.items() if k in TOOLS[tool_id].settings_schema["properties"]}
+    settings, errors = load_tool_settings(tool_id, {**metadata, key: value})
+    assert settings is None
+    assert [(e.attr, e.code) for e in errors] == [(f"metadata.{key}", "invalid_choice")]
 
 
 def test_field_extractor_requires_rules():

@@ -63,7 +63,9 @@ def test_each_property_shape_gets_its_widget_label_and_limits():
 
 
 def test_arrays_of_objects_become_rows_with_one_empty_row_when_items_are_required():
-    [rules] = build_fields(TOOL_SETTINGS["field_extractor"], {}, "metadata")
+    rules, *value_format = build_fields(TOOL_SETTINGS["field_extractor"], {}, "metadata")
+    assert [field.name for field in value_format] == [
+        "metadata.locale", "metadata.decimal_separator", "metadata.date_order"]
     assert rules.widget == "rows" and rules.columns == ["Name", "Pattern", "Group", "Type", "Required"]
     assert [cell.name for cell in rules.rows[0]] == [f"metadata.rules.0.{k}" for k in
                                                       ("name", "pattern", "group", "type", "required")]

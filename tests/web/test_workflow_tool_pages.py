@@ -69,6 +69,18 @@ def test_field_extractor_rules_are_saved_with_their_types(owner_client, workflow
         {"name": "total", "pattern": r"Total (\d+)", "group": 1, "type": "number", "required": True}]})]
 
 
+def test_the_field_extractor_form_offers_how_numbers_and_dates_are_written(owner_client, workflow):
+    form = html(owner_client.get(f"/workflows/{workflow.id}/tools/new?tool_id=field_extractor", headers=htmx()))
+    for name in ("locale", "decimal_separator", "date_order"):
+        assert f'name="metadata.{name}"' in form
+    assert "Day/Month/Year" in form and "Comma (1.234,56)" in form and ">de-CH<" in form
+    data = {"tool_id": "field_extractor", **rule(0, "total", r"Total (.+)", "1", "number"),
+            "metadata.locale": "de-CH", "metadata.date_order": "MDY", "metadata.decimal_separator": "auto"}
+    assert post(owner_client, f"/workflows/{workflow.id}/tools", data, headers=htmx()).status_code == 200
+    [(_, _, metadata)] = steps(workflow.id)
+    assert (metadata["locale"], metadata["date_order"], metadata["decimal_separator"]) == ("de-CH", "MDY", "auto")
+
+
 @pytest.mark.parametrize("data, attr, message", [
     ({}, "add-metadata-rules", "Add at least one."),
     (rule(0, "x", "(unclosed"), "add-metadata-rules-0-pattern", "Invalid regular expression"),

@@ -13,7 +13,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 
 from unstract import errors
-from unstract.jsonschemas import extension_allowed, mime_type_for
+from unstract.jsonschemas import CONVERT_HINT, extension_allowed, mime_type_for, unreadable_extensions
 from unstract.models.plan import PlannedUpload
 
 CHUNK_BYTES = 1024 * 1024
@@ -62,10 +62,17 @@ def check_parts(parts: list[UploadPart], max_files: int, groups: list[str]) -> l
         raise errors.field_error("files", "max_files",
                                  f"At most {max_files} files are allowed per request; received {len(parts)}.")
     names = [sanitized_name(part.filename or "") for part in parts]
-    rejected = [n for n in names if mime_type_for(n) is None or (groups and not extension_allowed(n, groups))]
+    rejected = [n for n in names if not extension_allowed(n, groups)]
     if rejected:
-        raise errors.field_error("files", "unsupported_file_type", f"Unsupported file type: {', '.join(rejected)}.")
+        raise errors.field_error("files", "unsupported_file_type",
+                                 f"Unsupported file type: {', '.join(rejected)}.{_unreadable_hint(rejected)}")
     return names
+
+
+def _unreadable_hint(rejected: list[str]) -> str:
+    """For known types the tools cannot read (.doc, .pptx): say so and what to do, after the names."""
+    extensions = unreadable_extensions(rejected)
+    return f" The tools cannot read {', '.join(extensions)} files: {CONVERT_HINT}." if extensions else ""
 
 
 def _stage_one(part: UploadPart, target: Path) -> tuple[str, int]:

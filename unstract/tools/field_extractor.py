@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import FieldError
 from unstract.tools import ToolError, ToolLimits, ToolOutput, text_extractor
-
-DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%d.%m.%Y",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d %B %Y",
-    "%B %d, %Y",
-    "%d %b %Y",
-    "%b %d, %Y",
-)
-_INTEGER = re.compile(r"[+-]?\d+")
-_FLOAT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_NUMBER_NOISE = str.maketrans("", "", ",_ ")
+from unstract.tools.values import Unreadable, ValueFormat, parse_date, parse_number
 
 
 @dataclass(frozen=True)
@@ -38,29 +23,29 @@ class _Rule:
     required: bool
 
 
-class _ConversionFailed(ValueError):
-    """The matched text is not a valid value of the rule's type."""
-
-
 def run(
     source: bytes, mime_type: str, previous: dict[str, Any] | None, settings: dict[str, Any],
     limits: ToolLimits = ToolLimits(),
 ) -> ToolOutput:
     """Apply every rule to the text, in order; one output key per rule name."""
-    text = input_text(source, mime_type, previous, limits)
+    text, warnings = input_text(source, mime_type, previous, limits)
+    value_format = ValueFormat.from_settings(settings)
     output: dict[str, Any] = {}
-    warnings: list[str] = []
     for rule in _compile_rules(settings.get("rules") or []):
-        output[rule.name] = _extract(rule, text, warnings)
+        output[rule.name] = _extract(rule, text, value_format, warnings)
     return ToolOutput(output, warnings)
 
 
-def input_text(source: bytes, mime_type: str, previous: dict[str, Any] | None, limits: ToolLimits) -> str:
+def input_text(
+    source: bytes, mime_type: str, previous: dict[str, Any] | None, limits: ToolLimits,
+) -> tuple[str, list[str]]:
     """The previous step's `text` when it is a string, else the text extracted with default settings
-    (cut at the same limit as the text extractor's)."""
+    (cut at the same limit as the text extractor's), with the extraction's warnings (an empty text among
+    them: without it a scan would only show as fields not found)."""
     if isinstance(previous, dict) and isinstance(previous.get("text"), str):
-        return previous["text"]
-    return text_extractor.run(source, mime_type, None, {}, limits).output["text"]
+        return previous["text"], []
+    extracted = text_extractor.run(source, mime_type, None, {}, limits)
+    return extracted.output["text"], list(extracted.warnings)
 
 
 def _compile_rules(rules: list[dict[str, Any]]) -> list[_Rule]:
@@ -83,17 +68,18 @@ def _compile_rules(rules: list[dict[str, Any]]) -> list[_Rule]:
     return compiled
 
 
-def _extract(rule: _Rule, text: str, warnings: list[str]) -> Any:
-    """The converted value of one rule, None when missing; raises ToolError for a required rule."""
+def _extract(rule: _Rule, text: str, value_format: ValueFormat, warnings: list[str]) -> Any:
+    """The converted value of one rule, None when missing or not certainly readable; raises ToolError for
+    a required rule."""
     raw = _match(rule, text)
     if raw is None:
         if rule.required:
             raise ToolError(f"required field '{rule.name}' not found.")
         return None
     try:
-        return convert(raw, rule.type)
-    except _ConversionFailed:
-        message = f"field '{rule.name}' value '{raw}' is not a valid {rule.type}."
+        return convert(raw, rule.type, value_format)
+    except Unreadable as exc:
+        message = f"field '{rule.name}' value '{raw}' is not a valid {rule.type}{exc.suffix()}."
         if rule.required:
             raise ToolError(message) from None
         warnings.append(message)
@@ -109,38 +95,14 @@ def _match(rule: _Rule, text: str) -> str | None:
     return None if value is None else value.strip()
 
 
-def convert(raw: str, type_: str) -> Any:
-    """Convert a matched value to `string`, `number` or `date` (`YYYY-MM-DD`); raises on failure."""
+def convert(raw: str, type_: str, value_format: ValueFormat) -> Any:
+    """Convert a matched value to `string`, `number` or `date` (`YYYY-MM-DD`); Unreadable when it is not
+    certainly one (unstract.tools.values)."""
     if type_ == "number":
-        return _to_number(raw)
+        return parse_number(raw, value_format)
     if type_ == "date":
-        return _to_date(raw)
+        return parse_date(raw, value_format)
     return raw
-
-
-def _to_number(raw: str) -> int | float:
-    """Integer when the cleaned text is all digits, else a finite float literal."""
-    cleaned = raw.translate(_NUMBER_NOISE)
-    try:
-        if _INTEGER.fullmatch(cleaned):
-            return int(cleaned)
-        if _FLOAT.fullmatch(cleaned):
-            value = float(cleaned)
-            if math.isfinite(value):
-                return value
-    except ValueError:  # e.g. more digits than int() converts
-        pass
-    raise _ConversionFailed(raw)
-
-
-def _to_date(raw: str) -> str:
-    """The first date format that parses, as an ISO date."""
-    for date_format in DATE_FORMATS:
-        try:
-            return datetime.strptime(raw, date_format).date().isoformat()
-        except ValueError:
-            continue
-    raise _ConversionFailed(raw)
 
 
 def check_field_rules(rules: list[Any]) -> list[FieldMessage]:

@@ -18,6 +18,7 @@ from unstract.jsonschemas import LLM_DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTION
 from unstract.jsonschemas import FieldError
 from unstract.llm.client import AdapterConfig, LLMClient, LLMError, Usage, redact
 from unstract.tools import ToolError, ToolLimits, ToolOutput, field_extractor
+from unstract.tools.values import UNKNOWN, Unreadable, ValueFormat, parse_date, parse_number
 
 ADAPTER_KEY = "adapter"  # the resolved adapter the worker adds to the settings of a call; never stored
 SCALAR_TYPES = ("text", "number", "integer", "boolean", "date", "email", "json")
@@ -27,13 +28,12 @@ _FENCE = re.compile(r"^\s*```[A-Za-z]*\s*\n?(.*?)\n?```\s*$", re.DOTALL)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TRUE = {"true", "yes", "y", "1", "x", "checked"}
 _FALSE = {"false", "no", "n", "0", "unchecked", ""}
-_MONEY_NOISE = str.maketrans("", "", "$€£¥ ")
 _TYPE_SCHEMA = {"text": "string", "number": "number", "integer": "integer", "boolean": "boolean",
                 "date": "string", "email": "string"}
 
 
-class _Invalid(ValueError):
-    """A value that cannot be coerced to its field's type."""
+class _Invalid(Unreadable):
+    """A value that cannot be coerced to its field's type (the message, when any, says why)."""
 
 
 # --- The request ---------------------------------------------------------------------------------
@@ -87,12 +87,16 @@ def parse_reply(content: str) -> dict:
     return value
 
 
-def coerce(value: Any, type_: str, columns: list[dict] | None = None, warn=None) -> Any:
-    """The value as its type; _Invalid when it cannot be (a line item's bad cells become null with a WARN)."""
+def coerce(value: Any, type_: str, columns: list[dict] | None = None, warn=None,
+           value_format: ValueFormat = UNKNOWN) -> Any:
+    """The value as its type; Unreadable when it cannot be (a line item's bad cells become null with a
+    WARN). Numbers and dates written as text are read by the one rule of unstract.tools.values."""
     if value is None:
         return None
     if type_ == "line_items":
-        return _line_items(value, columns or [], warn)
+        return _line_items(value, columns or [], warn, value_format)
+    if type_ in ("number", "integer", "date"):
+        return _SCALARS[type_](value, value_format)
     return _SCALARS[type_](value)
 
 
@@ -101,27 +105,24 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return str(value)
-    raise _Invalid(value)
+    raise _Invalid()
 
 
-def _number(value: Any) -> int | float:
+def _number(value: Any, value_format: ValueFormat) -> int | float:
     if isinstance(value, bool):
-        raise _Invalid(value)
+        raise _Invalid()
     if isinstance(value, int | float):
         return value
     if isinstance(value, str):
-        try:
-            return field_extractor.convert(value.translate(_MONEY_NOISE), "number")
-        except ValueError:
-            pass
-    raise _Invalid(value)
+        return parse_number(value, value_format)
+    raise _Invalid()
 
 
-def _integer(value: Any) -> int:
-    number = _number(value)
+def _integer(value: Any, value_format: ValueFormat) -> int:
+    number = _number(value, value_format)
     if float(number).is_integer():
         return int(number)
-    raise _Invalid(value)
+    raise _Invalid("not a whole number")
 
 
 def _boolean(value: Any) -> bool:
@@ -131,23 +132,19 @@ def _boolean(value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise _Invalid(value)
+    raise _Invalid()
 
 
-def _date(value: Any) -> str:
+def _date(value: Any, value_format: ValueFormat) -> str:
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return field_extractor.convert(text[:10] if re.match(r"^\d{4}-\d\d-\d\dT", text) else text, "date")
-        except ValueError:
-            pass
-    raise _Invalid(value)
+        return parse_date(value, value_format)
+    raise _Invalid()
 
 
 def _email(value: Any) -> str:
     if isinstance(value, str) and _EMAIL.match(value.strip()):
         return value.strip()
-    raise _Invalid(value)
+    raise _Invalid()
 
 
 def _json(value: Any) -> Any:
@@ -163,25 +160,27 @@ _SCALARS = {"text": _text, "number": _number, "integer": _integer, "boolean": _b
             "email": _email, "json": _json}
 
 
-def _line_items(value: Any, columns: list[dict], warn) -> list[dict]:
+def _line_items(value: Any, columns: list[dict], warn, value_format: ValueFormat) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
-        raise _Invalid(value)
+        raise _Invalid()
     rows = []
     for index, row in enumerate(value):
         item = {}
         for column in columns:
             name, type_ = column["name"], column.get("type", "text")
             try:
-                item[name] = coerce(row.get(name), type_)
-            except _Invalid:
+                item[name] = coerce(row.get(name), type_, value_format=value_format)
+            except Unreadable as exc:
                 if warn is not None:
-                    warn(f"line item {index} column '{name}' value {row.get(name)!r} is not a valid {type_}.")
+                    warn(f"line item {index} column '{name}' value {row.get(name)!r} "
+                         f"is not a valid {type_}{exc.suffix()}.")
                 item[name] = None
         rows.append(item)
     return rows
 
 
-def coerce_fields(fields: list[dict], reply: dict, warnings: list[str]) -> dict:
+def coerce_fields(fields: list[dict], reply: dict, warnings: list[str],
+                  value_format: ValueFormat = UNKNOWN) -> dict:
     """Every field's coerced value; invalid -> null with a WARN; a required field left null fails the file."""
     output = {}
     for field in fields:
@@ -189,9 +188,10 @@ def coerce_fields(fields: list[dict], reply: dict, warnings: list[str]) -> dict:
         raw = reply.get(name)
         try:
             output[name] = coerce(raw, type_, field.get("columns"),
-                                  lambda message, name=name: warnings.append(f"field '{name}': {message}"))
-        except _Invalid:
-            warnings.append(f"field '{name}' value {json.dumps(raw)[:200]} is not a valid {type_}.")
+                                  lambda message, name=name: warnings.append(f"field '{name}': {message}"),
+                                  value_format)
+        except Unreadable as exc:
+            warnings.append(f"field '{name}' value {json.dumps(raw)[:200]} is not a valid {type_}{exc.suffix()}.")
             output[name] = None
         if output[name] is None and field.get("required"):
             raise ToolError(f"required field '{name}' not found.")
@@ -240,8 +240,7 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
     started = time.monotonic()
     config = AdapterConfig.from_dict(settings[ADAPTER_KEY])
     fields, mode = settings["fields"], settings.get("mode", "single_pass")
-    warnings: list[str] = []
-    text = field_extractor.input_text(source, mime_type, previous, limits)
+    text, warnings = field_extractor.input_text(source, mime_type, previous, limits)
     limit = settings.get("max_input_chars", 200_000)
     if len(text) > limit:
         warnings.append(f"input cut to max_input_chars={limit} characters (of {len(text)}).")
@@ -250,7 +249,7 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
     try:
         with LLMClient(config) as client:
             reply = _ask(client, settings, fields, mode, text, tally)
-        output = coerce_fields(fields, reply, warnings)
+        output = coerce_fields(fields, reply, warnings, ValueFormat.from_settings(settings))
     except LLMError as exc:
         raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
     except ToolError as exc:

@@ -38,7 +38,7 @@ TOOLS: dict[str, ToolSpec] = {
         tool_id="field_extractor",
         name="Field extractor",
         description="Finds named values in the text with regular expressions and converts them "
-        "to strings, numbers or dates.",
+        "to strings, numbers or dates (an ambiguous number or date is left empty, with a warning).",
         settings_schema=TOOL_SETTINGS["field_extractor"],
         run=field_extractor.run,
     ),
@@ -53,7 +53,7 @@ TOOLS: dict[str, ToolSpec] = {
         tool_id="text_extractor",
         name="Text extractor",
         description="Extracts the text of PDFs (their text layer, or OCR for scanned pages), images (OCR), "
-        "HTML, text, Markdown, CSV and JSON files.",
+        "Word (DOCX) and Excel (XLSX) files with tables as rows, HTML, text, Markdown, CSV and JSON files.",
         settings_schema=TOOL_SETTINGS["text_extractor"],
         run=text_extractor.run,
     ),

@@ -1,4 +1,5 @@
-"""`text_extractor`: the text of PDF, image, text-like and HTML files, by page (docs/EXECUTION.md, Text and OCR)."""
+"""`text_extractor`: the text of PDF, image, Word, Excel, text-like and HTML files, by page (docs/EXECUTION.md,
+Text and OCR)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ from typing import Any
 
 from unstract.jsonschemas import TOOL_SETTINGS, fill_defaults
 from unstract.tools import ToolError, ToolLimits, ToolOutput
+from unstract.tools.office import DOCX_TYPE, OFFICE_TYPES, read_office
 from unstract.tools.pages import NATIVE, OCR, Document, PageText, ReadOptions, read_image, read_pdf
 
 TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json"})
 PDF_TYPE = "application/pdf"
 HTML_TYPE = "text/html"
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif"})
-SUPPORTED_TYPES = TEXT_TYPES | IMAGE_TYPES | {PDF_TYPE, HTML_TYPE}
+SUPPORTED_TYPES = TEXT_TYPES | IMAGE_TYPES | OFFICE_TYPES | {PDF_TYPE, HTML_TYPE}
+PAGELESS_TYPES = TEXT_TYPES | {HTML_TYPE, DOCX_TYPE}  # one page, and no page count in the output
 PAGE_SEPARATOR = "\n\n"
 
 
@@ -25,7 +28,7 @@ def run(
     not used."""
     settings = fill_defaults(dict(settings), TOOL_SETTINGS["text_extractor"])
     kind = _base_type(mime_type)
-    document = read_document(source, kind, mime_type, ReadOptions.from_settings(settings))
+    document = read_document(source, kind, mime_type, ReadOptions.from_settings(settings), limits.max_text_chars)
     texts = [page.text for page in document.pages]
     if settings["normalize_whitespace"]:
         texts = [normalize_whitespace(text) for text in texts]
@@ -33,7 +36,7 @@ def run(
     output = {
         "text": text,
         "mime_type": mime_type,
-        "page_count": None if kind in TEXT_TYPES or kind == HTML_TYPE else document.page_count,
+        "page_count": None if kind in PAGELESS_TYPES else document.page_count,
         "truncated": bool(cut_warnings),
         "pages": [{"page": page.page, "method": page.method, "chars": chars}
                   for page, chars in zip(document.pages, page_chars, strict=True)],
@@ -43,12 +46,15 @@ def run(
     return ToolOutput(output, warnings)
 
 
-def read_document(source: bytes, kind: str, mime_type: str, options: ReadOptions) -> Document:
-    """The pages of the file by its (base) MIME type; text-like files and HTML are one native page."""
+def read_document(source: bytes, kind: str, mime_type: str, options: ReadOptions, max_chars: int) -> Document:
+    """The pages of the file by its (base) MIME type; text-like files, HTML and DOCX are one native page,
+    a workbook's sheets are its pages."""
     if kind == PDF_TYPE:
         return read_pdf(source, options)
     if kind in IMAGE_TYPES:
         return read_image(source, options)
+    if kind in OFFICE_TYPES:
+        return read_office(source, kind, options, max_chars)
     if kind == HTML_TYPE:
         return Document([PageText(1, NATIVE, extract_html(source))], 1)
     if kind in TEXT_TYPES:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from unstract.errors import FieldMessage
 from unstract.extensions import db
-from unstract.jsonschemas import EXTENSION_GROUPS, MIME_BY_EXTENSION, settings_schema_for
+from unstract.jsonschemas import EXTENSION_GROUPS, READABLE_EXTENSIONS, settings_schema_for
 from unstract.models import ALLOWED_CONNECTION_TYPES, EndpointType, ToolInstance, Workflow, WorkflowRole
 from unstract.policy import Requester, is_owner
 from unstract.services import endpoints, plans, sharing, tool_instances, workflow_pages
@@ -229,7 +229,7 @@ def run_section(workflow: Workflow, errors: Sequence[str] = ()) -> RunSection:
     source = workflow.endpoint(EndpointType.SOURCE)
     destination = workflow.endpoint(EndpointType.DESTINATION)
     groups = ((source.configuration or {}).get("fileExtensions") or []) if source else []
-    extensions = set().union(*(EXTENSION_GROUPS.get(g, set()) for g in groups)) if groups else set(MIME_BY_EXTENSION)
+    extensions = set().union(*(EXTENSION_GROUPS.get(g, set()) for g in groups)) if groups else set(READABLE_EXTENSIONS)
     return RunSection(workflow_id=workflow.id, source_type=source.connection_type if source else "",
                       destination_type=destination.connection_type if destination else "",
                       is_active=workflow.is_active, accept=",".join(f".{e}" for e in sorted(extensions)),

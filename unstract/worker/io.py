@@ -10,7 +10,7 @@ from unstract.connectors import registry
 from unstract.connectors.database import DatabaseTarget, write_row
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.filestore import FileEntry, FileStore
-from unstract.jsonschemas import extension_allowed, mime_type_for
+from unstract.jsonschemas import extension_allowed, extension_readable, mime_type_for
 from unstract.models import Execution, FileExecution
 from unstract.models.base import utcnow
 from unstract.models.plan import ConnectorSnapshot, EndpointSnapshot, ExecutionPlan
@@ -41,22 +41,29 @@ def source_folders(config: dict) -> list[str]:
     return list(dict.fromkeys("" if f in ("", "/") else f for f in folders))
 
 
-def _is_candidate(entry: FileEntry, groups: list[str], excluded_prefix: str | None) -> bool:
+def _is_candidate(entry: FileEntry, groups: list[str], excluded_prefix: str | None, unreadable: list[str]) -> bool:
+    """Whether the file is listed; a file of a known type the tools cannot read is added to `unreadable`."""
     name = entry.path.rsplit("/", 1)[-1]
     if name.startswith(".") or mime_type_for(name) is None:
         return False
-    if groups and not extension_allowed(name, groups):
+    if excluded_prefix and (entry.path + "/").startswith(excluded_prefix + "/"):
         return False
-    return not (excluded_prefix and (entry.path + "/").startswith(excluded_prefix + "/"))
+    if not extension_readable(name):
+        unreadable.append(name)
+        return False
+    return not groups or extension_allowed(name, groups)
 
 
-def candidates(store: FileStore, config: dict, excluded_prefix: str | None) -> Iterator[FileEntry]:
-    """Every candidate file once, across the configured folders (docs/EXECUTION.md, Listing, steps 2–4)."""
+def candidates(store: FileStore, config: dict, excluded_prefix: str | None,
+               unreadable: list[str] | None = None) -> Iterator[FileEntry]:
+    """Every candidate file once, across the configured folders (docs/EXECUTION.md, Listing, steps 2–4);
+    the names of files skipped because the tools cannot read them go to `unreadable`."""
     seen: set[str] = set()
+    skipped: list[str] = [] if unreadable is None else unreadable
     groups = config.get("fileExtensions") or []
     for folder in source_folders(config):
         for entry in store.walk(folder, bool(config.get("processSubDirectories", True)), MAX_DEPTH):
-            if entry.path not in seen and _is_candidate(entry, groups, excluded_prefix):
+            if entry.path not in seen and _is_candidate(entry, groups, excluded_prefix, skipped):
                 seen.add(entry.path)
                 yield entry
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, insert, update
 from unstract.connectors.errors import ConnectorError
 from unstract.connectors.filestore import FileEntry, PathEscapeError
 from unstract.extensions import db
+from unstract.jsonschemas import CONVERT_HINT, unreadable_extensions
 from unstract.models import Execution, ExecutionType, FileExecution, Phase, Stage, Status, Workflow
 from unstract.models.base import utcnow
 from unstract.models.plan import ExecutionPlan, ListingCap, RetryFile
@@ -136,8 +137,10 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
         for folder in io.source_folders(config):
             if folder and not store.is_dir(folder):
                 raise ListingError(f"The provided path '{folder}' is not a valid directory.")
-        entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan))),
+        unreadable: list[str] = []
+        entries = io.ordered(list(io.candidates(store, config, io.excluded_output_prefix(plan), unreadable)),
                              config.get("fileProcessingOrder", "unordered"))
+        _warn_unreadable(unreadable, log)
         rules = HistoryRules(execution, config, ctx)
         eligible = EligibleFiles(store, entries, rules, log)
         # Hash the likely selection before the first write, so the write transaction stays short.
@@ -151,6 +154,13 @@ def _filesystem_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext,
     log.info(Stage.SOURCE, f"Max files to process is {max_files}: up to {left} more matching file(s) are "
                            "left for the next run.")
     return file_ids, ListingCap(max_files, left)
+
+
+def _warn_unreadable(names: list[str], log) -> None:
+    """Files the tools cannot read are not processed (they would only fail): say how many and which types."""
+    if names:
+        log.warn(Stage.SOURCE, f"Skipped {len(names)} file(s) the tools cannot read "
+                               f"({', '.join(unreadable_extensions(names))}): {CONVERT_HINT}.")
 
 
 def _retry_rows(execution: Execution, plan: ExecutionPlan, ctx: JobContext, log) -> list[uuid.UUID]:
