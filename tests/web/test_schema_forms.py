@@ -166,3 +166,11 @@ def test_a_value_in_the_wrong_format_is_told_what_to_type(schema, document, valu
     shown = [friendly(FieldMessage(p.code, p.detail, p.attr)) for p in problems if "does not match" in p.detail]
     assert len(shown) == 1 and shown[0].startswith(f"{value} is not in the expected format. ")
     assert hint in shown[0] and shown[0].endswith(".")
+
+
+def test_the_blank_choice_of_an_optional_select_leaves_the_setting_out():
+    form = MultiDict([("metadata.rules.0.name", "total"), ("metadata.rules.0.pattern", "Total (.+)"),
+                      ("metadata.locale", ""), ("metadata.date_order", "MDY")])
+    document, problems = read_form(TOOL_SETTINGS["field_extractor"], form, "metadata")
+    assert problems == []
+    assert "locale" not in document and document["date_order"] == "MDY"

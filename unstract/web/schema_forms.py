@@ -244,6 +244,8 @@ def _read_property(prop: Mapping, form: MultiDict, name: str,
     if widget == "number":
         return _read_number(prop, raw.strip(), name)
     if widget == "select":
+        if raw == "" and "" not in prop.get("enum", []):
+            return False, None, []  # the "—" choice of an optional select: not set
         return True, next((v for v in prop.get("enum", []) if str(v) == raw), raw), []
     if widget == "password":
         return bool(raw), raw, []
