@@ -240,7 +240,8 @@ class Bench:
         remote_url = f"postgresql+psycopg://postgres@{ROOT_ADDRESS}:5432/{DATABASE}"
         self.env = {**common.base_env(work, remote_url, f"redis://{ROOT_ADDRESS}:6379/{args.redis_db}"),
                     "UNSTRACT_FILE_LEASE_SECONDS": str(args.lease_seconds),
-                    "UNSTRACT_REAP_INTERVAL_SECONDS": str(args.reap_interval)}
+                    "UNSTRACT_REAP_INTERVAL_SECONDS": str(args.reap_interval),
+                    "UNSTRACT_TRUSTED_HOSTS": WEB_ADDRESS}
         self.monitor = None
         self.stack = ExitStack()  # the bench's own app (migrations, rows), closed before the database is dropped
 
@@ -289,13 +290,13 @@ class Bench:
         cluster.spawn(LLM_NS, [sys.executable, "-m", "tests.llm_server", "--host", LLM_ADDRESS, "--port",
                                str(LLM_PORT), "--latency", str(self.args.latency)], {}, self.logs / "llm.log")
         cluster.spawn(WEB_NS, [str(common.VENV_BIN / "gunicorn"), "--workers", str(self.args.web_processes),
-                               "--threads", "4", "--bind", f"{WEB_ADDRESS}:{WEB_PORT}", "wsgi:app"],
+                               "--threads", "4", "--no-control-socket", "--bind", f"{WEB_ADDRESS}:{WEB_PORT}", "wsgi:app"],
                       self.env, self.logs / "web.log")
         deadline = time.monotonic() + 60
         while True:
             with suppress(httpx.HTTPError):
-                if httpx.get(f"http://{WEB_ADDRESS}:{WEB_PORT}/metrics", timeout=2).status_code == 200 and \
-                        httpx.get(f"http://{LLM_ADDRESS}:{LLM_PORT}/v1/models", timeout=2).status_code == 200:
+                if httpx.get(f"http://{WEB_ADDRESS}:{WEB_PORT}/healthz", timeout=2).status_code == 200 and \
+                        httpx.get(f"http://{LLM_ADDRESS}:{LLM_PORT}/_control/requests", timeout=2).status_code == 200:
                     return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the web server or the LLM server did not start; see {self.logs}")
@@ -357,6 +358,18 @@ class Bench:
                 raise RuntimeError(f"{expected} workers did not register within 120 s; see {self.logs}")
             time.sleep(0.2)
 
+    def warm_up(self, workload: str, workers: int) -> None:
+        """An untimed execution of 2 files per worker first: each worker starts its tool process (and
+        imports the tools) lazily on its first file, which is start-up, not throughput."""
+        files = 2 * workers
+        folder = self.folder(workload, files)
+        execution_id = self.execute(self.workflow(workload, folder, files))
+        deadline = time.monotonic() + self.args.timeout
+        while self.progress(execution_id)[0] not in ("COMPLETED", "ERROR", "STOPPED"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"warm-up execution {execution_id} not finished within {self.args.timeout} s")
+            time.sleep(POLL_SECONDS)
+
     def stop_hosts(self, hosts: int) -> None:
         for n in range(1, hosts + 1):
             self.cluster.kill_namespace(host_ns(n), signal.SIGTERM)
@@ -398,7 +411,8 @@ class Bench:
         tool_ms = self.tool_ms(workload, folder)
         self.start_hosts(hosts)
         try:
-            return self._timed(workload, hosts, workers, files, workflow_id, tool_ms, kill)
+            self.warm_up(workload, workers)
+            return self._timed(workload, hosts, workers, files, folder, workflow_id, tool_ms, kill)
         finally:
             self.stop_hosts(hosts)
 
@@ -407,7 +421,7 @@ class Bench:
         time.sleep(2)
         return (redis_totals(self.redis)[0] - before) / 2 - 1  # the second INFO call itself
 
-    def _timed(self, workload, hosts, workers, files, workflow_id, tool_ms, kill) -> Run:
+    def _timed(self, workload, hosts, workers, files, folder, workflow_id, tool_ms, kill) -> Run:
         httpx.post(f"http://{LLM_ADDRESS}:{LLM_PORT}/_control/reset", timeout=10)
         idle_rate = self.idle_redis_rate()
         host_cpu, web_cpu, db_cpu, forwarder_cpu = CpuTracker(), CpuTracker(), CpuTracker(), CpuTracker()
@@ -469,7 +483,7 @@ class Bench:
         names = [r[0] for r in rows]
         counters = self.query("SELECT successful_files, failed_files, total_files FROM execution "
                               "WHERE id = :id", id=execution_id)[0]
-        outputs = list((self.storage / f"out-{folder}").glob("*")) if (self.storage / f"out-{folder}").exists() else []
+        outputs = [p for p in (self.storage / f"out-{folder}").rglob("*") if p.is_file()]
         return {"file_rows": len(rows), "distinct_files": len(set(names)),
                 "completed": sum(r[1] == "COMPLETED" for r in rows),
                 "statuses": {s: sum(r[1] == s for r in rows) for s in {r[1] for r in rows}},
@@ -562,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="scale-bench-"))
     bench = Bench(args, cluster, work)
     runs: list[Run] = []
+    finished = False
     print(json.dumps({"machine": common.machine_info(), "work_dir": str(work)}), flush=True)
     try:
         cluster.open()
@@ -574,13 +589,17 @@ def main(argv: list[str] | None = None) -> int:
             run = bench.measure(workload, hosts, kill)
             runs.append(run)
             print(json.dumps(asdict(run)), flush=True)
+        finished = True
     finally:
         cluster.close()
         bench.close()
         if args.json:
             Path(args.json).write_text(json.dumps({"machine": common.machine_info(),
                                                    "runs": [asdict(r) for r in runs]}, indent=2))
-        shutil.rmtree(work, ignore_errors=True)
+        if finished:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"failed: the processes' logs are kept in {work / 'logs'}", file=sys.stderr)
     print(table(runs))
     return 0 if all(r.checks["ok"] for r in runs) else 1
 
