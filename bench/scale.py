@@ -290,7 +290,8 @@ class Bench:
         cluster.spawn(LLM_NS, [sys.executable, "-m", "tests.llm_server", "--host", LLM_ADDRESS, "--port",
                                str(LLM_PORT), "--latency", str(self.args.latency)], {}, self.logs / "llm.log")
         cluster.spawn(WEB_NS, [str(common.VENV_BIN / "gunicorn"), "--workers", str(self.args.web_processes),
-                               "--threads", "4", "--no-control-socket", "--bind", f"{WEB_ADDRESS}:{WEB_PORT}", "wsgi:app"],
+                               "--threads", "4", "--no-control-socket", "--bind", f"{WEB_ADDRESS}:{WEB_PORT}",
+                               "wsgi:app"],
                       self.env, self.logs / "web.log")
         deadline = time.monotonic() + 60
         while True:
