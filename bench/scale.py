@@ -229,6 +229,8 @@ class Run:
 
 
 class Bench:
+    """The database, Redis, the app, the services and the runs of one benchmark."""
+
     def __init__(self, args: argparse.Namespace, cluster: Cluster, work: Path) -> None:
         self.args, self.cluster, self.work = args, cluster, work
         self.logs = work / "logs"
@@ -429,7 +431,9 @@ class Bench:
         httpx.post(f"http://{LLM_ADDRESS}:{LLM_PORT}/_control/reset", timeout=10)
         idle_rate = self.idle_redis_rate()
         host_cpu, web_cpu, db_cpu, forwarder_cpu = CpuTracker(), CpuTracker(), CpuTracker(), CpuTracker()
-        host_pids = lambda: [p for n in range(1, hosts + 1) for p in self.cluster.pids(host_ns(n))]  # noqa: E731
+        def host_pids() -> list[int]:
+            return [p for n in range(1, hosts + 1) for p in self.cluster.pids(host_ns(n))]
+
         for tracker, pids in ((host_cpu, host_pids()), (web_cpu, self.cluster.pids(WEB_NS)),
                               (db_cpu, self.backends()[1]), (forwarder_cpu, self.cluster.forwarder_pids())):
             tracker.sample(pids, new_from_zero=False)
