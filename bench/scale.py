@@ -243,7 +243,8 @@ class Bench:
         self.env = {**common.base_env(work, remote_url, f"redis://{ROOT_ADDRESS}:6379/{args.redis_db}"),
                     "UNSTRACT_FILE_LEASE_SECONDS": str(args.lease_seconds),
                     "UNSTRACT_REAP_INTERVAL_SECONDS": str(args.reap_interval),
-                    "UNSTRACT_TRUSTED_HOSTS": WEB_ADDRESS}
+                    "UNSTRACT_TRUSTED_HOSTS": WEB_ADDRESS,
+                    "PYTHONPATH": str(common.PROJECT_ROOT)}  # this checkout, whatever the venv's install points at
         self.monitor = None
         self.stack = ExitStack()  # the bench's own app (migrations, rows), closed before the database is dropped
 
