@@ -155,8 +155,10 @@ def make_world(storage_root: Path) -> BenchWorld:
     return BenchWorld(org.id, user.id, token, connector.id)
 
 
-def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str, max_files: int):
-    """FILESYSTEM `folder` -> FILESYSTEM `output` on one local_storage connector, text + field extractor."""
+def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str, max_files: int,
+                         tools: list[tuple[str, dict]] = TOOL_CHAIN):
+    """FILESYSTEM `folder` -> FILESYSTEM `output` on one local_storage connector, with `tools` (default:
+    text + field extractor)."""
     from unstract import models as m
     from unstract.extensions import db
     from unstract.jsonschemas import DESTINATION_FILESYSTEM, SOURCE_FILESYSTEM, fill_defaults
@@ -171,7 +173,7 @@ def make_folder_workflow(world: BenchWorld, name: str, folder: str, output: str,
     for endpoint_type, config in configs.items():
         workflow.endpoints.append(m.WorkflowEndpoint(endpoint_type=endpoint_type, connection_type="FILESYSTEM",
                                                      connector_instance_id=world.connector_id, configuration=config))
-    for step, (tool_id, settings) in enumerate(TOOL_CHAIN, start=1):
+    for step, (tool_id, settings) in enumerate(tools, start=1):
         metadata = fill_defaults(copy.deepcopy(settings), TOOLS[tool_id].settings_schema)
         workflow.tool_instances.append(m.ToolInstance(tool_id=tool_id, step=step, metadata_=metadata))
     db.session.add(workflow)

@@ -230,8 +230,8 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
 
-def serve(port: int, latency: float) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+def serve(port: int, latency: float, host: str = "127.0.0.1") -> None:
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     server.state = State(latency)  # type: ignore[attr-defined]
     print(f"PORT {server.server_address[1]}", flush=True)
@@ -291,5 +291,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="OpenAI-compatible test server (stands in for an LLM service).")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (benchmarks in network namespaces)")
     arguments = parser.parse_args()
-    serve(arguments.port, arguments.latency)
+    serve(arguments.port, arguments.latency, arguments.host)
