@@ -37,6 +37,9 @@ INTEGER_VARIABLES = {
     "UNSTRACT_EXECUTION_RETENTION_DAYS": 90,
     "UNSTRACT_SCHEDULE_TICK_SECONDS": 5,
     "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": 10,
+    "UNSTRACT_FILE_CONCURRENCY": 8,
+    "UNSTRACT_ADAPTER_SLOT_LEASE_SECONDS": 60,
+    "UNSTRACT_ADAPTER_SLOT_WAIT_SECONDS": 3600,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -175,6 +178,9 @@ class Settings:
     webhook_retry_base_seconds: float = 10.0
     webhook_allow_private_networks: bool = False
     webhook_timeout_seconds: int = 10
+    file_concurrency: int = 8
+    adapter_slot_lease_seconds: int = 60
+    adapter_slot_wait_seconds: int = 3600
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -225,6 +231,9 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_retry_base_seconds=_seconds(env, "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS", 10.0),
         webhook_allow_private_networks=_boolean(env, "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),
         webhook_timeout_seconds=_positive(env, "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS"),
+        file_concurrency=_positive(env, "UNSTRACT_FILE_CONCURRENCY"),
+        adapter_slot_lease_seconds=_positive(env, "UNSTRACT_ADAPTER_SLOT_LEASE_SECONDS"),
+        adapter_slot_wait_seconds=_positive(env, "UNSTRACT_ADAPTER_SLOT_WAIT_SECONDS"),
     )
 
 

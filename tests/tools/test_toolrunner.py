@@ -25,8 +25,14 @@ def runner():
     tool_runner.close()
 
 
+def host(runner: ToolRunner):
+    """The one idle process of a runner used by one caller at a time."""
+    (process,) = runner._idle
+    return process
+
+
 def host_pid(runner: ToolRunner) -> int:
-    return runner._process._process.pid
+    return host(runner).pid
 
 
 def test_a_tool_runs_in_its_own_process_and_returns_its_output(runner):
@@ -52,7 +58,7 @@ def test_an_unexpected_exception_fails_the_call_not_the_process(runner):
 
 def test_a_hanging_tool_is_killed_at_the_timeout_and_replaced(runner):
     runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    hung = runner._process._process
+    hung = host(runner)._process
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match="^Timed out after 1 s.$"):
         runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=1, limits=LIMITS)
@@ -64,7 +70,7 @@ def test_a_hanging_tool_is_killed_at_the_timeout_and_replaced(runner):
 
 def test_a_crash_of_the_tool_process_fails_the_call_and_a_new_one_starts(runner):
     runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    victim = runner._process._process
+    victim = host(runner)._process
     threading.Timer(0.5, victim.kill).start()
     with pytest.raises(ToolError, match="^The tool process crashed.$"):
         runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=30, limits=LIMITS)
@@ -75,8 +81,8 @@ def test_a_crash_of_the_tool_process_fails_the_call_and_a_new_one_starts(runner)
 
 def test_the_tool_process_exits_when_the_worker_side_closes(runner):
     runner.run("text_extractor", b"x", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    process = runner._process._process
-    runner._process._connection.close()  # what the kernel does when the worker dies
+    process = host(runner)._process
+    host(runner)._connection.close()  # what the kernel does when the worker dies
     assert process.wait(timeout=10) == 0
 
 
