@@ -115,3 +115,53 @@ def test_the_tool_process_gives_back_the_memory_of_an_ocr_call(runner):
     runner.run("text_extractor", b"after", "text/plain", None, {}, timeout=30, limits=LIMITS)  # answered once trimmed
     peak, settled = _memory_kib(pid, "VmHWM"), _memory_kib(pid, "VmRSS")
     assert peak - idle > 50 * 1024 and settled - idle < 30 * 1024, (idle, peak, settled)
+
+
+def _llm_settings(base_url: str) -> dict:
+    adapter = {"model": "test-model", "api_key": "sk-test", "base_url": base_url, "timeout_seconds": 30,
+               "max_retries": 0, "name": "Test LLM"}
+    return {"adapter": adapter, "fields": [{"name": "invoice_number", "prompt": "The number", "type": "text"}]}
+
+
+def _extract(runner, llm_server, text: str, timeout: float):
+    source = f"{text}\nInvoice number: INV-1\n".encode()
+    return runner.run("llm_extractor", source, "text/plain", None, _llm_settings(llm_server.base_url),
+                      timeout=timeout, limits=LIMITS)
+
+
+def _in_threads(calls):
+    """Run the calls at once; each one's result or exception, in order."""
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_io_bound_calls_share_one_process_and_run_side_by_side(runner, llm_server):
+    results = _in_threads([lambda: _extract(runner, llm_server, "[[llm:sleep=1]]", 30)] * 4)
+    outputs = [getattr(result, "output", {"output": str(result)})["output"] for result in results]
+    assert outputs == [{"invoice_number": "INV-1"}] * 4
+    assert llm_server.stats()["peak_in_flight"] == 4
+    assert len(runner.pids()) == 1 and runner._idle == []  # no process of its own per call
+
+
+def test_a_hung_io_bound_call_is_cut_off_without_failing_the_calls_beside_it(runner, llm_server):
+    _extract(runner, llm_server, "warm up", 30)
+    first = runner._shared
+    results = _in_threads([lambda: _extract(runner, llm_server, "[[llm:sleep=6]]", 1),
+                           lambda: _extract(runner, llm_server, "[[llm:sleep=2]]", 30)])
+    assert isinstance(results[0], ToolTimeout)
+    assert results[1].output["output"] == {"invoice_number": "INV-1"}
+    assert first._host._process.wait(timeout=10) is not None  # retired, then killed once alone with the hung call
+    assert _extract(runner, llm_server, "next", 30).output["output"] == {"invoice_number": "INV-1"}
+    assert runner._shared is not first

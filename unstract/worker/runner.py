@@ -156,8 +156,7 @@ _lane_threads_lock = threading.Lock()
 
 
 def _lane_pool(size: int) -> ThreadPoolExecutor:
-    """The worker's lane threads, kept for the life of the process: tool processes die with the thread
-    that started them (Linux's parent-death signal), so they must be started by threads that stay."""
+    """The worker's lane threads, kept for the life of the process (no thread start per job)."""
     global _lane_threads
     with _lane_threads_lock:
         if _lane_threads is None or _lane_threads._max_workers < size:

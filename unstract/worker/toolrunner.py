@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import itertools
 import os
+import queue
 import socket
 import subprocess
 import sys
 import threading
+from concurrent.futures import Future
 from multiprocessing.connection import Connection
 
 from unstract.tools import IO_BOUND_TOOLS, ToolError, ToolLimits, ToolOutput
@@ -23,19 +25,49 @@ class ToolTimeout(ToolError):
     """The tool did not finish in time; its process was killed."""
 
 
+class _Starter:
+    """Starts the tool processes from one thread that lasts as long as the worker process.
+
+    A tool process is SIGKILLed when the *thread* that started it ends (Linux's parent-death signal, see
+    unstract.lifeline), and the threads that use a process (a job's file lanes, callers sharing the
+    I/O-bound process) may end before it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def popen(self, arguments: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="tool-starter", daemon=True)
+                self._thread.start()
+        started: Future = Future()
+        self._requests.put((arguments, pass_fds, started))
+        return started.result()
+
+    def _serve(self) -> None:
+        while True:
+            arguments, pass_fds, started = self._requests.get()
+            try:
+                started.set_result(subprocess.Popen(arguments, pass_fds=pass_fds, stdin=subprocess.DEVNULL))
+            except BaseException as exc:  # noqa: BLE001 - the caller raises it
+                started.set_exception(exc)
+
+
+_starter = _Starter()
+
+
 class ToolProcess:
     """One running `unstract.tools.host` and our end of its connection."""
 
     def __init__(self, *, concurrent: bool = False) -> None:
-        # The tool process is SIGKILLed when the thread starting it ends (Linux's parent-death signal,
-        # see unstract.lifeline): in a worker that is its main thread or a file lane (runner.py), both of
-        # which live as long as the process.
         ours, theirs = socket.socketpair()
         mode = ["concurrent"] if concurrent else []
         with theirs:
-            self._process = subprocess.Popen(
+            self._process = _starter.popen(
                 [sys.executable, "-m", "unstract.tools.host", str(theirs.fileno()), str(os.getpid()), *mode],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+                pass_fds=(theirs.fileno(),))
         self._connection = Connection(ours.detach())
 
     @property
