@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from unstract.extensions import rq
 from unstract.services import adapter_slots
 from unstract.tools import IO_BOUND_TOOLS, ToolError
-from unstract.tools.llm_extractor import ADAPTER_KEY
+from unstract.tools.llm_extractor import ADAPTER_KEY, CALL_SLOTS_KEY
 from unstract.worker.context import JobContext
 from unstract.worker.lease import renewing
 
@@ -37,8 +37,8 @@ def calls_at_once(settings: dict, limit: int) -> int:
 def call_slots(tool_id: str, settings: dict, ctx: JobContext, check_stop: Callable[[], None]) -> Iterator[None]:
     """Hold slots of the call's adapter while the block runs (nothing for a tool without an adapter).
 
-    `settings` is the call's own copy: its adapter's `max_concurrency` becomes the number of slots held,
-    which bounds the tool's parallel calls within the file. `check_stop` raises to end a wait."""
+    `settings` is the call's own copy: it gets the number of slots held, which bounds the tool's
+    parallel calls within the file. `check_stop` raises to end a wait."""
     adapter = settings.get(ADAPTER_KEY)
     if tool_id not in IO_BOUND_TOOLS or adapter is None:
         yield
@@ -46,7 +46,7 @@ def call_slots(tool_id: str, settings: dict, ctx: JobContext, check_stop: Callab
     limit = int(adapter.get("max_concurrency") or 1)
     slots = _take(str(settings["adapter_id"]), adapter.get("name") or "", limit, calls_at_once(settings, limit),
                   ctx, check_stop)
-    adapter["max_concurrency"] = len(slots.tokens)
+    settings[CALL_SLOTS_KEY] = len(slots.tokens)
     try:
         with renewing(slots.renew, slots.lease_seconds):
             yield

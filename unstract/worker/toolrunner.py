@@ -166,13 +166,15 @@ class SharedToolProcess:
 
 class ToolRunner:
     """The tool processes of one worker process, started on first use and replaced after a timeout or a
-    crash: one process per concurrent call of a CPU-bound tool (kept for reuse, so their number never
-    exceeds the number of files processed at once), and one shared process for I/O-bound tools."""
+    crash: for CPU-bound tools one process per call at a time, at most one per core (more would only
+    share the cores and add memory; a call waits for a free one), kept for reuse; and one shared
+    process for I/O-bound tools."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpu_bound_processes: int | None = None) -> None:
         self._lock = threading.Lock()
         self._idle: list[ToolProcess] = []
         self._shared: SharedToolProcess | None = None
+        self._cpu_bound_turns = threading.BoundedSemaphore(cpu_bound_processes or os.cpu_count() or 1)
 
     def run(self, tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
             timeout: float, limits: ToolLimits) -> ToolOutput:
@@ -187,6 +189,10 @@ class ToolRunner:
         raise ToolError(f"Internal error: {value}")
 
     def _call_exclusive(self, request: tuple, timeout: float) -> tuple:
+        with self._cpu_bound_turns:
+            return self._call_exclusive_now(request, timeout)
+
+    def _call_exclusive_now(self, request: tuple, timeout: float) -> tuple:
         with self._lock:
             process = self._idle.pop() if self._idle else None
         if process is None:
