@@ -252,7 +252,7 @@ def flask_config(settings: Settings) -> dict:
     return {
         "SECRET_KEY": settings.secret_key or load_secret_key(settings.data_dir),
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url, settings.file_concurrency),
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "MAX_FORM_PARTS": settings.max_form_parts,
         "REDIS_URL": settings.redis_url,
@@ -268,8 +268,10 @@ def flask_config(settings: Settings) -> dict:
     }
 
 
-def engine_options(database_url: str) -> dict:
-    """SQLite gets a busy timeout so concurrent workers wait instead of failing with 'locked'."""
+def engine_options(database_url: str, file_concurrency: int = 8) -> dict:
+    """SQLite gets a busy timeout so concurrent workers wait instead of failing with 'locked'. A pool
+    holds a connection for each of a worker's file lanes, with room for the job, the heartbeat and the
+    periodic threads (docs/EXECUTION.md, Throughput)."""
     if database_url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    return {"pool_pre_ping": True, "pool_size": max(10, file_concurrency + 4), "max_overflow": 10}
