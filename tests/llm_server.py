@@ -153,6 +153,11 @@ def tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 drops the connections of a burst of callers (a SYN retried 1 s later)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "llm-test-server/1"
     protocol_version = "HTTP/1.1"
@@ -262,8 +267,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(port: int, latency: float) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", port), Handler)
     server.state = State(latency)  # type: ignore[attr-defined]
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()

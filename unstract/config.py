@@ -273,5 +273,6 @@ def engine_options(database_url: str, file_concurrency: int = 8) -> dict:
     holds a connection for each of a worker's file lanes, with room for the job, the heartbeat and the
     periodic threads (docs/EXECUTION.md, Throughput)."""
     if database_url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": max(5, file_concurrency + 4), "max_overflow": 10}
     return {"pool_pre_ping": True, "pool_size": max(10, file_concurrency + 4), "max_overflow": 10}
