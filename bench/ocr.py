@@ -121,7 +121,7 @@ def measure(pages: int, dpi: int, mode: str) -> Figures:
     runner = ToolRunner()
     try:
         runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=60, limits=limits)
-        pid = runner._process._process.pid
+        (pid,) = runner.pids()
         idle = proc_status(pid)["VmRSS"]
         cpu_before = cpu_seconds(pid)
         started = time.perf_counter()

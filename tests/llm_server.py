@@ -26,7 +26,9 @@ document is seen with a `-once` suffix (`[[llm:500-once]]`); `[[llm:sleep=S]]` a
 route. `--latency S` delays every answer (benchmarks).
 
 Control endpoints for assertions: `GET /_control/requests` (every chat request received: its JSON body
-and Authorization header), `POST /_control/reset` (forget requests and `-once` counters).
+and Authorization header), `GET /_control/stats` (`{"in_flight", "peak_in_flight", "completed"}`: chat
+requests being answered now, the most ever answered at the same time, and how many were answered),
+`POST /_control/reset` (forget requests, `-once` counters and the statistics).
 """
 
 from __future__ import annotations
@@ -60,6 +62,31 @@ class State:
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.seen: dict[tuple[str, str], int] = {}
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.completed = 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.completed += 1
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {"in_flight": self.in_flight, "peak_in_flight": self.peak_in_flight,
+                    "completed": self.completed}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.requests.clear()
+            self.seen.clear()
+            self.peak_in_flight = self.in_flight
+            self.completed = 0
 
     def first_time(self, fault: str, text: str) -> bool:
         """True the first time this fault word is met with this text."""
@@ -126,6 +153,11 @@ def tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's 5 drops the connections of a burst of callers (a SYN retried 1 s later)
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "llm-test-server/1"
     protocol_version = "HTTP/1.1"
@@ -160,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control/requests":
             with self.state.lock:
                 self.send_json(200, list(self.state.requests))
+        elif self.path == "/_control/stats":
+            self.send_json(200, self.state.stats())
         elif self.path.rstrip("/") == "/v1/models":
             if self.authorized():
                 self.send_json(200, {"object": "list", "data": [{"id": MODEL, "object": "model"}]})
@@ -170,12 +204,14 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
         if self.path == "/_control/reset":
-            with self.state.lock:
-                self.state.requests.clear()
-                self.state.seen.clear()
+            self.state.reset()
             self.send_json(200, {"ok": True})
         elif self.path.rstrip("/") == "/v1/chat/completions":
-            self.chat(json.loads(raw or b"{}"))
+            self.state.enter()
+            try:
+                self.chat(json.loads(raw or b"{}"))
+            finally:
+                self.state.leave()
         else:
             self.error(404, "Not found.")
 
@@ -231,8 +267,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def serve(port: int, latency: float, host: str = "127.0.0.1") -> None:
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    server = Server((host, port), Handler)
     server.state = State(latency)  # type: ignore[attr-defined]
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
@@ -264,6 +299,10 @@ class LLMServer:
     def requests(self) -> list[dict]:
         """Every chat request received since the last reset."""
         return self._call("GET", "/_control/requests")
+
+    def stats(self) -> dict:
+        """Chat requests in flight now, the peak since the last reset, and how many were answered."""
+        return self._call("GET", "/_control/stats")
 
     def reset(self) -> None:
         self._call("POST", "/_control/reset")

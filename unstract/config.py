@@ -37,6 +37,9 @@ INTEGER_VARIABLES = {
     "UNSTRACT_EXECUTION_RETENTION_DAYS": 90,
     "UNSTRACT_SCHEDULE_TICK_SECONDS": 5,
     "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": 10,
+    "UNSTRACT_FILE_CONCURRENCY": 8,
+    "UNSTRACT_ADAPTER_SLOT_LEASE_SECONDS": 60,
+    "UNSTRACT_ADAPTER_SLOT_WAIT_SECONDS": 3600,
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -180,6 +183,9 @@ class Settings:
     webhook_retry_base_seconds: float = 10.0
     webhook_allow_private_networks: bool = False
     webhook_timeout_seconds: int = 10
+    file_concurrency: int = 8
+    adapter_slot_lease_seconds: int = 60
+    adapter_slot_wait_seconds: int = 3600
 
 
 def read_settings(env: dict[str, str] | None = None) -> Settings:
@@ -230,6 +236,9 @@ def read_settings(env: dict[str, str] | None = None) -> Settings:
         webhook_retry_base_seconds=_seconds(env, "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS", 10.0),
         webhook_allow_private_networks=_boolean(env, "UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS", False),
         webhook_timeout_seconds=_positive(env, "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS"),
+        file_concurrency=_positive(env, "UNSTRACT_FILE_CONCURRENCY"),
+        adapter_slot_lease_seconds=_positive(env, "UNSTRACT_ADAPTER_SLOT_LEASE_SECONDS"),
+        adapter_slot_wait_seconds=_positive(env, "UNSTRACT_ADAPTER_SLOT_WAIT_SECONDS"),
     )
 
 
@@ -248,7 +257,7 @@ def flask_config(settings: Settings) -> dict:
     return {
         "SECRET_KEY": secret_key_of(settings),
         "SQLALCHEMY_DATABASE_URI": settings.database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(settings.database_url, settings.file_concurrency),
         "MAX_CONTENT_LENGTH": settings.max_content_length,
         "MAX_FORM_PARTS": settings.max_form_parts,
         "REDIS_URL": settings.redis_url,
@@ -264,8 +273,11 @@ def flask_config(settings: Settings) -> dict:
     }
 
 
-def engine_options(database_url: str) -> dict:
-    """SQLite gets a busy timeout so concurrent workers wait instead of failing with 'locked'."""
+def engine_options(database_url: str, file_concurrency: int = 8) -> dict:
+    """SQLite gets a busy timeout so concurrent workers wait instead of failing with 'locked'. A pool
+    holds a connection for each of a worker's file lanes, with room for the job, the heartbeat and the
+    periodic threads (docs/EXECUTION.md, Throughput)."""
     if database_url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False},
+                "pool_size": max(5, file_concurrency + 4), "max_overflow": 10}
+    return {"pool_pre_ping": True, "pool_size": max(10, file_concurrency + 4), "max_overflow": 10}

@@ -276,3 +276,22 @@ def test_a_listing_capped_by_max_files_records_how_many_files_wait_for_the_next_
     # The other 4 files are held by the first run: the second selects them all and nothing is left.
     assert list_with(10).run_plan.capped is None
     assert list_with(4).total_files == 0
+
+
+def test_a_plan_that_calls_an_llm_runs_its_files_side_by_side_one_wave_per_job(make_app):
+    """Lanes only for plans with an I/O-bound tool; their jobs carry one wave (lanes) of files."""
+    from unstract.models.plan import ExecutionPlan, ToolStep
+    from unstract.worker.context import job_context
+    from unstract.worker.listing import batch_size
+    from unstract.worker.runner import file_lanes
+
+    llm = ExecutionPlan(tools=(ToolStep("text_extractor", {}), ToolStep("llm_extractor", {})))
+    regex = ExecutionPlan(tools=(ToolStep("text_extractor", {}), ToolStep("field_extractor", {})))
+    app = make_app(UNSTRACT_FILE_CONCURRENCY=6)
+    with app.app_context():
+        settings, ctx = app.config["UNSTRACT_SETTINGS"], job_context()
+        assert file_lanes(llm, settings, 100) == 6 and file_lanes(llm, settings, 4) == 4
+        assert file_lanes(regex, settings, 100) == 1
+        assert batch_size(100, ctx, llm) == 6  # no worker registered: counted as one
+        assert batch_size(3, ctx, llm) == 3
+        assert batch_size(1000, ctx, regex) == 16  # UNSTRACT_FILE_BATCH_SIZE, as before

@@ -25,8 +25,14 @@ def runner():
     tool_runner.close()
 
 
+def host(runner: ToolRunner):
+    """The one idle process of a runner used by one caller at a time."""
+    (process,) = runner._idle
+    return process
+
+
 def host_pid(runner: ToolRunner) -> int:
-    return runner._process._process.pid
+    return host(runner).pid
 
 
 def test_a_tool_runs_in_its_own_process_and_returns_its_output(runner):
@@ -52,7 +58,7 @@ def test_an_unexpected_exception_fails_the_call_not_the_process(runner):
 
 def test_a_hanging_tool_is_killed_at_the_timeout_and_replaced(runner):
     runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    hung = runner._process._process
+    hung = host(runner)._process
     started = time.monotonic()
     with pytest.raises(ToolTimeout, match="^Timed out after 1 s.$"):
         runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=1, limits=LIMITS)
@@ -64,7 +70,7 @@ def test_a_hanging_tool_is_killed_at_the_timeout_and_replaced(runner):
 
 def test_a_crash_of_the_tool_process_fails_the_call_and_a_new_one_starts(runner):
     runner.run("text_extractor", b"warm up", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    victim = runner._process._process
+    victim = host(runner)._process
     threading.Timer(0.5, victim.kill).start()
     with pytest.raises(ToolError, match="^The tool process crashed.$"):
         runner.run("field_extractor", b"a" * 40 + b"!", "text/plain", None, HANGING_RULES, timeout=30, limits=LIMITS)
@@ -75,8 +81,8 @@ def test_a_crash_of_the_tool_process_fails_the_call_and_a_new_one_starts(runner)
 
 def test_the_tool_process_exits_when_the_worker_side_closes(runner):
     runner.run("text_extractor", b"x", "text/plain", None, {}, timeout=30, limits=LIMITS)
-    process = runner._process._process
-    runner._process._connection.close()  # what the kernel does when the worker dies
+    process = host(runner)._process
+    host(runner)._connection.close()  # what the kernel does when the worker dies
     assert process.wait(timeout=10) == 0
 
 
@@ -109,3 +115,53 @@ def test_the_tool_process_gives_back_the_memory_of_an_ocr_call(runner):
     runner.run("text_extractor", b"after", "text/plain", None, {}, timeout=30, limits=LIMITS)  # answered once trimmed
     peak, settled = _memory_kib(pid, "VmHWM"), _memory_kib(pid, "VmRSS")
     assert peak - idle > 50 * 1024 and settled - idle < 30 * 1024, (idle, peak, settled)
+
+
+def _llm_settings(base_url: str) -> dict:
+    adapter = {"model": "test-model", "api_key": "sk-test", "base_url": base_url, "timeout_seconds": 30,
+               "max_retries": 0, "name": "Test LLM"}
+    return {"adapter": adapter, "fields": [{"name": "invoice_number", "prompt": "The number", "type": "text"}]}
+
+
+def _extract(runner, llm_server, text: str, timeout: float):
+    source = f"{text}\nInvoice number: INV-1\n".encode()
+    return runner.run("llm_extractor", source, "text/plain", None, _llm_settings(llm_server.base_url),
+                      timeout=timeout, limits=LIMITS)
+
+
+def _in_threads(calls):
+    """Run the calls at once; each one's result or exception, in order."""
+    results: list = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            results[index] = exc
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_io_bound_calls_share_one_process_and_run_side_by_side(runner, llm_server):
+    results = _in_threads([lambda: _extract(runner, llm_server, "[[llm:sleep=1]]", 30)] * 4)
+    outputs = [getattr(result, "output", {"output": str(result)})["output"] for result in results]
+    assert outputs == [{"invoice_number": "INV-1"}] * 4
+    assert llm_server.stats()["peak_in_flight"] == 4
+    assert len(runner.pids()) == 1 and runner._idle == []  # no process of its own per call
+
+
+def test_a_hung_io_bound_call_is_cut_off_without_failing_the_calls_beside_it(runner, llm_server):
+    _extract(runner, llm_server, "warm up", 30)
+    first = runner._shared
+    results = _in_threads([lambda: _extract(runner, llm_server, "[[llm:sleep=6]]", 1),
+                           lambda: _extract(runner, llm_server, "[[llm:sleep=2]]", 30)])
+    assert isinstance(results[0], ToolTimeout)
+    assert results[1].output["output"] == {"invoice_number": "INV-1"}
+    assert first._host._process.wait(timeout=10) is not None  # retired, then killed once alone with the hung call
+    assert _extract(runner, llm_server, "next", 30).output["output"] == {"invoice_number": "INV-1"}
+    assert runner._shared is not first

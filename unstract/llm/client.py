@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,6 +162,26 @@ class LLMClient:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+_shared_clients: OrderedDict[AdapterConfig, LLMClient] = OrderedDict()
+_shared_clients_lock = threading.Lock()
+SHARED_CLIENTS = 16  # adapters whose clients a process keeps
+
+
+def shared_client(config: AdapterConfig) -> LLMClient:
+    """A client kept for this exact configuration, shared by the calls of a process: building one (its
+    HTTP client and TLS context) and opening a connection cost more than this path's whole budget per
+    file, and a kept client reuses its connections. The least recently used is dropped past SHARED_CLIENTS
+    (not closed: a call may still be using it; its connections close when it is collected)."""
+    with _shared_clients_lock:
+        client = _shared_clients.get(config)
+        if client is None:
+            client = _shared_clients[config] = LLMClient(config)
+            while len(_shared_clients) > SHARED_CLIENTS:
+                _shared_clients.popitem(last=False)
+        _shared_clients.move_to_end(config)
+        return client
 
 
 def _content(completion) -> str:

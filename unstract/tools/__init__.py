@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Tools that mostly wait on another service (an LLM call): a worker runs several files through them at
+# once, and one tool process serves all of those calls side by side (docs/EXECUTION.md, Throughput).
+IO_BOUND_TOOLS = frozenset({"llm_extractor"})
+
 
 class ToolError(Exception):
     """A tool failed the file; the message is shown after the `<tool_id>: ` prefix.

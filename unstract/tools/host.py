@@ -1,12 +1,18 @@
-"""The tool process: `python -m unstract.tools.host FD PARENT_PID` serves tool calls over the connection on FD.
+"""The tool process: `python -m unstract.tools.host FD PARENT_PID [concurrent]` serves tool calls over the
+connection on FD.
 
 It imports only the tools, so it starts fast and stays small; it exits when the worker's end of the
 connection closes, including when the worker is killed, and a worker killed while a tool is stuck
-takes the process along (Linux's parent-death signal)."""
+takes the process along (Linux's parent-death signal).
+
+By default it answers one call at a time. With `concurrent` (the process for I/O-bound tools, an LLM
+call) each message is `(call id, call)`, each call is answered in a thread of its own, and each reply is
+`(call id, reply)`, so the calls of several files wait on their services side by side."""
 
 from __future__ import annotations
 
 import sys
+import threading
 from multiprocessing.connection import Connection
 
 from unstract.libc import release_freed_memory
@@ -54,6 +60,30 @@ def serve(connection: Connection) -> None:
             release_freed_memory()
 
 
+def serve_concurrently(connection: Connection) -> None:
+    """Answer each call in its own thread; replies go out whole, one at a time, in the order they end."""
+    sending = threading.Lock()
+
+    def answer_one(call_id: int, request: tuple) -> None:
+        reply = answer(*request)
+        with sending:
+            try:
+                connection.send((call_id, reply))
+            except OSError:
+                pass  # the worker went away; the process ends with the receiving loop
+
+    while True:
+        try:
+            call_id, request = connection.recv()
+        except (EOFError, OSError):
+            return
+        threading.Thread(target=answer_one, args=(call_id, request), daemon=True).start()
+
+
 if __name__ == "__main__":
     end_with(int(sys.argv[2]))  # killed with its worker even while a tool is stuck holding the GIL
-    serve(Connection(int(sys.argv[1])))
+    channel = Connection(int(sys.argv[1]))
+    if sys.argv[3:] == ["concurrent"]:
+        serve_concurrently(channel)
+    else:
+        serve(channel)

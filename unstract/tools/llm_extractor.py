@@ -16,11 +16,14 @@ from typing import Any
 from unstract.errors import FieldMessage
 from unstract.jsonschemas import LLM_DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from unstract.jsonschemas import FieldError
-from unstract.llm.client import AdapterConfig, LLMClient, LLMError, Usage, redact
+from unstract.llm.client import AdapterConfig, LLMClient, LLMError, Usage, redact, shared_client
 from unstract.tools import ToolError, ToolLimits, ToolOutput, field_extractor
 from unstract.tools.values import UNKNOWN, Unreadable, ValueFormat, parse_date, parse_number
 
 ADAPTER_KEY = "adapter"  # the resolved adapter the worker adds to the settings of a call; never stored
+# Calls the worker holds slots for (the adapter's max_concurrency across workers): per_field mode makes at
+# most this many calls at once. Absent: the adapter's max_concurrency.
+CALL_SLOTS_KEY = "call_slots"
 SCALAR_TYPES = ("text", "number", "integer", "boolean", "date", "email", "json")
 FIELD_TYPES = (*SCALAR_TYPES, "line_items")
 REPAIR = "Your reply was not a JSON object ({reason}). Reply again with only the JSON object."
@@ -247,8 +250,7 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
         text = text[:limit]
     tally = _Calls()
     try:
-        with LLMClient(config) as client:
-            reply = _ask(client, settings, fields, mode, text, tally)
+        reply = _ask(shared_client(config), settings, fields, mode, text, tally)
         output = coerce_fields(fields, reply, warnings, ValueFormat.from_settings(settings))
     except LLMError as exc:
         raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
@@ -264,7 +266,7 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
 def _ask(client: LLMClient, settings: dict, fields: list[dict], mode: str, text: str, tally: _Calls) -> dict:
     if mode != "per_field" or len(fields) == 1:
         return extract(client, settings, fields, text, tally)
-    workers = max(1, min(client.config.max_concurrency, len(fields)))
+    workers = max(1, min(settings.get(CALL_SLOTS_KEY) or client.config.max_concurrency, len(fields)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         replies = list(pool.map(lambda field: extract(client, settings, [field], text, tally), fields))
     return {field["name"]: reply.get(field["name"]) for field, reply in zip(fields, replies, strict=True)}

@@ -26,9 +26,8 @@ from unstract.models.base import utcnow
 
 @dataclass
 class _Lease:
-    app: Flask
-    statement_for: Callable
-    seconds: int
+    renew: Callable[[], None]  # one renewal; may raise (a missed beat is retried a third of a lease later)
+    seconds: float
     due: float  # time.monotonic() of the next renewal
 
     @property
@@ -44,13 +43,20 @@ class LeaseKeeper:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @contextmanager
     def hold(self, app: Flask, statement_for, lease_seconds: int):
-        """Renew the lease described by `statement_for(expires)` every third of it until the block ends.
+        """Renew the lease described by `statement_for(expires)` every third of it until the block ends."""
+        def renew() -> None:
+            with app.app_context(), db.engine.begin() as conn:
+                conn.execute(statement_for(utcnow() + timedelta(seconds=lease_seconds)))
+        return self.hold_renewing(renew, lease_seconds)
+
+    @contextmanager
+    def hold_renewing(self, renew: Callable[[], None], lease_seconds: float):
+        """Call `renew` every third of `lease_seconds` until the block ends (any lease, not only rows).
 
         The holder has just written the lease, so the first renewal is due a third of a lease later."""
         key = next(self._ids)
-        lease = _Lease(app, statement_for, lease_seconds, 0.0)
+        lease = _Lease(renew, lease_seconds, 0.0)
         lease.due = time.monotonic() + lease.interval
         with self._lock:
             sooner = lease.due < min((held.due for held in self._held.values()), default=float("inf"))
@@ -88,8 +94,7 @@ class LeaseKeeper:
     @staticmethod
     def _renew(lease: _Lease) -> None:
         try:
-            with lease.app.app_context(), db.engine.begin() as conn:
-                conn.execute(lease.statement_for(utcnow() + timedelta(seconds=lease.seconds)))
+            lease.renew()
         except Exception:  # noqa: BLE001 - a missed beat is retried; expiry is the safety net
             pass
 
@@ -113,6 +118,11 @@ def execution_heartbeat(app: Flask, execution_id: uuid.UUID, phase: str, lease: 
                        Execution.phase == phase)
                 .values(lease_expires_at=expires))
     return _keeper.hold(app, statement, lease)
+
+
+def renewing(renew: Callable[[], None], lease_seconds: float):
+    """Keep a lease outside the database (an adapter's call slots in Redis) fresh while the block runs."""
+    return _keeper.hold_renewing(renew, lease_seconds)
 
 
 def waiting_files_heartbeat(app: Flask, waiting: list[uuid.UUID], lease: int):

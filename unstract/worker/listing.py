@@ -24,6 +24,7 @@ from unstract.services.plans import PlanError, build_plan, validate_plan
 from unstract.worker import io
 from unstract.worker.context import JobContext
 from unstract.worker.lease import execution_heartbeat
+from unstract.worker.runner import file_lanes
 
 LISTING_CHUNK = 500  # candidates hashed, checked and inserted together: a few statements per chunk, not per file
 
@@ -92,17 +93,22 @@ def _select_and_commit(execution: Execution, plan: ExecutionPlan, ctx: JobContex
     execution.total_files = len(file_ids)
     stored = execution.run_plan
     execution.run_plan = replace(plan, uploads=stored.uploads, duplicates=stored.duplicates,
-                                 batch_size=batch_size(len(file_ids), ctx), capped=capped)
+                                 batch_size=batch_size(len(file_ids), ctx, plan), capped=capped)
     log.flush()
     db.session.commit()
     return file_ids
 
 
-def batch_size(files: int, ctx: JobContext) -> int:
+def batch_size(files: int, ctx: JobContext, plan: ExecutionPlan) -> int:
     """Files per job: up to UNSTRACT_FILE_BATCH_SIZE, but small enough that every worker gets about
-    four jobs, so a small execution still spreads over all workers. Stored in the plan, because
+    four jobs, so a small execution still spreads over all workers. A plan whose files run side by
+    side (runner.file_lanes) gets one wave per job instead: as many files as a job runs at once, since
+    a job ends with its slowest file and a worker takes one job at a time. Stored in the plan, because
     the reaper derives a file's job id from its number and the batch size."""
     workers = max(queueing.worker_count(), 1)
+    lanes = file_lanes(plan, ctx.settings, files)
+    if lanes > 1:
+        return max(1, min(lanes, files // workers))
     return max(1, min(ctx.settings.file_batch_size, files // (4 * workers)))
 
 

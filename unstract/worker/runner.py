@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -14,18 +18,21 @@ from flask import current_app
 from sqlalchemy import func, update
 
 from unstract import errors, logcontext, metrics
+from unstract.config import Settings
 from unstract.connectors.errors import ConnectorError
 from unstract.extensions import db
 from unstract.models import Execution, FileExecution, Stage, Status
 from unstract.models.base import utcnow
+from unstract.models.plan import ExecutionPlan
 from unstract.services import adapters, file_outcomes, queueing, usage
 from unstract.services import execution_state as state
 from unstract.services.runlog import RunLog
 from unstract.sizes import json_size
-from unstract.tools import ToolError, ToolLimits
+from unstract.tools import IO_BOUND_TOOLS, ToolError, ToolLimits
 from unstract.worker import io
-from unstract.worker.context import JobContext, shutdown_requested
+from unstract.worker.context import JobContext, job_context, shutdown_requested
 from unstract.worker.lease import file_heartbeat, waiting_files_heartbeat
+from unstract.worker.slots import call_slots
 from unstract.worker.toolrunner import tool_runner
 from unstract.worker.transient import describe, retry_transient
 
@@ -75,27 +82,109 @@ def process_files(file_execution_ids: list[uuid.UUID], ctx: JobContext) -> None:
     """A batch of one execution's files in file order, each with its own claim, lease, outcome (EXECUTION.md, Batches).
 
     Files still waiting their turn are kept fresh for the reaper while the job lives; a file another
-    job took meanwhile (a re-queue after a lost worker) is simply passed over. Each file's outcome is
-    committed together with the next file's claim, so a file costs two transactions, not three."""
+    job took meanwhile (a re-queue after a lost worker) is simply passed over. A plan with an I/O-bound
+    tool runs up to UNSTRACT_FILE_CONCURRENCY files at once, each lane taking the next waiting file
+    (EXECUTION.md, Throughput)."""
     waiting = _take_waiting_rows(file_execution_ids)
     if not waiting:
         return
     execution = read_only(db.session.get(Execution, waiting[0].execution_id))
+    turns = _Turns(waiting)
+    lanes = file_lanes(execution.run_plan, ctx.settings, len(waiting))
+    with waiting_files_heartbeat(ctx.app, turns.queue, ctx.lease_seconds), logcontext.bound(execution_id=execution.id):
+        if lanes == 1:
+            _lane(turns, execution, ctx)
+        else:
+            _side_by_side(turns, execution, ctx, lanes)
     log = state.run_log(execution)
-    queue = [fe.id for fe in waiting]
-    unsaved: Callable[[], object] | None = None
-    with waiting_files_heartbeat(ctx.app, queue, ctx.lease_seconds), logcontext.bound(execution_id=execution.id):
-        for fe in waiting:
-            if shutdown_requested.is_set():
-                _hand_back(queue)
-                break
-            queue.remove(fe.id)
-            with logcontext.bound(file_execution_id=fe.id):
-                unsaved = process_file(fe, execution, ctx, log, unsaved)
-        in_one_transaction(ctx, log, lambda: _stage(unsaved))
     in_one_transaction(ctx, log, lambda: finalize_if_done(execution.id, ctx), commit=False)  # it commits itself
     if log.rows:  # the note of a retried finalization
         log.commit()
+
+
+def file_lanes(plan: ExecutionPlan, settings: Settings, files: int) -> int:
+    """Files one batch job processes at once: UNSTRACT_FILE_CONCURRENCY (at most its files) when a tool
+    of the plan waits on another service; else one, since CPU-bound tools gain nothing from sharing
+    the worker's cores with each other (the workers are the parallelism there)."""
+    if not IO_BOUND_TOOLS.intersection(plan.tool_ids):
+        return 1
+    return max(1, min(settings.file_concurrency, files))
+
+
+class _Turns:
+    """A batch's files still waiting their turn, handed to the job's lanes one at a time in file order.
+
+    `queue` is what the waiting-files heartbeat keeps fresh: it shrinks as files are taken."""
+
+    def __init__(self, waiting: list[FileExecution]) -> None:
+        self._files = deque(waiting)
+        self.queue = [fe.id for fe in waiting]
+        self._lock = threading.Lock()
+
+    def take(self) -> FileExecution | None:
+        """The next file, or None when none is left or the worker is stopping (the rest handed back)."""
+        with self._lock:
+            if self._files and shutdown_requested.is_set():
+                self._files.clear()
+                _hand_back(list(self.queue))
+            if not self._files:
+                return None
+            fe = self._files.popleft()
+            self.queue.remove(fe.id)
+            return fe
+
+    def drop_the_rest(self) -> None:
+        """A lane failed: the others take no new file (the reaper re-queues the rest, as after any failed job)."""
+        with self._lock:
+            self._files.clear()
+
+
+def _lane(turns: _Turns, execution: Execution, ctx: JobContext) -> None:
+    """Files one after another; each file's outcome is committed with the next file's claim, so a file
+    costs two transactions, not three."""
+    log = state.run_log(execution)
+    unsaved: Callable[[], object] | None = None
+    while (fe := turns.take()) is not None:
+        with logcontext.bound(file_execution_id=fe.id):
+            unsaved = process_file(fe, execution, ctx, log, unsaved)
+    in_one_transaction(ctx, log, lambda: _stage(unsaved))
+
+
+_lane_threads: ThreadPoolExecutor | None = None
+_lane_threads_lock = threading.Lock()
+
+
+def _lane_pool(size: int) -> ThreadPoolExecutor:
+    """The worker's lane threads, kept for the life of the process (no thread start per job)."""
+    global _lane_threads
+    with _lane_threads_lock:
+        if _lane_threads is None or _lane_threads._max_workers < size:
+            _lane_threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="file-lane")
+        return _lane_threads
+
+
+def _side_by_side(turns: _Turns, execution: Execution, ctx: JobContext, lanes: int) -> None:
+    """`lanes` lanes at once, each in its own app context (its own database session and log rows); a
+    lane's error is raised once every lane has ended, so no lane outlives its job."""
+    db.session.commit()  # the touch of the waiting rows (_take_waiting_rows): the lanes' claims update them
+    pool = _lane_pool(ctx.settings.file_concurrency)
+    running = [pool.submit(contextvars.copy_context().run, _lane_with_own_session, turns, execution, ctx)
+               for _ in range(lanes)]
+    failures = [error for error in (future.exception() for future in running) if error is not None]
+    if failures:
+        raise failures[0]
+
+
+def _lane_with_own_session(turns: _Turns, execution: Execution, ctx: JobContext) -> None:
+    with ctx.app.app_context():
+        try:
+            _lane(turns, execution, ctx)
+        except BaseException:
+            turns.drop_the_rest()
+            raise
+        finally:
+            db.session.rollback()
+            db.session.remove()
 
 
 def _stage(unsaved: Callable[[], object] | None) -> None:
@@ -269,12 +358,15 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     tool = execution.run_plan.tool(step)
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
              file_execution_id=fe.id, step=step)
-    settings = current_app.config["UNSTRACT_SETTINGS"]
+    ctx = job_context()
+    settings = ctx.settings
     started = time.perf_counter()
     try:
-        result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, tool_settings(tool, execution),
-                                   timeout=settings.tool_timeout_seconds,
-                                   limits=ToolLimits(max_text_chars=settings.max_text_chars))
+        call_settings = tool_settings(tool, execution)
+        with call_slots(tool.tool_id, call_settings, ctx, partial(_raise_if_stopped, execution.id)):
+            result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, call_settings,
+                                       timeout=settings.tool_timeout_seconds,
+                                       limits=ToolLimits(max_text_chars=settings.max_text_chars))
     except ToolError as exc:
         usage.add_usage(execution.id, fe.id, exc.usage)
         metrics.observe_tool(tool.tool_id, started)
@@ -286,6 +378,11 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     for warning in result.warnings:
         log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
     return result.output
+
+
+def _raise_if_stopped(execution_id: uuid.UUID) -> None:
+    if stop_requested(execution_id):
+        raise FileStopped()
 
 
 def tool_settings(tool, execution: Execution) -> dict:
