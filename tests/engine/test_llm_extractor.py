@@ -182,6 +182,15 @@ def test_a_long_text_is_cut_at_max_input_chars_with_a_warning(app, world, acme, 
     assert any(line.startswith("llm_extractor: input cut to max_input_chars=100 characters") for line in seen["logs"])
 
 
+def test_warnings_are_logged_before_the_error_of_a_file_that_fails(app, world, acme, storage_root, llm_server):
+    adapter = make_adapter(acme, llm_server.base_url)
+    seen = run(app, world, acme, storage_root, {"a.txt": "Total: 5\n" + "x" * 500}, adapter, max_input_chars=100)
+    error = "llm_extractor: required field 'invoice_number' not found."
+    assert seen["files"]["a.txt"]["execution_error"] == error
+    cut = next(i for i, line in enumerate(seen["logs"]) if line.startswith("llm_extractor: input cut"))
+    assert cut < seen["logs"].index(error)
+
+
 def test_an_execution_without_llm_calls_has_zero_usage(app, world, acme, storage_root):
     (storage_root / "in").mkdir()
     (storage_root / "in" / "a.txt").write_text("hello")

@@ -13,11 +13,14 @@ IO_BOUND_TOOLS = frozenset({"llm_extractor"})
 class ToolError(Exception):
     """A tool failed the file; the message is shown after the `<tool_id>: ` prefix.
 
-    `usage` is the LLM usage the tool had when it failed (calls made are counted either way)."""
+    `usage` is the LLM usage the tool had when it failed (calls made are counted either way), `warnings`
+    what it had to say before it failed (a cut input, a value it could not read): logged before the error."""
 
-    def __init__(self, message: str, *, usage: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, *, usage: dict[str, Any] | None = None,
+                 warnings: list[str] | tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.usage = usage
+        self.warnings = list(warnings)
 
 
 @dataclass

@@ -25,13 +25,14 @@ LARGE_SOURCE_BYTES = 1024 * 1024  # a source from this size, or any OCR, is foll
 
 def answer(tool_id: str, source: bytes, mime_type: str, previous: dict | None, settings: dict,
            limits: ToolLimits) -> tuple:
-    """("ok", ToolOutput), ("tool_error", message, usage or None) or ("internal_error", message): never raises.
+    """("ok", ToolOutput), ("tool_error", message, usage or None, warnings) or ("internal_error", message):
+    never raises.
 
     The limits come with each call from the worker's settings: this process reads no configuration."""
     try:
         return "ok", TOOLS[tool_id].run(source, mime_type, previous, settings, limits)
     except ToolError as exc:
-        return "tool_error", str(exc), exc.usage
+        return "tool_error", str(exc), exc.usage, exc.warnings
     except Exception as exc:  # noqa: BLE001 - a bug in a tool fails the file, not the tool process
         return "internal_error", f"{type(exc).__name__}: {exc}"
 

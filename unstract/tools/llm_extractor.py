@@ -252,13 +252,11 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
     try:
         reply = _ask(shared_client(config), settings, fields, mode, text, tally)
         output = coerce_fields(fields, reply, warnings, ValueFormat.from_settings(settings))
-    except LLMError as exc:
-        raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
-    except ToolError as exc:
-        raise ToolError(str(exc), usage=_usage(config, tally, mode, started)) from None
+    except (LLMError, ToolError) as exc:
+        raise ToolError(str(exc), usage=_usage(config, tally, mode, started), warnings=warnings) from None
     except Exception as exc:  # noqa: BLE001 - a bug here fails the file, and its message never carries the key
         message = redact(f"Internal error: {type(exc).__name__}: {exc}", config.api_key)
-        raise ToolError(message, usage=_usage(config, tally, mode, started)) from None
+        raise ToolError(message, usage=_usage(config, tally, mode, started), warnings=warnings) from None
     metadata = _usage(config, tally, mode, started)
     return ToolOutput({"output": output, "metadata": metadata}, warnings, usage=metadata)
 

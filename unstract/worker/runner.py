@@ -370,14 +370,19 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     except ToolError as exc:
         usage.add_usage(execution.id, fe.id, exc.usage)
         metrics.observe_tool(tool.tool_id, started)
+        _log_warnings(tool.tool_id, exc.warnings, fe, step, log)
         message = f"{tool.tool_id}: {exc}"
         log.error(Stage.TOOL, message, file_execution_id=fe.id, step=step)
         raise FileFailed(message) from None
     usage.add_usage(execution.id, fe.id, result.usage)
     metrics.observe_tool(tool.tool_id, started)
-    for warning in result.warnings:
-        log.warn(Stage.TOOL, f"{tool.tool_id}: {warning}", file_execution_id=fe.id, step=step)
+    _log_warnings(tool.tool_id, result.warnings, fe, step, log)
     return result.output
+
+
+def _log_warnings(tool_id: str, warnings: list[str], fe: FileExecution, step: int, log: RunLog) -> None:
+    for warning in warnings:
+        log.warn(Stage.TOOL, f"{tool_id}: {warning}", file_execution_id=fe.id, step=step)
 
 
 def _raise_if_stopped(execution_id: uuid.UUID) -> None:

@@ -181,11 +181,12 @@ class ToolRunner:
         """The tool's output, or ToolError (its own, a timeout, an internal error, or a crash)."""
         request = (tool_id, source, mime_type, previous, settings, limits)
         call = self._call_shared if tool_id in IO_BOUND_TOOLS else self._call_exclusive
-        kind, value, *usage = call(request, timeout)
+        kind, value, *details = call(request, timeout)
         if kind == "ok":
             return value
         if kind == "tool_error":
-            raise ToolError(value, usage=usage[0] if usage else None)
+            usage, warnings = details
+            raise ToolError(value, usage=usage, warnings=warnings)
         raise ToolError(f"Internal error: {value}")
 
     def _call_exclusive(self, request: tuple, timeout: float) -> tuple:
