@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.serving import Served, serve_env, unstract_command
+from tests.test_metrics import FAMILIES
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +70,22 @@ def test_serve_aggregates_the_web_and_two_workers(tmp_path):
     assert value(samples, "unstract_queue_jobs", queue="unstract", state="queued") == 0
     # The web process and both workers wrote their own files; the scrape summed them.
     assert web_pid in writers and len(writers - {web_pid}) == 2
+
+
+def test_a_fresh_serve_lists_every_family_before_any_sample(tmp_path):
+    # The multiprocess storage only holds label sets that were used: the families of requests and tool
+    # steps would be missing from a first scrape without the empty families the exposition adds.
+    served = Served(serve_env(tmp_path / "data"))
+    try:
+        status, text = served.get("/metrics")
+    finally:
+        assert served.stop() == 0
+    assert status == 200
+    listed = {family.name for family in text_string_to_metric_families(text.decode())}
+    assert {name.removesuffix("_total") for name in FAMILIES} <= listed
+    for name in FAMILIES:
+        assert f"# TYPE {name} " in text.decode(), name
+    assert value(samples_of(text.decode()), "unstract_executions_total", status="ERROR") == 0
 
 
 def free_port() -> int:
