@@ -52,7 +52,7 @@ def test_serve_aggregates_the_web_and_two_workers(tmp_path):
                               "admin@example.com"], env=env, capture_output=True, text=True, check=True,
                              timeout=60).stdout.strip()
         base = "/api/v1/unstract/default/workflow/"
-        demo = json.loads(served.get(base, key=key)[1])["results"][0]["id"]
+        demo = json.loads(served.get(base + "?workflow_name=Demo%20workflow", key=key)[1])["results"][0]["id"]
         status, body = served.request(base + "execute/", key=key, body={"workflow_id": demo, "timeout": 60})
         assert (status, json.loads(body)["execution_status"]) == (200, "COMPLETED")
         status, text = served.get("/metrics")
