@@ -38,8 +38,8 @@ class Served:
 
     def __init__(self, env: dict[str, str], workers: int = 1, **popen_options):
         self.process = subprocess.Popen([*unstract_command(), "serve", "--workers", str(workers)], env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                        **popen_options)
+                                        stdout=subprocess.PIPE, text=True,
+                                        **{"stderr": subprocess.DEVNULL, **popen_options})
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

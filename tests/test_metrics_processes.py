@@ -18,6 +18,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.serving import Served, serve_env, unstract_command
+from tests.test_metrics import FAMILIES
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def test_serve_aggregates_the_web_and_two_workers(tmp_path):
                               "admin@example.com"], env=env, capture_output=True, text=True, check=True,
                              timeout=60).stdout.strip()
         base = "/api/v1/unstract/default/workflow/"
-        demo = json.loads(served.get(base, key=key)[1])["results"][0]["id"]
+        demo = json.loads(served.get(base + "?workflow_name=Demo%20workflow", key=key)[1])["results"][0]["id"]
         status, body = served.request(base + "execute/", key=key, body={"workflow_id": demo, "timeout": 60})
         assert (status, json.loads(body)["execution_status"]) == (200, "COMPLETED")
         status, text = served.get("/metrics")
@@ -69,6 +70,22 @@ def test_serve_aggregates_the_web_and_two_workers(tmp_path):
     assert value(samples, "unstract_queue_jobs", queue="unstract", state="queued") == 0
     # The web process and both workers wrote their own files; the scrape summed them.
     assert web_pid in writers and len(writers - {web_pid}) == 2
+
+
+def test_a_fresh_serve_lists_every_family_before_any_sample(tmp_path):
+    # The multiprocess storage only holds label sets that were used: the families of requests and tool
+    # steps would be missing from a first scrape without the empty families the exposition adds.
+    served = Served(serve_env(tmp_path / "data"))
+    try:
+        status, text = served.get("/metrics")
+    finally:
+        assert served.stop() == 0
+    assert status == 200
+    listed = {family.name for family in text_string_to_metric_families(text.decode())}
+    assert {name.removesuffix("_total") for name in FAMILIES} <= listed
+    for name in FAMILIES:
+        assert f"# TYPE {name} " in text.decode(), name
+    assert value(samples_of(text.decode()), "unstract_executions_total", status="ERROR") == 0
 
 
 def free_port() -> int:

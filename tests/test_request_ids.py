@@ -6,8 +6,11 @@ import io
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,31 @@ def test_a_worker_logs_json_lines_with_the_execution_and_request_ids(base_env, w
     assert any(line["message"] == "listing started" for line in ours)
     files = [line for line in ours if line["file_execution_id"] and line["message"].startswith("file ")]
     assert len(files) == 2 and all(line["message"].endswith("COMPLETED") for line in files)
+
+
+def test_the_worker_metrics_server_carries_the_request_id_and_no_store(make_app):
+    from unstract.metrics_http import serve_worker_metrics
+
+    server = serve_worker_metrics(make_app(UNSTRACT_METRICS_TOKEN="w-token"), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_port}"
+
+    def answer(path: str, **headers) -> tuple[int, dict]:
+        request = urllib.request.Request(base + path, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers)
+
+    try:
+        scraped = answer("/metrics", **{"Authorization": "Bearer w-token", "X-Request-ID": "scrape-1"})
+        refused = answer("/metrics", **{"X-Request-ID": "a b"})
+        missing = answer("/nope")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert scraped[0] == 200 and scraped[1]["X-Request-ID"] == "scrape-1"
+    assert refused[0] == 401 and re.match(HEX32, refused[1]["X-Request-ID"])
+    assert missing[0] == 404 and re.match(HEX32, missing[1]["X-Request-ID"])
+    assert {status: headers["Cache-Control"] for status, headers in (scraped, refused, missing)} == {
+        200: "no-store", 401: "no-store", 404: "no-store"}

@@ -104,6 +104,33 @@ def test_first_start_prints_the_admin_password_once_and_a_restart_keeps_the_data
     assert (data_dir / "secret_key").read_text() == secret
 
 
+def json_lines(text: str) -> list[dict]:
+    """Every line of `text` as a JSON object (fails on the first line that is not one)."""
+    records = []
+    for line in text.splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pytest.fail(f"not a JSON line on stderr: {line!r}")
+    return records
+
+
+def test_serve_with_json_logs_writes_only_json_on_stderr(tmp_path):
+    stderr = tmp_path / "stderr"
+    with stderr.open("w") as sink:
+        served = Served(serve_env(tmp_path / "data", UNSTRACT_LOG_FORMAT="json"), stderr=sink)
+        try:
+            assert served.get("/healthz")[0] == 200
+            assert served.get("/no/such/page")[0] == 404
+        finally:
+            assert served.stop() == 0
+    records = json_lines(stderr.read_text())
+    loggers = {record["logger"] for record in records}
+    assert "alembic.runtime.migration" in loggers  # the migrations speak JSON too
+    assert any(record["message"].startswith("GET /healthz 200") for record in records)
+    assert any(line.startswith("Listening on http://") for line in served.output())  # status stays on stdout
+
+
 def test_serve_on_a_busy_port_exits_1_and_leaves_nothing_running(tmp_path):
     data_dir = tmp_path / "data"
     with socket.socket() as taken:
@@ -125,6 +152,20 @@ def test_serve_with_an_invalid_integer_variable_exits_2_naming_it(tmp_path):
     assert result.returncode == 2
     assert "UNSTRACT_WEB_THREADS" in result.stderr
     assert "Listening" not in result.stdout
+
+
+def test_a_refused_start_with_json_logs_says_why_in_json(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([*unstract_command(), "serve", "--workers", "0"], capture_output=True, text=True,
+                                env=serve_env(tmp_path / "data", PORT=str(port), UNSTRACT_LOG_FORMAT="json"),
+                                timeout=60)
+    assert result.returncode == 1
+    refusal = json_lines(result.stderr)[-1]
+    assert (refusal["level"], refusal["logger"]) == ("ERROR", "unstract.cli")
+    assert refusal["message"].startswith(f"Cannot listen on 127.0.0.1:{port}: ")
 
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]

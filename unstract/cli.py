@@ -3,6 +3,7 @@ notification (README, Command line)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from functools import partial
 
@@ -12,6 +13,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from unstract import errors
 from unstract.config import ConfigError, read_settings
+from unstract.logcontext import tell_operator
 from unstract.models import AUTHORIZATION_TYPES, EVENTS, FORMATS, ApiKeyPermission, OrgRole
 
 EXIT_CONFLICT = 1
@@ -27,7 +29,7 @@ class CommandFailed(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(self.message, err=True)
+        tell_operator(self.message, "unstract.cli", logging.ERROR)
 
 
 class UnstractGroup(FlaskGroup):

@@ -16,8 +16,9 @@ from unstract import errors
 from unstract.config import Settings
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1")
-# Builds no link and is probed by address (a container's IP), so any Host may ask it.
-ANY_HOST_PATHS = frozenset({"/healthz"})
+# Build no link and are probed or scraped by address (a container's IP), so any Host may ask them
+# (/metrics keeps its own optional token).
+ANY_HOST_PATHS = frozenset({"/healthz", "/metrics"})
 # A host name or bracketed IPv6 address, then an optional port.
 HOST_AND_PORT = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::([0-9]{1,5}))?")
 

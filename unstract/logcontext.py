@@ -103,3 +103,17 @@ def configure_logging(log_format: str) -> None:
         for other in list(logger.handlers):
             logger.removeHandler(other)
         logger.propagate = True
+
+
+def json_logging() -> bool:
+    """Whether configure_logging installed the JSON handler (UNSTRACT_LOG_FORMAT=json)."""
+    return any(isinstance(handler, _OurHandler) for handler in logging.getLogger().handlers)
+
+
+def tell_operator(message: str, logger_name: str, level: int = logging.WARNING) -> None:
+    """A message for whoever runs the command, on stderr: as is with the text format, one JSON record with
+    json (where every stderr line must be JSON)."""
+    if json_logging():
+        logging.getLogger(logger_name).log(level, message)
+    else:
+        print(message, file=sys.stderr, flush=True)

@@ -174,6 +174,25 @@ def oldest_job_age(queue) -> float:
     return max(0.0, (datetime.now(UTC) - enqueued).total_seconds())
 
 
+class EveryFamily:
+    """The multiprocess collector's families, plus an empty one (HELP and TYPE, no sample) for each metric we
+    define that no process has recorded yet: the storage only holds label sets that were used, so a labelled
+    family would otherwise be missing until its first sample (a single process lists it from the start)."""
+
+    def __init__(self, collector):
+        self.collector = collector
+
+    def collect(self):
+        seen = set()
+        for family in self.collector.collect():
+            seen.add(family.name)
+            yield family
+        for metric in vars(metrics()).values():
+            for family in metric.describe():
+                if family.name not in seen:
+                    yield family
+
+
 def registry(queues):
     """A registry with every process's metrics of this host (multiprocess mode) or this process's, plus the
     queue gauges."""
@@ -182,7 +201,7 @@ def registry(queues):
     metrics()  # defined, so a process that recorded nothing yet still shows the metric families
     combined = CollectorRegistry(auto_describe=False)
     if os.environ.get(MULTIPROC_ENV):
-        multiprocess.MultiProcessCollector(combined)
+        combined.register(EveryFamily(multiprocess.MultiProcessCollector(None)))
     else:
         combined.register(REGISTRY)
     combined.register(QueueCollector(queues))

@@ -9,9 +9,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from flask import Flask, Response, g, request
 
-from unstract import metrics
+from unstract import logcontext, metrics
 from unstract.extensions import rq
+from unstract.logcontext import REQUEST_ID_HEADER
 
+WSGI_REQUEST_ID = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
 UNAUTHORIZED = b"A valid metrics token is required (Authorization: Bearer <UNSTRACT_METRICS_TOKEN>).\n"
 
 
@@ -70,6 +72,22 @@ class _ThreadingServer(WSGIServer):
             self.shutdown_request(request)
 
 
+def with_common_headers(application):
+    """Every answer of the bare WSGI server carries what the web's do: the request id (the caller's when
+    acceptable, else a generated one) and `Cache-Control: no-store`."""
+
+    def wrapped(environ, start_response):
+        request_id = logcontext.request_id_from(environ.get(WSGI_REQUEST_ID))
+
+        def start_with_headers(status, headers, exc_info=None):
+            extra = [(REQUEST_ID_HEADER, request_id), ("Cache-Control", "no-store")]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        return application(environ, start_with_headers)
+
+    return wrapped
+
+
 def serve_worker_metrics(app: Flask, host: str, port: int) -> WSGIServer:
     """A small HTTP server in a daemon thread answering /metrics as the web does (same token rule)."""
 
@@ -77,7 +95,7 @@ def serve_worker_metrics(app: Flask, host: str, port: int) -> WSGIServer:
         with app.app_context():
             return _service_queues()
 
-    def application(environ, start_response):
+    def scrape(environ, start_response):
         if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"Not found.\n"]
@@ -90,6 +108,7 @@ def serve_worker_metrics(app: Flask, host: str, port: int) -> WSGIServer:
         start_response("200 OK", [("Content-Type", content_type)])
         return [body]
 
-    server = make_server(host, port, application, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(host, port, with_common_headers(scrape), server_class=_ThreadingServer,
+                         handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server

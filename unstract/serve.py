@@ -18,7 +18,7 @@ from waitress import create_server
 from unstract.config import Settings
 from unstract.embedded_redis import EmbeddedRedis
 from unstract.lifeline import STOP_GRACE_SECONDS
-from unstract.logcontext import configure_logging
+from unstract.logcontext import tell_operator
 from unstract.memory import tune_malloc_for_web
 from unstract.metrics import prepare_multiprocess_dir
 
@@ -42,7 +42,6 @@ def prepare(app: Flask) -> None:
     with app.app_context():
         upgrade()
         result = bootstrap(settings, secret_key=app.config["SECRET_KEY"])
-    configure_logging(settings.log_format)  # Alembic's fileConfig replaced the process's log handlers
     if result is not None and result.generated_password:
         print(f"Admin password for {result.admin_email}: {result.generated_password}", flush=True)
 
@@ -187,8 +186,7 @@ class WorkerPool:
         _wait_all(running, deadline)
         for process in running:
             if process.poll() is None:
-                print(f"Worker {process.pid} did not stop within {grace:.0f} s; killing it.", file=sys.stderr,
-                      flush=True)
+                tell_operator(f"Worker {process.pid} did not stop within {grace:.0f} s; killing it.", __name__)
             _kill_group(process)
 
     def pids(self) -> list[int]:
@@ -206,8 +204,8 @@ class WorkerPool:
         lived = now - slot.started_at
         slot.quick_deaths = slot.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
         delay = min(MAX_RESTART_DELAY_SECONDS, 2 ** slot.quick_deaths - 1)
-        print(f"Worker {slot.process.pid} exited with code {slot.process.returncode}; "
-              f"restarting in {delay} s.", file=sys.stderr, flush=True)
+        tell_operator(f"Worker {slot.process.pid} exited with code {slot.process.returncode}; "
+                      f"restarting in {delay} s.", __name__)
         slot.process = None
         slot.restart_at = now + delay
 

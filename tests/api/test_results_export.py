@@ -74,6 +74,29 @@ def test_csv_flattens_in_order_of_first_appearance_and_defuses_formulas(world, m
     assert len(rows) == 4
 
 
+def test_csv_column_names_never_repeat_and_no_cell_is_python_text(world, private):
+    execution = make_execution(private, status="COMPLETED", total_files=4)
+    make_file_execution(execution, status="COMPLETED", file_name="a.txt", result={
+        "status": "=x", "error": "y", "result": {"file_name": 1}, "nested": [[1, 2], [3]], "empty": {}, "none": []})
+    make_file_execution(execution, status="COMPLETED", file_name="b.txt", result=[{"a": 1, "b": [None, True]}, 2])
+    make_file_execution(execution, status="COMPLETED", file_name="c.txt", result=["x", -1])
+    make_file_execution(execution, status="COMPLETED", file_name="d.txt", result="@plain")
+    response = world.api("owner").get(f"workflow/execution/{execution.id}/results/?format=csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    header = rows[0]
+    assert len(header) == len(set(header)), header
+    assert sorted(header[5:]) == sorted(["result.status", "result.error", "result.result.file_name", "nested.0",
+                                         "nested.1", "empty", "none", "result.0.a", "result.0.b", "result.1", "result"])
+    a, b, c, d = (dict(zip(header, row, strict=True)) for row in rows[1:])
+    assert (a["status"], a["result.status"], a["result.error"], a["result.result.file_name"]) == (
+        "COMPLETED", "'=x", "y", "1")
+    assert (a["nested.0"], a["nested.1"], a["empty"], a["none"]) == ("1; 2", "3", "{}", "")
+    assert (b["result.0.a"], b["result.0.b"], b["result.1"], b["result"]) == ("1", "; true", "2", "")
+    assert (c["result"], d["result"], c["result.0.a"]) == ("x; -1", "'@plain", "")
+    cells = "".join(cell for row in rows for cell in row)
+    assert "{'" not in cells and "[" not in cells and "None" not in cells and "True" not in cells
+
+
 def test_unknown_format_is_invalid_choice(world, mixed):
     response = world.api("owner").get(f"workflow/execution/{mixed.id}/results/?format=xml")
     assert response.status_code == 400

@@ -65,6 +65,15 @@ def test_health_check_answers_any_host(client):
     assert client.get("/healthz", headers={"Host": "10.0.0.7:5000"}).status_code == 200
 
 
+def test_metrics_answer_any_host_and_keep_their_token(make_app):
+    # Prometheus scrapes a target by address; the page builds no link, and its token still applies.
+    scraped = make_app(UNSTRACT_METRICS_TOKEN="m-token").test_client()
+    by_address = {"Host": "10.0.0.7:5000"}
+    assert scraped.get("/metrics", headers=by_address).status_code == 401
+    response = scraped.get("/metrics", headers={**by_address, "Authorization": "Bearer m-token"})
+    assert response.status_code == 200 and b"# TYPE unstract_files_total counter" in response.data
+
+
 def test_unknown_host_on_a_page_is_a_bare_escaped_page(client):
     response = client.get("/login", headers={"Host": "evil.example"})
     assert response.status_code == 400 and response.mimetype == "text/html"

@@ -25,6 +25,7 @@ EXPORTED = (Status.COMPLETED, Status.ERROR)
 KEY_CHUNK = 500  # file executions whose keys and sizes are read at once
 BATCH_BYTES = 8 * 1024 * 1024  # stored result bytes read at once (a row larger than this is read alone)
 FIXED_COLUMNS = ("file_name", "file_path", "file_execution_id", "status", "error")
+RESULT_COLUMN = "result"  # the name of a result that is not an object, and the prefix that disambiguates
 FORMULA_STARTS = ("=", "+", "-", "@")
 LIST_SEPARATOR = "; "
 UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f"\\/;]')
@@ -124,36 +125,50 @@ def _csv_line(values: list) -> str:
 
 def flatten(result) -> dict[str, object]:
     """The leaves of a result by dotted path (`output.line_items.0.amount`), in document order; a list of
-    scalars is one leaf (joined later), a list holding objects or lists is indexed."""
+    scalars is one leaf (joined later), a list holding objects or lists is indexed, an empty object is a
+    leaf. A result that is not an object is walked under the name `result` (`result`, `result.0.amount`);
+    a top-level key named like a fixed column or `result` is prefixed with `result.`, so no column name
+    repeats and none can be mistaken for another."""
     leaves: dict[str, object] = {}
-    if result is None:
-        return leaves
-    if not isinstance(result, dict):
-        return {"result": result}
 
     def walk(value, path: str) -> None:
-        if isinstance(value, dict):
+        if isinstance(value, dict) and value:
             for key, child in value.items():
-                walk(child, f"{path}.{key}" if path else str(key))
-        elif isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+                walk(child, f"{path}.{key}")
+        elif isinstance(value, list) and not _scalars_only(value):
             for index, child in enumerate(value):
                 walk(child, f"{path}.{index}")
         else:
             leaves[path] = value
 
-    walk(result, "")
+    if isinstance(result, dict):
+        for key, child in result.items():
+            walk(child, _top_level_name(str(key)))
+    elif result is not None:
+        walk(result, RESULT_COLUMN)
     return leaves
 
 
+def _top_level_name(key: str) -> str:
+    return f"{RESULT_COLUMN}.{key}" if key in FIXED_COLUMNS or key == RESULT_COLUMN else key
+
+
+def _scalars_only(values: list) -> bool:
+    return not any(isinstance(item, (dict, list)) for item in values)
+
+
 def cell_text(value) -> str:
-    """A leaf as CSV text: null empty, booleans as JSON, lists of scalars joined with '; '."""
+    """A leaf as CSV text: null empty, booleans as JSON, lists of scalars joined with '; ', anything else
+    that is not a scalar (an empty object) as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and _scalars_only(value):
         return LIST_SEPARATOR.join(cell_text(item) for item in value)
-    return str(value)
+    return _json(value)
 
 
 def safe_cell(text: str) -> str:
