@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from tests.factories import add_tool, make_workflow
@@ -103,10 +104,32 @@ def test_connection_test_failures_are_200_with_the_reason_and_no_key(world, llm_
     admin = world.api("admin")
     response = admin.post(f"adapter/{rejected.id}/test/")
     assert response.status_code == 200
-    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials."}
+    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials: "
+                                                   "Incorrect API key provided: [redacted]."}
     response = admin.post(f"adapter/{down.id}/test/")
     assert response.status_code == 200 and response.json["ok"] is False
     assert response.json["error"].startswith("LLM call failed after 1 attempts: connection error")
+    assert KEY not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    ("404", "HTTP 404: The model does not exist or you do not have access to it."),
+    ("500", "HTTP 500: The server had an error."),
+])
+def test_connection_test_makes_one_call_and_quotes_the_provider(world, llm_server, fault, reason):
+    """However many retries the adapter allows its tools, the test is one call reporting what the service said."""
+    adapter = make_adapter("acme", llm_server.base_url, name="Faulty", model=f"m[[llm:{fault}]]", max_retries=3)
+    response = world.api("admin").post(f"adapter/{adapter.id}/test/")
+    assert response.status_code == 200
+    assert response.json == {"ok": False, "error": f"LLM call failed after 1 attempts: {reason}"}
+    assert len(llm_server.requests()) == 1
+
+
+def test_a_provider_message_quoting_the_key_is_redacted(world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url, name="Quoted", model="m[[llm:401]]")
+    response = world.api("admin").post(f"adapter/{adapter.id}/test/")
+    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials: "
+                                                   "Incorrect API key provided: [redacted]."}
     assert KEY not in response.get_data(as_text=True)
 
 

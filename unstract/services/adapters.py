@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -214,8 +214,8 @@ def test_connection(adapter: Adapter, secret_key: str | bytes) -> dict:
         return {"ok": False, "error": str(exc)}
     if config.api_key == UNCONFIGURED_KEY:
         return {"ok": False, "error": NOT_CONFIGURED.format(name=adapter.name)}
-    try:
-        client = LLMClient(config)
+    try:  # one call, no retries: the answer is about this attempt, and a dead service answers at once
+        client = LLMClient(replace(config, max_retries=0))
     except Exception as exc:  # noqa: BLE001 - e.g. a base_url the HTTP library cannot parse: an answer, not a 500
         return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}", config.api_key)}
     with client:
