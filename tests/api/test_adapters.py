@@ -88,6 +88,29 @@ def test_delete_is_refused_while_a_workflow_uses_the_adapter(world, llm_server):
     assert admin.delete(f"adapter/{free.id}/").status_code == 204
 
 
+@pytest.mark.parametrize("spelling", [str.upper, lambda text: text.replace("-", "")])
+def test_a_step_naming_the_adapter_in_another_spelling_stores_its_id_and_keeps_it_in_use(world, llm_server,
+                                                                                         spelling):
+    adapter = make_adapter("acme", llm_server.base_url)
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Spelled")
+    created = world.api("owner").post("tool_instance/", json={
+        "workflow_id": str(workflow.id), "tool_id": "llm_extractor",
+        "metadata": {"adapter_id": spelling(str(adapter.id)), "fields": [{"name": "total", "prompt": "Total"}]}})
+    assert created.status_code == 201, created.json
+    assert created.json["metadata"]["adapter_id"] == str(adapter.id)
+    response = world.api("admin").delete(f"adapter/{adapter.id}/")
+    assert response.status_code == 409 and response.json["errors"][0]["code"] == "adapter_in_use"
+
+
+def test_a_step_stored_earlier_in_another_spelling_still_keeps_the_adapter_in_use(world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url)
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Legacy")
+    add_tool(workflow, "llm_extractor", adapter_id=adapter.id.hex.upper(), fields=[{"name": "total", "prompt": "T"}])
+    add_tool(workflow, "llm_extractor", adapter_id="not-a-uuid", fields=[{"name": "total", "prompt": "T"}])
+    response = world.api("admin").delete(f"adapter/{adapter.id}/")
+    assert response.status_code == 409 and "'Legacy'" in response.json["errors"][0]["detail"]
+
+
 def test_connection_test_reports_ok_model_and_latency(world, llm_server):
     adapter = make_adapter("acme", llm_server.base_url)
     response = world.api("admin").post(f"adapter/{adapter.id}/test/")

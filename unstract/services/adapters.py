@@ -193,7 +193,15 @@ def workflows_using(adapter: Adapter) -> list[str]:
     rows = db.session.execute(
         select(Workflow.workflow_name, ToolInstance.metadata_).join(Workflow, Workflow.id == ToolInstance.workflow_id)
         .where(Workflow.organization_id == adapter.organization_id, ToolInstance.tool_id == LLM_TOOL))
-    return sorted({name for name, metadata in rows if str((metadata or {}).get("adapter_id")) == str(adapter.id)})
+    return sorted({name for name, metadata in rows if _names_adapter(metadata, adapter.id)})
+
+
+def _names_adapter(metadata: dict | None, adapter_id: uuid.UUID) -> bool:
+    """Compared as UUIDs: a step saved before ids were stored in one spelling may hold another one."""
+    try:
+        return uuid.UUID(str((metadata or {}).get("adapter_id"))) == adapter_id
+    except ValueError:
+        return False
 
 
 def delete_adapter(adapter: Adapter) -> None:
