@@ -35,6 +35,21 @@ def test_create_returns_the_config_without_the_key_and_a_hint(world, llm_server)
     assert KEY not in json.dumps(stored.config) + stored.sealed_api_key
 
 
+@pytest.mark.parametrize(("api_key", "hint"), [("abcd", None), ("sk-12345", None), ("sk-123456", "\u20263456")])
+def test_a_short_key_gets_no_hint(world, llm_server, api_key, hint):
+    """The last 4 characters of a key of 8 or fewer would give most or all of it away."""
+    admin = world.api("admin")
+    created = admin.post("adapter/", json={"name": "Short", "config": {"base_url": llm_server.base_url,
+                                                                       "api_key": api_key, "model": "m"}})
+    assert created.status_code == 201, created.json
+    assert created.json["api_key_set"] is True and created.json["api_key_hint"] == hint
+    assert admin.get(f"adapter/{created.json['id']}/").json["api_key_hint"] == hint
+    if hint is None:
+        assert api_key[-4:] not in created.get_data(as_text=True)
+        stored = db.session.execute(text("SELECT api_key_last4 FROM adapter")).scalar_one()
+        assert stored == ""
+
+
 def test_members_read_but_only_admins_write(world, llm_server):
     adapter = make_adapter("acme", llm_server.base_url)
     member = world.api("member")

@@ -1,7 +1,7 @@
 """Adapter use cases: an organization's LLM connections (docs/API.md, Adapters).
 
 The API key is sealed on write (services.secrets) and opened only by `open_config`, for the engine and
-the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters."""
+the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters (none for a short key)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ DEFAULT_ORDERING = "name"
 PRIMARY_KEY = Adapter.id
 DUPLICATE_NAME = "An adapter with this name already exists."
 HINT_PREFIX = "\u2026"
+HINT_LENGTH = 4
+# A key of this many characters or fewer gets no hint: its last 4 would give most or all of it away.
+MAX_KEY_LENGTH_WITHOUT_HINT = 8
 LLM_TOOL = "llm_extractor"
 # The key of an adapter seeded for the user to complete (the demo's): calls are refused with a clear message.
 UNCONFIGURED_KEY = "replace-with-your-api-key"
@@ -86,9 +89,15 @@ def present(adapter: Adapter) -> dict:
     return {
         "id": adapter.id, "name": adapter.name, "adapter_type": adapter.adapter_type,
         "provider": adapter.provider, "config": dict(adapter.config), "api_key_set": True,
-        "api_key_hint": HINT_PREFIX + adapter.api_key_last4, "created_by": adapter.created_by,
+        "api_key_hint": HINT_PREFIX + adapter.api_key_last4 if adapter.api_key_last4 else None,
+        "created_by": adapter.created_by,
         "created_at": adapter.created_at, "modified_at": adapter.modified_at,
     }
+
+
+def hint_tail(api_key: str) -> str:
+    """The characters of the key kept for its hint: the last 4 of a long enough key, else none."""
+    return api_key[-HINT_LENGTH:] if len(api_key) > MAX_KEY_LENGTH_WITHOUT_HINT else ""
 
 
 def open_config(adapter: Adapter, secret_key: str | bytes) -> AdapterConfig:
@@ -146,7 +155,7 @@ def _store_config(adapter: Adapter, config: dict, secret_key: str | bytes) -> No
     api_key = config.pop("api_key", None)
     if api_key is not None:
         adapter.sealed_api_key = secrets.seal_value(api_key, secret_key)
-        adapter.api_key_last4 = api_key[-4:]
+        adapter.api_key_last4 = hint_tail(api_key)
     adapter.config = config
 
 
