@@ -25,6 +25,7 @@ from unstract.worker.context import JobContext
 from unstract.worker.reaper import reap_once
 from unstract.worker.webhooks import deliver
 
+NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0, "cost_usd": None}
 HOOK_ENV = {"UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS": "0.05",
             "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": "2"}
 
@@ -119,7 +120,7 @@ def test_a_terminal_execution_is_delivered_signed_with_the_documented_body(hook_
     assert body["execution"] == {
         "id": str(execution.id), "workflow_id": str(workflow.id), "workflow_name": "Invoices",
         "status": "COMPLETED", "total_files": 3, "successful_files": 2, "failed_files": 1, "error_message": None,
-        "execution_time": 1.5, "usage": None}
+        "execution_time": 1.5, "usage": NO_USAGE}
     log = owner_api.get(f"workflow/notifications/{created['id']}/deliveries/").json
     assert log["count"] == 1
     item = log["results"][0]
@@ -128,6 +129,17 @@ def test_a_terminal_execution_is_delivered_signed_with_the_documented_body(hook_
         "id": str(delivery.id), "event": "execution.completed", "execution_id": str(execution.id),
         "status": "succeeded", "attempts": 1, "last_status_code": 200, "last_error": None, "next_attempt_at": None}
     assert item["last_response_body"] == f"answer 200 to {delivery.id}"
+
+
+def test_the_body_carries_the_executions_llm_usage(hook_app, owner_api, workflow, receiver):
+    add_notification(owner_api, workflow, receiver.url)
+    execution = end_execution(workflow, prompt_tokens=1200, completion_tokens=345, llm_calls=3, cost_usd=0.00123)
+    assert run_due(hook_app, only_delivery().id).status == "succeeded"
+    [request] = receiver.received
+    usage = json.loads(request.body)["execution"]["usage"]
+    assert usage == {"prompt_tokens": 1200, "completion_tokens": 345, "total_tokens": 1545, "llm_calls": 3,
+                     "cost_usd": 0.00123}
+    assert usage == owner_api.get(f"workflow/execution/{execution.id}/").json["usage"]
 
 
 def test_slack_format_and_a_custom_header(hook_app, owner_api, workflow, receiver):
