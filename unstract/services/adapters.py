@@ -1,7 +1,8 @@
 """Adapter use cases: an organization's LLM connections (docs/API.md, Adapters).
 
 The API key is sealed on write (services.secrets) and opened only by `open_config`, for the engine and
-the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters (none for a short key)."""
+the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters
+(none for a short key)."""
 
 from __future__ import annotations
 
