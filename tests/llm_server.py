@@ -19,9 +19,11 @@ replaced. Its answers are deterministic functions of the request:
 
 Faults and latency, chosen by magic words in the user text (so each test document picks its own):
 `[[llm:401]]`, `[[llm:500]]`, `[[llm:429]]` (with `Retry-After: 0` and `retry-after-ms: 20`),
-`[[llm:invalid-json]]` (a reply that is not JSON), each failing every time, or only the first time a
-document is seen with a `-once` suffix (`[[llm:500-once]]`); `[[llm:sleep=S]]` answers after S seconds
-(a timeout for a shorter client timeout);
+`[[llm:404]]` (an unknown model), `[[llm:invalid-json]]` (a reply that is not JSON), each failing every
+time, or only the first time a document is seen with a `-once` suffix (`[[llm:500-once]]`);
+`[[llm:sleep=S]]` answers after S seconds (a timeout for a shorter client timeout);
+the words also work in the request's `model` (the adapter's connection test sends no document).
+Error replies carry `{"error": {"message": ...}}` like OpenAI's; a 401 quotes the key it was sent;
 `[[llm:fence]]` wraps the JSON in a Markdown code fence. The key `bad-key` is refused with 401 on every
 route. `--latency S` delays every answer (benchmarks).
 
@@ -182,9 +184,14 @@ class Handler(BaseHTTPRequestHandler):
     def error(self, status: int, message: str, headers: dict | None = None) -> None:
         self.send_json(status, {"error": {"message": message, "type": "test_server", "code": status}}, headers)
 
+    def refuse_key(self) -> None:
+        """401 quoting the key it was sent, as some services do: the product must redact it."""
+        key = self.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.error(401, f"Incorrect API key provided: {key}.")
+
     def authorized(self) -> bool:
         if self.headers.get("Authorization", "") == f"Bearer {REJECTED_KEY}":
-            self.error(401, "Incorrect API key provided.")
+            self.refuse_key()
             return False
         return True
 
@@ -220,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
             self.state.requests.append({"body": body, "authorization": self.headers.get("Authorization", "")})
         # The first user message is the document; later ones (a repair request) do not change the answer.
         user = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "user"), "")
-        words = MAGIC.findall(user)
+        words = MAGIC.findall(user) + MAGIC.findall(str(body.get("model", "")))
         if self.state.latency:
             time.sleep(self.state.latency)
         for word in words:
@@ -256,7 +263,9 @@ class Handler(BaseHTTPRequestHandler):
     def fault(self, words: list[str], text: str) -> bool:
         """Send the HTTP fault the text asks for; True when one was sent."""
         if self.fails("401", words, text):
-            self.error(401, "Incorrect API key provided.")
+            self.refuse_key()
+        elif self.fails("404", words, text):
+            self.error(404, "The model does not exist or you do not have access to it.")
         elif self.fails("429", words, text):
             self.error(429, "Rate limit reached.", {"Retry-After": "0", "retry-after-ms": "20"})
         elif self.fails("500", words, text):

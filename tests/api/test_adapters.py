@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from tests.factories import add_tool, make_workflow
@@ -32,6 +33,21 @@ def test_create_returns_the_config_without_the_key_and_a_hint(world, llm_server)
     assert KEY not in response.get_data(as_text=True)
     stored = db.session.execute(text("SELECT config, sealed_api_key FROM adapter")).one()
     assert KEY not in json.dumps(stored.config) + stored.sealed_api_key
+
+
+@pytest.mark.parametrize(("api_key", "hint"), [("abcd", None), ("sk-12345", None), ("sk-123456", "\u20263456")])
+def test_a_short_key_gets_no_hint(world, llm_server, api_key, hint):
+    """The last 4 characters of a key of 8 or fewer would give most or all of it away."""
+    admin = world.api("admin")
+    created = admin.post("adapter/", json={"name": "Short", "config": {"base_url": llm_server.base_url,
+                                                                       "api_key": api_key, "model": "m"}})
+    assert created.status_code == 201, created.json
+    assert created.json["api_key_set"] is True and created.json["api_key_hint"] == hint
+    assert admin.get(f"adapter/{created.json['id']}/").json["api_key_hint"] == hint
+    if hint is None:
+        assert api_key[-4:] not in created.get_data(as_text=True)
+        stored = db.session.execute(text("SELECT api_key_last4 FROM adapter")).scalar_one()
+        assert stored == ""
 
 
 def test_members_read_but_only_admins_write(world, llm_server):
@@ -87,6 +103,29 @@ def test_delete_is_refused_while_a_workflow_uses_the_adapter(world, llm_server):
     assert admin.delete(f"adapter/{free.id}/").status_code == 204
 
 
+@pytest.mark.parametrize("spelling", [str.upper, lambda text: text.replace("-", "")])
+def test_a_step_naming_the_adapter_in_another_spelling_stores_its_id_and_keeps_it_in_use(world, llm_server,
+                                                                                         spelling):
+    adapter = make_adapter("acme", llm_server.base_url)
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Spelled")
+    created = world.api("owner").post("tool_instance/", json={
+        "workflow_id": str(workflow.id), "tool_id": "llm_extractor",
+        "metadata": {"adapter_id": spelling(str(adapter.id)), "fields": [{"name": "total", "prompt": "Total"}]}})
+    assert created.status_code == 201, created.json
+    assert created.json["metadata"]["adapter_id"] == str(adapter.id)
+    response = world.api("admin").delete(f"adapter/{adapter.id}/")
+    assert response.status_code == 409 and response.json["errors"][0]["code"] == "adapter_in_use"
+
+
+def test_a_step_stored_earlier_in_another_spelling_still_keeps_the_adapter_in_use(world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url)
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="Legacy")
+    add_tool(workflow, "llm_extractor", adapter_id=adapter.id.hex.upper(), fields=[{"name": "total", "prompt": "T"}])
+    add_tool(workflow, "llm_extractor", adapter_id="not-a-uuid", fields=[{"name": "total", "prompt": "T"}])
+    response = world.api("admin").delete(f"adapter/{adapter.id}/")
+    assert response.status_code == 409 and "'Legacy'" in response.json["errors"][0]["detail"]
+
+
 def test_connection_test_reports_ok_model_and_latency(world, llm_server):
     adapter = make_adapter("acme", llm_server.base_url)
     response = world.api("admin").post(f"adapter/{adapter.id}/test/")
@@ -103,10 +142,32 @@ def test_connection_test_failures_are_200_with_the_reason_and_no_key(world, llm_
     admin = world.api("admin")
     response = admin.post(f"adapter/{rejected.id}/test/")
     assert response.status_code == 200
-    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials."}
+    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials: "
+                                                   "Incorrect API key provided: [redacted]."}
     response = admin.post(f"adapter/{down.id}/test/")
     assert response.status_code == 200 and response.json["ok"] is False
     assert response.json["error"].startswith("LLM call failed after 1 attempts: connection error")
+    assert KEY not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("fault", "reason"), [
+    ("404", "HTTP 404: The model does not exist or you do not have access to it."),
+    ("500", "HTTP 500: The server had an error."),
+])
+def test_connection_test_makes_one_call_and_quotes_the_provider(world, llm_server, fault, reason):
+    """However many retries the adapter allows its tools, the test is one call reporting what the service said."""
+    adapter = make_adapter("acme", llm_server.base_url, name="Faulty", model=f"m[[llm:{fault}]]", max_retries=3)
+    response = world.api("admin").post(f"adapter/{adapter.id}/test/")
+    assert response.status_code == 200
+    assert response.json == {"ok": False, "error": f"LLM call failed after 1 attempts: {reason}"}
+    assert len(llm_server.requests()) == 1
+
+
+def test_a_provider_message_quoting_the_key_is_redacted(world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url, name="Quoted", model="m[[llm:401]]")
+    response = world.api("admin").post(f"adapter/{adapter.id}/test/")
+    assert response.json == {"ok": False, "error": "the LLM service rejected the adapter's credentials: "
+                                                   "Incorrect API key provided: [redacted]."}
     assert KEY not in response.get_data(as_text=True)
 
 

@@ -8,7 +8,8 @@ import json
 
 from tests.deployments.conftest import INVOICE_TXT
 from tests.engine.harness import run_jobs
-from tests.factories import configure, make_workflow, organization
+from tests.factories import add_tool, configure, make_workflow, organization
+from tests.llm.factories import make_adapter
 from unstract.extensions import db
 from unstract.models import DeploymentKey, DeploymentRun, Execution
 
@@ -88,6 +89,8 @@ def test_async_run_then_repeatable_status_reads(app, deployment):
         assert item["status"] == "Success" and item["file"] == "inv0.txt"
         assert item["result"] == {"invoice_number": "INV-1001", "total": 1250.5}
         assert item["metadata"]["custom_data"] == {"ref": 7}
+        assert item["metadata"]["usage"] == {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
+                                             "llm_calls": 0, "cost_usd": None}  # no LLM in this workflow
         assert set(item) >= {"file", "file_execution_id", "status", "result", "error", "metadata", "extracted_text"}
     listed = deployment.owner.get(f"api-deployment/{deployment.id}/").json
     assert listed["run_count"] == 1 and listed["last_5_run_statuses"][0]["status"] == "COMPLETED"
@@ -184,3 +187,30 @@ def test_deleting_a_deployment_keeps_its_executions(deployment):
     assert deployment.owner.delete(f"api-deployment/{deployment.id}/").status_code == 204
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(DeploymentKey)) == 0
+
+
+def test_metadata_usage_is_the_files_llm_usage(app, world, llm_server):
+    adapter = make_adapter("acme", llm_server.base_url, input_cost_per_million=1, output_cost_per_million=2)
+    workflow = make_workflow(world.users["owner"], organization("acme"), workflow_name="LLM invoices")
+    configure(workflow, "SOURCE", "API")
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "llm_extractor", adapter_id=str(adapter.id),
+             fields=[{"name": "invoice_number", "prompt": "The invoice number"}])
+    owner = world.api("owner")
+    created = owner.post("api-deployment/", json={"display_name": "LLM", "api_name": "llm",
+                                                  "workflow": str(workflow.id)})
+    key = owner.post(f"api-deployment/{created.json['id']}/keys/", json={}).json["key"]
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = app.test_client().post("/deployment/api/acme/llm/", headers=headers, content_type="multipart/form-data",
+                                    data={"files": _files(), "timeout": "0", "include_metadata": "true"})
+    assert answer.status_code == 200, answer.json
+    run_jobs(app)
+    status = app.test_client().get(answer.json["message"]["status_api"] + "&include_metadata=true", headers=headers)
+    [item] = status.json["message"]
+    assert item["status"] == "Success" and item["result"]["output"] == {"invoice_number": "INV-1001"}
+    usage = item["metadata"]["usage"]
+    assert usage["llm_calls"] == 1 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["cost_usd"] == round((usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2) / 1e6, 8)
+    files = owner.get(f"workflow/execution/{answer.json['message']['execution_id']}/files/").json["results"]
+    assert usage == files[0]["usage"]

@@ -154,7 +154,8 @@ def test_failures_fail_their_file_only_and_count_every_call(app, world, acme, st
     assert files["3-never-json.txt"]["execution_error"].startswith(
         "llm_extractor: the LLM reply is not a JSON object: ")
     assert files["3-never-json.txt"]["usage"]["llm_calls"] == 2
-    assert files["4-server-error.txt"]["execution_error"] == "llm_extractor: LLM call failed after 2 attempts: HTTP 500"
+    assert files["4-server-error.txt"]["execution_error"] == ("llm_extractor: LLM call failed after 2 attempts: "
+                                                               "HTTP 500: The server had an error.")
     assert files["4-server-error.txt"]["usage"]["llm_calls"] == 2
     assert files["5-missing.txt"]["execution_error"] == "llm_extractor: required field 'invoice_number' not found."
     assert files["6-rate-limited-once.txt"]["result"]["metadata"]["llm_calls"] == 2

@@ -9,11 +9,14 @@ import json
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from rq.registry import ScheduledJobRegistry
 
-from tests.factories import make_execution, make_workflow
+from tests.engine.harness import run_jobs
+from tests.factories import add_tool, configure, make_connector, make_execution, make_workflow
+from tests.llm.factories import make_adapter
 from tests.support import ApiClient
 from tests.webhook_receiver import start_receiver, stop_receiver
 from unstract.extensions import db, rq
@@ -25,6 +28,7 @@ from unstract.worker.context import JobContext
 from unstract.worker.reaper import reap_once
 from unstract.worker.webhooks import deliver
 
+NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "llm_calls": 0, "cost_usd": None}
 HOOK_ENV = {"UNSTRACT_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true", "UNSTRACT_WEBHOOK_RETRY_BASE_SECONDS": "0.05",
             "UNSTRACT_WEBHOOK_TIMEOUT_SECONDS": "2"}
 
@@ -119,7 +123,7 @@ def test_a_terminal_execution_is_delivered_signed_with_the_documented_body(hook_
     assert body["execution"] == {
         "id": str(execution.id), "workflow_id": str(workflow.id), "workflow_name": "Invoices",
         "status": "COMPLETED", "total_files": 3, "successful_files": 2, "failed_files": 1, "error_message": None,
-        "execution_time": 1.5, "usage": None}
+        "execution_time": 1.5, "usage": NO_USAGE}
     log = owner_api.get(f"workflow/notifications/{created['id']}/deliveries/").json
     assert log["count"] == 1
     item = log["results"][0]
@@ -128,6 +132,41 @@ def test_a_terminal_execution_is_delivered_signed_with_the_documented_body(hook_
         "id": str(delivery.id), "event": "execution.completed", "execution_id": str(execution.id),
         "status": "succeeded", "attempts": 1, "last_status_code": 200, "last_error": None, "next_attempt_at": None}
     assert item["last_response_body"] == f"answer 200 to {delivery.id}"
+
+
+def test_the_body_carries_the_executions_llm_usage(hook_app, owner_api, workflow, receiver):
+    add_notification(owner_api, workflow, receiver.url)
+    execution = end_execution(workflow, prompt_tokens=1200, completion_tokens=345, llm_calls=3, cost_usd=0.00123)
+    assert run_due(hook_app, only_delivery().id).status == "succeeded"
+    [request] = receiver.received
+    usage = json.loads(request.body)["execution"]["usage"]
+    assert usage == {"prompt_tokens": 1200, "completion_tokens": 345, "total_tokens": 1545, "llm_calls": 3,
+                     "cost_usd": 0.00123}
+    assert usage == owner_api.get(f"workflow/execution/{execution.id}/").json["usage"]
+
+
+def test_a_run_with_llm_calls_reports_their_usage(hook_app, owner_api, world, receiver, llm_server):
+    """A real run: an llm_extractor step against the LLM test server, then its delivery."""
+    root = Path(hook_app.config["UNSTRACT_SETTINGS"].local_storage_roots[0])
+    (root / "in").mkdir()
+    (root / "in" / "a.txt").write_text("Invoice number: INV-7\n")
+    adapter = make_adapter("acme", llm_server.base_url, input_cost_per_million=1, output_cost_per_million=2)
+    workflow = make_workflow(world.users["owner"], "acme", workflow_name="LLM run")
+    configure(workflow, "SOURCE", "FILESYSTEM", make_connector(workflow.organization_id, "Local", "local_storage",
+                                                               {"path": str(root)}), folders=["in"])
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "llm_extractor", adapter_id=str(adapter.id), fields=[{"name": "invoice_number", "prompt": "N"}])
+    add_notification(owner_api, workflow, receiver.url)
+    started = owner_api.post("workflow/execute/", json={"workflow_id": str(workflow.id), "timeout": 0})
+    run_jobs(hook_app)
+    delivery = only_delivery()
+    if delivery.status == "pending":
+        run_due(hook_app, delivery.id)
+    [request] = receiver.received
+    usage = json.loads(request.body)["execution"]["usage"]
+    assert usage["llm_calls"] == 1 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert usage["cost_usd"] == round((usage["prompt_tokens"] + 2 * usage["completion_tokens"]) / 1e6, 8)
+    assert usage == owner_api.get(f"workflow/execution/{started.json['execution_id']}/").json["usage"]
 
 
 def test_slack_format_and_a_custom_header(hook_app, owner_api, workflow, receiver):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.factories import organization
 from unstract.extensions import db
 from unstract.models import Adapter
-from unstract.services import secrets
+from unstract.services import adapters, secrets
 
 KEY = "sk-live-SECRET-abcdefghijklmnop-9876"
 
@@ -17,7 +17,7 @@ def make_adapter(org, base_url: str, *, name: str = "Test LLM", api_key: str = K
               "supports_json_schema": True, **config}
     adapter = Adapter(organization_id=organization(org).id, name=name, adapter_type="llm", provider="openai",
                       config=values, sealed_api_key=secrets.seal_value(api_key, secret_key),
-                      api_key_last4=api_key[-4:])
+                      api_key_last4=adapters.hint_tail(api_key))
     db.session.add(adapter)
     db.session.commit()
     return adapter

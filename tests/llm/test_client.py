@@ -46,7 +46,19 @@ def test_a_transient_fault_is_retried_and_every_attempt_counted(llm_server, word
 def test_a_persistent_fault_fails_after_every_retry(llm_server):
     with client(llm_server, max_retries=2) as llm, pytest.raises(LLMError) as failure:
         ask(llm, "[[llm:500]]")
-    assert str(failure.value) == "LLM call failed after 3 attempts: HTTP 500" and failure.value.calls == 3
+    assert str(failure.value) == "LLM call failed after 3 attempts: HTTP 500: The server had an error."
+    assert failure.value.calls == 3
+
+
+def test_a_refusal_names_the_providers_reason_with_the_key_redacted(llm_server):
+    with client(llm_server, model="m[[llm:404]]") as llm, \
+            pytest.raises(LLMError) as failure:
+        ask(llm, "Invoice number: A1")
+    assert str(failure.value) == ("LLM call failed after 1 attempts: "
+                                  "HTTP 404: The model does not exist or you do not have access to it.")
+    with client(llm_server, model="m[[llm:401]]") as llm, pytest.raises(CredentialsRejected) as refused:
+        ask(llm, "Invoice number: A1")
+    assert refused.value.provider_reason == "Incorrect API key provided: [redacted]."
 
 
 def test_a_timeout_is_reported_as_such(llm_server):

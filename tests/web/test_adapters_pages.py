@@ -52,6 +52,16 @@ def test_an_admin_creates_an_adapter_and_the_key_is_stored_sealed_and_shown_only
     assert NEW_KEY not in edit and "\u20267777" in edit and 'value="test-model"' in edit
 
 
+def test_a_short_key_is_not_hinted_on_the_pages(client, world):
+    admin = _admin(client)
+    adapter = make_adapter("acme", "http://127.0.0.1:9/v1", name="Short key", api_key="ab12")
+    listing = html(admin.get("/adapters"))
+    edit = html(admin.get(f"/adapters/{adapter.id}/edit"))
+    for page in (listing, edit):
+        assert "Short key" in page and "ab12" not in page and "None" not in page
+    assert "a short key, not hinted" in edit
+
+
 def test_editing_with_an_empty_key_keeps_the_stored_one_and_errors_show_next_to_their_inputs(client, world, app):
     admin = _admin(client)
     adapter = make_adapter("acme", "http://127.0.0.1:9/v1", name="Edited")

@@ -17,7 +17,9 @@ from typing import Any
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CREDENTIALS_REJECTED = "the LLM service rejected the adapter's credentials."
+CREDENTIALS_REJECTED_BECAUSE = "the LLM service rejected the adapter's credentials: {reason}"
 REDACTED = "[redacted]"
+MAX_PROVIDER_MESSAGE = 300  # a provider's error text quoted in a file's error or a connection test's answer
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,12 @@ class LLMError(Exception):
 
 
 class CredentialsRejected(LLMError):
-    """401/403: retrying cannot help."""
+    """401/403: retrying cannot help. The message is the fixed sentence a file's error shows; `provider_reason`
+    is what the service said (key redacted, may be empty), for the adapter's connection test."""
+
+    def __init__(self, message: str, calls: int, provider_reason: str = "") -> None:
+        super().__init__(message, calls)
+        self.provider_reason = provider_reason
 
 
 def redact(text: str, secret: str) -> str:
@@ -122,8 +129,9 @@ class LLMClient:
         openai, _ = _sdk_modules()
         try:
             completion = self._sdk.chat.completions.create(**request)
-        except (openai.AuthenticationError, openai.PermissionDeniedError):
-            raise CredentialsRejected(CREDENTIALS_REJECTED, self._attempts.count) from None
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise CredentialsRejected(CREDENTIALS_REJECTED, self._attempts.count,
+                                      _provider_message(exc, self.config.api_key)) from None
         except openai.OpenAIError as exc:
             calls = self._attempts.count
             raise LLMError(f"LLM call failed after {calls} attempts: {self._reason(exc)}", calls) from None
@@ -135,6 +143,9 @@ class LLMClient:
         started = time.monotonic()
         try:
             reply = self.chat([{"role": "user", "content": "Reply with OK."}], max_tokens=5)
+        except CredentialsRejected as exc:
+            reason = exc.provider_reason
+            return {"ok": False, "error": CREDENTIALS_REJECTED_BECAUSE.format(reason=reason) if reason else str(exc)}
         except LLMError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the connection test answers, it never fails the request
@@ -146,7 +157,7 @@ class LLMClient:
         if isinstance(exc, openai.APITimeoutError):
             reason = f"timed out after {self.config.timeout_seconds:g} s"
         elif isinstance(exc, openai.APIStatusError):
-            reason = f"HTTP {exc.status_code}"
+            reason = _with_reason(f"HTTP {exc.status_code}", _provider_message(exc, self.config.api_key))
         elif isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc.__context__
             reason = f"connection error ({cause or exc})"
@@ -182,6 +193,23 @@ def shared_client(config: AdapterConfig) -> LLMClient:
                 _shared_clients.popitem(last=False)
         _shared_clients.move_to_end(config)
         return client
+
+
+def _provider_message(exc, api_key: str) -> str:
+    """What the service said about a refused request: the `message` of its JSON error body (the SDK keeps the
+    body's `error` object), else a plain-text body; "" when it said nothing usable. Redacted before it is
+    shortened, so a cut can never leave part of the key behind."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        body = body.get("message")
+    if not isinstance(body, str):
+        return ""
+    text = redact(" ".join(body.split()), api_key)
+    return text if len(text) <= MAX_PROVIDER_MESSAGE else text[:MAX_PROVIDER_MESSAGE - 1] + "\u2026"
+
+
+def _with_reason(summary: str, provider_message: str) -> str:
+    return f"{summary}: {provider_message}" if provider_message else summary
 
 
 def _content(completion) -> str:

@@ -1,13 +1,14 @@
 """Adapter use cases: an organization's LLM connections (docs/API.md, Adapters).
 
 The API key is sealed on write (services.secrets) and opened only by `open_config`, for the engine and
-the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters."""
+the connection test; representations carry `api_key_set` and a hint of the key's last 4 characters
+(none for a short key)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -32,6 +33,9 @@ DEFAULT_ORDERING = "name"
 PRIMARY_KEY = Adapter.id
 DUPLICATE_NAME = "An adapter with this name already exists."
 HINT_PREFIX = "\u2026"
+HINT_LENGTH = 4
+# A key of this many characters or fewer gets no hint: its last 4 would give most or all of it away.
+MAX_KEY_LENGTH_WITHOUT_HINT = 8
 LLM_TOOL = "llm_extractor"
 # The key of an adapter seeded for the user to complete (the demo's): calls are refused with a clear message.
 UNCONFIGURED_KEY = "replace-with-your-api-key"
@@ -86,9 +90,15 @@ def present(adapter: Adapter) -> dict:
     return {
         "id": adapter.id, "name": adapter.name, "adapter_type": adapter.adapter_type,
         "provider": adapter.provider, "config": dict(adapter.config), "api_key_set": True,
-        "api_key_hint": HINT_PREFIX + adapter.api_key_last4, "created_by": adapter.created_by,
+        "api_key_hint": HINT_PREFIX + adapter.api_key_last4 if adapter.api_key_last4 else None,
+        "created_by": adapter.created_by,
         "created_at": adapter.created_at, "modified_at": adapter.modified_at,
     }
+
+
+def hint_tail(api_key: str) -> str:
+    """The characters of the key kept for its hint: the last 4 of a long enough key, else none."""
+    return api_key[-HINT_LENGTH:] if len(api_key) > MAX_KEY_LENGTH_WITHOUT_HINT else ""
 
 
 def open_config(adapter: Adapter, secret_key: str | bytes) -> AdapterConfig:
@@ -146,7 +156,7 @@ def _store_config(adapter: Adapter, config: dict, secret_key: str | bytes) -> No
     api_key = config.pop("api_key", None)
     if api_key is not None:
         adapter.sealed_api_key = secrets.seal_value(api_key, secret_key)
-        adapter.api_key_last4 = api_key[-4:]
+        adapter.api_key_last4 = hint_tail(api_key)
     adapter.config = config
 
 
@@ -193,7 +203,15 @@ def workflows_using(adapter: Adapter) -> list[str]:
     rows = db.session.execute(
         select(Workflow.workflow_name, ToolInstance.metadata_).join(Workflow, Workflow.id == ToolInstance.workflow_id)
         .where(Workflow.organization_id == adapter.organization_id, ToolInstance.tool_id == LLM_TOOL))
-    return sorted({name for name, metadata in rows if str((metadata or {}).get("adapter_id")) == str(adapter.id)})
+    return sorted({name for name, metadata in rows if _names_adapter(metadata, adapter.id)})
+
+
+def _names_adapter(metadata: dict | None, adapter_id: uuid.UUID) -> bool:
+    """Compared as UUIDs: a step saved before ids were stored in one spelling may hold another one."""
+    try:
+        return uuid.UUID(str((metadata or {}).get("adapter_id"))) == adapter_id
+    except ValueError:
+        return False
 
 
 def delete_adapter(adapter: Adapter) -> None:
@@ -214,8 +232,8 @@ def test_connection(adapter: Adapter, secret_key: str | bytes) -> dict:
         return {"ok": False, "error": str(exc)}
     if config.api_key == UNCONFIGURED_KEY:
         return {"ok": False, "error": NOT_CONFIGURED.format(name=adapter.name)}
-    try:
-        client = LLMClient(config)
+    try:  # one call, no retries: the answer is about this attempt, and a dead service answers at once
+        client = LLMClient(replace(config, max_retries=0))
     except Exception as exc:  # noqa: BLE001 - e.g. a base_url the HTTP library cannot parse: an answer, not a 500
         return {"ok": False, "error": redact(f"{type(exc).__name__}: {exc}", config.api_key)}
     with client:

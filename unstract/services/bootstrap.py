@@ -199,7 +199,7 @@ def _demo_adapter(org: Organization, admin: User, secret_key: str) -> Adapter:
     adapter = Adapter(organization_id=org.id, name=DEMO_ADAPTER_NAME, adapter_type="llm", provider="openai",
                       config=dict(DEMO_ADAPTER_CONFIG), created_by=admin.id,
                       sealed_api_key=sealed.seal_value(adapters.UNCONFIGURED_KEY, secret_key),
-                      api_key_last4=adapters.UNCONFIGURED_KEY[-4:])
+                      api_key_last4=adapters.hint_tail(adapters.UNCONFIGURED_KEY))
     db.session.add(adapter)
     db.session.flush()
     return adapter

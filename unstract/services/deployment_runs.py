@@ -29,6 +29,7 @@ from unstract.policy import Requester, hash_api_key, is_valid_org_id
 from unstract.services import throttle
 from unstract.services.deployments import endpoint_path, owners_of
 from unstract.services.executions import ExecuteCommand, RunOrigin, execute
+from unstract.services.usage import present_usage
 
 MAX_TIMEOUT = 300
 RATE_KIND = "deployment-key"
@@ -163,7 +164,7 @@ def _file_result(fe: FileExecution, options: ResultOptions, custom_data) -> dict
 
 def _metadata(fe: FileExecution, custom_data) -> dict:
     return {"source_name": fe.file_name, "source_hash": fe.file_hash, "total_elapsed_time": fe.execution_time,
-            "usage": None, "custom_data": custom_data}
+            "usage": present_usage(fe), "custom_data": custom_data}
 
 
 def _extracted_text(result) -> str | None:

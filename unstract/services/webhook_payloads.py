@@ -9,6 +9,7 @@ import time
 
 from unstract.fastpath import wire_timestamp
 from unstract.models import Delivery, Execution, Notification
+from unstract.services.usage import present_usage
 
 JSON_TYPE = "application/json"
 USER_AGENT = "Unstract-Webhooks/1"
@@ -21,7 +22,7 @@ def execution_part(execution: Execution) -> dict:
         "workflow_name": execution.workflow.workflow_name, "status": execution.status,
         "total_files": execution.total_files, "successful_files": execution.successful_files,
         "failed_files": execution.failed_files, "error_message": execution.error_message or None,
-        "execution_time": execution.execution_time, "usage": None,
+        "execution_time": execution.execution_time, "usage": present_usage(execution),
     }
 
 

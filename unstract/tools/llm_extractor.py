@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -277,6 +278,12 @@ def _usage(config: AdapterConfig, tally: _Calls, mode: str, started: float) -> d
 
 
 # --- Settings checks -----------------------------------------------------------------------------
+
+def with_canonical_adapter_id(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings with `adapter_id` in one spelling (lower case, hyphenated), whichever the caller sent, so
+    a stored step names its adapter as the adapter's own id reads (the schema has already checked it)."""
+    return {**settings, "adapter_id": str(uuid.UUID(settings["adapter_id"]))}
+
 
 def check_fields(fields: list[Any]) -> list[FieldMessage]:
     """What the schema cannot say: field names unique, line_items have columns with unique names."""

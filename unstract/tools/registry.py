@@ -70,6 +70,7 @@ def load_tool_settings(tool_id: str, metadata: Any) -> tuple[dict[str, Any] | No
         errors = field_extractor.check_field_rules(settings["rules"])
     if settings is not None and tool_id == "llm_extractor":
         errors = llm_extractor.check_fields(settings["fields"])
+        settings = llm_extractor.with_canonical_adapter_id(settings)
     if errors:
         return None, errors
     return settings, errors

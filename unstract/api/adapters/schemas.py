@@ -14,7 +14,9 @@ class AdapterSchema(BaseSchema):
     provider = fields.String()
     config = fields.Dict(metadata={"description": "The configuration without api_key."})
     api_key_set = fields.Boolean()
-    api_key_hint = fields.String(metadata={"description": "\u2026 followed by the key's last 4 characters."})
+    api_key_hint = fields.String(allow_none=True, metadata={
+        "description": "\u2026 followed by the key's last 4 characters; null when the key has 8 characters or "
+                       "fewer (its last 4 would give it away)."})
     created_by = UUIDField(allow_none=True)
     created_at = Timestamp()
     modified_at = Timestamp()
