@@ -122,7 +122,7 @@ def test_bootstrap_adds_text_and_field_extractor_steps(settings):
          "type": "string", "required": False},
         {"name": "total", "pattern": r"Total[:\s]*\$?([0-9][0-9,]*(?:\.[0-9]+)?)", "group": 1,
          "type": "number", "required": False},
-    ], "locale": "auto", "decimal_separator": "auto", "date_order": "auto"}
+    ]}
 
 
 @pytest.mark.parametrize(("name", "mime_type", "expected"), [
