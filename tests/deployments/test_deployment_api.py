@@ -184,3 +184,14 @@ def test_deleting_a_deployment_keeps_its_executions(deployment):
     assert deployment.owner.delete(f"api-deployment/{deployment.id}/").status_code == 204
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(DeploymentKey)) == 0
+
+
+def test_search_matches_percent_underscore_and_backslash_literally(deployment):
+    for path in ("api-deployment/", "api/deployment/"):
+        def count(search: str) -> int:
+            return deployment.owner.get(path, query_string={"search": search}).json["count"]
+        assert count("INVO") == 1 and count("nvoic") == 1  # case-insensitive substring
+        assert count("%") == count("_") == count("inv%") == count("\\") == 0, path
+    assert deployment.owner.patch(f"api-deployment/{deployment.id}/",
+                                  json={"description": "100%_sure \\ yes"}).status_code == 200
+    assert deployment.owner.get("api-deployment/", query_string={"search": "0%_SURE \\ Y"}).json["count"] == 1

@@ -25,6 +25,7 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.policy import Requester, get_visible_workflow, hash_api_key, is_owner, visible_workflows
+from unstract.querying import like_contains
 from unstract.schemas.fields import Timestamp
 from unstract.services.validation import commit_or_duplicate
 
@@ -66,10 +67,9 @@ def list_query(who: Requester, *, api_name: str | None = None, workflow: uuid.UU
     if workflow is not None:
         query = query.where(ApiDeployment.workflow_id == workflow)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(func.lower(ApiDeployment.display_name).like(pattern),
-                                func.lower(ApiDeployment.api_name).like(pattern),
-                                func.lower(ApiDeployment.description).like(pattern)))
+        pattern = like_contains(search.lower())  # %, _ and backslash match themselves
+        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in
+                                  (ApiDeployment.display_name, ApiDeployment.api_name, ApiDeployment.description))))
     return query
 
 
