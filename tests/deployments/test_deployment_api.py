@@ -38,7 +38,7 @@ def test_key_is_stored_as_a_digest(deployment):
     stored = db.session.scalar(db.select(DeploymentKey))
     assert stored.key_hash != deployment.key and deployment.key not in stored.key_hash
     listed = deployment.owner.get(f"api-deployment/{deployment.id}/keys/").json
-    assert "key" not in listed[0]
+    assert "key" not in listed["results"][0]
 
 
 def test_api_name_unique_per_org(deployment, api_workflow):
@@ -195,3 +195,16 @@ def test_search_matches_percent_underscore_and_backslash_literally(deployment):
     assert deployment.owner.patch(f"api-deployment/{deployment.id}/",
                                   json={"description": "100%_sure \\ yes"}).status_code == 200
     assert deployment.owner.get("api-deployment/", query_string={"search": "0%_SURE \\ Y"}).json["count"] == 1
+
+
+def test_key_list_is_paginated_like_every_list(deployment):
+    base = f"api-deployment/{deployment.id}/keys/"
+    second = deployment.owner.post(base, json={"description": "second"}).json
+    page = deployment.owner.get(base, query_string={"page_size": "1"}).json
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 2 and page["previous"] is None and "page=2" in page["next"]
+    assert [key["id"] for key in page["results"]] == [second["id"]]  # newest first
+    last = deployment.owner.get(base, query_string={"page_size": "1", "page": "2"}).json
+    assert [key["id"] for key in last["results"]] == [deployment.key_id] and last["next"] is None
+    beyond = deployment.owner.get(base, query_string={"page": "2"})
+    assert beyond.status_code == 404 and beyond.json["errors"][0]["code"] == "invalid_page"

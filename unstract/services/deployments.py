@@ -206,9 +206,14 @@ def present_key(key: DeploymentKey, plaintext: str | None = None) -> dict:
     return {**shown, "key": plaintext} if plaintext else shown
 
 
+def keys_query(deployment: ApiDeployment) -> Select:
+    """The deployment's keys, newest first."""
+    return (select(DeploymentKey).where(DeploymentKey.deployment_id == deployment.id)
+            .order_by(DeploymentKey.created_at.desc(), DeploymentKey.id))
+
+
 def list_keys(deployment: ApiDeployment) -> list[DeploymentKey]:
-    return list(db.session.scalars(select(DeploymentKey).where(DeploymentKey.deployment_id == deployment.id)
-                                   .order_by(DeploymentKey.created_at.desc(), DeploymentKey.id)))
+    return list(db.session.scalars(keys_query(deployment)))
 
 
 def create_key(who: Requester, deployment: ApiDeployment, description: str = "") -> tuple[str, DeploymentKey]:
