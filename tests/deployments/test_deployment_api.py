@@ -163,6 +163,10 @@ def test_whoami_and_platform_list(deployment, world):
     org_api = world.api("owner", "read")
     me = org_api.client.get("/api/v1/unstract/whoami/", headers={"Authorization": f"Bearer {org_api.token}"})
     assert me.status_code == 200
+    without_slash = org_api.client.get("/api/v1/unstract/whoami",
+                                       headers={"Authorization": f"Bearer {org_api.token}"})
+    assert without_slash.status_code == 200 and without_slash.json == me.json
+    assert org_api.client.get("/api/v1/unstract/whoami").status_code == 401
     assert me.json["organization_id"] == "acme" and me.json["permission"] == "read"
     assert me.json["organization_name"] == "Acme" and me.json["key_name"]
     assert org_api.client.get("/api/v1/unstract/whoami/").status_code == 401
