@@ -97,8 +97,14 @@ def test_errors_in_documented_order(deployment, world):
     assert _run(deployment, token=None).status_code == 401
     assert _run(deployment, token=None).json["errors"][0]["code"] == "not_authenticated"
     client = deployment.runner.client
-    unknown = client.post("/deployment/api/acme/nope/", headers={"Authorization": "Bearer x"})
-    assert unknown.status_code == 404 and unknown.json["errors"][0]["code"] == "not_found"
+    for header in ("Bearer x", "Token x", "Bearer", f"Basic {deployment.key}"):  # the deployment comes first
+        unknown = client.post("/deployment/api/acme/nope/", headers={"Authorization": header})
+        assert unknown.status_code == 404 and unknown.json["errors"][0]["code"] == "not_found", header
+        unknown_org = client.get("/deployment/api/nobody/invoices/?execution_id=x", headers={"Authorization": header})
+        assert unknown_org.status_code == 404, header
+    for header in ("Token x", f"Token {deployment.key}", "Bearer", f"Bearer {deployment.key} extra"):
+        malformed = client.post(deployment.path, headers={"Authorization": header})
+        assert malformed.status_code == 401 and malformed.json["errors"][0]["code"] == "authentication_failed"
     wrong = _run(deployment, token="ud_wrong")
     assert wrong.status_code == 401 and wrong.json["errors"][0]["code"] == "authentication_failed"
     org_key = world.api("owner").token

@@ -7,7 +7,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import undefer
 
 from unstract import errors
@@ -43,27 +43,29 @@ class ResultOptions:
     include_extracted_text: bool = False
 
 
-def find_deployment(org_id: str, api_name: str, token: str) -> tuple[Organization, ApiDeployment,
-                                                                      DeploymentKey | None]:
+def find_deployment(org_id: str, api_name: str, token: str | None) -> tuple[Organization, ApiDeployment,
+                                                                             DeploymentKey | None]:
     """The active deployment `api_name` of org `org_id` (404 for anything else) and, read in the same query,
-    its key whose digest is the token's (None when the token is no key of this deployment)."""
+    its key whose digest is the token's (None when the token is no key of this deployment, or there is no
+    token)."""
     if not is_valid_org_id(org_id):
         raise errors.NotFound()
-    digest = hash_api_key(token)
+    key_matches = DeploymentKey.key_hash == hash_api_key(token) if token is not None else false()
     row = db.session.execute(
         select(Organization, ApiDeployment, DeploymentKey)
         .join(ApiDeployment, ApiDeployment.organization_id == Organization.id)
-        .outerjoin(DeploymentKey, (DeploymentKey.deployment_id == ApiDeployment.id)
-                   & (DeploymentKey.key_hash == digest))
+        .outerjoin(DeploymentKey, (DeploymentKey.deployment_id == ApiDeployment.id) & key_matches)
         .where(Organization.org_id == org_id, ApiDeployment.api_name == api_name)).first()
     if row is None or not row.ApiDeployment.is_active:
         raise errors.NotFound()
     return row.Organization, row.ApiDeployment, row.DeploymentKey
 
 
-def authenticate(key: DeploymentKey | None, token: str) -> DeploymentKey:
-    """An active key of the deployment; any other key (an org API key too) is 401 authentication_failed."""
-    if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)) or not key.is_active:
+def authenticate(key: DeploymentKey | None, token: str | None) -> DeploymentKey:
+    """An active key of the deployment; any other key (an org API key too), or none, is 401
+    authentication_failed."""
+    if key is None or token is None or not key.is_active \
+            or not hmac.compare_digest(key.key_hash, hash_api_key(token)):
         raise errors.AuthenticationFailed()
     return key
 

@@ -25,20 +25,20 @@ MAX_TAG_CHARS = 128
 runs = Blueprint("deployment_runs", __name__)
 
 
-def _token() -> str:
+def _bearer_token() -> str | None:
+    """The key of a `Bearer <key>` header; None for a header of another form (refused like an unknown key
+    once the deployment is found); 401 not_authenticated without the header."""
     header = request.headers.get("Authorization")
     if header is None:
         raise errors.NotAuthenticated()
     match = BEARER_HEADER.fullmatch(header)
-    if match is None:
-        raise errors.AuthenticationFailed()
-    return match.group(1)
+    return match.group(1) if match else None
 
 
 def _authenticated(org_id: str, api_name: str):
-    """401 no header, 404 deployment, 401 key: the documented order. Bad keys count towards the
-    per-address limit of failed authentications, as on the org API."""
-    token = _token()
+    """401 no header, 404 deployment, 401 key (or a header of another form): the documented order. Bad keys
+    count towards the per-address limit of failed authentications, as on the org API."""
+    token = _bearer_token()
     org, deployment, key = deployment_runs.find_deployment(org_id, api_name, token)
     key = throttled_key_check(lambda: deployment_runs.authenticate(key, token))
     return org, deployment, key
