@@ -218,3 +218,20 @@ def test_key_list_is_paginated_like_every_list(deployment):
     assert [key["id"] for key in last["results"]] == [deployment.key_id] and last["next"] is None
     beyond = deployment.owner.get(base, query_string={"page": "2"})
     assert beyond.status_code == 404 and beyond.json["errors"][0]["code"] == "invalid_page"
+
+
+def test_a_body_that_is_not_multipart_is_415(deployment):
+    headers = {"Authorization": f"Bearer {deployment.key}"}
+    client = deployment.runner.client
+    for answer, content_type in ((client.post(deployment.path, headers=headers, json={"timeout": 0}),
+                                  "application/json"),
+                                 (client.post(deployment.path, headers=headers, data="files=a",
+                                              content_type="application/x-www-form-urlencoded"),
+                                  "application/x-www-form-urlencoded")):
+        assert answer.status_code == 415, answer.json
+        assert answer.json == {"type": "client_error", "errors": [{
+            "code": "unsupported_media_type", "detail": f'Unsupported media type "{content_type}" in request.',
+            "attr": None}]}
+    empty = client.post(deployment.path, headers=headers)  # no body at all: the files are missing
+    assert empty.status_code == 400 and empty.json["errors"][0]["attr"] == "files"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
