@@ -7,8 +7,8 @@ import io
 import json
 
 from tests.deployments.conftest import INVOICE_TXT
-from tests.engine.harness import run_jobs
-from tests.factories import configure, make_workflow, organization
+from tests.engine.harness import INVOICE_RULES, run_jobs
+from tests.factories import add_tool, configure, make_workflow, organization
 from unstract.extensions import db
 from unstract.models import DeploymentKey, DeploymentRun, Execution
 
@@ -197,11 +197,12 @@ def test_deleting_a_deployment_keeps_its_executions(deployment):
 
 
 def test_search_matches_percent_underscore_and_backslash_literally(deployment):
+    def count(path: str, search: str) -> int:
+        return deployment.owner.get(path, query_string={"search": search}).json["count"]
+
     for path in ("api-deployment/", "api/deployment/"):
-        def count(search: str) -> int:
-            return deployment.owner.get(path, query_string={"search": search}).json["count"]
-        assert count("INVO") == 1 and count("nvoic") == 1  # case-insensitive substring
-        assert count("%") == count("_") == count("inv%") == count("\\") == 0, path
+        assert count(path, "INVO") == 1 and count(path, "nvoic") == 1  # case-insensitive substring
+        assert [count(path, search) for search in ("%", "_", "inv%", "\\")] == [0, 0, 0, 0], path
     assert deployment.owner.patch(f"api-deployment/{deployment.id}/",
                                   json={"description": "100%_sure \\ yes"}).status_code == 200
     assert deployment.owner.get("api-deployment/", query_string={"search": "0%_SURE \\ Y"}).json["count"] == 1
@@ -235,3 +236,38 @@ def test_a_body_that_is_not_multipart_is_415(deployment):
     empty = client.post(deployment.path, headers=headers)  # no body at all: the files are missing
     assert empty.status_code == 400 and empty.json["errors"][0]["attr"] == "files"
     assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
+
+
+def test_extracted_text_is_the_text_the_steps_read_whatever_the_last_step(app, deployment, api_workflow):
+    """The fixture's workflow is one field_extractor step: its output has no text, the text it read is kept."""
+    answer = _run(deployment, timeout="0")
+    run_jobs(app)
+    headers = {"Authorization": f"Bearer {deployment.key}"}
+    status_api = answer.json["message"]["status_api"]
+    item = deployment.runner.client.get(status_api + "&include_extracted_text=true", headers=headers).json
+    assert item["message"][0]["result"] == {"invoice_number": "INV-1001", "total": 1250.5}
+    assert item["message"][0]["extracted_text"].startswith(INVOICE_TXT.decode().strip())
+    without = deployment.runner.client.get(status_api, headers=headers).json
+    assert without["message"][0]["extracted_text"] is None
+
+
+def test_extracted_text_of_the_first_text_step_is_kept_within_the_text_limit(make_app, world, deployment):
+    """A text_extractor first, then the field extractor: the text is the text extractor's, cut at
+    UNSTRACT_MAX_TEXT_CHARS like the text itself."""
+    workflow = make_workflow(world.users["owner"], organization("acme"))
+    configure(workflow, "SOURCE", "API")
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "text_extractor")
+    add_tool(workflow, "field_extractor", rules=INVOICE_RULES)
+    created = deployment.owner.post("api-deployment/", json={"display_name": "Texts", "api_name": "texts",
+                                                             "workflow": str(workflow.id)}).json
+    key = deployment.owner.post(f"api-deployment/{created['id']}/keys/", json={}).json["key"]
+    small = make_app(UNSTRACT_MAX_TEXT_CHARS="12").test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = small.post(created["api_endpoint"], data={"files": _files(), "timeout": "0"}, headers=headers,
+                        content_type="multipart/form-data")
+    assert answer.status_code == 200, answer.json
+    run_jobs(small.application)
+    status = small.get(answer.json["message"]["status_api"] + "&include_extracted_text=true", headers=headers)
+    assert status.json["status"] == "COMPLETED"
+    assert status.json["message"][0]["extracted_text"] == INVOICE_TXT.decode()[:12]

@@ -143,8 +143,10 @@ def _results(execution_id: uuid.UUID, status: str, options: ResultOptions, custo
     if custom_data is None and options.include_metadata:
         custom_data = db.session.scalar(select(DeploymentRun.custom_data)
                                         .where(DeploymentRun.execution_id == execution_id))
+    loaded = [FileExecution.result, *([FileExecution.extracted_text] if options.include_extracted_text else [])]
     files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution_id)
-                               .order_by(FileExecution.file_number).options(undefer(FileExecution.result)))
+                               .order_by(FileExecution.file_number)
+                               .options(*(undefer(column) for column in loaded)))
     return [_file_result(fe, options, custom_data) for fe in files]
 
 
@@ -156,7 +158,7 @@ def _file_result(fe: FileExecution, options: ResultOptions, custom_data) -> dict
         "result": fe.result,
         "error": fe.execution_error or None,
         "metadata": _metadata(fe, custom_data) if options.include_metadata else None,
-        "extracted_text": _extracted_text(fe.result) if options.include_extracted_text else None,
+        "extracted_text": _extracted_text(fe) if options.include_extracted_text else None,
     }
     if options.include_metrics:
         item["metrics"] = {"total_elapsed_time": fe.execution_time, "file_size": fe.file_size}
@@ -168,8 +170,11 @@ def _metadata(fe: FileExecution, custom_data) -> dict:
             "usage": None, "custom_data": custom_data}
 
 
-def _extracted_text(result) -> str | None:
-    """The text a text_extractor output carries; None when the output has none."""
-    if isinstance(result, dict) and isinstance(result.get("text"), str):
-        return result["text"]
+def _extracted_text(fe: FileExecution) -> str | None:
+    """The text the file's first text-producing step extracted; for a file without one (its result reused
+    from file history, or processed before that text was kept) the text its output carries, if any."""
+    if fe.extracted_text is not None:
+        return fe.extracted_text
+    if isinstance(fe.result, dict) and isinstance(fe.result.get("text"), str):
+        return fe.result["text"]
     return None
