@@ -17,7 +17,8 @@ INTEGER_PARAMETERS = [
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
                  "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
                  "tool_instance/", "member/", "api-deployment/", "api/deployment/",
-                 "api-deployment/{deployment_id}/keys/", "workflow/{workflow_id}/schedules/", "workflow/schedules/{schedule_id}/runs/",
+                 "api-deployment/{deployment_id}/keys/", "workflow/{workflow_id}/schedules/",
+                 "workflow/schedules/{schedule_id}/runs/",
                  "workflow/{workflow_id}/notifications/", "workflow/notifications/{notification_id}/deliveries/")
     for name in ("page", "page_size")
 ] + [
