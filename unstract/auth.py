@@ -78,12 +78,17 @@ def org_id_from_path(path: str) -> str | None:
     return path[len(API_BASE):].split("/", 1)[0]
 
 
+def is_whoami(path: str) -> bool:
+    """The whoami route, with or without its trailing slash (as every route)."""
+    return path in (WHOAMI_PATH, WHOAMI_PATH.rstrip("/"))
+
+
 def guard_api_request() -> None:
     """Runs before routing errors surface: size, credentials, org membership, key tier, CSRF."""
     check_body_size()
     org_id = org_id_from_path(request.path)
     header = request.headers.get("Authorization")
-    if request.path == WHOAMI_PATH:
+    if is_whoami(request.path):
         if header is None:
             raise errors.NotAuthenticated()
         org_id = _key_org_id(header)

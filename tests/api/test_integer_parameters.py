@@ -8,7 +8,7 @@ import pytest
 
 from tests.factories import make_execution, make_schedule
 from unstract.extensions import db
-from unstract.models import Notification
+from unstract.models import ApiDeployment, Notification
 
 # Every integer query parameter the API documents (test_every_integer_parameter_is_listed keeps this whole).
 INTEGER_PARAMETERS = [
@@ -17,7 +17,8 @@ INTEGER_PARAMETERS = [
                  "workflow/execution/{execution_id}/logs/", "workflow/{workflow_id}/file-histories/",
                  "adapter/", "connector/", "connector/types/", "workflow/{workflow_id}/endpoint/", "tool/",
                  "tool_instance/", "member/", "api-deployment/", "api/deployment/",
-                 "workflow/{workflow_id}/schedules/", "workflow/schedules/{schedule_id}/runs/",
+                 "api-deployment/{deployment_id}/keys/", "workflow/{workflow_id}/schedules/",
+                 "workflow/schedules/{schedule_id}/runs/",
                  "workflow/{workflow_id}/notifications/", "workflow/notifications/{notification_id}/deliveries/")
     for name in ("page", "page_size")
 ] + [
@@ -34,8 +35,9 @@ def url_of(path: str, workflow, execution, name: str, text: str) -> str:
     query = {"workflow_id": str(workflow.id)} if path == "tool_instance/" else {}
     schedule_id = make_schedule(workflow).id if "{schedule_id}" in path else None
     notification_id = notification_of(workflow) if "{notification_id}" in path else None
+    deployment_id = deployment_of(workflow) if "{deployment_id}" in path else None
     url = path.format(workflow_id=workflow.id, execution_id=execution.id, schedule_id=schedule_id,
-                      notification_id=notification_id)
+                      notification_id=notification_id, deployment_id=deployment_id)
     return f"{url}?{urlencode({**query, name: text})}"
 
 
@@ -47,6 +49,18 @@ def notification_of(workflow) -> str:
         db.session.add(notification)
         db.session.commit()
         found = notification.id
+    return str(found)
+
+
+def deployment_of(workflow) -> str:
+    """A deployment of the workflow, added on first use (its key list has paging too)."""
+    found = db.session.scalar(db.select(ApiDeployment.id).where(ApiDeployment.workflow_id == workflow.id))
+    if found is None:
+        deployment = ApiDeployment(organization_id=workflow.organization_id, workflow_id=workflow.id,
+                                   display_name="Keys", api_name="keys", created_by=workflow.created_by)
+        db.session.add(deployment)
+        db.session.commit()
+        found = deployment.id
     return str(found)
 
 

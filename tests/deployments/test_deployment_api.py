@@ -7,7 +7,7 @@ import io
 import json
 
 from tests.deployments.conftest import INVOICE_TXT
-from tests.engine.harness import run_jobs
+from tests.engine.harness import INVOICE_RULES, run_jobs
 from tests.factories import add_tool, configure, make_workflow, organization
 from tests.llm.factories import make_adapter
 from unstract.extensions import db
@@ -39,7 +39,7 @@ def test_key_is_stored_as_a_digest(deployment):
     stored = db.session.scalar(db.select(DeploymentKey))
     assert stored.key_hash != deployment.key and deployment.key not in stored.key_hash
     listed = deployment.owner.get(f"api-deployment/{deployment.id}/keys/").json
-    assert "key" not in listed[0]
+    assert "key" not in listed["results"][0]
 
 
 def test_api_name_unique_per_org(deployment, api_workflow):
@@ -100,8 +100,14 @@ def test_errors_in_documented_order(deployment, world):
     assert _run(deployment, token=None).status_code == 401
     assert _run(deployment, token=None).json["errors"][0]["code"] == "not_authenticated"
     client = deployment.runner.client
-    unknown = client.post("/deployment/api/acme/nope/", headers={"Authorization": "Bearer x"})
-    assert unknown.status_code == 404 and unknown.json["errors"][0]["code"] == "not_found"
+    for header in ("Bearer x", "Token x", "Bearer", f"Basic {deployment.key}"):  # the deployment comes first
+        unknown = client.post("/deployment/api/acme/nope/", headers={"Authorization": header})
+        assert unknown.status_code == 404 and unknown.json["errors"][0]["code"] == "not_found", header
+        unknown_org = client.get("/deployment/api/nobody/invoices/?execution_id=x", headers={"Authorization": header})
+        assert unknown_org.status_code == 404, header
+    for header in ("Token x", f"Token {deployment.key}", "Bearer", f"Bearer {deployment.key} extra"):
+        malformed = client.post(deployment.path, headers={"Authorization": header})
+        assert malformed.status_code == 401 and malformed.json["errors"][0]["code"] == "authentication_failed"
     wrong = _run(deployment, token="ud_wrong")
     assert wrong.status_code == 401 and wrong.json["errors"][0]["code"] == "authentication_failed"
     org_key = world.api("owner").token
@@ -166,6 +172,10 @@ def test_whoami_and_platform_list(deployment, world):
     org_api = world.api("owner", "read")
     me = org_api.client.get("/api/v1/unstract/whoami/", headers={"Authorization": f"Bearer {org_api.token}"})
     assert me.status_code == 200
+    without_slash = org_api.client.get("/api/v1/unstract/whoami",
+                                       headers={"Authorization": f"Bearer {org_api.token}"})
+    assert without_slash.status_code == 200 and without_slash.json == me.json
+    assert org_api.client.get("/api/v1/unstract/whoami").status_code == 401
     assert me.json["organization_id"] == "acme" and me.json["permission"] == "read"
     assert me.json["organization_name"] == "Acme" and me.json["key_name"]
     assert org_api.client.get("/api/v1/unstract/whoami/").status_code == 401
@@ -214,3 +224,80 @@ def test_metadata_usage_is_the_files_llm_usage(app, world, llm_server):
     assert usage["cost_usd"] == round((usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2) / 1e6, 8)
     files = owner.get(f"workflow/execution/{answer.json['message']['execution_id']}/files/").json["results"]
     assert usage == files[0]["usage"]
+
+
+def test_search_matches_percent_underscore_and_backslash_literally(deployment):
+    def count(path: str, search: str) -> int:
+        return deployment.owner.get(path, query_string={"search": search}).json["count"]
+
+    for path in ("api-deployment/", "api/deployment/"):
+        assert count(path, "INVO") == 1 and count(path, "nvoic") == 1  # case-insensitive substring
+        assert [count(path, search) for search in ("%", "_", "inv%", "\\")] == [0, 0, 0, 0], path
+    assert deployment.owner.patch(f"api-deployment/{deployment.id}/",
+                                  json={"description": "100%_sure \\ yes"}).status_code == 200
+    assert deployment.owner.get("api-deployment/", query_string={"search": "0%_SURE \\ Y"}).json["count"] == 1
+
+
+def test_key_list_is_paginated_like_every_list(deployment):
+    base = f"api-deployment/{deployment.id}/keys/"
+    second = deployment.owner.post(base, json={"description": "second"}).json
+    page = deployment.owner.get(base, query_string={"page_size": "1"}).json
+    assert set(page) == {"count", "next", "previous", "results"}
+    assert page["count"] == 2 and page["previous"] is None and "page=2" in page["next"]
+    assert [key["id"] for key in page["results"]] == [second["id"]]  # newest first
+    last = deployment.owner.get(base, query_string={"page_size": "1", "page": "2"}).json
+    assert [key["id"] for key in last["results"]] == [deployment.key_id] and last["next"] is None
+    beyond = deployment.owner.get(base, query_string={"page": "2"})
+    assert beyond.status_code == 404 and beyond.json["errors"][0]["code"] == "invalid_page"
+
+
+def test_a_body_that_is_not_multipart_is_415(deployment):
+    headers = {"Authorization": f"Bearer {deployment.key}"}
+    client = deployment.runner.client
+    for answer, content_type in ((client.post(deployment.path, headers=headers, json={"timeout": 0}),
+                                  "application/json"),
+                                 (client.post(deployment.path, headers=headers, data="files=a",
+                                              content_type="application/x-www-form-urlencoded"),
+                                  "application/x-www-form-urlencoded")):
+        assert answer.status_code == 415, answer.json
+        assert answer.json == {"type": "client_error", "errors": [{
+            "code": "unsupported_media_type", "detail": f'Unsupported media type "{content_type}" in request.',
+            "attr": None}]}
+    empty = client.post(deployment.path, headers=headers)  # no body at all: the files are missing
+    assert empty.status_code == 400 and empty.json["errors"][0]["attr"] == "files"
+    assert db.session.scalar(db.select(db.func.count()).select_from(Execution)) == 0
+
+
+def test_extracted_text_is_the_text_the_steps_read_whatever_the_last_step(app, deployment, api_workflow):
+    """The fixture's workflow is one field_extractor step: its output has no text, the text it read is kept."""
+    answer = _run(deployment, timeout="0")
+    run_jobs(app)
+    headers = {"Authorization": f"Bearer {deployment.key}"}
+    status_api = answer.json["message"]["status_api"]
+    item = deployment.runner.client.get(status_api + "&include_extracted_text=true", headers=headers).json
+    assert item["message"][0]["result"] == {"invoice_number": "INV-1001", "total": 1250.5}
+    assert item["message"][0]["extracted_text"].startswith(INVOICE_TXT.decode().strip())
+    without = deployment.runner.client.get(status_api, headers=headers).json
+    assert without["message"][0]["extracted_text"] is None
+
+
+def test_extracted_text_of_the_first_text_step_is_kept_within_the_text_limit(make_app, world, deployment):
+    """A text_extractor first, then the field extractor: the text is the text extractor's, cut at
+    UNSTRACT_MAX_TEXT_CHARS like the text itself."""
+    workflow = make_workflow(world.users["owner"], organization("acme"))
+    configure(workflow, "SOURCE", "API")
+    configure(workflow, "DESTINATION", "API")
+    add_tool(workflow, "text_extractor")
+    add_tool(workflow, "field_extractor", rules=INVOICE_RULES)
+    created = deployment.owner.post("api-deployment/", json={"display_name": "Texts", "api_name": "texts",
+                                                             "workflow": str(workflow.id)}).json
+    key = deployment.owner.post(f"api-deployment/{created['id']}/keys/", json={}).json["key"]
+    small = make_app(UNSTRACT_MAX_TEXT_CHARS="12").test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = small.post(created["api_endpoint"], data={"files": _files(), "timeout": "0"}, headers=headers,
+                        content_type="multipart/form-data")
+    assert answer.status_code == 200, answer.json
+    run_jobs(small.application)
+    status = small.get(answer.json["message"]["status_api"] + "&include_extracted_text=true", headers=headers)
+    assert status.json["status"] == "COMPLETED"
+    assert status.json["message"][0]["extracted_text"] == INVOICE_TXT.decode()[:12]

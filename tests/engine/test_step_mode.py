@@ -7,7 +7,7 @@ import pytest
 from tests.engine.harness import INVOICE_RULES, invoice_folder, run_jobs
 from tests.factories import add_tool, configure, make_workflow
 from unstract.extensions import db
-from unstract.models import ExecutionLog, Organization
+from unstract.models import ExecutionLog, FileExecution, Organization
 
 
 @pytest.fixture
@@ -58,6 +58,8 @@ def test_next_runs_one_step_then_continue_finishes(app, world, step_workflow, st
     assert execution["awaiting_action"] is False and execution["next_step"] is None
     assert len(list((storage_root / "out").rglob("*.json"))) == 3
     assert not (app.config["UNSTRACT_SETTINGS"].data_dir / "executions" / execution_id).exists()
+    texts = db.session.scalars(db.select(FileExecution.extracted_text).order_by(FileExecution.file_number)).all()
+    assert len(texts) == 3 and all("Invoice Number" in text for text in texts)  # step 1's, kept by its job
 
 
 def test_next_while_a_step_runs_is_busy_and_on_complete_execution_invalid(app, world, step_workflow):

@@ -133,3 +133,19 @@ def test_the_tier_is_checked_before_the_object_exists(world):
     response = world.api("owner", "read").delete("workflow/00000000-0000-4000-8000-000000000000/")
     assert response.status_code == 403
     assert response.json["errors"][0]["code"] == "api_key_permission"
+
+
+def test_an_idempotency_key_replay_is_refused_to_who_may_not_see_the_workflow(world, storage_root):
+    """The workflow lookup comes before the Idempotency-Key: a replay by a member who cannot see the
+    workflow is 404, as the same call without the key, and never names the first call's execution."""
+    scene = build_scene(world, "acme", "owner", storage_root)
+    body = {"workflow_id": scene["private"]["workflow_id"], "timeout": 0}
+    first = world.api("owner").post("workflow/execute/", json=body, headers={"Idempotency-Key": "order-1"})
+    assert first.status_code == 202, first.json
+    member = world.api("member")
+    for headers in ({"Idempotency-Key": "order-1"}, {}):
+        replay = member.post("workflow/execute/", json=body, headers=headers)
+        assert replay.status_code == 404, replay.json
+        assert replay.json == {"type": "client_error", "errors": [ERRORS[404]]}
+    again = world.api("owner").post("workflow/execute/", json=body, headers={"Idempotency-Key": "order-1"})
+    assert again.json["execution_id"] == first.json["execution_id"]

@@ -161,5 +161,8 @@ class FileExecution(LLMUsage, StoredResult, Timestamps, db.Model):
     steps_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     staged_path: Mapped[str | None] = mapped_column(Text, nullable=True)
     source_mtime: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The text the file's first text-producing step extracted (cut at UNSTRACT_MAX_TEXT_CHARS), for a
+    # deployment run's include_extracted_text whatever the last step outputs; read only when asked for.
+    extracted_text: Mapped[str | None] = mapped_column(Text, nullable=True, deferred=True)
 
     execution: Mapped[Execution] = relationship()

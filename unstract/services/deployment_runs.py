@@ -7,7 +7,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import undefer
 
 from unstract import errors
@@ -44,27 +44,29 @@ class ResultOptions:
     include_extracted_text: bool = False
 
 
-def find_deployment(org_id: str, api_name: str, token: str) -> tuple[Organization, ApiDeployment,
-                                                                      DeploymentKey | None]:
+def find_deployment(org_id: str, api_name: str, token: str | None) -> tuple[Organization, ApiDeployment,
+                                                                             DeploymentKey | None]:
     """The active deployment `api_name` of org `org_id` (404 for anything else) and, read in the same query,
-    its key whose digest is the token's (None when the token is no key of this deployment)."""
+    its key whose digest is the token's (None when the token is no key of this deployment, or there is no
+    token)."""
     if not is_valid_org_id(org_id):
         raise errors.NotFound()
-    digest = hash_api_key(token)
+    key_matches = DeploymentKey.key_hash == hash_api_key(token) if token is not None else false()
     row = db.session.execute(
         select(Organization, ApiDeployment, DeploymentKey)
         .join(ApiDeployment, ApiDeployment.organization_id == Organization.id)
-        .outerjoin(DeploymentKey, (DeploymentKey.deployment_id == ApiDeployment.id)
-                   & (DeploymentKey.key_hash == digest))
+        .outerjoin(DeploymentKey, (DeploymentKey.deployment_id == ApiDeployment.id) & key_matches)
         .where(Organization.org_id == org_id, ApiDeployment.api_name == api_name)).first()
     if row is None or not row.ApiDeployment.is_active:
         raise errors.NotFound()
     return row.Organization, row.ApiDeployment, row.DeploymentKey
 
 
-def authenticate(key: DeploymentKey | None, token: str) -> DeploymentKey:
-    """An active key of the deployment; any other key (an org API key too) is 401 authentication_failed."""
-    if key is None or not hmac.compare_digest(key.key_hash, hash_api_key(token)) or not key.is_active:
+def authenticate(key: DeploymentKey | None, token: str | None) -> DeploymentKey:
+    """An active key of the deployment; any other key (an org API key too), or none, is 401
+    authentication_failed."""
+    if key is None or token is None or not key.is_active \
+            or not hmac.compare_digest(key.key_hash, hash_api_key(token)):
         raise errors.AuthenticationFailed()
     return key
 
@@ -142,8 +144,10 @@ def _results(execution_id: uuid.UUID, status: str, options: ResultOptions, custo
     if custom_data is None and options.include_metadata:
         custom_data = db.session.scalar(select(DeploymentRun.custom_data)
                                         .where(DeploymentRun.execution_id == execution_id))
+    loaded = [FileExecution.result, *([FileExecution.extracted_text] if options.include_extracted_text else [])]
     files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution_id)
-                               .order_by(FileExecution.file_number).options(undefer(FileExecution.result)))
+                               .order_by(FileExecution.file_number)
+                               .options(*(undefer(column) for column in loaded)))
     return [_file_result(fe, options, custom_data) for fe in files]
 
 
@@ -155,7 +159,7 @@ def _file_result(fe: FileExecution, options: ResultOptions, custom_data) -> dict
         "result": fe.result,
         "error": fe.execution_error or None,
         "metadata": _metadata(fe, custom_data) if options.include_metadata else None,
-        "extracted_text": _extracted_text(fe.result) if options.include_extracted_text else None,
+        "extracted_text": _extracted_text(fe) if options.include_extracted_text else None,
     }
     if options.include_metrics:
         item["metrics"] = {"total_elapsed_time": fe.execution_time, "file_size": fe.file_size}
@@ -167,8 +171,11 @@ def _metadata(fe: FileExecution, custom_data) -> dict:
             "usage": present_usage(fe), "custom_data": custom_data}
 
 
-def _extracted_text(result) -> str | None:
-    """The text a text_extractor output carries; None when the output has none."""
-    if isinstance(result, dict) and isinstance(result.get("text"), str):
-        return result["text"]
+def _extracted_text(fe: FileExecution) -> str | None:
+    """The text the file's first text-producing step extracted; for a file without one (its result reused
+    from file history, or processed before that text was kept) the text its output carries, if any."""
+    if fe.extracted_text is not None:
+        return fe.extracted_text
+    if isinstance(fe.result, dict) and isinstance(fe.result.get("text"), str):
+        return fe.result["text"]
     return None

@@ -25,6 +25,7 @@ from unstract.models import (
     WorkflowRole,
 )
 from unstract.policy import Requester, get_visible_workflow, hash_api_key, is_owner, visible_workflows
+from unstract.querying import like_contains
 from unstract.schemas.fields import Timestamp
 from unstract.services.validation import commit_or_duplicate
 
@@ -66,10 +67,9 @@ def list_query(who: Requester, *, api_name: str | None = None, workflow: uuid.UU
     if workflow is not None:
         query = query.where(ApiDeployment.workflow_id == workflow)
     if search:
-        pattern = f"%{search.lower()}%"
-        query = query.where(or_(func.lower(ApiDeployment.display_name).like(pattern),
-                                func.lower(ApiDeployment.api_name).like(pattern),
-                                func.lower(ApiDeployment.description).like(pattern)))
+        pattern = like_contains(search.lower())  # %, _ and backslash match themselves
+        query = query.where(or_(*(func.lower(column).like(pattern, escape="\\") for column in
+                                  (ApiDeployment.display_name, ApiDeployment.api_name, ApiDeployment.description))))
     return query
 
 
@@ -206,9 +206,14 @@ def present_key(key: DeploymentKey, plaintext: str | None = None) -> dict:
     return {**shown, "key": plaintext} if plaintext else shown
 
 
+def keys_query(deployment: ApiDeployment) -> Select:
+    """The deployment's keys, newest first."""
+    return (select(DeploymentKey).where(DeploymentKey.deployment_id == deployment.id)
+            .order_by(DeploymentKey.created_at.desc(), DeploymentKey.id))
+
+
 def list_keys(deployment: ApiDeployment) -> list[DeploymentKey]:
-    return list(db.session.scalars(select(DeploymentKey).where(DeploymentKey.deployment_id == deployment.id)
-                                   .order_by(DeploymentKey.created_at.desc(), DeploymentKey.id)))
+    return list(db.session.scalars(keys_query(deployment)))
 
 
 def create_key(who: Requester, deployment: ApiDeployment, description: str = "") -> tuple[str, DeploymentKey]:

@@ -71,21 +71,24 @@ class ExecuteResult:
 
 
 def execute(who: Requester, command: ExecuteCommand, settings: Settings) -> ExecuteResult:
-    """Run one execute call and wait for its execution as the command asks."""
+    """Run one execute call and wait for its execution as the command asks. The workflow is looked up (404
+    when the requester may not see it) before any Idempotency-Key is claimed or replayed, so a replay never
+    answers someone who could not make the first call."""
+    workflow = get_visible_workflow(who, command.workflow_id)
     if command.idempotency_key is None:
-        execution_id = _start(who, command, settings)
+        execution_id = _start(who, workflow, command, settings)
     else:
-        execution_id = _start_once(who, command, settings)
+        execution_id = _start_once(who, workflow, command, settings)
     return wait_for(execution_id, command, settings.sync_poll_seconds)
 
 
-def _start_once(who: Requester, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
+def _start_once(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
     """`_start` under the command's Idempotency-Key: a replay answers with the first call's execution."""
     claim_id, replayed = idempotency.claim(who.org.id, command.idempotency_key, _fingerprint(command))
     if replayed is not None:
         return replayed
     try:
-        execution_id = _start(who, command, settings)
+        execution_id = _start(who, workflow, command, settings)
     except BaseException:
         idempotency.release(claim_id)
         raise
@@ -99,9 +102,8 @@ def _fingerprint(command: ExecuteCommand) -> str:
                                    origin, *(idempotency.stream_hash(part.stream) for part in command.parts))
 
 
-def _start(who: Requester, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
-    """Create, start, step or stop as the command asks; the execution's id."""
-    workflow = get_visible_workflow(who, command.workflow_id)
+def _start(who: Requester, workflow: Workflow, command: ExecuteCommand, settings: Settings) -> uuid.UUID:
+    """Create, start, step or stop as the command asks on the visible `workflow`; the execution's id."""
     if command.action in ("STOP", *STEP_ACTIONS) and command.execution_id is None:
         raise errors.field_error("execution_id", "required",
                                  "execution_id is required for NEXT, STOP and CONTINUE.")

@@ -30,6 +30,7 @@ class ToolOutput:
     output: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     usage: dict[str, Any] | None = None  # an LLM tool's metadata: llm_calls, usage, cost_usd
+    text: str | None = None  # the document text the step extracted or read (the file's extracted text)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def run(
     output: dict[str, Any] = {}
     for rule in _compile_rules(settings.get("rules") or []):
         output[rule.name] = _extract(rule, text, value_format, warnings)
-    return ToolOutput(output, warnings)
+    return ToolOutput(output, warnings, text=own_text(previous, text))
 
 
 def input_text(
@@ -42,10 +42,20 @@ def input_text(
     """The previous step's `text` when it is a string, else the text extracted with default settings
     (cut at the same limit as the text extractor's), with the extraction's warnings (an empty text among
     them: without it a scan would only show as fields not found)."""
-    if isinstance(previous, dict) and isinstance(previous.get("text"), str):
+    if _has_text(previous):
         return previous["text"], []
     extracted = text_extractor.run(source, mime_type, None, {}, limits)
     return extracted.output["text"], list(extracted.warnings)
+
+
+def _has_text(previous: dict[str, Any] | None) -> bool:
+    return isinstance(previous, dict) and isinstance(previous.get("text"), str)
+
+
+def own_text(previous: dict[str, Any] | None, text: str) -> str | None:
+    """The text to report as extracted by this step: None when it came from the previous step's output
+    (that step reported it already), so the text crosses the process boundary once."""
+    return None if _has_text(previous) else text
 
 
 def _compile_rules(rules: list[dict[str, Any]]) -> list[_Rule]:

@@ -244,8 +244,9 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
     started = time.monotonic()
     config = AdapterConfig.from_dict(settings[ADAPTER_KEY])
     fields, mode = settings["fields"], settings.get("mode", "single_pass")
-    text, warnings = field_extractor.input_text(source, mime_type, previous, limits)
+    document_text, warnings = field_extractor.input_text(source, mime_type, previous, limits)
     limit = settings.get("max_input_chars", 200_000)
+    text = document_text
     if len(text) > limit:
         warnings.append(f"input cut to max_input_chars={limit} characters (of {len(text)}).")
         text = text[:limit]
@@ -259,7 +260,8 @@ def run(source: bytes, mime_type: str, previous: dict[str, Any] | None, settings
         message = redact(f"Internal error: {type(exc).__name__}: {exc}", config.api_key)
         raise ToolError(message, usage=_usage(config, tally, mode, started), warnings=warnings) from None
     metadata = _usage(config, tally, mode, started)
-    return ToolOutput({"output": output, "metadata": metadata}, warnings, usage=metadata)
+    return ToolOutput({"output": output, "metadata": metadata}, warnings, usage=metadata,
+                      text=field_extractor.own_text(previous, document_text))
 
 
 def _ask(client: LLMClient, settings: dict, fields: list[dict], mode: str, text: str, tally: _Calls) -> dict:

@@ -43,7 +43,7 @@ def run(
         "ocr_pages": sum(1 for page in document.pages if page.method == OCR),
     }
     warnings = [*_empty_text_warnings(text, kind, document, settings), *document.warnings, *cut_warnings]
-    return ToolOutput(output, warnings)
+    return ToolOutput(output, warnings, text=text)
 
 
 def read_document(source: bytes, kind: str, mime_type: str, options: ReadOptions, max_chars: int) -> Document:

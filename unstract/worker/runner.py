@@ -56,6 +56,16 @@ class Outcome:
     error: str = ""
     reused: bool = False
     result_size: int = 0
+    extracted_text: str | None = None  # the first text a step of this run extracted
+
+
+@dataclass(frozen=True)
+class ToolsOutput:
+    """What a run of steps produced: the last step's output, and the text the first text-producing
+    step extracted (None when no step did)."""
+
+    output: dict
+    extracted_text: str | None = None
 
 
 def claim_file(fe: FileExecution, lease_seconds: int) -> uuid.UUID | None:
@@ -296,12 +306,14 @@ def stop_requested(execution_id: uuid.UUID) -> bool:
 def produce_outcome(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> Outcome:
     """Steps 2–7 of docs/EXECUTION.md, Processing one file: everything that can fail the file, as an Outcome."""
     try:
-        output, reused = _output(fe, execution, ctx, log)
+        produced, reused = _output(fe, execution, ctx, log)
     except FileStopped:
         return Outcome(Status.STOPPED)
     except FileFailed as exc:
         return Outcome(Status.ERROR, error=str(exc))
-    return deliver(fe, execution, output, ctx, log, reused=reused)
+    outcome = deliver(fe, execution, produced.output, ctx, log, reused=reused)
+    outcome.extracted_text = produced.extracted_text
+    return outcome
 
 
 def deliver(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog, *,
@@ -330,7 +342,7 @@ def checked_output_size(output: dict, limit: int) -> int:
     return size
 
 
-def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> tuple[dict, bool]:
+def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLog) -> tuple[ToolsOutput, bool]:
     if stop_requested(execution.id):
         raise FileStopped()
     if fe.file_path is None and execution.use_file_history and not execution.run_plan.retry:
@@ -338,7 +350,7 @@ def _output(fe: FileExecution, execution: Execution, ctx: JobContext, log: RunLo
         if row is not None and row.status == Status.COMPLETED:
             log.info(Stage.PROCESSING, f"Reused the stored result for '{fe.file_name}' (file history).",
                      file_execution_id=fe.id)
-            return row.result, True
+            return ToolsOutput(row.result), True
     source = read_source(fe, execution, ctx)
     return run_tools(fe, execution, source, range(fe.steps_done + 1, execution.total_steps + 1), log), False
 
@@ -353,7 +365,7 @@ def read_source(fe: FileExecution, execution: Execution, ctx: JobContext) -> byt
 
 
 def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, previous: dict | None,
-             log: RunLog) -> dict:
+             log: RunLog) -> ToolsOutput:
     """Run one tool step; a tool failure fails the file with `<tool_id>: <message>`."""
     tool = execution.run_plan.tool(step)
     log.info(Stage.TOOL, f"Running step {step}/{execution.total_steps}: {tool.tool_id}.",
@@ -377,7 +389,8 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     usage.add_usage(execution.id, fe.id, result.usage)
     metrics.observe_tool(tool.tool_id, started)
     _log_warnings(tool.tool_id, result.warnings, fe, step, log)
-    return result.output
+    text = None if result.text is None else result.text[:settings.max_text_chars]
+    return ToolsOutput(result.output, text)
 
 
 def _log_warnings(tool_id: str, warnings: list[str], fe: FileExecution, step: int, log: RunLog) -> None:
@@ -398,16 +411,26 @@ def tool_settings(tool, execution: Execution) -> dict:
 
 
 def run_tools(fe: FileExecution, execution: Execution, source: bytes, steps, log: RunLog,
-              previous: dict | None = None) -> dict:
+              previous: dict | None = None) -> ToolsOutput:
     """Steps in order, each receiving the source and the previous output.
 
     `stop_requested` is checked before each step after the first; the caller has just checked it
     before the first (step 2 of EXECUTION.md, Processing one file, or the step job's check before each file)."""
+    text = None
     for index, step in enumerate(steps):
         if index and stop_requested(execution.id):
             raise FileStopped()
-        previous = run_tool(step, fe, execution, source, previous, log)
-    return previous
+        produced = run_tool(step, fe, execution, source, previous, log)
+        previous, text = produced.output, text if text is not None else produced.extracted_text
+    return ToolsOutput(previous, text)
+
+
+def keep_extracted_text(text: str | None) -> dict:
+    """The UPDATE values that store `text` as the file's extracted text unless an earlier step (an earlier
+    step job) stored one already: the first text-producing step's text is the one kept."""
+    if text is None:
+        return {}
+    return {"extracted_text": func.coalesce(FileExecution.extracted_text, text)}
 
 
 def write_output(fe: FileExecution, execution: Execution, output: dict, ctx: JobContext, log: RunLog) -> str | None:
@@ -429,6 +452,7 @@ def record(fe: FileExecution, execution: Execution, token: uuid.UUID | None, out
     including the file's log rows. With commit=False the caller commits (the rows are staged)."""
     elapsed = (utcnow() - (fe.claimed_at or fe.created_at)).total_seconds()
     values = {"execution_time": round(elapsed, 3), "lease_expires_at": None}
+    values.update(keep_extracted_text(outcome.extracted_text))
     if outcome.status == Status.COMPLETED:
         values["result"], values["result_size"] = outcome.result, outcome.result_size
     elif outcome.status == Status.ERROR:

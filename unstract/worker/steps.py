@@ -87,8 +87,10 @@ def _advance(fe: FileExecution, execution: Execution, last: int, ctx: JobContext
             if step > first and runner.stop_requested(execution.id):  # run_steps checked before the first
                 raise runner.FileStopped()
             previous = _load(step_file(ctx, execution.id, fe.id, step - 1)) if step > 1 else None
-            output = runner.run_tools(fe, execution, source, [step], log, previous)
+            produced = runner.run_tools(fe, execution, source, [step], log, previous)
+            output = produced.output
             _save(step_file(ctx, execution.id, fe.id, step), output)
+            _keep_extracted_text(fe, produced.extracted_text)
             text = json.dumps(output, ensure_ascii=False)[:OUTPUT_LOG_LIMIT]
             tool_id = execution.run_plan.tool(step).tool_id
             log.info(Stage.TOOL, f"Step {step}/{execution.total_steps} ({tool_id}) output: {text}",
@@ -99,6 +101,13 @@ def _advance(fe: FileExecution, execution: Execution, last: int, ctx: JobContext
         log.commit()
     except runner.FileFailed as exc:
         runner.record(fe, execution, None, runner.Outcome(Status.ERROR, error=str(exc)), log)
+
+
+def _keep_extracted_text(fe: FileExecution, text: str | None) -> None:
+    values = runner.keep_extracted_text(text)
+    if values:
+        db.session.execute(update(FileExecution).where(FileExecution.id == fe.id).values(**values)
+                           .execution_options(synchronize_session=False))
 
 
 def _save(path: Path, output: dict) -> None:

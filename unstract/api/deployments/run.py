@@ -9,6 +9,7 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 
 from unstract import errors
+from unstract.api.common import unsupported_media_type
 from unstract.api.deployments.schemas import RunFormSchema, StatusQuerySchema
 from unstract.auth import BEARER_HEADER, WHOAMI_PATH, api_key, check_body_size, requester, throttled_key_check
 from unstract.schemas.fields import integer_text
@@ -25,20 +26,20 @@ MAX_TAG_CHARS = 128
 runs = Blueprint("deployment_runs", __name__)
 
 
-def _token() -> str:
+def _bearer_token() -> str | None:
+    """The key of a `Bearer <key>` header; None for a header of another form (refused like an unknown key
+    once the deployment is found); 401 not_authenticated without the header."""
     header = request.headers.get("Authorization")
     if header is None:
         raise errors.NotAuthenticated()
     match = BEARER_HEADER.fullmatch(header)
-    if match is None:
-        raise errors.AuthenticationFailed()
-    return match.group(1)
+    return match.group(1) if match else None
 
 
 def _authenticated(org_id: str, api_name: str):
-    """401 no header, 404 deployment, 401 key: the documented order. Bad keys count towards the
-    per-address limit of failed authentications, as on the org API."""
-    token = _token()
+    """401 no header, 404 deployment, 401 key (or a header of another form): the documented order. Bad keys
+    count towards the per-address limit of failed authentications, as on the org API."""
+    token = _bearer_token()
     org, deployment, key = deployment_runs.find_deployment(org_id, api_name, token)
     key = throttled_key_check(lambda: deployment_runs.authenticate(key, token))
     return org, deployment, key
@@ -69,6 +70,15 @@ def _custom_data(raw: str | None):
         raise errors.field_error("custom_data", "invalid", "custom_data must be JSON text.") from None
 
 
+def _multipart_form() -> dict:
+    """The form fields of a multipart body; a body of another type is 415 (an empty one has no fields)."""
+    if request.mimetype == "multipart/form-data":
+        return request.form.to_dict(flat=True)
+    if request.get_data(cache=True):
+        raise unsupported_media_type(request.content_type or "")
+    return {}
+
+
 @runs.post(RUN_PATH)
 def run_deployment(org_id: str, api_name: str):
     """Execute the deployment's workflow on the uploaded files."""
@@ -77,7 +87,7 @@ def run_deployment(org_id: str, api_name: str):
     settings = current_app.config["UNSTRACT_SETTINGS"]
     deployment_runs.check_rate(key, settings)
     check_body_size()
-    form = request.form.to_dict(flat=True) if request.mimetype == "multipart/form-data" else {}
+    form = _multipart_form()
     if "presigned_urls" in form:
         raise errors.ValidationFailed("presigned_urls are not supported; upload the files.",
                                       code="not_supported", attr="presigned_urls")

@@ -90,11 +90,12 @@ class DeploymentById(MethodView):
 
 @blp.route("/api-deployment/<uuid:deployment_id>/keys/")
 class DeploymentKeys(MethodView):
+    @documented(blp, paginated=True)
     @blp.response(200)
     def get(self, deployment_id: uuid.UUID):
-        """The deployment's keys (never their plaintext)."""
+        """The deployment's keys, newest first (never their plaintext)."""
         deployment = deployments.get_visible(requester(), deployment_id, owner=True)
-        return [deployments.present_key(key) for key in deployments.list_keys(deployment)]
+        return paginate(deployments.keys_query(deployment), deployments.present_key)
 
     @documented(blp, body=KeyCreateSchema)
     @blp.response(201)
