@@ -209,3 +209,9 @@ class ApiClient:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+
+def outside_make() -> dict[str, str]:
+    """The environment without a parent make's variables: under `make test`, a nested make would print
+    "Entering directory" lines and inherit the parent's flags."""
+    return {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")}

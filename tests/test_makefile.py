@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import outside_make
+
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME = "--config-settings editable_mode=compat -e ."
 DEV = "--config-settings editable_mode=compat -e '.[dev]'"
@@ -26,7 +28,8 @@ def checkout(tmp_path):
 
 
 def dry(checkout: Path, *goal: str) -> str:
-    done = subprocess.run(["make", "-n", *goal], cwd=checkout, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["make", "-n", *goal], cwd=checkout, capture_output=True, text=True, timeout=60,
+                          env=outside_make())
     assert done.returncode == 0, done.stderr
     return done.stdout
 

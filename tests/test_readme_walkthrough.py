@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.serving import Served, serve_env
+from tests.support import outside_make
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,8 @@ def test_the_documented_make_commands_exist_and_make_run_serves():
     lines = _make_lines()
     assert lines and all(words[0] == "make" for words in lines)
     for words in lines:
-        dry = subprocess.run([*words[:1], "-n", *words[1:]], cwd=REPO, capture_output=True, text=True, timeout=60)
+        dry = subprocess.run([*words[:1], "-n", *words[1:]], cwd=REPO, capture_output=True, text=True, timeout=60,
+                             env=outside_make())
         assert dry.returncode == 0, (words, dry.stderr)
         if words[1] == "run":
             assert dry.stdout.splitlines()[-1] == ".venv/bin/unstract serve", dry.stdout
@@ -138,7 +140,8 @@ def test_the_readme_walkthrough_runs_against_a_started_service(scratch):
 def check_outputs(out: dict[str, str], root: Path) -> None:
     assert out["key"] == ""
     listed = _json_values(out["list"])[0]
-    assert listed["count"] == 1 and listed["results"][0]["workflow_name"] == "Demo workflow"
+    assert listed["count"] == 2
+    assert {row["workflow_name"] for row in listed["results"]} == {"Demo workflow", "Invoice extraction"}
     created, found = _json_values(out["create"])
     assert created["workflow_name"] == "Invoices" and created["description"] == "My first workflow"
     assert found["count"] == 1 and found["results"][0]["id"] == created["id"]

@@ -162,3 +162,19 @@ def test_a_stop_during_the_database_check_is_not_lost(make_app, tmp_path):
         assert time.monotonic() - started < 1
     finally:
         shutdown_requested.clear()
+
+
+def test_an_idle_worker_that_missed_the_stop_exception_still_leaves_its_wait(make_app):
+    """RQ's handler sets our flag, then raises; when that exception is lost, the wait for a job ends anyway."""
+    from unstract.worker.context import shutdown_requested
+    from unstract.worker.process import DEQUEUE_WAIT_SECONDS, build_worker
+
+    worker = build_worker(make_app())
+    assert worker.dequeue_timeout == DEQUEUE_WAIT_SECONDS < worker.connection_timeout
+    shutdown_requested.set()
+    try:
+        started = time.monotonic()
+        assert worker.dequeue_job_and_maintain_ttl(DEQUEUE_WAIT_SECONDS) is None
+        assert time.monotonic() - started < 1
+    finally:
+        shutdown_requested.clear()

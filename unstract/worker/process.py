@@ -35,6 +35,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_POLL_SECONDS = 0.1
 PUBSUB_POLL_SECONDS = 0.5
 SCHEDULER_GRACE_SECONDS = 5  # its loop notices a stop within a second
+DEQUEUE_WAIT_SECONDS = 5  # an idle worker's blocking wait for a job, between looks at its stop flag
 
 
 class LinkedScheduler(RQScheduler):
@@ -101,6 +102,12 @@ class UnstractWorker(SimpleWorker):
         else:
             self.scheduler.start()
 
+    @property
+    def dequeue_timeout(self) -> int:
+        """RQ blocks for its TTL less 15 s (405 s); short waits let an idle worker see a stop flag that was
+        set while the exception of RQ's handler was lost (see _stopping) within seconds."""
+        return DEQUEUE_WAIT_SECONDS
+
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         """RQ's, without its private reconnect loop, whose delay only ever grows and which leaves the
         worker unregistered in a restarted Redis: losing Redis ends this RQ loop, and run_worker starts
@@ -111,7 +118,7 @@ class UnstractWorker(SimpleWorker):
         self.set_state(WorkerStatus.IDLE)
         self.procline("Listening on " + ",".join(self.queue_names()))
         try:
-            while True:
+            while not self._stopping():  # a stop whose StopRequested was swallowed still ends the wait
                 self.heartbeat()
                 if self.should_run_maintenance_tasks:
                     self.run_maintenance_tasks()
@@ -126,6 +133,7 @@ class UnstractWorker(SimpleWorker):
                     result[0].redis_server_version = self.get_redis_server_version()
                 self.heartbeat()
                 return result
+            return None
         except (RedisConnectionError, RedisTimeoutError) as exc:
             log.warning("lost Redis (%s); leaving the worker loop", exc.__class__.__name__)
             raise StopRequested() from None
