@@ -76,7 +76,8 @@ def test_kill_9_of_serve_takes_redis_the_workers_and_the_scheduler_along(tmp_pat
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_an_idle_serve_stops_without_waiting_out_the_worker_grace(tmp_path, signum):
     data_dir = tmp_path / "data"
-    served = Served(serve_env(data_dir), workers=2)
+    # SIGHUP's default action, whatever this test process inherited (run under nohup, serve keeps running)
+    served = Served(serve_env(data_dir), workers=2, preexec_fn=_default_sighup)
     family = []
     try:
         _idle_workers(served, data_dir, 2)
@@ -91,6 +92,10 @@ def test_an_idle_serve_stops_without_waiting_out_the_worker_grace(tmp_path, sign
     finally:
         served.process.kill()
         _kill_all(family)
+
+
+def _default_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _ignore_sighup() -> None:
