@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -29,6 +30,13 @@ def app_loggers():
     yield
     for logger in disabled:
         logger.disabled = True
+
+
+@pytest.fixture
+def short_transient_retries(app, monkeypatch):
+    """The refused connection is transient: retried (and logged) for 2 s instead of the default minute."""
+    settings = dataclasses.replace(app.config["UNSTRACT_SETTINGS"], transient_retry_seconds=2)
+    monkeypatch.setitem(app.config, "UNSTRACT_SETTINGS", settings)
 
 
 def _connector(owner, name: str, connector_id: str, metadata: dict) -> Connector:
@@ -61,13 +69,15 @@ def _run_into_unreachable_database(app, world, storage_root) -> tuple[Execution,
     return db.session.get(Execution, uuid.UUID(execution_id)), answers
 
 
-def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog, capfd, app_loggers):
+def test_a_database_password_used_by_a_failing_run_never_shows(app, world, storage_root, caplog, capfd, app_loggers,
+                                                               short_transient_retries):
     caplog.set_level(logging.DEBUG)
     execution, answers = _run_into_unreachable_database(app, world, storage_root)
     files = db.session.scalars(select(FileExecution).where(FileExecution.execution_id == execution.id)).all()
     assert [file.status for file in files] == ["ERROR"]  # the password was used, and the failure reported
     stored = db.session.execute(text("SELECT connector_metadata FROM connector")).scalars().all()
     run_logs = db.session.scalars(select(ExecutionLog.data)).all()
+    assert "Retrying after a transient database error" in json.dumps(run_logs)  # the retries were logged too
     places = {"answers": answers, "stored": [str(value) for value in stored], "run logs": [json.dumps(run_logs)],
               "errors": [execution.error_message, *(file.execution_error or "" for file in files)],
               "app logs": [caplog.text, *capfd.readouterr()]}

@@ -189,3 +189,34 @@ def test_log_panel_follows_the_tail_unless_scrolled_up_and_filters_reload_it(pag
     page.locator("#log-poller[data-polling='no']").wait_for(state="attached", timeout=5000)
     page.locator("#exec-status .status-completed").wait_for(timeout=5000)
     assert page.locator("#log-poller").get_attribute("hx-trigger") is None
+
+
+def test_a_poll_in_flight_when_the_filter_changes_never_brings_the_old_filter_back(page, login, world):
+    """The browser holds one poll (Playwright's request interception) while the reader picks a level; the
+    late answer of that unfiltered poll must not replace the filtered panel's poller."""
+    workflow = make_workflow(world.users["owner"], "acme")
+    execution = make_execution(workflow, status="EXECUTING", phase="PROCESSING", total_files=1)
+    make_log(execution, "first line")
+    login("owner@acme.test")
+    page.goto(f"/executions/{execution.id}")
+    page.locator("#log-lines li", has_text="first line").wait_for()
+
+    held = []
+    page.route(re.compile(r"/logs\?.*after="), lambda route: held.append(route))
+    while not held:
+        page.wait_for_timeout(50)
+    page.locator("#log-level").select_option("WARN")
+    page.locator("#log-lines li").first.wait_for(state="detached")
+    page.unroute(re.compile(r"/logs\?.*after="))
+    for route in held:
+        try:
+            route.continue_()
+        except Exception:  # noqa: BLE001 - the page aborted it: the behaviour wanted
+            pass
+    make_log(execution, "an info hidden by the filter")
+    make_log(execution, "a warning", level="WARN")
+    page.locator("#log-lines li", has_text="a warning").wait_for(timeout=5000)
+    page.wait_for_timeout(1200)  # two more polls: the old filter, were it back, would show the info line
+    assert page.locator("#log-lines li").all_inner_texts() and \
+        page.locator("#log-lines li", has_text="an info hidden").count() == 0
+    assert "log_level=WARN" in page.locator("#log-poller").get_attribute("hx-get")
