@@ -404,3 +404,19 @@ def profile_tree(path: Path, min_share: float = 0.01, thread: str = "MainThread"
     heaviest_first = sorted((k for k in counts if counts[k] >= total * min_share),
                             key=lambda k: [(-counts[k[:n]], k[n - 1]) for n in range(1, len(k) + 1)])
     return [f"{100 * counts[k] / total:5.1f}% {'  ' * (len(k) - 1)}{k[-1]}" for k in heaviest_first]
+
+
+def wait_terminal(app, execution_id: uuid.UUID, timeout: float, poll_seconds: float = 0.05) -> str:
+    """Poll the execution's status until it is terminal; its final status."""
+    from unstract.extensions import db
+    from unstract.models import TERMINAL, Execution
+
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while time.monotonic() < deadline:
+            status = db.session.scalar(db.select(Execution.status).where(Execution.id == execution_id))
+            db.session.rollback()
+            if status in TERMINAL:
+                return status
+            time.sleep(poll_seconds)
+    raise RuntimeError(f"execution {execution_id} not finished within {timeout:.0f} s")

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from bench import common
 
-POLL_SECONDS = 0.05
 FLAT_MEMORY_TOLERANCE = 0.10  # the big run's peak RSS may exceed the small run's by at most 10 %
 OVERHEAD_TARGET = 3.0  # per-file overhead within 3x of an RQ no-op job
 PROBE_FILES = 100  # files of the in-process run that counts SQL statements
@@ -111,21 +110,6 @@ def _execute(bench: Bench, workflow_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(response.json["execution_id"])
 
 
-def _wait_terminal(bench: Bench, execution_id: uuid.UUID) -> str:
-    from unstract.extensions import db
-    from unstract.models import TERMINAL, Execution
-
-    deadline = time.monotonic() + bench.args.timeout
-    with bench.app.app_context():
-        while time.monotonic() < deadline:
-            status = db.session.scalar(db.select(Execution.status).where(Execution.id == execution_id))
-            db.session.rollback()
-            if status in TERMINAL:
-                return status
-            time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"execution {execution_id} not finished within {bench.args.timeout:.0f} s")
-
-
 def _file_stats(bench: Bench, execution_id: uuid.UUID) -> dict:
     """Phase boundaries and per-file means from the rows the engine wrote."""
     from sqlalchemy import func
@@ -161,7 +145,7 @@ def measure_engine(bench: Bench, folder: str, files: int, workers: int) -> Engin
         with common.py_spy([p.pid for p in pool.processes], profile, f"{bench.label}-{files}x{workers}"):
             started = time.perf_counter()
             execution_id = _execute(bench, workflow_id)
-            status = _wait_terminal(bench, execution_id)
+            status = common.wait_terminal(bench.app, execution_id, bench.args.timeout)
             wall = time.perf_counter() - started
         commands, cpu = common.redis_commands(bench.env["REDIS_URL"]) - commands, pool.cpu_seconds() - cpu
         memory = [{"idle": i["rss"], "peak": p["peak"], "tree_peak": p["tree_peak"]}
@@ -196,7 +180,7 @@ def measure_statements(bench: Bench, folder: str, files: int) -> tuple[dict, uui
                 event.remove(db.engine, name, listener)
             tool_runner().close()
             signal.signal(signal.SIGTERM, handler)  # RQ installed its own
-    if _wait_terminal(bench, execution_id) != "COMPLETED":
+    if common.wait_terminal(bench.app, execution_id, bench.args.timeout) != "COMPLETED":
         raise RuntimeError("the statement-count run did not complete")
     return {"files": files, **{f"{k}_per_file": round(v / files, 2) for k, v in sorted(counts.items())}}, execution_id
 

@@ -30,7 +30,6 @@ from pathlib import Path
 from bench import common
 from tests.llm_server import LLMServer
 
-POLL_SECONDS = 0.05
 WARM_UP_FILES = 64  # enough for every lane of 2 workers x 16 lanes to start its tool processes
 RATIO_TARGET = 1.3  # wall time within 1.3x of the ideal
 OVERHEAD_TARGET_MS = 20.0  # per-file time of the llm_extractor path beyond the LLM's latency
@@ -112,21 +111,6 @@ def execute(app, world: common.BenchWorld, workflow_id: uuid.UUID) -> uuid.UUID:
     return uuid.UUID(response.json["execution_id"])
 
 
-def wait_terminal(app, execution_id: uuid.UUID, timeout: float) -> str:
-    from unstract.extensions import db
-    from unstract.models import TERMINAL, Execution
-
-    deadline = time.monotonic() + timeout
-    with app.app_context():
-        while time.monotonic() < deadline:
-            status = db.session.scalar(db.select(Execution.status).where(Execution.id == execution_id))
-            db.session.rollback()
-            if status in TERMINAL:
-                return status
-            time.sleep(POLL_SECONDS)
-    raise RuntimeError(f"execution {execution_id} not finished within {timeout:.0f} s")
-
-
 def file_stats(app, execution_id: uuid.UUID) -> tuple[int, float]:
     from sqlalchemy import func
 
@@ -151,14 +135,14 @@ def measure(args, stack_env: dict, app, world, server: LLMServer, adapter_id: uu
         # Tool processes start, and import the SDK, on their first call: a short run first, so the
         # timed one measures the steady state (the cold start is reported by the warm-up's own time).
         warm_started = time.perf_counter()
-        wait_terminal(app, execute(app, world, warm_up_id), args.timeout)
+        common.wait_terminal(app, execute(app, world, warm_up_id), args.timeout)
         say(f"warm-up ({WARM_UP_FILES} files): {time.perf_counter() - warm_started:.1f} s")
         pool.reset_peaks()
         server.reset()
         cpu = pool.cpu_seconds()
         started = time.perf_counter()
         execution_id = execute(app, world, workflow_id)
-        status = wait_terminal(app, execution_id, args.timeout)
+        status = common.wait_terminal(app, execution_id, args.timeout)
         wall = time.perf_counter() - started
         cpu = pool.cpu_seconds() - cpu
         memory = [{"peak": m["peak"], "tree_peak": m["tree_peak"]} for m in pool.memory_mb()]

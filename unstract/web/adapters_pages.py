@@ -19,7 +19,7 @@ from unstract.jsonschemas import ADAPTER_CONFIG
 from unstract.schemas.adapter_input import AdapterCreateSchema
 from unstract.schemas.parsing import parse
 from unstract.services import adapters
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import current_requester, delete_then_list, is_htmx
 from unstract.web.schema_forms import build_fields, errors_by_attr, read_form, unplaced
 
 bp = Blueprint("web_adapters", __name__)
@@ -153,12 +153,7 @@ def confirm_delete(adapter_id: uuid.UUID):
 def delete(adapter_id: uuid.UUID):
     """Delete the adapter; refused with a readable message while a workflow's step uses it (409)."""
     adapter = adapters.get_editable(current_requester(), adapter_id)
-    name = adapter.name
-    try:
-        adapters.delete_adapter(adapter)
-    except errors.Conflict as exc:
-        flash(f"“{name}” was not deleted: {exc.messages[0].detail} Choose another adapter in those workflows' "
-              "LLM extractor steps first.", "error")
-        return redirect(url_for("web_adapters.index"), code=303)
-    flash(f"Adapter “{name}” deleted.", "success")
-    return redirect(url_for("web_adapters.index"), code=303)
+    return delete_then_list(lambda: adapters.delete_adapter(adapter), f"Adapter “{adapter.name}” deleted.",
+                            f"“{adapter.name}” was not deleted:",
+                            "Choose another adapter in those workflows' LLM extractor steps first.",
+                            "web_adapters.index")

@@ -15,7 +15,7 @@ from unstract.schemas.connector_input import ConnectorCreateSchema
 from unstract.schemas.parsing import parse
 from unstract.services import connector_listing, connectors
 from unstract.services.secrets import MASK
-from unstract.web.context import current_requester, is_htmx
+from unstract.web.context import current_requester, delete_then_list, is_htmx
 from unstract.web.schema_forms import FormField, build_fields, errors_by_attr, read_form, unplaced
 
 bp = Blueprint("web_connectors", __name__)
@@ -194,11 +194,7 @@ def delete(connector_id: uuid.UUID):
     """Delete the connector; refused with a clear message while a workflow uses it (409)."""
     connector = connectors.get_editable(current_requester(), connector_id)
     name = connector.connector_name
-    try:
-        connectors.delete_connector(connector)
-    except errors.Conflict as exc:
-        flash(f"“{name}” was not deleted: {exc.messages[0].detail} Point those workflows' source or "
-              "destination at another connector first.", "error")
-        return redirect(url_for("web_connectors.index"), code=303)
-    flash(f"Connector “{name}” deleted.", "success")
-    return redirect(url_for("web_connectors.index"), code=303)
+    return delete_then_list(lambda: connectors.delete_connector(connector), f"Connector “{name}” deleted.",
+                            f"“{name}” was not deleted:",
+                            "Point those workflows' source or destination at another connector first.",
+                            "web_connectors.index")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from flask import abort, request, session
+from flask import abort, flash, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from unstract.errors import DomainError, FieldMessage
+from unstract.errors import Conflict, DomainError, FieldMessage
 from unstract.policy import Requester
 from unstract.schemas.parsing import page_number
 from unstract.services import accounts
@@ -76,3 +77,15 @@ def first_messages(messages: list[FieldMessage]) -> dict[str | None, str]:
 def request_page() -> int:
     """`page` of the query string as the API reads it; a page the API would refuse shows the first page."""
     return page_number(request.args.get("page"))
+
+
+def delete_then_list(delete: Callable[[], None], deleted: str, refused: str, advice: str, index_endpoint: str):
+    """The delete button of a listed resource: delete, flash `deleted`, or, when it is still in use (409),
+    flash `refused` with the service's reason and `advice`; either way back to the list (303)."""
+    try:
+        delete()
+    except Conflict as exc:
+        flash(f"{refused} {exc.messages[0].detail} {advice}", "error")
+    else:
+        flash(deleted, "success")
+    return redirect(url_for(index_endpoint), code=303)
