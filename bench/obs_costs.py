@@ -46,8 +46,9 @@ def _percentiles(times: list[float]) -> dict:
 
 
 def timed_scrapes(app, token: str | None, scrapes: int) -> dict:
-    """Wall and CPU time (this thread) of whole scrapes through the app, and of their two parts: the
-    exposition of the metrics without the queue gauges, and the queue gauges (Redis round trips)."""
+    """Wall and CPU time (this thread) of whole scrapes through the app, of their two parts (the exposition
+    of the metrics without the queue gauges, and the queue gauges: Redis round trips), and of
+    prometheus_client's own exposition of the same metrics."""
     from unstract import metrics
     from unstract.metrics_http import _service_queues
 
@@ -57,6 +58,7 @@ def timed_scrapes(app, token: str | None, scrapes: int) -> dict:
     series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
     parts = {"scrape": lambda: client.get("/metrics", headers=headers),
              "exposition_without_queues": lambda: metrics.exposition(lambda: []),
+             "library_exposition": library_exposition,
              "queue_gauges": lambda: list(metrics.QueueCollector(_service_queues).collect())}
     figures: dict = {"series": series, "bytes": len(body)}
     with app.app_context():
@@ -69,6 +71,19 @@ def timed_scrapes(app, token: str | None, scrapes: int) -> dict:
                 cpu.append(1000 * (time.thread_time() - started_cpu))
             figures[name] = {"wall": _percentiles(wall), "cpu": _percentiles(cpu)}
     return figures
+
+
+def library_exposition() -> bytes:
+    """What prometheus_client's own exposition of the same metrics costs (the comparison of this run): its
+    multiprocess collector over the same files, or its text of this process's metric objects."""
+    from prometheus_client import generate_latest
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from unstract import metrics
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(MultiProcessCollector(None))
+    return b"".join(generate_latest(metric) for metric in vars(metrics.metrics()).values())
 
 
 def scrape_figures(work: Path, series: int, scrapes: int, multiprocess: bool) -> dict:

@@ -8,10 +8,13 @@ metric exists, and the processes it starts inherit it. Other modules record thro
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
 import time
+from datetime import UTC
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,6 +28,7 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 QUEUE_STATES = ("queued", "started", "scheduled", "deferred", "failed", "finished")
 COUNTED_KEY = "unstract.metric_counts"  # key in Session.info: outcomes to count once committed
 
+log = logging.getLogger(__name__)
 _metrics: SimpleNamespace | None = None
 _lock = threading.Lock()
 
@@ -54,7 +58,8 @@ def _define() -> SimpleNamespace:
     from prometheus_client import Counter, Histogram, disable_created_metrics
 
     disable_created_metrics()  # no *_created series: half the series, nothing a dashboard uses
-    defined = _families(Counter, Histogram)
+    # In no registry: metrics_text writes their text (prometheus_client's exposition is too slow for a scrape)
+    defined = _families(partial(Counter, registry=None), partial(Histogram, registry=None))
     for name, values in KNOWN_LABELS.items():
         for label in values:
             getattr(defined, name).labels(label)
@@ -140,44 +145,76 @@ class QueueCollector:
         jobs = GaugeMetricFamily("unstract_queue_jobs", "Jobs per queue and state", labels=["queue", "state"])
         oldest = GaugeMetricFamily("unstract_queue_oldest_job_age_seconds",
                                    "Age of the oldest queued job (0 when none)", labels=["queue"])
-        for queue in self.queues():
-            try:
-                counts, age = queue_counts(queue), oldest_job_age(queue)
-            except RedisError:
-                continue  # Redis is away: the scrape still answers, without these samples
+        try:
+            states = queue_states(self.queues())
+        except RedisError:
+            states = []  # Redis is away: the scrape still answers, without these samples
+        for name, counts, age in states:
             for state in QUEUE_STATES:
-                jobs.add_metric([queue.name, state], counts.get(state, 0))
-            oldest.add_metric([queue.name], age)
+                jobs.add_metric([name, state], counts[state])
+            oldest.add_metric([name], age)
         yield jobs
         yield oldest
 
 
-def queue_counts(queue) -> dict[str, int]:
-    return {
-        "queued": queue.count,
-        "started": queue.started_job_registry.count,
-        "scheduled": queue.scheduled_job_registry.count,
-        "deferred": queue.deferred_job_registry.count,
-        "failed": queue.failed_job_registry.count,
-        "finished": queue.finished_job_registry.count,
-    }
+def queue_states(queues) -> list[tuple[str, dict[str, int], float]]:
+    """(queue name, jobs per state, age of its oldest queued job) of each queue, in two pipelined Redis round
+    trips and without changing anything: RQ's own counts clean their registries first (a started job whose
+    worker died is moved to the failed ones), so entries that cleaning would remove — scores up to now in the
+    started, finished and failed registries — are subtracted instead."""
+    from rq.job import Job
+
+    queues, now = list(queues), time.time()
+    if not queues:
+        return []
+    with queues[0].connection.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            pipe.llen(queue.key)
+            pipe.lindex(queue.key, 0)
+            for registry in _registries(queue):
+                pipe.zcard(registry.key)
+                pipe.zcount(registry.key, 0, now)
+        replies = iter(pipe.execute())
+        counts, heads = [], []
+        for _queue in queues:
+            counted = {"queued": next(replies)}
+            heads.append(next(replies))
+            for state in QUEUE_STATES[1:]:  # _registries' order
+                total, expired = next(replies), next(replies)
+                counted[state] = total - (expired if state in EXPIRING_STATES else 0)
+            counts.append(counted)
+        for head in filter(None, heads):
+            pipe.hget(Job.key_for(head.decode() if isinstance(head, bytes) else head), "enqueued_at")
+        enqueued = iter(pipe.execute())  # no round trip when every queue is empty
+    ages = [_age(next(enqueued), now) if head else 0.0 for head in heads]
+    return list(zip((queue.name for queue in queues), counts, ages, strict=True))
 
 
-def oldest_job_age(queue) -> float:
-    from datetime import UTC, datetime
+EXPIRING_STATES = ("started", "finished", "failed")  # registries whose entries expire at their score
 
-    job_ids = queue.get_job_ids(0, 0)
-    job = queue.fetch_job(job_ids[0]) if job_ids else None
-    if job is None or job.enqueued_at is None:
+
+def _registries(queue) -> list:
+    """The registries of QUEUE_STATES after "queued", in that order."""
+    return [queue.started_job_registry, queue.scheduled_job_registry, queue.deferred_job_registry,
+            queue.failed_job_registry, queue.finished_job_registry]
+
+
+def _age(enqueued_at: bytes | str | None, now: float) -> float:
+    from rq.utils import str_to_date
+
+    if not enqueued_at:
         return 0.0
-    enqueued = job.enqueued_at if job.enqueued_at.tzinfo else job.enqueued_at.replace(tzinfo=UTC)
-    return max(0.0, (datetime.now(UTC) - enqueued).total_seconds())
+    enqueued = str_to_date(enqueued_at)
+    if enqueued.tzinfo is None:
+        enqueued = enqueued.replace(tzinfo=UTC)
+    return max(0.0, now - enqueued.timestamp())
 
 
 class EveryFamily:
     """The multiprocess collector's families, plus an empty one (HELP and TYPE, no sample) for each metric we
     define that no process has recorded yet: the storage only holds label sets that were used, so a labelled
-    family would otherwise be missing until its first sample (a single process lists it from the start)."""
+    family would otherwise be missing until its first sample (a single process lists it from the start).
+    Used only when the directory holds files metrics_text does not sum (see exposition)."""
 
     def __init__(self, collector):
         self.collector = collector
@@ -193,24 +230,34 @@ class EveryFamily:
                     yield family
 
 
-def registry(queues):
-    """A registry with every process's metrics of this host (multiprocess mode) or this process's, plus the
-    queue gauges."""
-    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
-
-    metrics()  # defined, so a process that recorded nothing yet still shows the metric families
-    combined = CollectorRegistry(auto_describe=False)
-    if os.environ.get(MULTIPROC_ENV):
-        combined.register(EveryFamily(multiprocess.MultiProcessCollector(None)))
-    else:
-        combined.register(REGISTRY)
-    combined.register(QueueCollector(queues))
-    return combined
-
-
 def exposition(queues) -> tuple[bytes, str]:
-    from prometheus_client import generate_latest
+    """The text of /metrics: our metrics (this process's, or every process's of the host in multiprocess
+    mode), the process's own collectors in single-process mode, and the queue gauges."""
+    from prometheus_client import REGISTRY, generate_latest, multiprocess
     from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+    from unstract import metrics_text  # imports prometheus_client: only once metrics exist (module docstring)
+
+    defined = list(vars(metrics()).values())
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        parts = [metrics_text.process_text(metric) for metric in defined]
+        parts.append(generate_latest(REGISTRY).decode())  # CPU, memory, GC of this process
+    elif metrics_text.files_are_summable(Path(directory)):
+        parts = [metrics_text.host_text(Path(directory), defined)]
+    else:
+        _warn_library_exposition(directory)
+        parts = [generate_latest(EveryFamily(multiprocess.MultiProcessCollector(None))).decode()]
+    parts.append(generate_latest(QueueCollector(queues)).decode())
     # The classic text format, as every Prometheus version reads it (our names need no escaping).
-    return generate_latest(registry(queues)), CONTENT_TYPE_PLAIN_0_0_4
+    return "".join(parts).encode(), CONTENT_TYPE_PLAIN_0_0_4
+
+
+_warned_directories: set[str] = set()
+
+
+def _warn_library_exposition(directory: str) -> None:
+    if directory not in _warned_directories:
+        _warned_directories.add(directory)
+        log.warning("%s holds metric files other than counters and histograms (a gauge's?): /metrics uses "
+                    "prometheus_client's slower multiprocess collector", directory)
