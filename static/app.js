@@ -1,6 +1,6 @@
 // Small progressive enhancements for the dashboard; every page works without them.
 
-// Every htmx request carries the page's CSRF token as a header (§0.2, ARCHITECTURE §7).
+// Every htmx request carries the page's CSRF token as a header (docs/SECURITY.md, "Which requests change data").
 document.addEventListener("htmx:configRequest", (event) => {
   const meta = document.querySelector('meta[name="csrf-token"]');
   if (meta) event.detail.headers["X-CSRFToken"] = meta.content;

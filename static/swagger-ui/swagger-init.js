@@ -1,2 +1,2 @@
-// Loaded from the app's own static files: the docs page references no other host (§2.10).
+// Loaded from the app's own static files, so the API docs page loads nothing from another host.
 window.ui = SwaggerUIBundle({ url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true });
