@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from tests.llm.factories import KEY, make_adapter
 from tests.tools.scans import scanned_pdf
 from tests.web.web_client import html
-from unstract.extensions import db
+from unstract.extensions import db, rq
 from unstract.models import Execution, FileHistory, ToolInstance
+from unstract.services import adapter_slots
+from unstract.worker import trials
 
 INVOICE = b"ACME Supplies\nInvoice number: INV-77\nTotal: 1,250.50\nPaid: yes\nItem: description=Chairs; amount=250\n"
 
@@ -176,3 +178,29 @@ def test_a_text_extractor_step_can_be_tried_too(owner_client, workflow):
     assert "Hello from a sample" in page and "Fields to extract" not in page
     step_page = html(owner_client.get(f"/workflows/{workflow.id}"))
     assert f"/tools/{instance.id}/try" in step_page
+
+
+def test_a_trial_holds_one_of_its_adapters_call_slots_and_waits_while_they_are_busy(
+        owner_client, workflow, llm_server, monkeypatch):
+    adapter = make_adapter("acme", llm_server.base_url, max_concurrency=1)
+    instance = _llm_step(workflow, adapter)
+    monkeypatch.setattr(trials, "TRIAL_SLOT_WAIT_SECONDS", 1)
+
+    def run_trial():
+        return html(_post(owner_client, _url(workflow, instance), {
+            "action": "run", "sample_name": "invoice.txt", "sample_text": INVOICE.decode(),
+            "sample_pages": json.dumps([{"page": 1, "method": "native", "chars": len(INVOICE)}]),
+            **_fields_form(adapter_id=str(adapter.id))}))
+
+    connection = rq.connection()
+    running_file = adapter_slots.try_take(connection, adapter.id, limit=1, wanted=1, lease_seconds=30)
+    sent = len(llm_server.requests())
+    try:
+        busy = run_trial()
+        assert "no call slot of adapter &#39;Test LLM&#39; came free within 1 s (max_concurrency 1)" in busy
+        assert len(llm_server.requests()) == sent  # nothing went to the LLM beyond the adapter's limit
+    finally:
+        running_file.give_back()
+    assert '"invoice_number": "INV-77"' in run_trial()
+    assert len(llm_server.requests()) == sent + 1
+    assert adapter_slots.slots_in_use(connection, adapter.id) == 0  # the trial gave its slot back

@@ -375,7 +375,7 @@ def run_tool(step: int, fe: FileExecution, execution: Execution, source: bytes, 
     started = time.perf_counter()
     try:
         call_settings = tool_settings(tool, execution)
-        with call_slots(tool.tool_id, call_settings, ctx, partial(_raise_if_stopped, execution.id)):
+        with call_slots(tool.tool_id, call_settings, settings, partial(_raise_if_stopped, execution.id)):
             result = tool_runner().run(tool.tool_id, source, fe.mime_type, previous, call_settings,
                                        timeout=settings.tool_timeout_seconds,
                                        limits=ToolLimits(max_text_chars=settings.max_text_chars))

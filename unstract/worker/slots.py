@@ -14,11 +14,11 @@ from contextlib import contextmanager
 
 from redis.exceptions import RedisError
 
+from unstract.config import Settings
 from unstract.extensions import rq
 from unstract.services import adapter_slots
 from unstract.tools import IO_BOUND_TOOLS, ToolError
 from unstract.tools.llm_extractor import ADAPTER_KEY, CALL_SLOTS_KEY
-from unstract.worker.context import JobContext
 from unstract.worker.lease import renewing
 
 log = logging.getLogger(__name__)
@@ -34,18 +34,19 @@ def calls_at_once(settings: dict, limit: int) -> int:
 
 
 @contextmanager
-def call_slots(tool_id: str, settings: dict, ctx: JobContext, check_stop: Callable[[], None]) -> Iterator[None]:
+def call_slots(tool_id: str, settings: dict, service: Settings, check_stop: Callable[[], None]) -> Iterator[None]:
     """Hold slots of the call's adapter while the block runs (nothing for a tool without an adapter).
 
     `settings` is the call's own copy: it gets the number of slots held, which bounds the tool's
-    parallel calls within the file. `check_stop` raises to end a wait."""
+    parallel calls within the file. `service` gives the slot lease and the longest wait; `check_stop`
+    raises to end a wait."""
     adapter = settings.get(ADAPTER_KEY)
     if tool_id not in IO_BOUND_TOOLS or adapter is None:
         yield
         return
     limit = int(adapter.get("max_concurrency") or 1)
     slots = _take(str(settings["adapter_id"]), adapter.get("name") or "", limit, calls_at_once(settings, limit),
-                  ctx, check_stop)
+                  service, check_stop)
     settings[CALL_SLOTS_KEY] = len(slots.tokens)
     try:
         with renewing(slots.renew, slots.lease_seconds):
@@ -57,15 +58,15 @@ def call_slots(tool_id: str, settings: dict, ctx: JobContext, check_stop: Callab
             pass  # they expire after one slot lease
 
 
-def _take(adapter_id: str, name: str, limit: int, wanted: int, ctx: JobContext,
+def _take(adapter_id: str, name: str, limit: int, wanted: int, service: Settings,
           check_stop: Callable[[], None]) -> adapter_slots.Slots:
     connection = rq.connection()
-    waited = ctx.settings.adapter_slot_wait_seconds
+    waited = service.adapter_slot_wait_seconds
     deadline = time.monotonic() + waited
     while True:
         try:
             slots = adapter_slots.try_take(connection, adapter_id, limit, wanted,
-                                           ctx.settings.adapter_slot_lease_seconds)
+                                           service.adapter_slot_lease_seconds)
             if slots is not None:
                 return slots
             pause = min(WAKE_UP_SECONDS, max(deadline - time.monotonic(), 0.01))

@@ -4,11 +4,15 @@ The tools run in a tool process of their own (the engine's `unstract.tools.host`
 ToolRunner), started for the trial and killed after it: a stuck OCR or LLM call is cut off at the time
 bound and cannot hold a web process. Nothing is stored: no execution, no file history, no usage; the
 sample's bytes live only in memory for the request, and the extracted text goes back to the page.
+
+An LLM call of a trial holds one of its adapter's call slots, as a file's does, so trying prompts while
+workflows run never takes the adapter past its `max_concurrency`. It waits at most
+TRIAL_SLOT_WAIT_SECONDS for one: a person is waiting at the page.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from unstract.config import Settings
@@ -16,10 +20,12 @@ from unstract.jsonschemas import TOOL_SETTINGS, fill_defaults
 from unstract.services import adapters
 from unstract.tools import ToolError, ToolLimits
 from unstract.tools.text_extractor import PAGE_SEPARATOR
+from unstract.worker.slots import call_slots
 from unstract.worker.toolrunner import ToolRunner
 
 SAMPLE_MAX_BYTES = 20 * 1024 * 1024  # a sample is one document, not a batch
 TRIAL_TIMEOUT_SECONDS = 180  # a page waits at most this long, whatever the engine's tool timeout
+TRIAL_SLOT_WAIT_SECONDS = 30
 TEXT_TOOL = "text_extractor"
 
 
@@ -89,7 +95,14 @@ def run_llm_extractor(org_id, metadata: dict, text: str, settings: Settings, sec
     engine runs it after a text extractor step."""
     try:
         call_settings = adapters.tool_call_settings(org_id, adapters.LLM_TOOL, metadata, secret_key)
-        result = _run(adapters.LLM_TOOL, b"", "text/plain", {"text": text}, call_settings, settings)
+        waiting = replace(settings, adapter_slot_wait_seconds=min(settings.adapter_slot_wait_seconds,
+                                                                   TRIAL_SLOT_WAIT_SECONDS))
+        with call_slots(adapters.LLM_TOOL, call_settings, waiting, check_stop=_nothing_stops_a_trial):
+            result = _run(adapters.LLM_TOOL, b"", "text/plain", {"text": text}, call_settings, settings)
     except ToolError as exc:
         return TrialResult(None, error=f"{adapters.LLM_TOOL}: {exc}")
     return TrialResult(result.output, result.warnings)
+
+
+def _nothing_stops_a_trial() -> None:
+    """A trial has no execution to stop: its slot wait ends by the time bound only."""
