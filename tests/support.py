@@ -75,15 +75,13 @@ def reset_postgres_schema(url: str) -> None:
 
 
 def truncate_all() -> None:
-    """Empty every application table between tests (keeps the migrated schema)."""
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        # Names come from our own metadata, quoted by the dialect; TRUNCATE is far faster than DELETE.
-        quote = db.engine.dialect.identifier_preparer.quote
-        db.session.execute(text("TRUNCATE " + ", ".join(quote(t.name) for t in tables) + " CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
+    """Empty every application table between tests (keeps the migrated schema), children first.
+
+    DELETE, on PostgreSQL too: a test leaves a few rows, and there one TRUNCATE of the 24 tables costs 64 ms
+    or more (it replaces every table's files) against 7 ms for the DELETEs: tests/api on PostgreSQL ran in
+    68 s instead of 156 s."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     db.session.commit()
 
 
