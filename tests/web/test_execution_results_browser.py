@@ -69,6 +69,9 @@ def test_results_failures_and_limits_of_a_folder_run(world, page, login, storage
     assert page.locator("#files-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)") == \
         ["ERROR", "ERROR"]
     page.select_option("#file-status-filter", "")
+    # One action at a time, as a person does: a click landing while htmx swaps the panel in (the filter
+    # form is preserved by moving it out and back) can miss the checkbox.
+    page.locator("#files-summary").wait_for(state="detached")
     page.check("#failed-first")
     page.locator("#files-summary", has_text="4 files match these filters.").wait_for()
     assert page.locator("#files-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.status)") == \
@@ -77,6 +80,7 @@ def test_results_failures_and_limits_of_a_folder_run(world, page, login, storage
     page.locator("#files-summary", has_text="1 file matches these filters.").wait_for()
     assert "file_name=D-BAD" in page.url and "failed_first=1" in page.url
     page.fill("#file-name-filter", "")
+    page.locator("#files-summary", has_text="4 files match these filters.").wait_for()
     page.uncheck("#failed-first")
     page.locator("#files-summary").wait_for(state="detached")
 
