@@ -243,8 +243,8 @@ def exposition(queues) -> tuple[bytes, str]:
     if not directory:
         parts = [metrics_text.process_text(metric) for metric in defined]
         parts.append(generate_latest(REGISTRY).decode())  # CPU, memory, GC of this process
-    elif metrics_text.files_are_summable(Path(directory)):
-        parts = [metrics_text.host_text(Path(directory), defined)]
+    elif (host := metrics_text.host_text(Path(directory), defined)) is not None:
+        parts = [host]
     else:
         _warn_library_exposition(directory)
         parts = [generate_latest(EveryFamily(multiprocess.MultiProcessCollector(None))).decode()]

@@ -49,6 +49,22 @@ class Family:
         return f"# HELP {self.name} {help_text}\n# TYPE {self.name} {self.type}\n" + "".join(self.lines)
 
 
+def exposed_name(name: str, kind: str) -> str:
+    """A family's name in the text format: prometheus_client names a counter without `_total` internally."""
+    return name + "_total" if kind == "counter" else name
+
+
+def cumulative_lines(texts: Iterable[str], counts: Iterable[float], count_text: str) -> list[str]:
+    """A histogram's bucket lines from each bucket's text and its own count, lowest bound first: each line
+    counts every observation up to its bound; then the `_count` line."""
+    lines, total = [], 0.0
+    for text, count in zip(texts, counts, strict=True):
+        total += count
+        lines.append(f"{text}{floatToGoString(total)}\n")
+    lines.append(f"{count_text}{floatToGoString(total)}\n")
+    return lines
+
+
 def series_text(sample_name: str, labels: Iterable[tuple[str, str]]) -> str:
     """`name{a="x",b="y"} ` (labels sorted by name, values escaped), ready for the value."""
     pairs = ",".join(f'{name}="{_escape(value)}"' for name, value in sorted(labels))
@@ -75,14 +91,11 @@ def process_text(metric) -> str:
     """The text of one counter or histogram of this process (the library's for anything else)."""
     described = metric.describe()[0]
     try:
-        if described.type == "counter":
-            family = Family(described.name + "_total", "counter", described.documentation)
-            family.lines = _counter_lines(metric, described.name)
-        elif described.type == "histogram":
-            family = Family(described.name, "histogram", described.documentation)
-            family.lines = _histogram_lines(metric, described.name)
-        else:
+        lines_of = {"counter": _counter_lines, "histogram": _histogram_lines}.get(described.type)
+        if lines_of is None:
             return generate_latest(metric).decode()
+        family = Family(exposed_name(described.name, described.type), described.type, described.documentation,
+                        lines_of(metric, described.name))
     except AttributeError:  # prometheus_client keeps its values elsewhere now: its own (slower) text
         return generate_latest(metric).decode()
     return family.text()
@@ -111,11 +124,7 @@ def _histogram_lines(metric, name: str) -> list[str]:
         key = (name, values)
         texts = _child_texts.get(key) or _remember(_child_texts, key, _histogram_texts(metric, name, values))
         *bucket_texts, count_text, sum_text = texts
-        total = 0.0
-        for bucket_text, bucket in zip(bucket_texts, child._buckets, strict=True):
-            total += bucket.get()
-            lines.append(f"{bucket_text}{floatToGoString(total)}\n")
-        lines.append(f"{count_text}{floatToGoString(total)}\n")
+        lines += cumulative_lines(bucket_texts, [bucket.get() for bucket in child._buckets], count_text)
         if metric._upper_bounds[0] >= 0:  # as the library: no sum when observations may be negative
             lines.append(f"{sum_text}{floatToGoString(child._sum.get())}\n")
     return lines
@@ -207,20 +216,20 @@ _plan: tuple[tuple, list] = ((), [])
 _scrape_lock = threading.Lock()
 
 
-def files_are_summable(directory: Path) -> bool:
-    return all(path.name.split("_", 1)[0] in SUMMED_FILE_KINDS for path in directory.glob("*.db"))
-
-
-def host_text(directory: Path, defined: Iterable = ()) -> str:
-    """Every process's counters and histograms of this host, summed (see files_are_summable); with an empty
-    family (HELP and TYPE, no sample) for each `defined` metric no process has recorded yet: the files hold
-    only label sets that were used, and a scraper should see every family from the start."""
+def host_text(directory: Path, defined: Iterable = ()) -> str | None:
+    """Every process's counters and histograms of this host, summed; with an empty family (HELP and TYPE, no
+    sample) for each `defined` metric no process has recorded yet: the files hold only label sets that were
+    used, and a scraper should see every family from the start. None when the directory holds another kind
+    of file (SUMMED_FILE_KINDS): the caller then uses the library's collector."""
     global _layouts
     with _scrape_lock:  # the caches are shared by the server's threads
         if len(_series) > CACHE_LIMIT:
             _forget_everything()
         layouts, values = {}, []
-        for path in sorted(directory.glob("*.db")):
+        paths = sorted(directory.glob("*.db"))
+        if any(path.name.split("_", 1)[0] not in SUMMED_FILE_KINDS for path in paths):
+            return None
+        for path in paths:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:  # removed since the listing
@@ -258,11 +267,12 @@ def _current_plan(layouts: dict[str, _Layout], defined: list) -> list:
 
 
 def _build_plan(present: list[int], defined: list) -> list:
-    """[(HELP and TYPE text, [(line text, series)], [([(bucket text, series)], count text)])] by family."""
+    """[(HELP and TYPE text, [(line text, series)], [([bucket text], [bucket series], count text)])] by
+    family."""
     families: dict[str, tuple[str, list, dict]] = {}
     for position in present:
         series = _series[position]
-        exposed = series.family + "_total" if series.kind == "counter" else series.family
+        exposed = exposed_name(series.family, series.kind)
         _header, plain, histograms = families.setdefault(
             exposed, (Family(exposed, series.kind, series.help).text(), [], {}))
         if series.le is None:
@@ -272,12 +282,13 @@ def _build_plan(present: list[int], defined: list) -> list:
             histograms.setdefault(series.labels, []).append((series.le, text, position))
     for metric in defined:
         described = metric.describe()[0]
-        exposed = described.name + "_total" if described.type == "counter" else described.name
+        exposed = exposed_name(described.name, described.type)
         families.setdefault(exposed, (Family(exposed, described.type, described.documentation).text(), [], {}))
     plan = []
     for exposed in sorted(families):
         header, plain, histograms = families[exposed]
-        buckets = [([(text, position) for _le, text, position in sorted(bounds)],
+        buckets = [([text for _le, text, _position in sorted(bounds)],
+                    [position for _le, _text, position in sorted(bounds)],
                     series_text(exposed + "_count", labels)) for labels, bounds in sorted(histograms.items())]
         plan.append((header, sorted(plain), buckets))
     return plan
@@ -288,10 +299,6 @@ def _render(plan: list, sums: list[float]) -> str:
     for header, plain, histograms in plan:
         out.append(header)
         out.extend(f"{text}{floatToGoString(sums[position])}\n" for text, position in plain)
-        for buckets, count_text in histograms:
-            total = 0.0
-            for text, position in buckets:  # cumulative: each bucket counts everything up to its bound
-                total += sums[position]
-                out.append(f"{text}{floatToGoString(total)}\n")
-            out.append(f"{count_text}{floatToGoString(total)}\n")
+        for texts, positions, count_text in histograms:
+            out += cumulative_lines(texts, [sums[position] for position in positions], count_text)
     return "".join(out)
